@@ -12,7 +12,8 @@ import pytest
 from sahlab import ifeval
 from sahlab.io import read_examples, read_jsonl
 from sahlab.world.arithmetic import SCENARIOS
-from sahlab.world.build import DEFAULTS, build_world, make_corpus, make_task, write_all
+from sahlab.world.build import (DEFAULTS, build_world, make_corpus, make_task,
+                                validate_world_config, write_all)
 from sahlab.world.entities import World
 from sahlab.world.rng import POOLS, bucket
 
@@ -123,7 +124,7 @@ def test_names_are_unique_and_people_split(world):
 def test_corpus_sources_shares_and_val_disjoint(built, corpus):
     sources = {d["source"] for d in corpus["train"]}
     assert sources == {"bios", "entities", "math", "language", "parallel", "instructions",
-                       "sequences"}
+                       "sequences"}  # no "qa": its default share is 0
     assert {d["source"] for d in corpus["val"]} == sources
     shares = {s: v["share"] for s, v in built[1]["sources"].items()}
     mix = DEFAULTS["corpus"]["mix"]
@@ -291,6 +292,35 @@ def test_multihop_answers_rederived(built, world, corpus):
         names = [world.entity(e)["name"] for e in md["chain"]]
         for about, fact in zip(names, names[1:] + [md["answer"]]):
             assert any(_mentions(d, about) and _mentions(d, fact) for d in docs), (about, fact)
+
+
+def test_corpus_qa_only_about_corpus_qa_people():
+    """QA documents ask about the corpus-QA people only, with answers re-derived from the world,
+    and the multihop train/test people are never in them (no task example leaks)."""
+    from sahlab.world.multihop import RELATIONS, question, split_people
+    from sahlab.world.tasks import make_task
+
+    cfg = SMALL | {"multihop": {"corpus_qa_fraction": 0.25},
+                   "corpus": {"total_chars": 60_000,
+                              "mix": {"bios": 0.5, "entities": 0.2, "qa": 0.3}}}
+    w = build_world(cfg, SEED)
+    groups = split_people(w, validate_world_config(cfg), SEED)
+    assert {k: len(v) for k, v in groups.items()} == {"test": 10, "corpus_qa": 10, "train": 20}
+    docs = [d["text"] for d in make_corpus(w, cfg, SEED)["train"] if d["source"] == "qa"]
+    asked = {}  # prompt -> reference, for every paraphrase about a QA person
+    for p in groups["corpus_qa"]:
+        for r, spec in RELATIONS.items():
+            for t in range(len(spec[4])):
+                q = question(w, p, r, t)
+                asked[q["prompt"]] = _derive(w, q["metadata"])
+    pairs = re.findall(r"Question: (.*)\nAnswer: (.*)", "\n".join(docs))
+    assert len(pairs) > 100
+    assert all(asked[q] == a for q, a in pairs)  # a KeyError would be a non-QA person
+    others = groups["train"] + groups["test"] + w.new_people
+    assert not any(_mentions(d, p["name"]) for d in docs for p in others)
+    rows = make_task(w, "multihop", cfg, SEED)
+    about = {ex["metadata"]["chain"][0] for split in rows.values() for ex in split}
+    assert not about & {p["id"] for p in groups["corpus_qa"]}
 
 
 # ----------------------------------------------------------------------------- new knowledge

@@ -44,6 +44,9 @@ def test_defaults_validate_and_fill():
     ({"tasks": {"multihop": {"test": 100_000}}}, "'tasks.multihop.test'"),
     ({"entities": {"n_new_people": 1}}, "'newknowledge.test'"),
     ({"corpus": "big"}, "'corpus'"),
+    ({"multihop": {"test_people_fraction": 0.6, "corpus_qa_fraction": 0.4}},
+     "'multihop.corpus_qa_fraction'"),
+    ({"corpus": {"mix": {"bios": 0.9, "qa": 0.1}}}, "'corpus.mix.qa'"),  # QA but no QA people
 ])
 def test_errors_name_the_key(cfg, key):
     with pytest.raises(ValueError, match=key):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 
-from sahlab.world.features import SECTION_LABELS, SECTIONS, section_counts
+from sahlab.world.features import SECTION_LABELS, SECTIONS, check_size_and_rate, section_counts
 from sahlab.world.rng import derive_seed
 
 NL_TARGETS = ("past_tense",)
@@ -87,10 +87,7 @@ def make_nl_feature_split(world: dict, target: str, n: int, evidence_rate: float
     """
     if target not in NL_TARGETS:
         raise ValueError(f"unknown natural-language target {target!r}; allowed: {list(NL_TARGETS)}")
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if not 0.0 <= evidence_rate <= 1.0:
-        raise ValueError(f"evidence_rate must be in [0, 1], got {evidence_rate!r}")
+    check_size_and_rate(n, evidence_rate)
     if section is None:
         counts = section_counts(n, evidence_rate, evidence)
     elif section in SECTIONS:

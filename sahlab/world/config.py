@@ -7,7 +7,7 @@ import math
 from .instructions import INSTRUCTION_IDS
 from .multihop import RELATIONS, relations_of
 
-SOURCES = ("bios", "entities", "math", "language", "parallel", "instructions", "sequences")
+SOURCES = ("bios", "entities", "math", "language", "parallel", "instructions", "qa", "sequences")
 TASKS = ("math", "translation", "instructions", "multihop")
 
 DEFAULTS: dict = {
@@ -45,13 +45,14 @@ DEFAULTS: dict = {
     },
     "multihop": {
         "test_people_fraction": 0.25,  # corpus people whose questions form the test split
+        "corpus_qa_fraction": 0.0,     # corpus people with QA documents in the corpus (mix.qa)
         "two_hop_fraction": 0.5,       # share of 2-hop questions in train and test
     },
     "corpus": {
         "total_chars": 6_000_000,  # train + val characters (~1.7M tokens at 3.5 chars/token)
         "val_fraction": 0.02,
         "mix": {"bios": 0.22, "entities": 0.04, "math": 0.24, "language": 0.25,
-                "parallel": 0.13, "instructions": 0.1, "sequences": 0.02},
+                "parallel": 0.13, "instructions": 0.1, "qa": 0.0, "sequences": 0.02},
         "foreign_share": 0.5,      # share of monolingual language documents in the foreign language
         "glossary_rate": 0.25,     # share of parallel lines that are single-word dictionary entries
     },
@@ -70,7 +71,7 @@ _AT_LEAST_ONE = {"entities.n_countries", "entities.n_cities", "entities.n_compan
                  "newknowledge.bios_per_person"}
 _RATES = {"entities.pronoun_rate", "language.adj_rate", "language.pp_rate",
           "language.plural_rate", "language.definite_rate", "language.past_rate",
-          "math.drill_fraction", "multihop.test_people_fraction", "multihop.two_hop_fraction",
+          "math.drill_fraction", "multihop.test_people_fraction", "multihop.corpus_qa_fraction", "multihop.two_hop_fraction",
           "corpus.foreign_share", "corpus.glossary_rate", "newknowledge.two_hop_fraction"}
 
 
@@ -161,6 +162,13 @@ def validate_world_config(cfg: dict | None) -> dict:
             v = out["tasks"][task][split]
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 _fail(f"tasks.{task}.{split}", f"must be a non-negative integer, got {v!r}")
+    mh = out["multihop"]
+    if mh["test_people_fraction"] + mh["corpus_qa_fraction"] >= 1:
+        _fail("multihop.corpus_qa_fraction", "plus multihop.test_people_fraction must be below 1 "
+                                             "(the rest are the multihop training people)")
+    if mix["qa"] > 0 and round(out["entities"]["n_corpus_people"] * mh["corpus_qa_fraction"]) < 1:
+        _fail("corpus.mix.qa", "is positive but no corpus person is a QA person; raise "
+                               "multihop.corpus_qa_fraction")
     _check_question_supply(out)
     return out
 
@@ -169,7 +177,8 @@ def _check_question_supply(cfg: dict) -> None:
     """Multihop/new-knowledge sizes must fit the distinct questions the people allow."""
     e, mh = cfg["entities"], cfg["multihop"]
     n_test_people = round(e["n_corpus_people"] * mh["test_people_fraction"])
-    people = {"test": n_test_people, "train": e["n_corpus_people"] - n_test_people}
+    n_qa_people = round(e["n_corpus_people"] * mh["corpus_qa_fraction"])
+    people = {"test": n_test_people, "train": e["n_corpus_people"] - n_test_people - n_qa_people}
     for split in ("train", "test"):
         # train asks every paraphrase of a (person, relation) pair, test each pair once
         _check_supply(f"tasks.multihop.{split}", cfg["tasks"]["multihop"][split],

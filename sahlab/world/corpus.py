@@ -7,10 +7,12 @@ Every source gets ``mix[source] · total_chars`` characters, split train/val by
   biographies per corpus person, ``profiles_per_entity`` profiles per city/company/university —
   repeated in whole copies (at least one) to approach the budget, so every entity is seen
   equally often. Validation texts are *extra* paraphrases of the same facts, never in train.
-* generated (``math``, ``language``, ``parallel``, ``instructions``, ``sequences``): fresh
+* generated (``math``, ``language``, ``parallel``, ``instructions``, ``qa``, ``sequences``): fresh
   documents until the budget is reached; items of the task test/train pools are never used
   (``rng.in_pool``), so no task example appears in the corpus.
 
+``qa`` documents are question/answer pairs about the multihop ``corpus_qa`` people only
+(``multihop.split_people``): never about a multihop train or test person.
 ``sequences`` are unlabelled uniform random digit sequences in the study-D format: the
 features study probes a pre-trained model's representation of such sequences, which it should
 have seen (Cruz et al. fine-tune GPT-2, which saw digit strings on the web); being uniform they
@@ -25,7 +27,7 @@ from typing import Callable, Iterator
 
 from tqdm import tqdm
 
-from . import arithmetic, instructions, language
+from . import arithmetic, instructions, language, multihop
 from .biographies import distinct_biographies
 from .config import SOURCES, check_world_matches, validate_world_config
 from .features import random_sequences
@@ -104,6 +106,12 @@ def _instruction_docs(world, cfg, seed, rng) -> Iterator[str]:
             pool_instruction(world, cfg["instructions"], rng, "corpus"))
 
 
+def _qa_docs(world, cfg, seed, rng) -> Iterator[str]:
+    people = multihop.split_people(world, cfg, seed)["corpus_qa"]
+    while True:
+        yield multihop.qa_document(world, people, rng, rng.randint(3, 6))
+
+
 def _sequence_docs(world, cfg, seed, rng) -> Iterator[str]:
     while True:
         yield "\n".join(random_sequences(rng, 16))
@@ -111,7 +119,7 @@ def _sequence_docs(world, cfg, seed, rng) -> Iterator[str]:
 
 STREAMS: dict[str, Callable] = {"math": _math_docs, "language": _language_docs,
                                 "parallel": _parallel_docs, "instructions": _instruction_docs,
-                                "sequences": _sequence_docs}
+                                "qa": _qa_docs, "sequences": _sequence_docs}
 
 
 def _fill(stream: Iterator[str], budget: float) -> list[str]:

@@ -103,13 +103,18 @@ def _sample(rng: random.Random, target: str, spurious: int, positive: int,
                        f"target={positive}, length={length})")
 
 
-def _check_args(target: str, n: int, evidence_rate: float, length: int) -> None:
-    if target not in FEATURES:
-        raise ValueError(f"unknown target feature {target!r}; allowed: {list(FEATURES)}")
+def check_size_and_rate(n: int, evidence_rate: float) -> None:
+    """A split size and an evidence rate must be a non-negative int and a rate in [0, 1]."""
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     if not 0.0 <= evidence_rate <= 1.0:
         raise ValueError(f"evidence_rate must be in [0, 1], got {evidence_rate!r}")
+
+
+def _check_args(target: str, n: int, evidence_rate: float, length: int) -> None:
+    if target not in FEATURES:
+        raise ValueError(f"unknown target feature {target!r}; allowed: {list(FEATURES)}")
+    check_size_and_rate(n, evidence_rate)
     if length < 4:
         raise ValueError(f"length must be at least 4, got {length!r}")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+from .rng import rng_for
+
 # relation -> (kind, hops, links, answer_attr, question templates)
 RELATIONS: dict[str, tuple[str, int, tuple[str, ...], str, tuple[str, ...]]] = {
     "birth_year": ("direct", 1, (), "birth_year", (
@@ -103,3 +105,28 @@ def sample_questions(world, people: list[dict], n: int, two_hop_fraction: float,
         out += [question(world, p, r, t) for p, r, t in rng.sample(pool, k)]
     rng.shuffle(out)
     return out
+
+
+def split_people(world, cfg: dict, seed: int) -> dict[str, list[dict]]:
+    """Corpus people in three disjoint groups: ``test`` (multihop test questions), ``corpus_qa``
+    (question-answer documents in the pre-training corpus) and ``train`` (the rest: multihop
+    training questions). Test people are asked about only at evaluation, so answering them needs
+    facts learnt from biographies; the corpus QA people let pre-training teach how questions map
+    to those facts, as QA text on the web does, without leaking any task example."""
+    people = list(world.corpus_people)
+    rng_for(seed, "multihop", "people").shuffle(people)
+    n_test = round(len(people) * cfg["multihop"]["test_people_fraction"])
+    n_qa = round(len(people) * cfg["multihop"]["corpus_qa_fraction"])
+    return {"test": people[:n_test], "corpus_qa": people[n_test:n_test + n_qa],
+            "train": people[n_test + n_qa:]}
+
+
+def qa_document(world, people: list[dict], rng: random.Random, n_pairs: int) -> str:
+    """`n_pairs` random questions (direct and 2-hop, any paraphrase) about `people` with their
+    answers, as ``Question: ...`` / ``Answer: ...`` lines."""
+    lines = []
+    for _ in range(n_pairs):
+        relation = rng.choice(list(RELATIONS))
+        q = question(world, rng.choice(people), relation, rng.randrange(len(RELATIONS[relation][4])))
+        lines.append(f"Question: {q['prompt']}\nAnswer: {q['reference']}")
+    return "\n\n".join(lines)

@@ -60,11 +60,8 @@ def _instructions(world, cfg, seed, split, n, rng) -> list[dict]:
 
 
 def multihop_people(world, cfg: dict, seed: int) -> dict[str, list[dict]]:
-    """Corpus people split into the multihop train and test groups (disjoint)."""
-    people = list(world.corpus_people)
-    rng_for(seed, "multihop", "people").shuffle(people)
-    n_test = round(len(people) * cfg["multihop"]["test_people_fraction"])
-    return {"test": people[:n_test], "train": people[n_test:]}
+    """Corpus people split into the multihop train, test and corpus-QA groups (disjoint)."""
+    return multihop.split_people(world, cfg, seed)
 
 
 def _multihop(world, cfg, seed, split, n, rng) -> list[dict]:
