@@ -253,6 +253,26 @@ def test_rl_with_verifiable_reward_logs_rewards(base_dir, tmp_path, method):
     assert any(not torch.equal(wa[k], wb[k]) for k in wa)  # the policy gradient moved the weights
 
 
+def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
+    """With actions ["0", "1"] every sampled completion is a label: a random tiny model, free to
+    sample any of its ~360 tokens, would almost never earn the label reward."""
+    from sahlab.probing.experiment import feature_split
+    from sahlab.train.rl import action_ids
+
+    rows = feature_split("contains_1", 16, 0.5, 0)
+    hp = {"lr": 1e-3, "max_steps": 3, "batch_size": 8, "num_generations": 4,
+          "max_completion_length": 1, "actions": ["0", "1"], "prompt_format": "plain"}
+    train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")
+    log = json.loads((tmp_path / "a" / "train_log.json").read_text())["log_history"]
+    rewards = [e["rewards/verifiable/mean"] for e in log if "rewards/verifiable/mean" in e]
+    assert len(rewards) == 3 and sum(rewards) / 3 > 0.15, rewards
+    tok = load_tokenizer(base_dir)
+    with pytest.raises(ValueError, match="exactly one token"):
+        action_ids(tok, ["0", "0 1"])
+    with pytest.raises(ValueError, match="'actions'"):
+        train(base_dir, rows, "grpo", hp | {"actions": ["0"]}, seed=0, out_dir=tmp_path / "b")
+
+
 def test_grpo_with_reward_model(base_dir, tmp_path, reward_model):
     rm_dir = reward_model[0]
     hp = {"lr": 1e-3, "max_steps": 2, "batch_size": 4, "num_generations": 2,

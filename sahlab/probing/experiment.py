@@ -147,15 +147,16 @@ def measure_mdl(model_dir: str, features: Sequence[str], n: int, probe_seeds: Se
 
 # --------------------------------------------------------------------------- fine-tuning
 def predict_decisions(model_dir: str, rows: Sequence[dict], batch_size: int = 64) -> list[int]:
-    """Greedy one-token answers of the model to plain prompts, parsed to 1 / 0 / -1 (invalid)."""
-    from sahlab.eval.generate import generate, render_prompts
-    from sahlab.eval.policy import ModelPolicy
-    from sahlab.models.registry import load_model
+    """The model's label for each plain prompt: whichever of the one-token answers "1" and "0"
+    it finds more likely (the action space RL fine-tuning samples from, `hparams.actions`)."""
+    from sahlab.eval.generate import render_prompts, sequence_logprobs
+    from sahlab.models.registry import load_model, load_tokenizer
 
-    policy = ModelPolicy(load_model(model_dir))
-    prompts = render_prompts(policy.tokenizer, [r["prompt"] for r in rows], "plain")
-    outputs = generate(policy, prompts, max_new_tokens=1, batch_size=batch_size, progress=False)
-    return [parse_decision(o) for o in outputs]
+    model, tokenizer = load_model(model_dir).eval(), load_tokenizer(model_dir)
+    prompts = render_prompts(tokenizer, [r["prompt"] for r in rows], "plain")
+    scores = sequence_logprobs(model, tokenizer, [(p, a) for p in prompts for a in ("1", "0")],
+                               batch_size=batch_size, progress=False)
+    return [int(scores[2 * i].sum() >= scores[2 * i + 1].sum()) for i in range(len(rows))]
 
 
 def finetune_over_rates(model_dir: str, feature: str, method: str, seed: int,

@@ -34,10 +34,12 @@ COMMON_HPARAMS: dict[str, Any] = {
 METHOD_HPARAMS: dict[str, dict[str, Any]] = {
     "sft": {"completion_only": True, "packing": False},
     "reward": {"center_rewards": None},
+    # actions: None = free generation; a list of strings, each one token, restricts every sampled
+    # token to them (a policy over labels, as a classifier trained by RL)
     "grpo": {"num_generations": 4, "max_completion_length": 64, "beta": 0.0, "temperature": 1.0,
-             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2},
+             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2, "actions": None},
     "rloo": {"num_generations": 4, "max_completion_length": 64, "beta": 0.05, "temperature": 1.0,
-             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2},
+             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2, "actions": None},
     "dpo": {"beta": 0.1, "loss_type": "sigmoid"},
 }
 LORA_HPARAMS: dict[str, Any] = {"r": 8, "alpha": None, "dropout": 0.0,
@@ -85,6 +87,11 @@ def resolve_hparams(method: str, hparams: dict | None) -> dict:
                              f"({hp['num_generations']})")
         if hp["reward"] not in RL_REWARDS:
             raise ValueError(f"hparams 'reward' must be one of {list(RL_REWARDS)}, got {hp['reward']!r}")
+        a = hp["actions"]
+        if a is not None and (not isinstance(a, list) or len(a) < 2 or len(set(a)) != len(a)
+                              or not all(isinstance(x, str) and x for x in a)):
+            raise ValueError(f"hparams 'actions' must be null or a list of >= 2 distinct non-empty "
+                             f"strings, got {a!r}")
     return hp
 
 

@@ -32,6 +32,24 @@ def rl_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
     return out
 
 
+def action_ids(tokenizer, actions: list[str]) -> list[int]:
+    """The token id of each action string; ValueError unless each is exactly one token."""
+    ids = []
+    for a in actions:
+        tok = tokenizer(a, add_special_tokens=False)["input_ids"]
+        if len(tok) != 1:
+            raise ValueError(f"hparams 'actions': {a!r} is {len(tok)} tokens for this tokenizer; "
+                             "each action must be exactly one token")
+        ids.append(tok[0])
+    return ids
+
+
+def suppressed_ids(tokenizer, model, actions: list[str]) -> list[int]:
+    """Every vocabulary id but the actions' (generation samples among the actions only)."""
+    keep = set(action_ids(tokenizer, actions))
+    return [i for i in range(model.config.vocab_size) if i not in keep]
+
+
 def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, seed: int,
                      work_dir: str, reward_model_dir: str | None = None,
                      ref_model_dir: str | None = None):
@@ -70,13 +88,14 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
                              f"max_completion_length={hp['max_completion_length']} it exceeds the "
                              f"model's context of {context} tokens")
     data = dataset_from_rows(table)
+    gen = {"suppress_tokens": suppressed_ids(tokenizer, model, hp["actions"])} if hp["actions"] else None
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if method == "grpo" else (RLOOConfig, RLOOTrainer)
     args = config_cls(**trainer_args(hp, seed, work_dir),
                       num_generations=hp["num_generations"],
                       max_completion_length=hp["max_completion_length"],
                       beta=hp["beta"], temperature=hp["temperature"],
                       num_iterations=hp["num_iterations"], epsilon=hp["epsilon"],
-                      shuffle_dataset=True, log_completions=False)
+                      shuffle_dataset=True, log_completions=False, generation_kwargs=gen)
     peft = lora_config(hp["lora"], "CAUSAL_LM") if hp["lora"] else None
     return trainer_cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
                        processing_class=tokenizer, reward_processing_classes=reward_tokenizers,
