@@ -17,6 +17,7 @@ rule evaluate:
         f"{RESULTS}/logs/eval/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/eval_{{model}}.tsv"
+    priority: 10  # the models chain first: the studies on post-trained models wait for it
     threads: 1
     resources:
         mem_mb=6000,

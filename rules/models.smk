@@ -62,6 +62,7 @@ rule pretrain:
         f"{RESULTS}/benchmarks/pretrain_{{scale}}.tsv"
     # one thread: the scales pre-train side by side on a 2-core laptop (measured faster than
     # one after the other with two threads each); clusters give it a GPU instead
+    priority: 10  # the models chain first: the studies on post-trained models wait for it
     threads: 1
     resources:
         mem_mb=8000,

@@ -17,6 +17,7 @@ rule posttrain_stage:
         f"{RESULTS}/logs/posttrain/{{scale}}-{{stage}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/posttrain_{{scale}}_{{stage}}.tsv"
+    priority: 10  # the models chain first: the studies on post-trained models wait for it
     threads: 2
     resources:
         mem_mb=8000,
@@ -37,6 +38,7 @@ rule post_model:
         scale=one_of(NAMES["built_post"]),
     log:
         f"{RESULTS}/logs/models/{{scale}}-post.log",
+    priority: 10  # the models chain first: the studies on post-trained models wait for it
     threads: 1
     resources:
         mem_mb=1000,
@@ -61,6 +63,7 @@ rule reward_model:
         f"{RESULTS}/logs/posttrain/{{scale}}-reward_model.log",
     benchmark:
         f"{RESULTS}/benchmarks/posttrain_{{scale}}_reward_model.tsv"
+    priority: 10  # the models chain first: the studies on post-trained models wait for it
     threads: 2
     resources:
         mem_mb=8000,
