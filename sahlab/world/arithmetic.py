@@ -1,9 +1,10 @@
 """Multi-step arithmetic word problems (+, −, × by small factors).
 
 One problem has two surfaces: a GSM8K-style task example (question; solution with one equation
-per line and a final ``#### N``) and a corpus "textbook" example ("Example 12. … First, we add:
-23 + 24 = 47. … So the answer is 47."), so pre-training teaches the arithmetic but not the task
-format. Every equation is stored as ``{"a", "op", "b", "result"}`` so answers can be recomputed.
+per line and a final ``#### N``) and a corpus "textbook" example ("Example 12. … After that Ana
+has 23 + 24 = 47 apples. So the answer is 47."), so pre-training teaches the arithmetic and the
+reasoning steps but not the task format. Every equation is stored as
+``{"a", "op", "b", "result"}`` so answers can be recomputed.
 """
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ STARTS = ("{n} has {a} {item}.", "{n} starts the day with {a} {item}.",
           "At first, {n} owns {a} {item}.")
 QUESTIONS = ("How many {item} does {n} have now?", "How many {item} does {n} have at the end?",
              "How many {item} does {n} have in total now?")
-ORDINALS = ("First", "Next", "Then", "After that")
-TEXTBOOK_VERB = {"+": "we add", "-": "we subtract", "*": "we multiply"}
 
 
 def equation(a: int, op: str, b: int) -> dict:
@@ -105,13 +104,12 @@ def task_reference(problem: dict) -> str:
 
 
 def textbook_example(problem: dict, number: int) -> str:
-    """The corpus surface of a problem: a worked example in running prose."""
-    parts = [f"Example {number}. {problem['question']}"]
-    for i, step in enumerate(problem["steps"]):
-        ordinal = ORDINALS[min(i, len(ORDINALS) - 1)]
-        parts.append(f"{ordinal}, {TEXTBOOK_VERB[step['op']]}: {eq_text(step)}.")
-    parts.append(f"So the answer is {problem['answer']}.")
-    return " ".join(parts)
+    """The corpus surface of a problem: a worked example in running prose. Its steps are the
+    task solution's own sentences (the reasoning a model can learn in pre-training); only the
+    layout and the answer line differ from the task format (``So the answer is N.`` in prose
+    instead of one step per line and ``#### N``)."""
+    return " ".join([f"Example {number}. {problem['question']}", *problem["lines"],
+                     f"So the answer is {problem['answer']}."])
 
 
 def drill(rng: random.Random, mcfg: dict, n_lines: int) -> str:
