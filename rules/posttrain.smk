@@ -18,7 +18,7 @@ rule posttrain_stage:
     benchmark:
         f"{RESULTS}/benchmarks/posttrain_{{scale}}_{{stage}}.tsv"
     priority: 10  # the models chain first: the studies on post-trained models wait for it
-    threads: 2
+    threads: 1  # a 2-thread job never starts on 2 busy cores while 1-thread jobs queue
     resources:
         mem_mb=8000,
         runtime=120,
@@ -64,7 +64,7 @@ rule reward_model:
     benchmark:
         f"{RESULTS}/benchmarks/posttrain_{{scale}}_reward_model.tsv"
     priority: 10  # the models chain first: the studies on post-trained models wait for it
-    threads: 2
+    threads: 1  # a 2-thread job never starts on 2 busy cores while 1-thread jobs queue
     resources:
         mem_mb=8000,
         runtime=60,

@@ -70,7 +70,7 @@ def test_bad_config_names_the_key(config, path, value, key):
 
 
 def test_n_test_bound_by_evaluation(config):
-    cfg = _with(config, "eft.n_test", config["evaluation"]["n_test"])
+    cfg = _with(_with(config, "evaluation.n_test", 100), "eft.n_test", 100)
     check_eft_config(cfg)  # equal is fine
     with pytest.raises(ConfigError, match="evaluation.n_test"):
         check_eft_config(_with(cfg, "evaluation.n_test", cfg["eft"]["n_test"] - 1))
