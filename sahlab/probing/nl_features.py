@@ -7,7 +7,7 @@ the pre-trained model saw in the corpus). Spurious feature: the sentence contain
 Sentences come from `sahlab.world.language.random_sentence` with the world's own language
 settings; the tense is set to the target value and the cue is planted in one noun phrase (or
 removed from every noun phrase) so each example lies in the requested section. Splits use the
-same section counts as the toy tasks (`sahlab.world.features.section_counts`), so the evidence
+same section counts as the toy tasks (`sahlab.world.features.split_plan`), so the evidence
 rate of a training split is exact in the same way.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 
-from sahlab.world.features import SECTION_LABELS, SECTIONS, check_size_and_rate, section_counts
+from sahlab.world.features import SECTION_LABELS, SECTIONS, split_plan
 from sahlab.world.rng import derive_seed
 
 NL_TARGETS = ("past_tense",)
@@ -87,13 +87,7 @@ def make_nl_feature_split(world: dict, target: str, n: int, evidence_rate: float
     """
     if target not in NL_TARGETS:
         raise ValueError(f"unknown natural-language target {target!r}; allowed: {list(NL_TARGETS)}")
-    check_size_and_rate(n, evidence_rate)
-    if section is None:
-        counts = section_counts(n, evidence_rate, evidence)
-    elif section in SECTIONS:
-        counts = {s: (n if s == section else 0) for s in SECTIONS}
-    else:
-        raise ValueError(f"unknown section {section!r}; allowed: {list(SECTIONS)} or None")
+    counts = split_plan(n, evidence_rate, section, evidence)
     rng = random.Random(derive_seed(seed, "nl_features", target, cue, section, evidence, n,
                                     evidence_rate))
     rows = []

@@ -5,7 +5,7 @@ import copy
 import math
 
 from .instructions import INSTRUCTION_IDS
-from .multihop import RELATIONS, relations_of
+from .multihop import RELATIONS, group_sizes, relations_of
 
 SOURCES = ("bios", "entities", "math", "language", "parallel", "instructions", "qa", "sequences")
 TASKS = ("math", "translation", "instructions", "multihop")
@@ -166,7 +166,7 @@ def validate_world_config(cfg: dict | None) -> dict:
     if mh["test_people_fraction"] + mh["corpus_qa_fraction"] >= 1:
         _fail("multihop.corpus_qa_fraction", "plus multihop.test_people_fraction must be below 1 "
                                              "(the rest are the multihop training people)")
-    if mix["qa"] > 0 and round(out["entities"]["n_corpus_people"] * mh["corpus_qa_fraction"]) < 1:
+    if mix["qa"] > 0 and group_sizes(out["entities"]["n_corpus_people"], mh)["corpus_qa"] < 1:
         _fail("corpus.mix.qa", "is positive but no corpus person is a QA person; raise "
                                "multihop.corpus_qa_fraction")
     _check_question_supply(out)
@@ -176,9 +176,7 @@ def validate_world_config(cfg: dict | None) -> dict:
 def _check_question_supply(cfg: dict) -> None:
     """Multihop/new-knowledge sizes must fit the distinct questions the people allow."""
     e, mh = cfg["entities"], cfg["multihop"]
-    n_test_people = round(e["n_corpus_people"] * mh["test_people_fraction"])
-    n_qa_people = round(e["n_corpus_people"] * mh["corpus_qa_fraction"])
-    people = {"test": n_test_people, "train": e["n_corpus_people"] - n_test_people - n_qa_people}
+    people = group_sizes(e["n_corpus_people"], mh)
     for split in ("train", "test"):
         # train asks every paraphrase of a (person, relation) pair, test each pair once
         _check_supply(f"tasks.multihop.{split}", cfg["tasks"]["multihop"][split],

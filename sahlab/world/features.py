@@ -103,18 +103,14 @@ def _sample(rng: random.Random, target: str, spurious: int, positive: int,
                        f"target={positive}, length={length})")
 
 
-def check_size_and_rate(n: int, evidence_rate: float) -> None:
-    """A split size and an evidence rate must be a non-negative int and a rate in [0, 1]."""
+def _check_size(n: int) -> None:
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if not 0.0 <= evidence_rate <= 1.0:
-        raise ValueError(f"evidence_rate must be in [0, 1], got {evidence_rate!r}")
 
 
-def _check_args(target: str, n: int, evidence_rate: float, length: int) -> None:
+def _check_args(target: str, length: int) -> None:
     if target not in FEATURES:
         raise ValueError(f"unknown target feature {target!r}; allowed: {list(FEATURES)}")
-    check_size_and_rate(n, evidence_rate)
     if length < 4:
         raise ValueError(f"length must be at least 4, got {length!r}")
 
@@ -135,6 +131,20 @@ def section_counts(n: int, evidence_rate: float, evidence: str = "spurious_only"
     return counts
 
 
+def split_plan(n: int, evidence_rate: float, section: str | None,
+               evidence: str = "spurious_only") -> dict:
+    """Examples per section: a training split of size `n` (``section=None``, exactly
+    ``round(evidence_rate·n)`` evidence examples) or all `n` from one test `section`."""
+    _check_size(n)
+    if not 0.0 <= evidence_rate <= 1.0:
+        raise ValueError(f"evidence_rate must be in [0, 1], got {evidence_rate!r}")
+    if section is None:
+        return section_counts(n, evidence_rate, evidence)
+    if section in SECTIONS:
+        return {s: (n if s == section else 0) for s in SECTIONS}
+    raise ValueError(f"unknown section {section!r}; allowed: {list(SECTIONS)} or None")
+
+
 def make_feature_split(target: str, n: int, evidence_rate: float, seed: int,
                        section: str | None = None, evidence: str = "spurious_only",
                        length: int = 10) -> list[dict]:
@@ -145,13 +155,8 @@ def make_feature_split(target: str, n: int, evidence_rate: float, seed: int,
     `evidence_rate` is then ignored). Rows: ``{"id", "prompt": "3 1 4 …", "reference": "1"|"0",
     "metadata": {"label", "spurious", "section", "target"}}``; the label is the target feature.
     """
-    _check_args(target, n, evidence_rate, length)
-    if section is None:
-        counts = section_counts(n, evidence_rate, evidence)
-    elif section in SECTIONS:
-        counts = {s: (n if s == section else 0) for s in SECTIONS}
-    else:
-        raise ValueError(f"unknown section {section!r}; allowed: {list(SECTIONS)} or None")
+    _check_args(target, length)
+    counts = split_plan(n, evidence_rate, section, evidence)
     rng = random.Random(derive_seed(seed, "features", target, section, evidence, n,
                                     evidence_rate, length))
     rows = []
@@ -175,7 +180,8 @@ def make_probe_split(target: str, feature: str, n: int, seed: int,
     constant, only the target varies. ``feature="spurious"``: spurious_only (1) vs neither (0)
     — the target is constant (absent), only the spurious feature varies.
     """
-    _check_args(target, n, 0.0, length)
+    _check_args(target, length)
+    _check_size(n)
     pos, neg = {"target": ("both", "spurious_only"),
                 "spurious": ("spurious_only", "neither")}.get(feature, (None, None))
     if pos is None:

@@ -115,10 +115,17 @@ def split_people(world, cfg: dict, seed: int) -> dict[str, list[dict]]:
     to those facts, as QA text on the web does, without leaking any task example."""
     people = list(world.corpus_people)
     rng_for(seed, "multihop", "people").shuffle(people)
-    n_test = round(len(people) * cfg["multihop"]["test_people_fraction"])
-    n_qa = round(len(people) * cfg["multihop"]["corpus_qa_fraction"])
+    sizes = group_sizes(len(people), cfg["multihop"])
+    n_test, n_qa = sizes["test"], sizes["corpus_qa"]
     return {"test": people[:n_test], "corpus_qa": people[n_test:n_test + n_qa],
             "train": people[n_test + n_qa:]}
+
+
+def group_sizes(n_people: int, mcfg: dict) -> dict[str, int]:
+    """Sizes of the `split_people` groups for `n_people` corpus people (``multihop`` config)."""
+    n_test = round(n_people * mcfg["test_people_fraction"])
+    n_qa = round(n_people * mcfg["corpus_qa_fraction"])
+    return {"test": n_test, "corpus_qa": n_qa, "train": n_people - n_test - n_qa}
 
 
 def qa_document(world, people: list[dict], rng: random.Random, n_pairs: int) -> str:

@@ -59,13 +59,8 @@ def _instructions(world, cfg, seed, split, n, rng) -> list[dict]:
                           "entity": e["entity"]}} for e in exs]
 
 
-def multihop_people(world, cfg: dict, seed: int) -> dict[str, list[dict]]:
-    """Corpus people split into the multihop train, test and corpus-QA groups (disjoint)."""
-    return multihop.split_people(world, cfg, seed)
-
-
 def _multihop(world, cfg, seed, split, n, rng) -> list[dict]:
-    people = multihop_people(world, cfg, seed)[split]
+    people = multihop.split_people(world, cfg, seed)[split]
     return multihop.sample_questions(world, people, n, cfg["multihop"]["two_hop_fraction"], rng,
                                      all_templates=split == "train",
                                      what=f"tasks.multihop.{split}")
