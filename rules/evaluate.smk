@@ -29,16 +29,23 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
-rule corpus_loss:
+# Probes of what pre-training put in a model, on the embedded corpus and world: held-out loss and
+# cloze knowledge of the corpus people's facts (no answer format needed, so every stage compares).
+rule corpus_probes:
     input:
         model=lambda wc: model_dir(wc.model),
         val=rules.corpus.output.val,
+        world=rules.world.output[0],
     output:
-        f"{RESULTS}/eval/{{model}}/corpus_loss.json",
+        loss=f"{RESULTS}/eval/{{model}}/corpus_loss.json",
+        knowledge=f"{RESULTS}/eval/{{model}}/knowledge/metrics.json",
+        knowledge_outputs=f"{RESULTS}/eval/{{model}}/knowledge/outputs.jsonl",
     params:
         seq_len=256,
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     log:
-        f"{RESULTS}/logs/eval/{{model}}_corpus_loss.log",
+        f"{RESULTS}/logs/eval/{{model}}_corpus_probes.log",
     threads: 1
     resources:
         mem_mb=4000,
@@ -46,16 +53,19 @@ rule corpus_loss:
     conda:
         ENV["eval"]
     script:
-        "../scripts/corpus_loss.py"
+        "../scripts/corpus_probes.py"
+
+
+BUILT_MODELS = [f"{s}-{st}" for s in NAMES["built"] for st in STAGES]
 
 
 rule stages_table:
     input:
         metrics=expand(f"{RESULTS}/eval/{{model}}/{{task}}/metrics.json",
                        model=MODELS, task=TASKS),
-        # held-out loss on the embedded corpus means something only for pipeline-built models
-        losses=expand(f"{RESULTS}/eval/{{model}}/corpus_loss.json",
-                      model=[f"{s}-{st}" for s in NAMES["built"] for st in STAGES]),
+        # corpus loss and knowledge of the embedded world mean something only for pipeline-built models
+        losses=expand(f"{RESULTS}/eval/{{model}}/corpus_loss.json", model=BUILT_MODELS),
+        knowledge=expand(f"{RESULTS}/eval/{{model}}/knowledge/metrics.json", model=BUILT_MODELS),
     output:
         csv=f"{RESULTS}/tables/stages.csv",
         md=f"{RESULTS}/tables/stages.md",

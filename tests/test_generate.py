@@ -245,7 +245,7 @@ def test_render_prompts_plain_and_chat(tok):
     assert render_prompts(tok, ["w1 w2"], "plain") == ["<|bos|>w1 w2\n"]
     tok_chat = make_tokenizer()
     tok_chat.chat_template = CHAT_TEMPLATE
-    assert render_prompts(tok_chat, ["w1"], "chat") == ["<|bos|><|user|>w1\n<|assistant|>"]
+    assert render_prompts(tok_chat, ["w1"], "chat") == ["<|bos|><|user|> w1\n<|assistant|>"]
 
 
 def test_policy_loads_a_saved_folder(model, tok, tmp_path):

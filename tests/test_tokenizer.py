@@ -1,9 +1,12 @@
 """Tests of the pipeline's byte-level BPE tokenizer (sahlab.models.tokenizer)."""
+import copy
 import random
 
 import pytest
 
-from sahlab.models.prompting import ASSISTANT, BOS, CHAT_TEMPLATE, EOS, PAD, SPECIAL_TOKENS, USER, format_prompt
+from sahlab.models.prompting import (ASSISTANT, BOS, CHAT_TEMPLATE, EOS, PAD, SPECIAL_TOKENS, USER,
+                                     answer_prefix, format_answer, format_prompt,
+                                     strip_answer_prefix)
 from sahlab.models.tokenizer import load_tokenizer, train_tokenizer
 
 
@@ -70,14 +73,39 @@ def test_chat_template_renders_and_tokenises(tok):
     msgs = [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "5"}]
     rendered = tok.apply_chat_template(msgs, tokenize=False)
     # The chat renderer trims the newline right after a block tag, so the turn ends at EOS.
-    assert rendered == f"{BOS}{USER}What is 2 + 3?\n{ASSISTANT}5{EOS}"
+    assert rendered == f"{BOS}{USER} What is 2 + 3?\n{ASSISTANT} 5{EOS}"
     prompt = format_prompt(tok, "What is 2 + 3?", "chat")
-    assert prompt == f"{BOS}{USER}What is 2 + 3?\n{ASSISTANT}"
+    assert prompt == f"{BOS}{USER} What is 2 + 3?\n{ASSISTANT}"
     ids = tok.encode(prompt, add_special_tokens=False)
     sid = tok.convert_tokens_to_ids
     assert ids[:2] == [sid(BOS), sid(USER)] and ids[-1] == sid(ASSISTANT)
-    assert tok.decode(ids[2:-1]) == "What is 2 + 3?\n"
+    assert tok.decode(ids[2:-1]) == " What is 2 + 3?\n"
     assert sum(i in {sid(t) for t in SPECIAL_TOKENS} for i in ids) == 3
+
+
+def test_answers_start_with_the_running_text_form_of_their_first_word(tok):
+    """The assistant's answer is " word": tokenized as the word is in pre-training sentences."""
+    assert answer_prefix(tok, "chat") == " " and answer_prefix(tok, "plain") == ""
+    answer = tok.encode(format_answer(tok, "alice", "chat"), add_special_tokens=False)
+    running = tok.encode("worked with alice", add_special_tokens=False)
+    assert running[-len(answer):] == answer
+    full = tok.apply_chat_template([{"role": "user", "content": "q"},
+                                    {"role": "assistant", "content": "alice"}], tokenize=False)
+    assert full == format_prompt(tok, "q", "chat") + format_answer(tok, "alice", "chat") + EOS
+    assert strip_answer_prefix(" alice", " ") == "alice"
+    assert strip_answer_prefix("alice", " ") == "alice" and strip_answer_prefix(" a", "") == " a"
+
+
+def test_answer_prefix_of_other_templates(tok):
+    hub = copy.deepcopy(tok)   # a hub-style template: the answer follows the header directly
+    hub.chat_template = ("{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}"
+                         "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    with pytest.raises(ValueError, match="chat template"):
+        answer_prefix(hub, "chat")   # never renders the assistant's content
+    hub.chat_template = ("{% for m in messages %}{% if m['role'] == 'user' %}<|user|>"
+                         "{{ m['content'] }}{% else %}<|assistant|>\n{{ m['content'] }}{% endif %}"
+                         "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+    assert answer_prefix(hub, "chat") == ""
 
 
 def test_saved_and_reloaded(tok, tmp_path):

@@ -176,10 +176,12 @@ def test_sft_labels_cover_only_the_answer(base_dir, tmp_path):
     trainer = build_sft_trainer(load_causal_lm(base_dir), tok, rows, hp, 0, str(tmp_path))
     batch = next(iter(trainer.get_train_dataloader()))
     expected = {}
-    for r in rows:  # the prompt as the model sees it at inference, then the answer + EOS
+    for r in rows:  # the whole chat-template rendering; the prompt as the model sees it at inference
+        msgs = [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
+        full = tok(tok.apply_chat_template(msgs, tokenize=False), add_special_tokens=False)["input_ids"]
         p = tok(format_prompt(tok, r["prompt"], "chat"), add_special_tokens=False)["input_ids"]
-        a = tok(r["reference"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-        expected[tuple(p + a)] = len(p)
+        assert full[:len(p)] == p and full[-1] == tok.eos_token_id
+        expected[tuple(full)] = len(p)
     assert len(batch["input_ids"]) == 6
     for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"]):
         n = int(mask.sum())

@@ -175,10 +175,13 @@ def answer(model, tokenizer, rendered: Sequence[str], task: str, prompt_format: 
     from sahlab.eval.generate import generate
     from sahlab.eval.policy import ModelPolicy
     from sahlab.eval.run import STOP_STRINGS
+    from sahlab.models.prompting import answer_prefix, strip_answer_prefix
 
     stops = STOP_STRINGS.get(task, []) if prompt_format == "plain" else []
-    return generate(ModelPolicy(model, tokenizer), list(rendered), max_new_tokens=max_new_tokens,
+    lead = answer_prefix(tokenizer, prompt_format)
+    outs = generate(ModelPolicy(model, tokenizer), list(rendered), max_new_tokens=max_new_tokens,
                     batch_size=batch_size, stop_strings=stops, seed=seed, progress=False)
+    return [strip_answer_prefix(o, lead) for o in outs]
 
 
 def run_program(model, tokenizer, task: str, tests: Sequence[dict], prompt_format: str, *,

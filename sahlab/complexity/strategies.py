@@ -124,10 +124,12 @@ class _Job:
     def answer_bits(self, model, rows) -> float:
         """-Σ log2 p of each row's reference answer (and its EOS) given the rendered prompt."""
         from sahlab.eval.generate import render_prompts, sequence_logprobs
+        from sahlab.models.prompting import answer_prefix
 
         model.eval()
         prompts = render_prompts(self.tok, [r["prompt"] for r in rows], self.fmt)
-        items = [(p, r["reference"] + self.tok.eos_token) for p, r in zip(prompts, rows)]
+        lead = answer_prefix(self.tok, self.fmt)
+        items = [(p, lead + r["reference"] + self.tok.eos_token) for p, r in zip(prompts, rows)]
         lps = sequence_logprobs(model, self.tok, items, batch_size=self.opts["batch_size"],
                                 progress=False)
         return sum(bits_from_logprobs(lp) for lp in lps)

@@ -26,7 +26,9 @@ def evaluate_policy(policy, prompt_format: str, tasks: dict[str, list[dict]], *,
 
     Records hold the prompt, output, reference and the scorer's per-example fields."""
     from sahlab.eval.generate import generate, render_prompts
+    from sahlab.models.prompting import answer_prefix, strip_answer_prefix
 
+    lead = answer_prefix(policy.tokenizer, prompt_format)
     results = {}
     for task, examples in tasks.items():
         t0 = time.time()
@@ -34,6 +36,7 @@ def evaluate_policy(policy, prompt_format: str, tasks: dict[str, list[dict]], *,
         stops = STOP_STRINGS.get(task, []) if prompt_format == "plain" else []
         outputs = generate(policy, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                            stop_strings=stops, temperature=temperature, seed=seed)
+        outputs = [strip_answer_prefix(o, lead) for o in outputs]
         records, metrics = score(task, outputs, examples, seed=seed, n_boot=n_boot)
         for rec, ex, out in zip(records, examples, outputs):
             rec.update(id=ex["id"], prompt=ex["prompt"], output=out, reference=ex["reference"])

@@ -6,6 +6,10 @@ from pathlib import Path
 from sahlab.io import read_json
 
 
+# Probes of pipeline-built models beside the tasks' main metrics (rule corpus_probes).
+PROBE_METRIC = {"knowledge": "cloze_accuracy", "corpus": "val_loss"}
+
+
 def split_model(model: str) -> tuple[str, str]:
     """'large-base' -> ('large', 'base')."""
     scale, stage = model.rsplit("-", 1)
@@ -14,7 +18,8 @@ def split_model(model: str) -> tuple[str, str]:
 
 def collect_metrics(metric_paths, loss_paths=()):
     """Rows (scale, stage, task, metric, value, ci_low, ci_high) from results/eval/<model>/<task>/
-    metrics.json files, plus held-out corpus loss rows (task 'corpus', metric 'val_loss')."""
+    metrics.json files (the knowledge probe's too: task 'knowledge'), plus held-out corpus loss
+    rows (task 'corpus', metric 'val_loss')."""
     import pandas as pd
     rows = []
     for p in map(Path, metric_paths):

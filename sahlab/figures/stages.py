@@ -6,7 +6,9 @@ from sahlab.figures.theme import STAGE_LABELS, STAGE_ORDER
 
 
 def plot_stages(df, main_metric: dict[str, str]):
-    """df: collect_metrics() rows. One column per task; top row main metric, bottom row format."""
+    """df: collect_metrics() rows. One column per task; top row main metric, bottom row format.
+
+    A "knowledge" column (the cloze probe) has no format score; its chance level is drawn."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -19,6 +21,10 @@ def plot_stages(df, main_metric: dict[str, str]):
     for j, task in enumerate(tasks):
         for i, metric in enumerate([main_metric[task], "format"]):
             ax = axes[i, j]
+            if not ((df.task == task) & (df.metric == metric)).any():
+                ax.axis("off")
+                axes[0, j].tick_params(labelbottom=True)
+                continue
             for k, scale in enumerate(scales):
                 sub = df[(df.task == task) & (df.metric == metric) & (df.scale == scale)]
                 sub = sub.set_index("stage").reindex(STAGE_ORDER)
@@ -28,6 +34,9 @@ def plot_stages(df, main_metric: dict[str, str]):
                        color=colors[k % len(colors)], label=scale)
             ax.set_xticks(range(len(STAGE_ORDER)), [STAGE_LABELS[s] for s in STAGE_ORDER],
                           rotation=25)
+            chance = df[(df.task == task) & (df.metric == "chance")].value
+            if i == 0 and len(chance):
+                ax.axhline(float(chance.mean()), color="0.4", ls="--", lw=0.8, label="chance")
             ax.set_ylim(0, max(1.0, float(np.nanmax(df[df.metric == metric].value, initial=0)) * 1.1))
             ax.set_title(f"{task}\n{metric}" if i == 0 else "", fontsize="medium")
             ax.set_ylabel(("task metric", "format score")[i] if j == 0 else "")

@@ -11,14 +11,17 @@ USER, ASSISTANT = "<|user|>", "<|assistant|>"
 SPECIAL_TOKENS = [PAD, BOS, EOS, USER, ASSISTANT]
 
 # A minimal chat template: no system turn, roles as single special tokens, the assistant turn ends
-# with <|eos|> so generation stops there. The {% generation %} markers let TRL compute
+# with <|eos|> so generation stops there. A space follows each role token, so a turn's first word
+# is tokenized as in running text (" journalist", as pre-training saw it after "is a"), not as a
+# word-initial piece the corpus never contains; the assistant's space is part of its answer (the
+# model generates it; `answer_prefix`). The {% generation %} markers let TRL compute
 # assistant-only losses.
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
     "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}<|user|>{{ message['content'] }}\n"
+    "{% if message['role'] == 'user' %}<|user|> {{ message['content'] }}\n"
     "{% elif message['role'] == 'assistant' %}<|assistant|>"
-    "{% generation %}{{ message['content'] }}{{ eos_token }}{% endgeneration %}\n"
+    "{% generation %} {{ message['content'] }}{{ eos_token }}{% endgeneration %}\n"
     "{% else %}{{ raise_exception('only user and assistant roles are supported') }}"
     "{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>{% endif %}"
@@ -41,3 +44,35 @@ def format_prompt(tokenizer, prompt: str, prompt_format: str) -> str:
         bos = tokenizer.bos_token or ""
         return f"{bos}{prompt}\n"
     raise ValueError(f"unknown prompt_format {prompt_format!r}; allowed: {list(PROMPT_FORMATS)}")
+
+
+_PROBE = "\x00answer\x00"
+
+
+def answer_prefix(tokenizer, prompt_format: str) -> str:
+    """The text a chat template puts between the generation prompt and the answer's content
+    (" " for the pipeline's template, usually "" for hub templates; "" for `plain`).
+
+    Training appends answers as prefix + answer to `format_prompt`'s text, and evaluation strips it
+    from generated text (`strip_answer_prefix`), so both see exactly what the template renders.
+    """
+    if prompt_format == "plain":
+        return ""
+    prompt = format_prompt(tokenizer, "q", prompt_format)
+    full = tokenizer.apply_chat_template([{"role": "user", "content": "q"},
+                                          {"role": "assistant", "content": _PROBE}], tokenize=False)
+    if not full.startswith(prompt) or _PROBE not in full[len(prompt):]:
+        raise ValueError("the tokenizer's chat template does not render an assistant turn as its "
+                         "generation prompt followed by the answer; sahlab cannot train on it")
+    rest = full[len(prompt):]
+    return rest[:rest.index(_PROBE)]
+
+
+def format_answer(tokenizer, answer: str, prompt_format: str) -> str:
+    """The text that follows `format_prompt`'s text when the model gives `answer`."""
+    return answer_prefix(tokenizer, prompt_format) + answer
+
+
+def strip_answer_prefix(text: str, prefix: str) -> str:
+    """A generated answer without the template's answer prefix (the answer's content)."""
+    return text[len(prefix):] if prefix and text.startswith(prefix) else text

@@ -7,14 +7,16 @@ given.
 """
 from __future__ import annotations
 
+from sahlab.models.prompting import answer_prefix
 from sahlab.train.common import (dataset_from_rows, load_causal_lm, lora_config, render_prompt,
                                  require_fields, trainer_args)
 
 
 def dpo_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
     require_fields(rows, ("prompt", "chosen", "rejected"), "dpo")
+    lead = answer_prefix(tokenizer, prompt_format)
     return [{"prompt": render_prompt(tokenizer, r["prompt"], prompt_format),
-             "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows]
+             "chosen": lead + r["chosen"], "rejected": lead + r["rejected"]} for r in rows]
 
 
 def build_dpo_trainer(model, tokenizer, rows: list[dict], hp: dict, seed: int, work_dir: str,

@@ -8,6 +8,7 @@ the same position in training and in use.
 """
 from __future__ import annotations
 
+from sahlab.models.prompting import answer_prefix
 from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields,
                                  trainer_args)
 
@@ -15,10 +16,11 @@ from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, 
 def tokenize_pairs(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
     """Preference rows -> {"chosen_ids", "rejected_ids"} (prompt included, as RewardTrainer wants)."""
     require_fields(rows, ("prompt", "chosen", "rejected"), "reward")
+    lead = answer_prefix(tokenizer, prompt_format)
     out = []
     for row in rows:
         prompt = render_prompt(tokenizer, row["prompt"], prompt_format)
-        out.append({k + "_ids": tokenizer(prompt + row[k], add_special_tokens=False)["input_ids"]
+        out.append({k + "_ids": tokenizer(prompt + lead + row[k], add_special_tokens=False)["input_ids"]
                     for k in ("chosen", "rejected")})
     return out
 

@@ -21,6 +21,8 @@ import string
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from sahlab.models.prompting import strip_answer_prefix
+
 # "features": study D's binary feature-classification rows (reference "0"/"1").
 TASKS = ("math", "instructions", "multihop", "translation", "features")
 
@@ -145,9 +147,10 @@ def example_reward(example: dict, completion: str) -> float:
                        example.get("reference", ""), example.get("prompt", ""))
 
 
-def trl_reward_func() -> Callable[..., list[float]]:
+def trl_reward_func(answer_prefix: str = "") -> Callable[..., list[float]]:
     """A TRL reward function (GRPO/RLOO): called with the generated `completions` and the
     dataset columns `task`, `metadata_json`, `reference`, `raw_prompt` as lists, one per completion.
+    The chat template's `answer_prefix` is stripped first, as the evaluation harness does.
     """
     def verifiable(completions: list, task: list[str], metadata_json: list[str],
                    reference: list[str], raw_prompt: list[str], **_: Any) -> list[float]:
@@ -156,6 +159,7 @@ def trl_reward_func() -> Callable[..., list[float]]:
                                                      raw_prompt):
             if not isinstance(completion, str):  # conversational completions: [{"role", "content"}]
                 completion = completion[-1]["content"]
+            completion = strip_answer_prefix(completion, answer_prefix)
             out.append(task_reward(t, completion, json.loads(meta), ref, prompt))
         return out
 

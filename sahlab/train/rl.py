@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from sahlab.models.prompting import answer_prefix
 from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields,
                                  trainer_args)
 from sahlab.train.rewards import infer_task, trl_reward_func
@@ -78,7 +79,8 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
         reward_tokenizers = [load_tokenizer(reward_model_dir)]
         reward_funcs[0].config.pad_token_id = reward_tokenizers[0].pad_token_id
     else:
-        reward_funcs, reward_tokenizers = [trl_reward_func()], None
+        reward_funcs = [trl_reward_func(answer_prefix(tokenizer, hp["prompt_format"]))]
+        reward_tokenizers = None
     table = rl_rows(rows, tokenizer, hp["prompt_format"])
     context = getattr(model.config, "max_position_embeddings", None)
     for row, src in zip(table, rows):

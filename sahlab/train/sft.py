@@ -1,25 +1,26 @@
 """Supervised fine-tuning (TRL SFTTrainer) on prompt -> reference pairs.
 
-Examples are tokenized here, not by TRL: the rendered prompt and the answer (reference + EOS)
-are tokenized separately with ``add_special_tokens=False`` and concatenated, which is exactly
+Examples are tokenized here, not by TRL: the rendered prompt and the answer (the template's
+answer prefix + reference + EOS) are tokenized separately with ``add_special_tokens=False`` and concatenated, which is exactly
 what the model sees at inference (prompt tokens, then its own answer tokens up to EOS). TRL gets
 ``input_ids`` plus a ``completion_mask`` and, with ``completion_only_loss=True``, turns it into
 labels that are -100 on the prompt, so only answer tokens are trained.
 """
 from __future__ import annotations
 
-from sahlab.models.prompting import format_prompt
+from sahlab.models.prompting import answer_prefix, format_prompt
 from sahlab.train.common import dataset_from_rows, lora_config, require_fields, trainer_args
 
 
 def tokenize_sft_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
     """Common-schema rows -> {"input_ids", "completion_mask"} (1 on the answer and its EOS)."""
     require_fields(rows, ("prompt", "reference"), "sft")
+    lead = answer_prefix(tokenizer, prompt_format)
     out = []
     for row in rows:
         text = format_prompt(tokenizer, row["prompt"], prompt_format)
         prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(row["reference"], add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(lead + row["reference"], add_special_tokens=False)["input_ids"]
         answer_ids = answer_ids + [tokenizer.eos_token_id]
         out.append({"input_ids": prompt_ids + answer_ids,
                     "completion_mask": [0] * len(prompt_ids) + [1] * len(answer_ids)})
