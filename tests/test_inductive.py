@@ -11,7 +11,7 @@ import yaml
 
 from sahlab.config import ConfigError
 from sahlab.probing import config as ind_config
-from sahlab.probing.analysis import correlations, seed_summaries
+from sahlab.probing.analysis import correlations, disagreement_f1, seed_summaries
 from sahlab.probing.experiment import (ALL_FEATURES, evidence_fraction, feature_split,
                                        probe_split, section_test_set)
 from sahlab.train.rewards import features_reward, parse_decision, trl_reward_func
@@ -164,9 +164,10 @@ def _use_rows(use_by_feature, rates=(0.0, 0.1, 0.5), seeds=(0, 1)):
     for f, u in use_by_feature.items():
         for s in seeds:
             for r in rates:
-                t_f1 = 1.0 if r >= 0.1 and u < 0.3 else 0.5
+                adopted = r >= 0.1 and u < 0.3   # target used: all target-only rows say 1, no s-only row
                 rows.append({"model": "m", "feature": f, "method": "grpo", "seed": s, "rate": r,
-                             "spurious_preference": u, "spurious_use": u, "target_only_f1": t_f1})
+                             "spurious_preference": u, "spurious_use": 0.0 if adopted else u,
+                             "target_use": 1.0 if adopted else 0.5})
     return rows
 
 
@@ -176,6 +177,11 @@ def test_seed_summaries_evidence_required():
     assert out[("a", 0)]["evidence_required"] == 0.1
     assert math.isinf(out[("b", 1)]["evidence_required"])
     assert out[("a", 1)]["use"] == pytest.approx(0.1)
+    # a policy that always answers "1" has target-only F1 = 1 but never adopted the target
+    always_yes = [r | {"target_use": 1.0, "spurious_use": 1.0} for r in rows]
+    assert all(math.isinf(r["evidence_required"]) for r in seed_summaries(always_yes, 0.99))
+    assert disagreement_f1(1.0, 1.0) == pytest.approx(2 / 3)
+    assert disagreement_f1(1.0, 0.0) == 1.0 and disagreement_f1(0.0, 0.0) == 0.0
 
 
 def test_correlation_sign_follows_the_data():

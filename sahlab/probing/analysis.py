@@ -15,10 +15,21 @@ import numpy as np
 USE_MEASURE = "spurious_preference"  # (s-only error + t-only error) / 2, see feature_use
 
 
+def disagreement_f1(target_use: float, spurious_use: float) -> float:
+    """F1 of the target label on the two sections where the features disagree, of equal size:
+    target-only rows are the positives (recall = target_use), spurious-only rows the negatives
+    (false-positive rate = spurious_use): F1 = 2t / (1 + t + s).
+
+    Target-only F1 alone is 1 for a policy that always answers "1" (every target-only label is 1);
+    scored against the spurious-only rows, F1 > 0.99 needs the target feature to be used."""
+    return 2 * target_use / (1 + target_use + spurious_use)
+
+
 def seed_summaries(use_rows: Sequence[dict], threshold: float = 0.99) -> list[dict]:
     """One row per (model, feature, method, seed): mean use over the evidence rates (the area
-    under the use-vs-rate curve, normalised) and the evidence required (smallest rate with
-    target-only F1 > threshold; inf if none)."""
+    under the use-vs-rate curve, normalised) and the evidence required: the smallest rate with
+    target-only F1 > threshold where the F1 scores the target-only rows against the spurious-only
+    ones (`disagreement_f1`), so a constant policy never qualifies; inf if no rate does."""
     from sahlab.probing.features_stats import evidence_required
 
     groups: dict[tuple, list[dict]] = {}
@@ -27,8 +38,7 @@ def seed_summaries(use_rows: Sequence[dict], threshold: float = 0.99) -> list[di
     out = []
     for (model, feature, method, seed), rows in sorted(groups.items()):
         rows = sorted(rows, key=lambda r: r["rate"])
-        f1 = [0.0 if r["target_only_f1"] is None or not math.isfinite(r["target_only_f1"])
-              else r["target_only_f1"] for r in rows]
+        f1 = [disagreement_f1(r["target_use"], r["spurious_use"]) for r in rows]
         out.append({"model": model, "feature": feature, "method": method, "seed": seed,
                     "use": float(np.mean([r[USE_MEASURE] for r in rows])),
                     "spurious_use": float(np.mean([r["spurious_use"] for r in rows])),
