@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from config_sizes import fill_sizes  # noqa: E402  (bench/ is on sys.path as the script folder)
 from sahlab.complexity.compress import compress, decompress  # noqa: E402
 from sahlab.complexity.quantize import quantize_state_dict  # noqa: E402
 
@@ -120,17 +121,7 @@ def main() -> None:
     p.add_argument("--no-train", action="store_true", help="skip the training-step timing")
     a = p.parse_args()
 
-    sizes = dict(hidden=256, layers=6, heads=4, intermediate=704, vocab=2048)
-    if Path(a.config).exists():
-        import yaml
-        cfg = yaml.safe_load(Path(a.config).read_text()) or {}
-        b = cfg.get("scales", {}).get(a.scale, {}).get("build", {})
-        sizes.update({k: b[src] for k, src in (("hidden", "hidden_size"), ("layers", "num_layers"),
-                      ("heads", "num_heads"), ("intermediate", "intermediate_size")) if src in b})
-        sizes["vocab"] = cfg.get("tokenizer", {}).get("vocab_size", sizes["vocab"])
-    for k, v in sizes.items():
-        if getattr(a, k) is None:
-            setattr(a, k, v)
+    fill_sizes(a)
 
     import torch
     print(f"model: hidden={a.hidden} layers={a.layers} heads={a.heads} "

@@ -13,7 +13,7 @@ the second term is attention scores and values, forward + backward, counted over
 seq_len x seq_len matrix (PaLM's convention; causal masking would halve the real work).
 MFU = achieved FLOP/s / measured matmul FLOP/s.
 
-    python bench/bench_pretrain.py                       # "large" default
+    python bench/bench_pretrain.py                       # sizes of "large" in config/config.yaml
     python bench/bench_pretrain.py --hidden 128 --layers 4 --heads 4 --intermediate 512
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402  (a benchmark needs torch anyway)
 
+from config_sizes import fill_sizes  # noqa: E402  (bench/ is on sys.path as the script folder)
 from sahlab.models.pretrain import PackedBlocks, build_model, make_trainer, resolve_hparams  # noqa: E402
 from sahlab.models.tokenizer import train_tokenizer  # noqa: E402
 
@@ -130,11 +131,10 @@ def run_loop(build, tokenizer, blocks, hp, warmup: int, steps: int, attn: str,
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=6)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--intermediate", type=int, default=704)
-    p.add_argument("--vocab", type=int, default=2048)
+    p.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "config" / "config.yaml"))
+    p.add_argument("--scale", default="large", help="model sizes from this scale of --config")
+    for k in ("hidden", "layers", "heads", "intermediate", "vocab"):
+        p.add_argument(f"--{k}", type=int, default=None)
     p.add_argument("--seq-len", type=int, default=256)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--steps", type=int, default=20, help="timed optimizer steps")
@@ -145,6 +145,7 @@ def main(argv=None) -> None:
     p.add_argument("--matmul-size", type=int, default=2048)
     p.add_argument("--matmul-reps", type=int, default=5)
     args = p.parse_args(argv)
+    fill_sizes(args)
 
     torch.set_num_threads(args.threads)
     build = {"arch": "llama", "hidden_size": args.hidden, "num_layers": args.layers,
