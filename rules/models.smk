@@ -31,6 +31,7 @@ rule random_init:
         seed=config["seed"],
     log:
         f"{RESULTS}/logs/models/{{scale}}-random.log",
+    priority: 10  # cheap, and every random-init evaluation and study job waits for it
     threads: 1
     resources:
         mem_mb=4000,
