@@ -5,7 +5,7 @@ import random
 import pytest
 
 from sahlab.models.prompting import (ASSISTANT, BOS, CHAT_TEMPLATE, EOS, PAD, SPECIAL_TOKENS, USER,
-                                     answer_prefix, format_answer, format_prompt,
+                                     answer_prefix, format_prompt,
                                      strip_answer_prefix)
 from sahlab.models.tokenizer import load_tokenizer, train_tokenizer
 
@@ -86,12 +86,12 @@ def test_chat_template_renders_and_tokenises(tok):
 def test_answers_start_with_the_running_text_form_of_their_first_word(tok):
     """The assistant's answer is " word": tokenized as the word is in pre-training sentences."""
     assert answer_prefix(tok, "chat") == " " and answer_prefix(tok, "plain") == ""
-    answer = tok.encode(format_answer(tok, "alice", "chat"), add_special_tokens=False)
+    answer = tok.encode(answer_prefix(tok, "chat") + "alice", add_special_tokens=False)
     running = tok.encode("worked with alice", add_special_tokens=False)
     assert running[-len(answer):] == answer
     full = tok.apply_chat_template([{"role": "user", "content": "q"},
                                     {"role": "assistant", "content": "alice"}], tokenize=False)
-    assert full == format_prompt(tok, "q", "chat") + format_answer(tok, "alice", "chat") + EOS
+    assert full == format_prompt(tok, "q", "chat") + answer_prefix(tok, "chat") + "alice" + EOS
     assert strip_answer_prefix(" alice", " ") == "alice"
     assert strip_answer_prefix("alice", " ") == "alice" and strip_answer_prefix(" a", "") == " a"
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from sahlab.eval.bootstrap import bootstrap_ci
 from sahlab.models.prompting import BOS
-from sahlab.world.biographies import TEMPLATES, _article, fact_value
+from sahlab.world.biographies import TEMPLATES, article, fact_value
 
 # attribute -> index of the biography template whose sentence ends with the value
 CLOZE_TEMPLATES = {"birth_city": 0, "employer": 0, "profession": 0, "university": 0, "hobby": 1}
@@ -24,9 +24,10 @@ def cloze_items(world) -> list[dict]:
     items = []
     for attr, k in CLOZE_TEMPLATES.items():
         template = TEMPLATES["person"][attr][k]
-        head, tail = template.split(" {a} {v}" if "{a}" in template else " {v}")
+        cut = template.index(" {a}" if "{a}" in template else " {v}")  # the value ends the sentence
+        head = template[:cut]
         values = sorted({fact_value(world, p, attr) for p in world.people})
-        endings = [(f" {_article(v)} {v}" if "{a}" in template else f" {v}") + tail for v in values]
+        endings = [template[cut:].format(a=article(v), v=v) for v in values]
         for person in world.corpus_people:
             items.append({"person": person["id"], "attribute": attr,
                           "prompt": BOS + head.format(S=person["name"]), "candidates": endings,

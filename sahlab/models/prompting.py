@@ -68,11 +68,6 @@ def answer_prefix(tokenizer, prompt_format: str) -> str:
     return rest[:rest.index(_PROBE)]
 
 
-def format_answer(tokenizer, answer: str, prompt_format: str) -> str:
-    """The text that follows `format_prompt`'s text when the model gives `answer`."""
-    return answer_prefix(tokenizer, prompt_format) + answer
-
-
 def strip_answer_prefix(text: str, prefix: str) -> str:
     """A generated answer without the template's answer prefix (the answer's content)."""
     return text[len(prefix):] if prefix and text.startswith(prefix) else text

@@ -1,10 +1,11 @@
 """Supervised fine-tuning (TRL SFTTrainer) on prompt -> reference pairs.
 
 Examples are tokenized here, not by TRL: the rendered prompt and the answer (the template's
-answer prefix + reference + EOS) are tokenized separately with ``add_special_tokens=False`` and concatenated, which is exactly
-what the model sees at inference (prompt tokens, then its own answer tokens up to EOS). TRL gets
-``input_ids`` plus a ``completion_mask`` and, with ``completion_only_loss=True``, turns it into
-labels that are -100 on the prompt, so only answer tokens are trained.
+answer prefix + reference + EOS) are tokenized separately with ``add_special_tokens=False`` and
+concatenated, which is exactly what the model sees at inference (prompt tokens, then its own
+answer tokens up to EOS). TRL gets ``input_ids`` plus a ``completion_mask`` and, with
+``completion_only_loss=True``, turns it into labels that are -100 on the prompt, so only answer
+tokens are trained.
 """
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def fact_value(world, entity: dict, attr: str) -> str:
     return world.name(v) if attr in REFERENCES else str(v)
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
     return "an" if word[0].lower() in "aeiou" else "a"
 
 
@@ -98,7 +98,7 @@ def fact_sentence(world, entity: dict, attr: str, rng: random.Random,
     v = fact_value(world, entity, attr)
     text = template.format(
         S=subj if pronoun else name, O=obj if pronoun else name,
-        P=poss if pronoun else possessive(name), pp=poss, N=name, v=v, a=_article(v))
+        P=poss if pronoun else possessive(name), pp=poss, N=name, v=v, a=article(v))
     return text[0].upper() + text[1:]
 
 
