@@ -10,9 +10,11 @@ Deliberate, documented simplifications (no nltk):
 * words are ``\\w+`` runs (Unicode-aware) — the same tokenisation IFEval uses for word counts;
 * sentences are split by :func:`split_sentences` (terminal ``.``, ``!`` or ``?`` followed by
   whitespace; decimals, ellipses and common abbreviations such as "Mr." or "e.g." do not split);
-* ``change_case:english_capital`` / ``english_lowercase`` check the letter case only, not that
-  the text is English;
-* ``language:response_language`` uses langdetect (seeded).
+* ``change_case:english_capital`` / ``english_lowercase`` check the letter case and, as the
+  official checkers do, that langdetect judges the response English — unless the row opts out
+  (``detect_language=False``: the embedded world's invented names defeat a language identifier,
+  so its rows carry ``metadata.detect_language: false``);
+* ``language:response_language`` uses langdetect (seeded), as the official checker does.
 
 As in IFEval's evaluation, a blank response follows no instruction (strict and loose).
 """
@@ -23,7 +25,6 @@ import re
 from typing import Any, Callable
 
 RELATIONS = ("less than", "at least")
-UNSUPPORTED_IDS: tuple[str, ...] = ()
 
 _WORD = re.compile(r"\w+")
 # Dots that do not end a sentence: a digit on both sides, an ellipsis, common abbreviations
@@ -85,12 +86,25 @@ def _compare(iid: str, kw: dict, key: str, count: int, target: int) -> bool:
 
 # --------------------------------------------------------------------------- checkers
 # Each takes (iid, kwargs without None values, response, prompt) and returns bool.
+def _detect_language(text: str) -> str | None:
+    """langdetect's language of `text` (seeded, so deterministic); None if it has nothing to judge."""
+    from langdetect import DetectorFactory, detect
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    try:
+        return detect(text)
+    except LangDetectException:
+        return None
+
+
 def _english_capital(iid, kw, r, p):
-    return r.isupper()  # str.isupper: at least one cased letter and no lowercase letter
+    # official: isupper() and langdetect says English; undetectable text counts as English
+    return r.isupper() and _detect_language(r) in ("en", None)
 
 
 def _english_lowercase(iid, kw, r, p):
-    return r.islower()
+    return r.islower() and _detect_language(r) in ("en", None)
 
 
 def _capital_word_frequency(iid, kw, r, p):
@@ -256,17 +270,11 @@ def _two_responses(iid, kw, r, p):
 def _response_language(iid, kw, r, p):
     """IFEval: the whole response is in the requested language (ISO 639-1 code), as judged by
     langdetect (seeded, so the verdict is deterministic)."""
-    from langdetect import DetectorFactory, detect
-    from langdetect.lang_detect_exception import LangDetectException
-
     want = kw.get("language")
     if not isinstance(want, str) or not want:
         raise ValueError(f"instruction {iid!r} needs kwarg 'language' (an ISO 639-1 code)")
-    DetectorFactory.seed = 0
-    try:
-        return detect(r) == want
-    except LangDetectException:  # no letters to judge: IFEval counts this as following
-        return True
+    got = _detect_language(r)
+    return got is None or got == want  # no letters to judge: IFEval counts this as following
 
 
 _CHECKERS: dict[str, Callable[[str, dict, str, str], bool]] = {
@@ -300,8 +308,6 @@ SUPPORTED_IDS: tuple[str, ...] = tuple(sorted(_CHECKERS))
 
 
 def _checker(instruction_id: str) -> Callable[[str, dict, str, str], bool]:
-    if instruction_id in UNSUPPORTED_IDS:
-        return _response_language
     try:
         return _CHECKERS[instruction_id]
     except KeyError:
@@ -309,7 +315,12 @@ def _checker(instruction_id: str) -> Callable[[str, dict, str, str], bool]:
                          f"{', '.join(SUPPORTED_IDS)}") from None
 
 
-def check(instruction_id: str, kwargs: dict | None, response: str, prompt: str = "") -> bool:
+_CASE_ONLY = {"change_case:english_capital": lambda iid, kw, r, p: r.isupper(),
+              "change_case:english_lowercase": lambda iid, kw, r, p: r.islower()}
+
+
+def check(instruction_id: str, kwargs: dict | None, response: str, prompt: str = "",
+          detect_language: bool = True) -> bool:
     """Strict IFEval check: does `response` follow the instruction `instruction_id`?
 
     `kwargs` is the instruction's IFEval kwargs dict (``None`` values are ignored); `prompt`
@@ -317,6 +328,8 @@ def check(instruction_id: str, kwargs: dict | None, response: str, prompt: str =
     Raises ValueError for unknown/unsupported ids and for missing or ill-typed kwargs.
     """
     fn = _checker(instruction_id)
+    if not detect_language:
+        fn = _CASE_ONLY.get(instruction_id, fn)
     if kwargs is not None and not isinstance(kwargs, dict):
         raise ValueError(f"instruction {instruction_id!r}: kwargs must be a dict or None, "
                          f"got {type(kwargs).__name__}")
@@ -346,6 +359,8 @@ def loose_variants(response: str) -> list[str]:
     return base + [v.replace("*", "") for v in base]
 
 
-def check_loose(instruction_id: str, kwargs: dict | None, response: str, prompt: str = "") -> bool:
+def check_loose(instruction_id: str, kwargs: dict | None, response: str, prompt: str = "",
+                detect_language: bool = True) -> bool:
     """Loose IFEval check: true if any of :func:`loose_variants` passes the strict check."""
-    return any(check(instruction_id, kwargs, v, prompt) for v in loose_variants(response))
+    return any(check(instruction_id, kwargs, v, prompt, detect_language)
+               for v in loose_variants(response))

@@ -136,11 +136,21 @@ def test_loose_variants_and_loose_check():
     assert len(variants) == 8 and variants[0] == r
     assert "**HELLO**" in variants and "HELLO" in variants
     # strict fails (first/last line lowercase, '*'), loose passes after dropping both lines
-    assert not check("change_case:english_capital", {}, r)
-    assert check_loose("change_case:english_capital", {}, r)
+    assert not check("change_case:english_capital", {}, r, detect_language=False)
+    assert check_loose("change_case:english_capital", {}, r, detect_language=False)
     # a preamble line hides the JSON from strict but not from loose
     js = 'Here is the JSON:\n{"a": 1}'
     assert not check("detectable_format:json_format", {}, js)
     assert check_loose("detectable_format:json_format", {}, js)
     # loose cannot rescue a response with no compliant variant
     assert not check_loose("punctuation:no_comma", {}, "a, b\nc, d\ne, f")
+
+
+def test_case_checks_also_require_english_as_the_official_checkers_do():
+    english = "THE RIVER FLOWS NORTH THROUGH THE OLD TOWN AND THE FIELDS."
+    other = "LE FLEUVE TRAVERSE LA VIEILLE VILLE ET LES CHAMPS DU NORD."
+    assert check("change_case:english_capital", {}, english)
+    assert not check("change_case:english_capital", {}, other)  # capitals, but not English
+    assert check("change_case:english_capital", {}, other, detect_language=False)
+    assert check("change_case:english_lowercase", {}, english.lower())
+    assert not check("change_case:english_lowercase", {}, other.lower())

@@ -90,7 +90,7 @@ def test_translation_copy_of_prompt_line_is_a_format_error():
     exs = [ex(0, prompt="Translate to French:\nthe dog barks", reference="le chien aboie")]
     (rec,), _ = score("translation", ["the dog barks"], exs, n_boot=0)
     assert rec["format_ok"] is False
-    with pytest.raises(ValueError, match="e0.*empty reference"):
+    with pytest.raises(ValueError, match="e0.*no reference"):
         score("translation", ["x"], [ex(0, reference="  ")])
 
 

@@ -5,44 +5,79 @@ import json
 
 import pytest
 
+from sahlab.eval.scorers import REWARD_KEY, score
 from sahlab.train import make_preference_pairs
-from sahlab.train.rewards import (example_reward, infer_task, instructions_reward, math_reward,
-                                  multihop_reward, translation_reward, trl_reward_func)
+from sahlab.train.rewards import example_reward, infer_task, task_rewards, trl_reward_func
+
+MATH = {"id": "m", "prompt": "q", "reference": "2 + 1 = 3\n#### 3", "metadata": {"answer": "3"}}
+NEG = {"id": "n", "prompt": "q", "reference": "1 - 4 = -3\n#### -3", "metadata": {"answer": "-3"}}
+HOP = {"id": "h", "prompt": "Where was Ana born?", "reference": "Paris",
+       "metadata": {"answer": "Paris", "hops": 1, "kind": "direct"}}
+TRANS = {"id": "t", "prompt": "Translate into Xx: the cat sleeps", "reference": "lo gato dorma",
+         "metadata": {"src_lang": "en", "tgt_lang": "xx", "source": "the cat sleeps"}}
+INSTR = {"id": "i", "prompt": "Answer in capitals and mention the river.", "reference": "THE RIVER.",
+         "metadata": {"instruction_id_list": ["change_case:english_capital", "keywords:existence"],
+                      "kwargs": [{}, {"keywords": ["river"]}]}}
+FEAT = {"id": "f", "prompt": "3 1 4 1 5", "reference": "1", "metadata": {}}
+
+# Completions a policy may produce, including every disagreement the old reward parser had with
+# the scorer (unicode minus, several answer lines, a spaced sign, text after a short answer,
+# translation with trailing lines), blank and very long ones.
+ADVERSARIAL = [
+    (MATH, "math", ["#### 3", "#### −3", "#### 3 … #### 7", "#### 7 … #### 3", "#### - 3",
+                     "#### 3.0", "#### 3 apples\nQ: next", "", "   \n ", "the answer is 3",
+                     "#### 3" + " 1" * 2000]),
+    (NEG, "math", ["#### −3", "#### -3", "#### - 3", "####-3", "#### 3"]),
+    (HOP, "multihop", ["Paris", "Paris\nQ: Where was Bo born?", " paris. ", "The Paris",
+                        "Paris is the city", "", "\n\nParis", "Lyon"]),
+    (TRANS, "translation", ["lo gato dorma", "lo gato dorma\nand more text", "", "gato",
+                             "lo gato dorma " * 300, "None"]),
+    (INSTR, "instructions", ["THE RIVER FLOWS.", "THE SEA.", "the river.", "", " ",
+                              "Sure!\nTHE RIVER.\nBye", "RIVER " * 500]),
+    (FEAT, "features", ["1", "0", " 1 0", "10", "", "yes"]),
+]
 
 
-def test_math_reward_reads_the_final_number():
-    meta = {"answer": "1234"}
-    assert math_reward("600 + 634 = 1234\n#### 1,234", meta) == 1.0
-    assert math_reward("#### 1234.0", meta) == 1.0
-    assert math_reward("#### 1235", meta) == 0.0
-    assert math_reward("the answer is 1234", meta) == 0.0  # no answer line: format failure
-    assert math_reward("#### 7 then #### 1234", meta) == 1.0  # the last answer line counts
-    with pytest.raises(ValueError, match="answer"):
-        math_reward("#### 1", {"answer": "many"})
+@pytest.mark.parametrize("row,task,completions", ADVERSARIAL,
+                         ids=[f"{t}-{r['id']}" for r, t, _ in ADVERSARIAL])
+def test_reward_is_the_scorers_per_example_value(row, task, completions):
+    records, _ = score(task, completions, [row] * len(completions), n_boot=0)
+    expected = [float(r[REWARD_KEY[task]]) for r in records]
+    assert task_rewards(task, completions, [row] * len(completions)) == expected
+    assert [example_reward({**row, "task": task}, c) for c in completions] == expected
+    fn = trl_reward_func()
+    got = fn(completions=completions, task=[task] * len(completions),
+             metadata_json=[json.dumps(row["metadata"])] * len(completions),
+             reference=[row["reference"]] * len(completions),
+             raw_prompt=[row["prompt"]] * len(completions))
+    assert got == expected
 
 
-def test_multihop_reward_is_normalised_exact_match():
-    assert multihop_reward("The Quell.", {"answer": "quell"}) == 1.0
-    assert multihop_reward("  Port   Ash ", {"answer": "port ash"}) == 1.0
-    assert multihop_reward("Quell City", {"answer": "Quell"}) == 0.0
+def test_reward_reads_the_answers_the_scorer_reads():
+    # first "####" counts (the model runs on into a new problem), unicode minus is a minus,
+    # a sign separated from its number is no answer; the first line of a short answer counts
+    assert task_rewards("math", ["#### 3 … #### 7", "#### 7 … #### 3", "#### - 3"],
+                        [MATH] * 3) == [1.0, 0.0, 0.0]
+    assert task_rewards("math", ["#### −3"], [NEG]) == [1.0]
+    assert task_rewards("multihop", ["Paris\nQ: Where was Bo born?"], [HOP]) == [1.0]
+    first_line = task_rewards("translation", ["lo gato dorma\nand more text"], [TRANS])[0]
+    assert first_line == pytest.approx(1.0)
+    assert task_rewards("instructions", ["THE SEA.", "the river."], [INSTR] * 2) == [0.5, 0.5]
 
 
-def test_translation_reward_is_chrf_over_100():
-    assert translation_reward("le chat dort", "le chat dort") == pytest.approx(1.0)
-    partial = translation_reward("le chat", "le chat dort bien")
-    assert 0.0 < partial < 1.0
-    assert translation_reward("xyz", "le chat dort") < partial
+def test_native_reward_reads_the_layouts_answer_form():
+    from sahlab.world.layouts import EMBEDDED
+
+    fn = trl_reward_func(to_task_form=lambda task, text: EMBEDDED[task].to_task_form(text))
+    got = fn(completions=[" 2 + 1 = 3. So the answer is 3.", " So the answer is 4."],
+             task=["math"] * 2, metadata_json=[json.dumps(MATH["metadata"])] * 2,
+             reference=[MATH["reference"]] * 2, raw_prompt=["q"] * 2)
+    assert got == [1.0, 0.0]
 
 
-def test_instructions_reward_is_fraction_of_checks_passed():
-    meta = {"instruction_id_list": ["change_case:english_capital", "keywords:existence"],
-            "kwargs": [{}, {"keywords": ["river"]}]}
-    assert instructions_reward("THE RIVER FLOWS.", meta) == 1.0
-    assert instructions_reward("THE SEA IS CALM.", meta) == 0.5
-    assert instructions_reward("the sea is calm.", meta) == 0.0
-    meta["instruction_id_list"].append("language:response_language")
-    meta["kwargs"].append({"language": "en"})
-    assert instructions_reward("THE SEA IS CALM TODAY AND THE SKY IS BLUE.", meta) == 2 / 3
+def test_translation_reward_rejects_a_missing_reference():
+    with pytest.raises(ValueError, match="no reference"):
+        task_rewards("translation", ["None"], [{**TRANS, "reference": None}])
 
 
 def test_infer_task_from_metadata_and_explicit_field():

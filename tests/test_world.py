@@ -238,7 +238,8 @@ def test_instruction_references_comply(built, corpus):
             ids, kwargs = ex["metadata"]["instruction_id_list"], ex["metadata"]["kwargs"]
             assert 1 <= len(ids) <= 2 and len(ids) == len(kwargs) == len(set(ids))
             for iid, kw in zip(ids, kwargs):
-                assert ifeval.check(iid, kw, ex["reference"], ex["prompt"]), (iid, kw, ex)
+                assert ifeval.check(iid, kw, ex["reference"], ex["prompt"],
+                                        ex["metadata"]["detect_language"]), (iid, kw, ex)
                 seen_ids.add(iid)
     assert len(seen_ids) == 9
     # the corpus frame carries the same compliant responses
@@ -399,10 +400,11 @@ def test_translation_references_rederived(built, world, corpus):
     verb_stems = {v["fx"] for v in lang["verbs"]}
     for split in ("train", "test"):
         for ex in _split(built, "translation", split):
-            assert ex["metadata"] == {"src_lang": "en", "tgt_lang": "xx"}
             prefix = f"Translate into {lang['name']}: "
             assert ex["prompt"].startswith(prefix)
             english = ex["prompt"][len(prefix):]
+            assert ex["metadata"] == {"src_lang": "en", "tgt_lang": "xx", "source": english,
+                                      "tgt_name": lang["name"]}
             assert ex["reference"] == _translate(english, lang)
             last = ex["reference"].rstrip(".").split()[-1]  # verb-final word order
             assert any(last.startswith(s) for s in verb_stems)
@@ -411,3 +413,35 @@ def test_translation_references_rederived(built, world, corpus):
                        "\n".join(d["text"] for d in corpus["train"] if d["source"] == "parallel"))
     assert len(pairs) > 20
     assert all(_translate(en, lang) == fx for en, fx in pairs)
+
+
+def test_native_layouts_are_the_corpus_framing(built, world, corpus):
+    """Each task's native prompt + native answer is a text the corpus writes (same functions), so
+    a base model is asked in a format it saw; the task examples themselves stay out of the corpus."""
+    from sahlab.world import arithmetic, instructions, language, multihop
+    from sahlab.world.layouts import EMBEDDED
+
+    rng = __import__("random").Random(0)
+    ex = _split(built, "math", "test")[0]
+    problem = {"question": ex["prompt"], "lines": ex["reference"].splitlines()[:-1],
+               "answer": int(ex["metadata"]["answer"])}
+    assert arithmetic.textbook_example(problem, 1) == \
+        EMBEDDED["math"].prompt(ex) + EMBEDDED["math"].answer(ex)
+    for task in ("multihop", "instructions", "translation"):
+        ex = _split(built, task, "test")[0]
+        doc = EMBEDDED[task].prompt(ex) + EMBEDDED[task].answer(ex)
+        if task == "multihop":  # the writer's frame around one of its own question/answer pairs
+            written = multihop.qa_document(world, world.corpus_people[:1], rng, 1)
+            q, a = written.removeprefix("Question: ").split("\nAnswer: ")
+            row = {"prompt": q, "reference": a}
+            assert EMBEDDED[task].prompt(row) + EMBEDDED[task].answer(row) == written
+            assert doc.startswith("Question: ") and "\nAnswer: " in doc
+        elif task == "instructions":
+            assert doc == instructions.corpus_text(ex)
+        else:
+            frames = [language.parallel_line(__import__("random").Random(s), ex["metadata"]["source"],
+                                              ex["reference"], world.language["name"])
+                      for s in range(40)]
+            assert doc in frames
+    # the math layout's answer marker becomes the task's, so the one extractor reads both
+    assert EMBEDDED["math"].to_task_form(" 2 + 3 = 5. So the answer is 5.") == " 2 + 3 = 5. #### 5."

@@ -33,13 +33,21 @@ DEFAULTS: dict[str, Any] = {
     # zstd level of full fine-tuning deltas: on float deltas level 19 runs at ~1.5 MB/s and is
     # within ~2 % of level 9's size, which is 10-50x faster (bench/README.md, study B)
     "zstd_level_delta": 9,
-    "deltas": {},              # task -> target performances δ (main-metric scale)
+    "deltas": {},              # task -> target performances δ (on the scale of the task's metric)
+    "metrics": {},             # task -> study B's metric (default: the task's main metric); any
+                               # variant the scorer reports (sahlab.eval.scorers.METRICS)
 }
 # δ on each embedded task's main-metric scale (accuracy / prompt_strict / exact_match in [0, 1],
 # chrF in [0, 100]); used for tasks the config gives no δ for.
 DEFAULT_DELTAS = {"math": [0.05, 0.1, 0.2], "translation": [5.0, 10.0, 15.0],
                   "instructions": [0.1, 0.15, 0.2], "multihop": [0.05, 0.1, 0.2]}
-METRIC_MAX = {"translation": 100.0}  # other main metrics are fractions in [0, 1]
+
+
+def main_metric(task: str, opts: dict) -> str:
+    """Study B's metric for `task`: `complexity.metrics[task]` if set, else the task's main metric."""
+    from sahlab.eval.scorers import MAIN_METRIC
+
+    return (opts.get("metrics") or {}).get(task) or MAIN_METRIC[task]
 
 
 def _fail(key: str, problem: str) -> None:
@@ -54,7 +62,8 @@ def settings(config: dict) -> dict:
         _fail(unknown[0], f"unknown key; allowed: {sorted(DEFAULTS)}")
     out = copy.deepcopy(DEFAULTS)
     for key, value in section.items():
-        if isinstance(out.get(key), dict) and isinstance(value, dict) and key != "deltas":
+        if isinstance(out.get(key), dict) and isinstance(value, dict) and key not in ("deltas",
+                                                                                      "metrics"):
             out[key] = {**out[key], **copy.deepcopy(value)}
         else:
             out[key] = copy.deepcopy(value)
@@ -150,12 +159,21 @@ def check_complexity_config(config: dict) -> dict:
             resolve_hparams("sft", hp)
         except ValueError as e:
             _fail(key, str(e))
+    from sahlab.eval.scorers import METRICS, PERCENT_METRICS
+
+    if not isinstance(s["metrics"], dict):
+        _fail("metrics", "must map task -> metric name")
+    for t, m in s["metrics"].items():
+        if t not in tasks:
+            _fail(f"metrics.{t}", f"unknown task; allowed: {tasks}")
+        if m not in METRICS.get(t, ()):
+            _fail(f"metrics.{t}", f"{m!r} is not a metric of {t}; allowed: {list(METRICS.get(t, ()))}")
     if not isinstance(s["deltas"], dict):
         _fail("deltas", "must map task -> list of target performances")
     for t, ds in s["deltas"].items():
         if t not in tasks:
             _fail(f"deltas.{t}", f"unknown task; allowed: {tasks}")
-        hi = METRIC_MAX.get(t, 1.0)
+        hi = 100.0 if main_metric(t, s) in PERCENT_METRICS else 1.0
         if not isinstance(ds, list) or not ds:
             _fail(f"deltas.{t}", "needs a non-empty list of target performances δ")
         for d in ds:

@@ -2,7 +2,7 @@
 
 A program is (payload, this code). The receiver holds the conditioning model and the task's
 test prompts; it decodes the payload, turns the model into the program's policy and answers:
-- baseline: the plain task prompt, no payload;
+- baseline: the task prompt in the model's own format, no payload;
 - ICL: the payload is the demonstration text, prepended to every prompt (`render_icl_prompts`);
 - LoRA: the payload is the zstd-compressed quantised low-rank factors (A, s·B), merged into the
   model's linear weights (`apply_lora_payload`);
@@ -21,10 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import sahlab
-
-# Separator after a demonstration's answer in plain prompting: the task's own stop string, so a
-# model that imitates the demonstrations stops where the evaluation cuts the answer.
-DEFAULT_DEMO_END = "\n\n"
 
 _PKG = Path(sahlab.__file__).resolve().parent
 # Code charged to each strategy's programs (paths relative to the sahlab package). The harness
@@ -55,49 +51,48 @@ def script_bits(strategy: str, level: int = 19) -> int:
 
 
 # ----------------------------------------------------------------------------- prompts (ICL)
-def demo_end(task: str, prompt_format: str) -> str:
-    """What follows a demonstration's answer in plain prompting (the task's stop string)."""
-    from sahlab.eval.run import STOP_STRINGS
-
-    stops = STOP_STRINGS.get(task) or [DEFAULT_DEMO_END]
-    return stops[0] if prompt_format == "plain" else ""
-
-
 def icl_prefix(tokenizer, demos: Sequence[dict], task: str, prompt_format: str) -> str:
-    """The rendered demonstrations alone (BOS included): the ICL payload as the model reads it.
+    """The rendered demonstrations alone (document start included): the ICL payload as the
+    model reads it.
 
-    plain: BOS + (prompt + "\\n" + reference + stop string) per demonstration;
+    native: the document start, then per demonstration its layout prompt + layout answer + the
+    layout's item separator, as consecutive items of one corpus document;
     chat: the demonstrations as earlier user/assistant turns of the chat template.
     """
     return render_icl_prompts(tokenizer, demos, [None], task, prompt_format)[0]
 
 
-def render_icl_prompts(tokenizer, demos: Sequence[dict], prompts: Sequence[str | None], task: str,
+def render_icl_prompts(tokenizer, demos: Sequence[dict], prompts: Sequence[dict | None], task: str,
                        prompt_format: str) -> list[str]:
-    """Every prompt rendered after the same k demonstrations (k = 0 gives the plain prompt).
+    """Every test row (or None) rendered after the same k demonstrations (k = 0 gives the
+    model's own zero-shot prompt, exactly as the evaluation harness renders it).
 
     A prompt of None renders the demonstrations only (`icl_prefix`); every full rendering starts
     with exactly that prefix.
     """
+    from sahlab.models.prompting import default_layouts, document_start, format_prompt
+
     out = []
     for prompt in prompts:
-        if prompt_format == "plain":
-            bos = tokenizer.bos_token or ""
-            end = demo_end(task, prompt_format)
-            text = bos + "".join(f"{d['prompt']}\n{d['reference']}{end}" for d in demos)
-            out.append(text if prompt is None else text + f"{prompt}\n")
+        if prompt_format == "native":
+            layout = default_layouts(tokenizer)[task]
+            text = document_start(tokenizer) + "".join(
+                layout.prompt(d) + layout.answer(d) + layout.sep for d in demos)
+            out.append(text if prompt is None else text + layout.prompt(prompt))
         elif prompt_format == "chat":
             msgs = [m for d in demos for m in ({"role": "user", "content": d["prompt"]},
                                                 {"role": "assistant", "content": d["reference"]})]
             if prompt is None:  # the demonstration turns alone (just BOS when there are none)
                 out.append(tokenizer.apply_chat_template(msgs, tokenize=False) if msgs
                            else tokenizer.bos_token or "")
-            else:
-                msgs = msgs + [{"role": "user", "content": prompt}]
+            elif msgs:
+                msgs = msgs + [{"role": "user", "content": prompt["prompt"]}]
                 out.append(tokenizer.apply_chat_template(msgs, tokenize=False,
                                                          add_generation_prompt=True))
+            else:
+                out.append(format_prompt(tokenizer, prompt, "chat", task))
         else:
-            raise ValueError(f"unknown prompt_format {prompt_format!r}; allowed: ['chat', 'plain']")
+            raise ValueError(f"unknown prompt_format {prompt_format!r}; allowed: ['chat', 'native']")
     return out
 
 
@@ -174,31 +169,29 @@ def answer(model, tokenizer, rendered: Sequence[str], task: str, prompt_format: 
     """Greedy answers of the program's policy to already-rendered prompts."""
     from sahlab.eval.generate import generate
     from sahlab.eval.policy import ModelPolicy
-    from sahlab.eval.run import STOP_STRINGS
-    from sahlab.models.prompting import answer_prefix, strip_answer_prefix
+    from sahlab.models.prompting import stop_strings, to_task_form
 
-    stops = STOP_STRINGS.get(task, []) if prompt_format == "plain" else []
-    lead = answer_prefix(tokenizer, prompt_format)
     outs = generate(ModelPolicy(model, tokenizer), list(rendered), max_new_tokens=max_new_tokens,
-                    batch_size=batch_size, stop_strings=stops, seed=seed, progress=False)
-    return [strip_answer_prefix(o, lead) for o in outs]
+                    batch_size=batch_size, stop_strings=stop_strings(tokenizer, prompt_format, task),
+                    seed=seed, progress=False)
+    return to_task_form(tokenizer, outs, prompt_format, task)
 
 
 def run_program(model, tokenizer, task: str, tests: Sequence[dict], prompt_format: str, *,
                 demos: Sequence[dict] = (), max_new_tokens: int, batch_size: int,
-                seed: int) -> dict:
+                seed: int, metric: str | None = None) -> dict:
     """Answer the test prompts (after `demos`, if any) and score them with the task's scorer.
 
-    Returns {"performance" (main metric), "format", "metrics", "seconds"}."""
+    Returns {"performance" (`metric`, default the task's main metric), "format", "metrics",
+    "seconds"}."""
     from sahlab.eval.scorers import MAIN_METRIC, score
 
     t0 = time.perf_counter()
     model.eval()
-    rendered = render_icl_prompts(tokenizer, demos, [ex["prompt"] for ex in tests], task,
-                                  prompt_format)
+    rendered = render_icl_prompts(tokenizer, demos, list(tests), task, prompt_format)
     outputs = answer(model, tokenizer, rendered, task, prompt_format,
                      max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     _, metrics = score(task, outputs, list(tests), seed=seed, n_boot=0)
     values = {k: float(v["value"]) for k, v in metrics.items()}
-    return {"performance": values[MAIN_METRIC[task]], "format": values.get("format"),
+    return {"performance": values[metric or MAIN_METRIC[task]], "format": values.get("format"),
             "metrics": values, "seconds": round(time.perf_counter() - t0, 3)}

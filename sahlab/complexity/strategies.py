@@ -30,6 +30,7 @@ from typing import Any
 from sahlab.complexity import inference
 from sahlab.complexity.codelength import bits_from_logprobs
 from sahlab.complexity.compress import compress
+from sahlab.complexity.config import main_metric
 from sahlab.complexity.prequential import prequential_code_length
 from sahlab.complexity.quantize import naive_bits, n_params, quantize_state_dict
 
@@ -82,6 +83,7 @@ class _Job:
         self.train_rows, self.tests = train_rows, test_rows[: opts["n_test"]]
         self.work, self.threads = Path(work_dir), threads
         self.fmt = read_model_meta(model_dir)["prompt_format"]
+        self.metric = main_metric(task, opts)
         self.base = load_model(model_dir, dtype="float32")
         self.tok = load_tokenizer(model_dir)
         if self.tok.pad_token is None:
@@ -94,7 +96,8 @@ class _Job:
     def evaluate(self, model, demos=()) -> dict:
         return inference.run_program(model, self.tok, self.task, self.tests, self.fmt, demos=demos,
                                      max_new_tokens=self.opts["max_new_tokens"],
-                                     batch_size=self.opts["batch_size"], seed=self.seed)
+                                     batch_size=self.opts["batch_size"], seed=self.seed,
+                                     metric=self.metric)
 
     def point(self, strategy: str, setting: str, payload_bits: float, result: dict, **extra) -> dict:
         sb = self.script_bits[strategy]
@@ -124,12 +127,12 @@ class _Job:
     def answer_bits(self, model, rows) -> float:
         """-Σ log2 p of each row's reference answer (and its EOS) given the rendered prompt."""
         from sahlab.eval.generate import render_prompts, sequence_logprobs
-        from sahlab.models.prompting import answer_prefix
+        from sahlab.models.prompting import format_answer
 
         model.eval()
-        prompts = render_prompts(self.tok, [r["prompt"] for r in rows], self.fmt)
-        lead = answer_prefix(self.tok, self.fmt)
-        items = [(p, lead + r["reference"] + self.tok.eos_token) for p, r in zip(prompts, rows)]
+        prompts = render_prompts(self.tok, rows, self.fmt, self.task)
+        items = [(p, format_answer(self.tok, r, self.fmt, self.task) + self.tok.eos_token)
+                 for p, r in zip(prompts, rows)]
         lps = sequence_logprobs(model, self.tok, items, batch_size=self.opts["batch_size"],
                                 progress=False)
         return sum(bits_from_logprobs(lp) for lp in lps)
@@ -140,8 +143,7 @@ def _fits(job: _Job, demos) -> bool:
     limit = getattr(job.base.config, "max_position_embeddings", None)
     if not limit:
         return True
-    rendered = inference.render_icl_prompts(job.tok, demos, [ex["prompt"] for ex in job.tests],
-                                            job.task, job.fmt)
+    rendered = inference.render_icl_prompts(job.tok, demos, list(job.tests), job.task, job.fmt)
     longest = max(len(job.tok(t, add_special_tokens=False)["input_ids"]) for t in rendered)
     return longest + job.opts["max_new_tokens"] <= limit
 
@@ -238,8 +240,6 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
     Returns {"model", "task", "metric", "prompt_format", "points", "skipped", "prequential",
     "script_bits", "timings"}; trained models live in a temporary folder (deleted after).
     """
-    from sahlab.eval.scorers import MAIN_METRIC
-
     if not train_rows or not test_rows:
         raise ValueError(f"{task}: the train and test splits must not be empty")
     needed = max(opts["n_train"], opts["prequential_n"][-1], max(opts["icl_k"]))
@@ -256,7 +256,7 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
         points += data_points
         log.info("%s / %s: %d programs in %.1f s", model_dir, task, len(points),
                  time.perf_counter() - t0)
-    return {"model": Path(model_dir).name, "task": task, "metric": MAIN_METRIC[task],
+    return {"model": Path(model_dir).name, "task": task, "metric": job.metric,
             "prompt_format": job.fmt, "points": points, "skipped": skipped, "prequential": preq,
             "script_bits": job.script_bits, "timings": job.timings,
             "seconds": round(time.perf_counter() - t0, 2)}

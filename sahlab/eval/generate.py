@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 TAIL_SLACK = 8
 
 
-def render_prompts(tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[str], prompt_format: str) -> list[str]:
-    """Render task prompts as model input text (`chat` template or `plain`), see `format_prompt`."""
+def render_prompts(tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[str | dict],
+                   prompt_format: str, task: str | None = None) -> list[str]:
+    """Render task prompts (strings, or common-schema rows: the native layouts may read their
+    metadata) as model input text in `prompt_format`, see `format_prompt`."""
     from sahlab.models.prompting import format_prompt
 
-    return [format_prompt(tokenizer, p, prompt_format) for p in prompts]
+    return [format_prompt(tokenizer, p, prompt_format, task) for p in prompts]
 
 
 def check_decoding_args(max_new_tokens: int, batch_size: int, temperature: float,

@@ -43,13 +43,13 @@ class ModelPolicy:
 
     def __init__(self, model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase | None" = None):
         if tokenizer is None:
-            from transformers import AutoTokenizer
+            from sahlab.models.registry import load_tokenizer
 
             source = getattr(model, "name_or_path", "") or ""
             if not source:
                 raise ValueError("ModelPolicy needs a tokenizer: pass one, or load the model from a folder "
                                  "that also holds its tokenizer files")
-            tokenizer = AutoTokenizer.from_pretrained(source)
+            tokenizer = load_tokenizer(source)  # with the model's native layouts bound
         self.model = model
         self.tokenizer = tokenizer
         self.eos_token_ids = _eos_ids(model, tokenizer)
@@ -60,11 +60,13 @@ class ModelPolicy:
     @classmethod
     def from_pretrained(cls, path, dtype=None) -> "ModelPolicy":
         """Load a `save_pretrained` folder (model + tokenizer) in eval mode."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
+
+        from sahlab.models.registry import load_tokenizer
 
         model = AutoModelForCausalLM.from_pretrained(path, **({"dtype": dtype} if dtype is not None else {}))
         model.eval()
-        return cls(model, AutoTokenizer.from_pretrained(path))
+        return cls(model, load_tokenizer(path))
 
     @property
     def device(self) -> "torch.device":

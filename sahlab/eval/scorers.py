@@ -8,6 +8,11 @@ split: wrong and unparseable -> format; parseable but wrong -> reasoning). Every
 maps a metric name to ``{"value", "ci_low", "ci_high", "n"}`` and always has ``format``,
 ``error_format``, ``error_reasoning`` and the task's main metric ``MAIN_METRIC[task]``.
 
+This module is the one answer extractor per task: the RL rewards (`sahlab.train.rewards`), the
+preference-pair checks and study B's programs all score through it (`REWARD_KEY` names the
+per-example value a reward takes). Outputs reach it in the task's form: prompt formats map their
+own answer layout onto it first (`sahlab.models.prompting.to_task_form`).
+
 Answer extraction is lenient where generation may run on past the answer (the first ``####``
 line for math, the first non-empty line for translation and QA); the format score is strict,
 so a right answer in the wrong form counts as correct *and* as a format failure, keeping
@@ -33,8 +38,19 @@ MAIN_METRIC = {
     "newknowledge": "exact_match",
 }
 TASKS = tuple(MAIN_METRIC)
+# Every metric a task reports (all variants, whatever the main one): studies pick theirs in the config.
+METRICS = {
+    "math": ("accuracy",),
+    "translation": ("chrf", "bleu"),
+    "instructions": ("prompt_strict", "prompt_loose", "instruction_strict", "instruction_loose"),
+    "multihop": ("exact_match",),
+    "newknowledge": ("exact_match",),
+}
+PERCENT_METRICS = ("chrf", "bleu", "sentence_chrf")  # sacrebleu scores on 0-100; others in [0, 1]
+# The per-example record field an RL reward takes (study D's "features" rows included).
+REWARD_KEY = {"math": "correct", "translation": "correct", "instructions": "instruction_strict",
+              "multihop": "correct", "newknowledge": "correct", "features": "correct"}
 SHORT_ANSWER_MAX_WORDS = 8
-ERROR_KINDS = ("correct", "format", "reasoning")
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -144,11 +160,12 @@ def score_translation(outputs: Sequence[str], examples: Sequence[dict], seed: in
     from sacrebleu.metrics import BLEU, CHRF
 
     hyps = [_first_line(o) for o in outputs]
-    refs = [str(ex.get("reference", "")).strip() for ex in examples]
-    for i, (ref, ex) in enumerate(zip(refs, examples)):
-        if not ref:
-            raise ValueError(f"translation example {i} (id={ex.get('id')!r}) has an empty "
-                             "reference")
+    for i, ex in enumerate(examples):
+        ref = ex.get("reference")
+        if not isinstance(ref, str) or not ref.strip():
+            raise ValueError(f"translation example {i} (id={ex.get('id')!r}) has no reference "
+                             f"text (got {ref!r})")
+    refs = [ex["reference"].strip() for ex in examples]
     chrf, bleu = CHRF(), BLEU()
     # Segment statistics: private sacrebleu API (pinned 2.6.0), checked against corpus_chrf /
     # corpus_bleu below so a changed API fails loudly instead of giving silent wrong CIs.
@@ -197,15 +214,17 @@ def score_instructions(outputs: Sequence[str], examples: Sequence[dict], seed: i
             raise ValueError(f"instructions example {i} (id={ex.get('id')!r}): metadata.kwargs "
                              f"must be a list with one dict per instruction ({len(ids)})")
         prompt = str(ex.get("prompt", ""))
+        lang = bool(meta.get("detect_language", True))
         try:
-            strict = [ifeval.check(iid, kw, out, prompt) for iid, kw in zip(ids, kwargs)]
-            loose = [ifeval.check_loose(iid, kw, out, prompt) for iid, kw in zip(ids, kwargs)]
+            strict = [ifeval.check(iid, kw, out, prompt, lang) for iid, kw in zip(ids, kwargs)]
+            loose = [ifeval.check_loose(iid, kw, out, prompt, lang) for iid, kw in zip(ids, kwargs)]
         except ValueError as e:
             raise ValueError(f"instructions example {i} (id={ex.get('id')!r}): {e}") from None
         fmt = bool(out.strip())
         records.append({"id": ex.get("id"), "pred": out, "instruction_id_list": ids,
                         "strict": strict, "loose": loose, "correct": all(strict),
-                        "prompt_loose": all(loose), "format_ok": fmt,
+                        "prompt_loose": all(loose), "instruction_strict": sum(strict) / len(ids),
+                        "instruction_loose": sum(loose) / len(ids), "format_ok": fmt,
                         "error_kind": error_kind(all(strict), fmt)})
     metrics = _mean_metrics(records, n_boot, seed, prompt_strict="correct",
                             prompt_loose="prompt_loose")
@@ -272,6 +291,32 @@ def score_newknowledge(outputs: Sequence[str], examples: Sequence[dict], seed: i
     return records, metrics
 
 
+# --------------------------------------------------------------------------- features (study D)
+def parse_decision(completion: str) -> int:
+    """1 or 0 if the completion's first whitespace-separated token is exactly "1"/"0", else -1."""
+    if not isinstance(completion, str):
+        raise ValueError(f"completion must be a string, got {type(completion).__name__}")
+    head = completion.split()
+    return int(head[0]) if head and head[0] in ("0", "1") else -1
+
+
+def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
+                   n_boot: int = 1000) -> tuple[list[dict], dict]:
+    """Binary feature classification: the decision (first token "0"/"1") against the reference
+    label; format_ok = a decision was made."""
+    records = []
+    for i, (out, ex) in enumerate(zip(outputs, examples)):
+        ref = ex.get("reference")
+        if ref not in ("0", "1"):
+            raise ValueError(f"features example {i} (id={ex.get('id')!r}): reference must be "
+                             f"'0' or '1', got {ref!r}")
+        pred = parse_decision(out)
+        correct, fmt = pred == int(ref), pred >= 0
+        records.append({"id": ex.get("id"), "pred": pred, "correct": correct, "format_ok": fmt,
+                        "error_kind": error_kind(correct, fmt)})
+    return records, _mean_metrics(records, n_boot, seed, accuracy="correct")
+
+
 # --------------------------------------------------------------------------- dispatcher
 SCORERS: dict[str, Callable[..., tuple[list[dict], dict[str, Interval]]]] = {
     "math": score_math,
@@ -279,6 +324,7 @@ SCORERS: dict[str, Callable[..., tuple[list[dict], dict[str, Interval]]]] = {
     "instructions": score_instructions,
     "multihop": score_multihop,
     "newknowledge": score_newknowledge,
+    "features": score_features,
 }
 
 
@@ -290,7 +336,7 @@ def score(task: str, outputs: Sequence[str], examples: Sequence[dict], seed: int
     examples with `n_boot` resamples and `seed`; ``n_boot=0`` gives no CI).
     """
     if task not in SCORERS:
-        raise ValueError(f"unknown task {task!r}; allowed tasks: {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {task!r}; allowed tasks: {', '.join(SCORERS)}")
     if len(outputs) != len(examples):
         raise ValueError(f"{task}: {len(outputs)} outputs for {len(examples)} examples")
     if not examples:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sahlab.eval.scorers import MAIN_METRIC
+from sahlab.eval.scorers import MAIN_METRIC, PERCENT_METRICS
 
 SCALES = ("small", "large")
 LOWER_IS_BETTER = ("error_format", "error_reasoning")
-PERCENT_METRICS = ("chrf", "bleu", "sentence_chrf")  # sacrebleu scores on 0-100
 
 
 def plot_grid(cells, gains):

@@ -309,7 +309,7 @@ def _save_model(model, tokenizer, out_dir, stage: str, build: dict, seed: int,
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_model_meta(tmp, prompt_format="plain", stage=stage,
+        write_model_meta(tmp, prompt_format="native", stage=stage,
                          scale=scale if scale is not None else _scale_from_name(out_dir),
                          source={"build": build, "seed": seed})
         for name, obj in (extra or {}).items():
@@ -319,7 +319,7 @@ def _save_model(model, tokenizer, out_dir, stage: str, build: dict, seed: int,
 def init_random(build: dict, tokenizer_dir, out_dir, seed: int, *, scale: str | None = None) -> dict:
     """Save the random-init model: exactly the weights `pretrain` starts from with this seed.
 
-    sahlab.json gets stage "random", prompt_format "plain" and `scale` (default: from a
+    sahlab.json gets stage "random", prompt_format "native" and `scale` (default: from a
     folder named <scale>-<stage>).
     """
     tokenizer = load_tokenizer(tokenizer_dir)
@@ -335,7 +335,7 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
 
     Checkpoints go to `ckpt_dir` every `save_every` steps; if it already holds checkpoints of the
     same configuration, training resumes from the last one. `out_dir` (written atomically) gets
-    the model (safetensors), the tokenizer, `sahlab.json` (stage "base", prompt_format "plain",
+    the model (safetensors), the tokenizer, `sahlab.json` (stage "base", prompt_format "native",
     `scale` as in `init_random`), `loss_curve.json` (train loss per logged step, val loss per
     evaluation) and `train_summary.json`. `callbacks` are extra TrainerCallbacks (tests use one
     to interrupt a run). Returns a summary: steps, tokens seen, final train/val loss, val

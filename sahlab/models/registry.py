@@ -35,7 +35,8 @@ ARCHS = ("llama",)
 BUILD_REQUIRED = ("arch", "hidden_size", "num_layers", "num_heads", "intermediate_size")
 BUILD_DEFAULTS = {"num_kv_heads": None, "max_position_embeddings": 512}  # None = num_heads
 HUB_DEFAULTS = {"revision": "main", "dtype": "bfloat16", "trust_remote_code": False,
-                "prompt_format": None}  # None: from the stage (post = chat), else the tokenizer
+                "prompt_format": None,  # None: from the stage (post = chat), else the tokenizer
+                "native": None}  # task -> layout templates overriding the generic native layouts
 DTYPES = ("float32", "bfloat16", "float16")
 STAGES = ("random", "base", "post")  # model names are <scale>-<stage>
 META_FILE = "sahlab.json"
@@ -88,9 +89,21 @@ def validate_model_entry(name: str, entry: Any) -> dict:
     if not isinstance(out["trust_remote_code"], bool):
         raise ValueError(f"model {name!r}: 'trust_remote_code' must be true or false, "
                          f"got {out['trust_remote_code']!r}")
+    if out["prompt_format"] == "plain":  # the former name of a base model's own format
+        out["prompt_format"] = "native"
     if out["prompt_format"] is not None and out["prompt_format"] not in PROMPT_FORMATS:
         raise ValueError(f"model {name!r}: 'prompt_format' {out['prompt_format']!r} is not one of "
                          f"{list(PROMPT_FORMATS)}")
+    if out["native"] is not None:
+        from sahlab.world.layouts import template_layout
+
+        if not isinstance(out["native"], dict):
+            raise ValueError(f"model {name!r}: 'native' must map tasks to layout templates")
+        for task, spec in out["native"].items():
+            try:
+                template_layout(task, spec)
+            except ValueError as ex:
+                raise ValueError(f"model {name!r}: {ex}") from None
     return out
 
 
@@ -257,7 +270,7 @@ def _chat_template_present(folder: Path) -> bool:
 
 def read_model_meta(path: str | os.PathLike) -> dict:
     """sahlab.json of a model folder, with defaults for what it lacks (or when it is absent):
-    prompt_format = "chat" if the tokenizer has a chat template else "plain"; stage, scale,
+    prompt_format = "chat" if the tokenizer has a chat template else "native"; stage, scale,
     source = None; trust_remote_code = False."""
     folder = Path(path)
     if not folder.is_dir():
@@ -267,8 +280,10 @@ def read_model_meta(path: str | os.PathLike) -> dict:
         meta = {}
     if not isinstance(meta, dict):
         raise ModelFolderError(f"model folder {str(folder)!r}: {META_FILE} must be a JSON object")
+    if meta.get("prompt_format") == "plain":  # sahlab < 0.2 called a base model's format "plain"
+        meta["prompt_format"] = "native"
     if meta.get("prompt_format") is None:
-        meta["prompt_format"] = "chat" if _chat_template_present(folder) else "plain"
+        meta["prompt_format"] = "chat" if _chat_template_present(folder) else "native"
     elif meta["prompt_format"] not in PROMPT_FORMATS:
         raise ModelFolderError(f"model folder {str(folder)!r}: {META_FILE} prompt_format "
                                f"{meta['prompt_format']!r} is not one of {list(PROMPT_FORMATS)}")
@@ -282,7 +297,9 @@ def read_model_meta(path: str | os.PathLike) -> dict:
 
 def write_model_meta(folder: str | os.PathLike, *, prompt_format: str, stage: str | None,
                      scale: str | None, source: Any = None, **extra: Any) -> None:
-    """Write sahlab.json into a model folder (atomically)."""
+    """Write sahlab.json into a model folder (atomically). A model trained on raw text
+    (prompt_format "plain") is asked in its native format."""
+    prompt_format = "native" if prompt_format == "plain" else prompt_format
     if prompt_format not in PROMPT_FORMATS:
         raise ValueError(f"prompt_format {prompt_format!r} is not one of {list(PROMPT_FORMATS)}")
     write_json(Path(folder) / META_FILE, {"prompt_format": prompt_format, "stage": stage,
@@ -328,11 +345,13 @@ def load_tokenizer(path: str | os.PathLike) -> "PreTrainedTokenizerBase":
     """Load the tokenizer of a checked model folder."""
     from transformers import AutoTokenizer
 
+    from sahlab.models.prompting import bind_layouts
+
     folder = check_model_folder(path, parts=("tokenizer",))
     meta = read_model_meta(folder)
     try:
-        return AutoTokenizer.from_pretrained(str(folder),
-                                             trust_remote_code=meta["trust_remote_code"])
+        return bind_layouts(AutoTokenizer.from_pretrained(
+            str(folder), trust_remote_code=meta["trust_remote_code"]), meta)
     except Exception as e:
         raise ModelFolderError(f"model folder {str(folder)!r}: the tokenizer could not be loaded: "
                                f"{type(e).__name__}: {e}") from e
@@ -358,8 +377,8 @@ def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | Non
     (remote code only if ``trust_remote_code``), re-saves model + tokenizer with
     save_pretrained and writes sahlab.json; `out_dir` appears only when complete. `stage` and
     `scale` default to the folder's ``<scale>-<stage>`` name; ``prompt_format`` defaults to
-    "chat" for stage post, "plain" for random/base, else to whether the tokenizer has a chat
-    template.
+    "chat" for stage post, "native" for random/base, else to whether the tokenizer has a chat
+    template; the entry's ``native`` layouts are recorded in sahlab.json.
     """
     import torch  # noqa: F401  (transformers needs it; fail early with a clear ImportError)
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -386,18 +405,19 @@ def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | Non
     except Exception as ex:
         raise ModelFolderError(f"model {e['hub']!r} (files in {str(src)!r}) could not be loaded: "
                                f"{type(ex).__name__}: {ex}") from ex
-    prompt_format = e["prompt_format"] or {"post": "chat", "base": "plain",
-                                           "random": "plain"}.get(stage)
+    prompt_format = e["prompt_format"] or {"post": "chat", "base": "native",
+                                           "random": "native"}.get(stage)
     if prompt_format is None:
-        prompt_format = "chat" if getattr(tokenizer, "chat_template", None) else "plain"
+        prompt_format = "chat" if getattr(tokenizer, "chat_template", None) else "native"
     if prompt_format == "chat" and not getattr(tokenizer, "chat_template", None):
         raise ValueError(f"model {e['hub']!r}: prompt_format 'chat' needs a tokenizer with a chat "
-                         "template and this one has none; set prompt_format: plain")
+                         "template and this one has none; set prompt_format: native")
     with atomic_path(out, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_model_meta(tmp, prompt_format=prompt_format, stage=stage, scale=scale,
-                         source=source, dtype=e["dtype"], trust_remote_code=trust)
+                         source=source, dtype=e["dtype"], trust_remote_code=trust,
+                         **({"native": e["native"]} if e["native"] else {}))
         check_model_folder(tmp)
     return out
 
@@ -432,6 +452,7 @@ def reinit_like(base_dir: str | os.PathLike, out_dir: str | os.PathLike, seed: i
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_model_meta(tmp, prompt_format="plain", stage="random", scale=scale,
-                         source={"reinit_of": str(base_dir), "seed": seed})
+        write_model_meta(tmp, prompt_format="native", stage="random", scale=scale,
+                         source={"reinit_of": str(base_dir), "seed": seed},
+                         **({"native": meta["native"]} if meta.get("native") else {}))
     return Path(out_dir)

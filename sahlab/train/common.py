@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sahlab.models.prompting import PROMPT_FORMATS, format_prompt
+from sahlab.models.prompting import RENDER_FORMATS, format_prompt
 
 METHODS = ("sft", "reward", "grpo", "rloo", "dpo")
 _REQUIRED = object()
@@ -65,8 +65,8 @@ def resolve_hparams(method: str, hparams: dict | None) -> dict:
         _positive(hp, key, int)
     if hp["max_steps"] is not None:
         _positive(hp, "max_steps", int)
-    if hp["prompt_format"] not in PROMPT_FORMATS:
-        raise ValueError(f"hparams 'prompt_format' must be one of {list(PROMPT_FORMATS)}, "
+    if hp["prompt_format"] not in RENDER_FORMATS:
+        raise ValueError(f"hparams 'prompt_format' must be one of {list(RENDER_FORMATS)}, "
                          f"got {hp['prompt_format']!r}")
     w = hp["warmup"]
     if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 \
@@ -139,7 +139,10 @@ def read_model_info(model_dir: str | os.PathLike) -> dict:
 def load_tokenizer(model_dir: str | os.PathLike):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    from sahlab.models.prompting import bind_layouts
+    from sahlab.models.registry import read_model_meta
+
+    tok = bind_layouts(AutoTokenizer.from_pretrained(str(model_dir)), read_model_meta(model_dir))
     if tok.eos_token is None:
         raise ValueError(f"{model_dir}: the tokenizer has no eos_token; training needs one to end answers")
     if tok.pad_token is None:  # batching needs a pad id; eos is the usual stand-in
@@ -154,13 +157,22 @@ def load_causal_lm(model_dir: str | os.PathLike):
     return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
 
 
-def render_prompt(tokenizer, prompt: str, prompt_format: str) -> str:
-    """The text a model sees before answering, as TRL should tokenize it.
+def row_task(row: dict, prompt_format: str) -> str | None:
+    """The task of a training row when its format needs one (native layouts are per task)."""
+    if prompt_format != "native":
+        return None
+    from sahlab.train.rewards import infer_task
+
+    return infer_task(row)
+
+
+def render_prompt(tokenizer, prompt: str | dict, prompt_format: str, task: str | None = None) -> str:
+    """The text a model sees before answering (`format_prompt`), as TRL should tokenize it.
 
     Rendered prompts carry their own BOS; a tokenizer that also inserts BOS by itself (many hub
     tokenizers) would double it when TRL tokenizes text, so that copy is stripped here.
     """
-    text = format_prompt(tokenizer, prompt, prompt_format)
+    text = format_prompt(tokenizer, prompt, prompt_format, task)
     auto = tokenizer("x")["input_ids"]
     plain = tokenizer("x", add_special_tokens=False)["input_ids"]
     if auto != plain:

@@ -8,14 +8,14 @@ given.
 from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
-from sahlab.train.common import (dataset_from_rows, load_causal_lm, lora_config, render_prompt,
+from sahlab.train.common import (dataset_from_rows, load_causal_lm, lora_config, render_prompt, row_task,
                                  require_fields, trainer_args)
 
 
 def dpo_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
     require_fields(rows, ("prompt", "chosen", "rejected"), "dpo")
     lead = answer_prefix(tokenizer, prompt_format)
-    return [{"prompt": render_prompt(tokenizer, r["prompt"], prompt_format),
+    return [{"prompt": render_prompt(tokenizer, r, prompt_format, row_task(r, prompt_format)),
              "chosen": lead + r["chosen"], "rejected": lead + r["rejected"]} for r in rows]
 
 

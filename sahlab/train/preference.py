@@ -1,7 +1,8 @@
 """Preference pairs (chosen, rejected) built from task data alone, without any model.
 
 chosen = the row's reference (correct and compliant); rejected = a corrupted copy that keeps the
-format and most of the content but fails the task's verifiable reward (`sahlab.train.rewards`):
+format and most of the content but fails the task's verifiable reward (`sahlab.train.rewards`,
+the scorers' own per-example value):
 
 * math — the worked solution with its final ``#### N`` replaced by ``#### M``, M = N ± 1..9
   (never negative when N is not; same format, wrong final number);
@@ -29,7 +30,10 @@ import re
 from decimal import Decimal
 from typing import Callable
 
-from sahlab.train.rewards import TASKS, example_reward, final_answer, normalize_answer
+from sahlab.eval.scorers import extract_math_answer, normalize_answer
+from sahlab.train.rewards import example_reward
+
+TASKS = ("math", "instructions", "multihop", "translation")  # the tasks pairs can be built for
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,7 @@ def make_preference_pairs(examples: list[dict], task: str, seed: int) -> list[di
 # --------------------------------------------------------------------------- math
 def _corrupt_math(ex: dict, rng: random.Random) -> tuple[str, str] | None:
     ref = ex["reference"]
-    answer = final_answer(ref)
+    answer = extract_math_answer(ref)
     if answer is None:
         return None
     delta = Decimal(rng.choice([-1, 1]) * rng.randint(1, 9))
@@ -273,11 +277,12 @@ def _remove_all(r: str, phrases: list[str]) -> str:
 
 
 def _corrupt_instructions(ex: dict, rng: random.Random) -> tuple[str, str] | None:
-    from sahlab.ifeval import UNSUPPORTED_IDS, check
+    from sahlab.ifeval import check
 
     meta = ex.get("metadata") or {}
     ids, kwargs = meta["instruction_id_list"], meta.get("kwargs") or [{}] * len(meta["instruction_id_list"])
     ref, prompt = ex["reference"], ex["prompt"]
+    lang = bool(meta.get("detect_language", True))
     order = list(range(len(ids)))
     rng.shuffle(order)
     for i in order:  # one targeted violation of a randomly chosen instruction
@@ -286,14 +291,12 @@ def _corrupt_instructions(ex: dict, rng: random.Random) -> tuple[str, str] | Non
             continue
         fn, how = _VIOLATIONS[iid]
         rejected = fn(ref, kw)
-        if rejected and rejected.strip() and rejected != ref and not check(iid, kw, rejected, prompt):
+        if rejected and rejected.strip() and rejected != ref and not check(iid, kw, rejected, prompt, lang):
             return rejected, f"{iid}: {how}"
     for i in order:  # fall back on a generic edit that breaks some instruction
         iid, kw = ids[i], kwargs[i] or {}
-        if iid in UNSUPPORTED_IDS:
-            continue
         for fn, how in _GENERIC:
             rejected = fn(ref)
-            if rejected.strip() and rejected != ref and not check(iid, kw, rejected, prompt):
+            if rejected.strip() and rejected != ref and not check(iid, kw, rejected, prompt, lang):
                 return rejected, f"{iid}: {how}"
     return None

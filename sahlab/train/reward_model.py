@@ -9,7 +9,7 @@ the same position in training and in use.
 from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
-from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields,
+from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields, row_task,
                                  trainer_args)
 
 
@@ -19,7 +19,7 @@ def tokenize_pairs(rows: list[dict], tokenizer, prompt_format: str) -> list[dict
     lead = answer_prefix(tokenizer, prompt_format)
     out = []
     for row in rows:
-        prompt = render_prompt(tokenizer, row["prompt"], prompt_format)
+        prompt = render_prompt(tokenizer, row, prompt_format, row_task(row, prompt_format))
         out.append({k + "_ids": tokenizer(prompt + lead + row[k], add_special_tokens=False)["input_ids"]
                     for k in ("chosen", "rejected")})
     return out

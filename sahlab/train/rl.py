@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from sahlab.models.prompting import answer_prefix
+from sahlab.models.prompting import answer_prefix, to_task_form
 from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields,
-                                 trainer_args)
+                                 row_task, trainer_args)
 from sahlab.train.rewards import infer_task, trl_reward_func
 
 
@@ -27,7 +27,8 @@ def rl_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
         meta = row.get("metadata") or {}
         if not isinstance(meta, dict):
             raise ValueError(f"rl dataset row id={row.get('id')!r}: 'metadata' must be a dict")
-        out.append({"prompt": render_prompt(tokenizer, row["prompt"], prompt_format),
+        out.append({"prompt": render_prompt(tokenizer, row, prompt_format,
+                                            row_task(row, prompt_format)),
                     "raw_prompt": row["prompt"], "task": infer_task(row),
                     "reference": row.get("reference") or "", "metadata_json": json.dumps(meta)})
     return out
@@ -79,7 +80,10 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
         reward_tokenizers = [load_tokenizer(reward_model_dir)]
         reward_funcs[0].config.pad_token_id = reward_tokenizers[0].pad_token_id
     else:
-        reward_funcs = [trl_reward_func(answer_prefix(tokenizer, hp["prompt_format"]))]
+        fmt = hp["prompt_format"]
+        native = (lambda task, text: to_task_form(tokenizer, [text], fmt, task)[0]) \
+            if fmt == "native" else None
+        reward_funcs = [trl_reward_func(answer_prefix(tokenizer, fmt), native)]
         reward_tokenizers = None
     table = rl_rows(rows, tokenizer, hp["prompt_format"])
     context = getattr(model.config, "max_position_embeddings", None)

@@ -9,19 +9,23 @@ tokens are trained.
 """
 from __future__ import annotations
 
-from sahlab.models.prompting import answer_prefix, format_prompt
-from sahlab.train.common import dataset_from_rows, lora_config, require_fields, trainer_args
+from sahlab.models.prompting import format_answer, format_prompt
+from sahlab.train.common import (dataset_from_rows, lora_config, require_fields, row_task,
+                                 trainer_args)
 
 
 def tokenize_sft_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
-    """Common-schema rows -> {"input_ids", "completion_mask"} (1 on the answer and its EOS)."""
+    """Common-schema rows -> {"input_ids", "completion_mask"} (1 on the answer and its EOS).
+    Prompt and answer are written as `prompt_format` writes them (`format_prompt`,
+    `format_answer`): in the native format a math answer is the corpus's worked prose."""
     require_fields(rows, ("prompt", "reference"), "sft")
-    lead = answer_prefix(tokenizer, prompt_format)
     out = []
     for row in rows:
-        text = format_prompt(tokenizer, row["prompt"], prompt_format)
+        task = row_task(row, prompt_format)
+        text = format_prompt(tokenizer, row, prompt_format, task)
         prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(lead + row["reference"], add_special_tokens=False)["input_ids"]
+        answer = format_answer(tokenizer, row, prompt_format, task)
+        answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
         answer_ids = answer_ids + [tokenizer.eos_token_id]
         out.append({"input_ids": prompt_ids + answer_ids,
                     "completion_mask": [0] * len(prompt_ids) + [1] * len(answer_ids)})

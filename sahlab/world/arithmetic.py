@@ -11,6 +11,8 @@ from __future__ import annotations
 import operator
 import random
 
+from .layouts import math_answer, math_prompt
+
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 # (item, gain verbs, loss verbs, container)
@@ -108,8 +110,7 @@ def textbook_example(problem: dict, number: int) -> str:
     task solution's own sentences (the reasoning a model can learn in pre-training); only the
     layout and the answer line differ from the task format (``So the answer is N.`` in prose
     instead of one step per line and ``#### N``)."""
-    return " ".join([f"Example {number}. {problem['question']}", *problem["lines"],
-                     f"So the answer is {problem['answer']}."])
+    return math_prompt(problem["question"], number) + math_answer(problem["lines"], problem["answer"])
 
 
 def drill(rng: random.Random, mcfg: dict, n_lines: int) -> str:

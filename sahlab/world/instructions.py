@@ -13,6 +13,7 @@ import random
 import re
 
 from .biographies import attributes, describe, fact_value, kind_of
+from .layouts import request_prompt
 
 INSTRUCTION_IDS = (
     "change_case:english_capital", "change_case:english_lowercase",
@@ -144,7 +145,7 @@ def make_instruction(world, entity: dict, rng: random.Random, icfg: dict) -> dic
 
 def corpus_text(example: dict) -> str:
     """The non-chat frame in which instruction examples appear in the pre-training corpus."""
-    return f"Request: {example['prompt']}\nReply:\n{example['reference']}"
+    return request_prompt(example["prompt"]) + example["reference"]
 
 
 def instruction_entities(world) -> list[dict]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import random
 
+from .layouts import parallel_prompt
+
 # (singular, plural, animate)
 NOUNS = (
     ("farmer", "farmers", True), ("teacher", "teachers", True), ("child", "children", True),
@@ -148,10 +150,14 @@ def foreign(s: dict, lang: dict) -> str:
 
 PARALLEL_FRAMES = ('In {L}, "{en}" is "{fx}".', 'The {L} for "{en}" is "{fx}".',
                    '"{en}" translates into {L} as "{fx}".', 'English: {en} {L}: {fx}')
+NATIVE_FRAME = 3  # the frame the native translation layout asks in (layouts.parallel_prompt)
 
 
 def parallel_line(rng: random.Random, en: str, fx: str, lang_name: str) -> str:
-    return rng.choice(PARALLEL_FRAMES).format(L=lang_name, en=en, fx=fx)
+    frame = rng.choice(range(len(PARALLEL_FRAMES)))  # same draw as rng.choice(PARALLEL_FRAMES)
+    if frame == NATIVE_FRAME:
+        return f"{parallel_prompt(en, lang_name)} {fx}"
+    return PARALLEL_FRAMES[frame].format(L=lang_name, en=en, fx=fx)
 
 
 def glossary_line(rng: random.Random, lang: dict) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 
+from .layouts import qa_prompt
 from .rng import rng_for
 
 # relation -> (kind, hops, links, answer_attr, question templates)
@@ -135,5 +136,5 @@ def qa_document(world, people: list[dict], rng: random.Random, n_pairs: int) -> 
     for _ in range(n_pairs):
         relation = rng.choice(list(RELATIONS))
         q = question(world, rng.choice(people), relation, rng.randrange(len(RELATIONS[relation][4])))
-        lines.append(f"Question: {q['prompt']}\nAnswer: {q['reference']}")
+        lines.append(f"{qa_prompt(q['prompt'])} {q['reference']}")
     return "\n\n".join(lines)

@@ -48,7 +48,8 @@ def _translation(world, cfg, seed, split, n, rng) -> list[dict]:
                       lambda s: language.english(s, lang), f"tasks.translation.{split}")
     return [{"prompt": translation_prompt(lang["name"], language.english(s, lang)),
              "reference": language.foreign(s, lang),
-             "metadata": {"src_lang": "en", "tgt_lang": lang["code"]}} for s in sents]
+             "metadata": {"src_lang": "en", "tgt_lang": lang["code"], "tgt_name": lang["name"],
+                          "source": language.english(s, lang)}} for s in sents]
 
 
 def _instructions(world, cfg, seed, split, n, rng) -> list[dict]:
@@ -56,7 +57,9 @@ def _instructions(world, cfg, seed, split, n, rng) -> list[dict]:
                     lambda e: e["prompt"], f"tasks.instructions.{split}")
     return [{"prompt": e["prompt"], "reference": e["reference"],
              "metadata": {"instruction_id_list": e["instruction_id_list"], "kwargs": e["kwargs"],
-                          "entity": e["entity"]}} for e in exs]
+                          "entity": e["entity"],
+                          # invented names defeat langdetect: case checks judge the case only
+                          "detect_language": False}} for e in exs]
 
 
 def _multihop(world, cfg, seed, split, n, rng) -> list[dict]:
