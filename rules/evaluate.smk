@@ -1,5 +1,8 @@
 # The evaluation harness: every model on every task's test split (one job per model, so the
-# model is loaded once), per-example outputs beside metrics with bootstrap CIs.
+# model is loaded once), per-example outputs beside metrics with bootstrap CIs. Each model is asked
+# in its own format (base/random: the corpus's native layout; post: its chat template) under
+# eval/<model>/<task>/; the random and base models of pipeline-built scales are also asked in the
+# chat format (eval/<model>/chat/<task>/), so the stage table separates format from access.
 
 
 rule evaluate:
@@ -13,6 +16,7 @@ rule evaluate:
         tasks=TASKS,
         opts=config["evaluation"],
         seed=config["seed"],
+        fmt=None,  # the model's own format (sahlab.json)
     log:
         f"{RESULTS}/logs/eval/{{model}}.log",
     benchmark:
@@ -27,6 +31,26 @@ rule evaluate:
         ENV["eval"]
     script:
         "../scripts/evaluate.py"
+
+
+CROSS_FORMAT_MODELS = [f"{s}-{st}" for s in NAMES["built"] for st in ("random", "base")]
+
+
+use rule evaluate as evaluate_format with:
+    output:
+        metrics=expand(f"{RESULTS}/eval/{{{{model}}}}/{{{{fmt}}}}/{{task}}/metrics.json", task=TASKS),
+        outputs=expand(f"{RESULTS}/eval/{{{{model}}}}/{{{{fmt}}}}/{{task}}/outputs.jsonl", task=TASKS),
+    wildcard_constraints:
+        fmt="chat|native",
+    params:
+        tasks=TASKS,
+        opts=config["evaluation"],
+        seed=config["seed"],
+        fmt=lambda wc: wc.fmt,
+    log:
+        f"{RESULTS}/logs/eval/{{model}}_{{fmt}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eval_{{model}}_{{fmt}}.tsv"
 
 
 # Probes of what pre-training put in a model, on the embedded corpus and world: held-out loss and
@@ -63,6 +87,8 @@ rule stages_table:
     input:
         metrics=expand(f"{RESULTS}/eval/{{model}}/{{task}}/metrics.json",
                        model=MODELS, task=TASKS),
+        cross=expand(f"{RESULTS}/eval/{{model}}/chat/{{task}}/metrics.json",
+                     model=CROSS_FORMAT_MODELS, task=TASKS),
         # corpus loss and knowledge of the embedded world mean something only for pipeline-built models
         losses=expand(f"{RESULTS}/eval/{{model}}/corpus_loss.json", model=BUILT_MODELS),
         knowledge=expand(f"{RESULTS}/eval/{{model}}/knowledge/metrics.json", model=BUILT_MODELS),

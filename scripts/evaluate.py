@@ -1,4 +1,5 @@
-"""Rule evaluate: one model on every task's test split; outputs and metrics per task."""
+"""Rules evaluate / evaluate_format: one model on every task's test split, in its own prompt
+format or the one given; outputs and metrics per task."""
 from sahlab.eval.run import evaluate_policy
 from sahlab.io import read_examples, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
@@ -12,7 +13,9 @@ from sahlab.eval.policy import ModelPolicy  # noqa: E402  (torch import after lo
 model = load_model(snakemake.input.model)
 meta = read_model_meta(snakemake.input.model)
 tasks = {t: read_examples(p)[: opts["n_test"]] for t, p in zip(snakemake.params.tasks, snakemake.input.tests)}
-results = evaluate_policy(ModelPolicy(model), meta["prompt_format"], tasks,
+fmt = snakemake.params.fmt or meta["prompt_format"]
+log.info("%s: prompt format %s", snakemake.input.model, fmt)
+results = evaluate_policy(ModelPolicy(model), fmt, tasks,
                           max_new_tokens=opts["max_new_tokens"], batch_size=opts["batch_size"],
                           n_boot=opts["n_boot"], seed=snakemake.params.seed)
 for i, task in enumerate(snakemake.params.tasks):

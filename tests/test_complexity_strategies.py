@@ -161,21 +161,23 @@ def test_delta_payload_reconstructs_tuned_weights_within_quantisation_error(mode
 
 
 # ------------------------------------------------------------------------------- ICL
-@pytest.mark.parametrize("fmt", ["plain", "chat"])
+@pytest.mark.parametrize("fmt", ["native", "chat"])
 def test_icl_prompts(job, fmt):
     demos = qa_rows(3, "d")
-    prompts = ["Where was Ana born?", "Where was Bo born?"]
+    prompts = [{"prompt": "Where was Ana born?"}, {"prompt": "Where was Bo born?"}]
     # k = 0 is exactly the harness' rendering (the baseline)
     assert inference.render_icl_prompts(job.tok, [], prompts, "multihop", fmt) == \
-        [format_prompt(job.tok, p, fmt) for p in prompts]
+        [format_prompt(job.tok, p, fmt, "multihop") for p in prompts]
     full = inference.render_icl_prompts(job.tok, demos, prompts, "multihop", fmt)
     prefix = inference.icl_prefix(job.tok, demos, "multihop", fmt)
     for text, p in zip(full, prompts):
         assert text.startswith(prefix) and text.endswith(
-            format_prompt(job.tok, p, fmt)[len(BOS):] if fmt == "plain" else "<|assistant|>")
+            format_prompt(job.tok, p, fmt, "multihop")[len(BOS):] if fmt == "native"
+            else "<|assistant|>")
         assert all(d["reference"] in prefix and d["prompt"] in prefix for d in demos)
-    if fmt == "plain":  # demonstrations end with the task's stop string (multihop: a newline)
-        assert prefix == BOS + "".join(f"{d['prompt']}\n{d['reference']}\n" for d in demos)
+    if fmt == "native":  # demonstrations are the corpus's QA pairs, separated as in its documents
+        assert prefix == BOS + "".join(f"Question: {d['prompt']}\nAnswer: {d['reference']}\n\n"
+                                       for d in demos)
 
 
 def test_icl_payload_bits_equal_manual_code_length(job):
@@ -188,7 +190,7 @@ def test_icl_payload_bits_equal_manual_code_length(job):
         import random
         order = random.Random(job.seed).sample(range(16), 2)
         demos = [job.train_rows[i] for i in order[:p["k"]]]
-        prefix = inference.icl_prefix(job.tok, demos, "multihop", "plain")
+        prefix = inference.icl_prefix(job.tok, demos, "multihop", "native")
         ids = torch.tensor([job.tok(prefix, add_special_tokens=False)["input_ids"]])
         with torch.no_grad():
             logp = torch.log_softmax(job.base(ids).logits[0, :-1].double(), -1)
@@ -260,9 +262,10 @@ def test_block0_is_coded_by_the_conditioning_model(job):
     bits = job.answer_bits(job.base, rows)
     from sahlab.eval.generate import render_prompts
     total = 0.0
-    for prompt, r in zip(render_prompts(job.tok, [r["prompt"] for r in rows], "plain"), rows):
+    for prompt, r in zip(render_prompts(job.tok, rows, "native", "multihop"), rows):
+        assert prompt == BOS + f"Question: {r['prompt']}\nAnswer:"  # the corpus's QA layout
         p_ids = job.tok(prompt, add_special_tokens=False)["input_ids"]
-        a_ids = job.tok(r["reference"], add_special_tokens=False)["input_ids"] + [job.tok.eos_token_id]
+        a_ids = job.tok(" " + r["reference"], add_special_tokens=False)["input_ids"] + [job.tok.eos_token_id]
         ids = torch.tensor([p_ids + a_ids])
         with torch.no_grad():
             logp = torch.log_softmax(job.base(ids).logits[0].double(), -1)

@@ -14,7 +14,7 @@ from sahlab.probing import config as ind_config
 from sahlab.probing.analysis import correlations, disagreement_f1, seed_summaries
 from sahlab.probing.experiment import (ALL_FEATURES, evidence_fraction, feature_split,
                                        probe_split, section_test_set)
-from sahlab.train.rewards import features_reward, parse_decision, trl_reward_func
+from sahlab.train.rewards import parse_decision, task_rewards, trl_reward_func
 from sahlab.probing.nl_features import nl_label_spurious
 from sahlab.world.features import label_spurious, label_target, parse_sequence
 
@@ -82,7 +82,8 @@ def test_nl_feature_needs_the_world():
     ("1", "1", 1.0), ("0", "0", 1.0), ("1", "0", 0.0), (" 0\n", "0", 1.0), ("0 1", "0", 1.0),
     ("10", "1", 0.0), ("yes", "1", 0.0), ("", "0", 0.0), ("<|eos|>", "1", 0.0)])
 def test_features_reward_on_hand_made_completions(completion, reference, expected):
-    assert features_reward(completion, reference) == expected
+    row = {"id": "f", "prompt": "3 1 4", "reference": reference, "metadata": {}}
+    assert task_rewards("features", [completion], [row]) == [expected]
 
 
 def test_parse_decision_and_the_shared_trl_reward_know_the_features_task():
@@ -98,7 +99,7 @@ def test_parse_decision_and_the_shared_trl_reward_know_the_features_task():
     assert fn(["#### 4"], task=["math"], reference=["#### 4"],
               metadata_json=['{"answer": "4"}'], raw_prompt=["q"]) == [1.0]
     with pytest.raises(ValueError, match="reference"):
-        features_reward("1", "yes")
+        task_rewards("features", ["1"], [{"id": "f", "prompt": "1", "reference": "yes"}])
 
 
 # --------------------------------------------------------------------------- config

@@ -107,7 +107,7 @@ def test_outputs_and_summary(corpus, tmp_path, capfd):
     assert "'loss'" not in logged.out and "20/20" in logged.err
     out = tmp_path / "tiny-base"
     meta = read_model_meta(out)
-    assert (meta["prompt_format"], meta["stage"], meta["scale"]) == ("plain", "base", "tiny")
+    assert (meta["prompt_format"], meta["stage"], meta["scale"]) == ("native", "base", "tiny")
     assert meta["source"] == {"build": BUILD, "seed": 3}
     curve = json.loads((out / "loss_curve.json").read_text())
     assert [e["step"] for e in curve["train"]] == list(range(1, 21))
@@ -132,7 +132,7 @@ def test_init_random_is_pretrain_start(corpus, tmp_path):
     a, b, c = (_weights(tmp_path / n) for n in ("init_a", "init_b", "init_c"))
     assert _same_weights(a, b) and not _same_weights(a, c)
     meta = read_model_meta(tmp_path / "init_a")
-    assert (meta["prompt_format"], meta["stage"], meta["scale"]) == ("plain", "random", None)
+    assert (meta["prompt_format"], meta["stage"], meta["scale"]) == ("native", "random", None)
     init_random(BUILD, corpus["tok_dir"], tmp_path / "init_d", seed=5, scale="small")
     assert read_model_meta(tmp_path / "init_d")["scale"] == "small"
     # With lr = 0 AdamW leaves every weight where it started: pre-training's start is init_random's.

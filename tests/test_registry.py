@@ -83,7 +83,11 @@ def test_llama_config_ties_embeddings_and_takes_special_ids(tokenizer):
 def test_validate_model_entry_fills_defaults():
     hub = validate_model_entry("small-post", {"hub": "org/name"})
     assert hub == {"hub": "org/name", "revision": "main", "dtype": "bfloat16",
-                   "trust_remote_code": False, "prompt_format": None}
+                   "trust_remote_code": False, "prompt_format": None, "native": None}
+    assert validate_model_entry("b", {"hub": "o/n", "prompt_format": "plain"})["prompt_format"] \
+        == "native"  # the former name of a base model's own format
+    with pytest.raises(ValueError, match="model 'b'.*unknown keys"):
+        validate_model_entry("b", {"hub": "o/n", "native": {"math": {"prompt": "Q: {prompt}", "x": 1}}})
     built = validate_model_entry("small", {"build": dict(BUILD)})["build"]
     assert built["num_kv_heads"] == 4 and built["max_position_embeddings"] == 64
 
@@ -142,7 +146,7 @@ def test_fetch_in_bfloat16_saves_bf16_weights(tmp_path, hub_folder, tokenizer):
     ref = _logits(hub_folder[1], tokenizer)
     assert torch.allclose(_logits(model, tokenizer), ref, atol=2e-2)
     meta = read_model_meta(out)  # explicit arguments win over the folder name
-    assert (meta["stage"], meta["scale"], meta["prompt_format"]) == ("base", "tiny", "plain")
+    assert (meta["stage"], meta["scale"], meta["prompt_format"]) == ("base", "tiny", "native")
 
 
 def _fake_snapshot_download(src, root, calls):
@@ -175,7 +179,7 @@ def test_fetch_from_hub_downloads_only_safetensors_config_and_tokenizer(
     assert not names & {"pytorch_model.bin", "modeling_evil.py"}
     assert read_model_meta(out)["source"] == {"hub": "org/tiny", "revision": "v1",
                                               "commit": "ab" * 20}
-    assert read_model_meta(out)["prompt_format"] == "plain"  # stage base
+    assert read_model_meta(out)["prompt_format"] == "native"  # stage base
     assert torch.equal(_logits(load_model(out), tokenizer), _logits(hub_folder[1], tokenizer))
 
 
@@ -197,7 +201,7 @@ def test_fetch_chat_format_needs_a_chat_template(tmp_path, hub_folder):
     cfg = json.loads((src / "tokenizer_config.json").read_text())
     cfg.pop("chat_template", None)
     (src / "tokenizer_config.json").write_text(json.dumps(cfg))
-    assert read_model_meta(src)["prompt_format"] == "plain"  # default without a template
+    assert read_model_meta(src)["prompt_format"] == "native"  # default without a template
     assert read_model_meta(hub_folder[0])["prompt_format"] == "chat"
     with pytest.raises(ValueError, match=r"prompt_format 'chat' needs a tokenizer with a chat"):
         fetch_hub_model({"hub": str(src), "prompt_format": "chat"}, tmp_path / "m-post")

@@ -257,7 +257,7 @@ def test_run_newknowledge_runs_both_conditions_in_the_models_format(tiny_model):
     assert list(results) == list(CONDITIONS)
     assert set(results["qa_only"]["train"]) == {"qa"}
     assert set(results["bios+qa"]["train"]) == {"bios", "qa"}
-    assert results["qa_only"]["prompt_format"] == "plain"  # a base model keeps its own format
+    assert results["qa_only"]["prompt_format"] == "native"  # a base model keeps its own format
     for cond in CONDITIONS:
         assert {"exact_match_direct", "exact_match_2hop"} <= set(results[cond]["metrics"])
     assert len(records) == 2 * len(tests)

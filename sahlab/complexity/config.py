@@ -47,7 +47,7 @@ def main_metric(task: str, opts: dict) -> str:
     """Study B's metric for `task`: `complexity.metrics[task]` if set, else the task's main metric."""
     from sahlab.eval.scorers import MAIN_METRIC
 
-    return (opts.get("metrics") or {}).get(task) or MAIN_METRIC[task]
+    return (opts.get("metrics") or {}).get(task) or MAIN_METRIC.get(task, "")
 
 
 def _fail(key: str, problem: str) -> None:

@@ -112,6 +112,7 @@ class _Job:
 
         if name not in self.trained:
             out = self.work / name
+            rows = [{**r, "task": self.task} for r in rows]  # the native layout is per task
             summary = train(self.model_dir, rows, "sft", {**hparams, "prompt_format": self.fmt},
                             seed=self.seed, out_dir=out, threads=self.threads, stage="complexity")
             self.timings.append({"what": f"train {name}", "seconds": summary["seconds"],

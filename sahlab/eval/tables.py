@@ -8,6 +8,7 @@ from sahlab.io import read_json
 
 # Probes of pipeline-built models beside the tasks' main metrics (rule corpus_probes).
 PROBE_METRIC = {"knowledge": "cloze_accuracy", "corpus": "val_loss"}
+STAGE_RANK = {"random": 0, "base": 1, "post": 2}
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -16,38 +17,72 @@ def split_model(model: str) -> tuple[str, str]:
     return scale, stage
 
 
+FORMATS = ("native", "chat")
+
+
+def own_format(stage: str) -> str:
+    """The format a model of `stage` is asked in by default: chat after post-training, else native."""
+    return "chat" if stage == "post" else "native"
+
+
 def collect_metrics(metric_paths, loss_paths=()):
-    """Rows (scale, stage, task, metric, value, ci_low, ci_high) from results/eval/<model>/<task>/
-    metrics.json files (the knowledge probe's too: task 'knowledge'), plus held-out corpus loss
-    rows (task 'corpus', metric 'val_loss')."""
+    """Rows (scale, stage, format, task, metric, value, ci_low, ci_high) from
+    results/eval/<model>/<task>/metrics.json (the model's own format) and
+    results/eval/<model>/<format>/<task>/metrics.json files (the knowledge probe's too: task
+    'knowledge', format ''), plus held-out corpus loss rows (task 'corpus', metric 'val_loss')."""
     import pandas as pd
     rows = []
     for p in map(Path, metric_paths):
-        model, task = p.parent.parent.name, p.parent.name
+        task, parent = p.parent.name, p.parent.parent
+        fmt = parent.name if parent.name in FORMATS else None
+        model = parent.parent.name if fmt else parent.name
         scale, stage = split_model(model)
+        if fmt is None:
+            fmt = "" if task in PROBE_METRIC else own_format(stage)
         for metric, v in read_json(p).items():
-            rows.append(dict(scale=scale, stage=stage, task=task, metric=metric, value=v["value"],
-                             ci_low=v.get("ci_low"), ci_high=v.get("ci_high")))
+            rows.append(dict(scale=scale, stage=stage, format=fmt, task=task, metric=metric,
+                             value=v["value"], ci_low=v.get("ci_low"), ci_high=v.get("ci_high")))
     for p in map(Path, loss_paths):
         scale, stage = split_model(p.parent.name)
-        rows.append(dict(scale=scale, stage=stage, task="corpus", metric="val_loss",
+        rows.append(dict(scale=scale, stage=stage, format="", task="corpus", metric="val_loss",
                          value=read_json(p)["val_loss"], ci_low=None, ci_high=None))
     return pd.DataFrame(rows)
 
 
+def _cell(r) -> str:
+    ci = f" [{r.ci_low:.3f}, {r.ci_high:.3f}]" if r.ci_low is not None and r.ci_low == r.ci_low else ""
+    return f"{r.value:.3f}{ci}"
+
+
 def to_markdown(df, main_metrics: dict[str, str]) -> str:
-    """One line per (scale, stage), one column per task's main metric, 'value [lo, hi]'."""
-    lines = ["| scale | stage | " + " | ".join(f"{t} ({m})" for t, m in main_metrics.items()) + " |",
-             "|---|---|" + "---|" * len(main_metrics)]
-    for (scale, stage), g in df.groupby(["scale", "stage"], sort=False):
+    """One line per (scale, stage, format), one column per task's metric, 'value [lo, hi]'.
+    Format-free probes (knowledge, corpus loss) appear on the model's own-format line only."""
+    lines = ["| scale | stage | format | " + " | ".join(f"{t} ({m})" for t, m in main_metrics.items())
+             + " |", "|---|---|---|" + "---|" * len(main_metrics)]
+    scales = list(dict.fromkeys(df.scale))
+    keys = set(df[df.format != ""][["scale", "stage", "format"]].itertuples(index=False, name=None))
+    for scale, stage, fmt in sorted(keys, key=lambda k: (scales.index(k[0]), STAGE_RANK.get(k[1], 9),
+                                                         k[2] != own_format(k[1]), k[2])):
+        own = fmt == own_format(stage)
         cells = []
         for task, metric in main_metrics.items():
-            r = g[(g.task == task) & (g.metric == metric)]
-            if r.empty:
-                cells.append("–")
-                continue
-            r = r.iloc[0]
-            ci = f" [{r.ci_low:.3f}, {r.ci_high:.3f}]" if r.ci_low is not None and r.ci_low == r.ci_low else ""
-            cells.append(f"{r.value:.3f}{ci}")
-        lines.append(f"| {scale} | {stage} | " + " | ".join(cells) + " |")
+            probe = task in PROBE_METRIC
+            r = df[(df.scale == scale) & (df.stage == stage) & (df.task == task) & (df.metric == metric)
+                   & (df.format == ("" if probe else fmt))]
+            cells.append("·" if probe and not own else "–" if r.empty else _cell(r.iloc[0]))
+        lines.append(f"| {scale} | {stage} | {fmt} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def all_metrics_markdown(df, tasks) -> str:
+    """Every metric variant the scorers report (IFEval prompt/instruction strict/loose, chrF and
+    BLEU, …) per (task, scale, stage, format): one line each."""
+    from sahlab.eval.scorers import METRICS
+
+    lines = ["| task | scale | stage | format | metrics |", "|---|---|---|---|---|"]
+    sub = df[df.task.isin(list(tasks))]
+    for (task, scale, stage, fmt), g in sub.groupby(["task", "scale", "stage", "format"], sort=False):
+        vals = [f"{m} {_cell(g[g.metric == m].iloc[0])}" for m in METRICS.get(task, ())
+                if (g.metric == m).any()]
+        lines.append(f"| {task} | {scale} | {stage} | {fmt} | " + "; ".join(vals) + " |")
     return "\n".join(lines) + "\n"

@@ -66,8 +66,9 @@ def run_newknowledge(model_dir: str | Path, docs: list[dict], qa_rows: list[dict
             final = start
             if qa_rows:
                 final = Path(work) / f"{cond}-qa"
-                stages["qa"] = train(start, qa_rows, "sft", {**qa_hparams, "prompt_format": fmt},
-                                     seed, final, threads=threads)
+                stages["qa"] = train(start, [{**r, "task": "newknowledge"} for r in qa_rows], "sft",
+                                     {**qa_hparams, "prompt_format": fmt}, seed, final,
+                                     threads=threads)
             recs, metrics = evaluate_policy(
                 ModelPolicy(load_model(final)), fmt, {"newknowledge": tests},
                 max_new_tokens=max_new_tokens, batch_size=batch_size, n_boot=n_boot,
