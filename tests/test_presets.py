@@ -117,3 +117,17 @@ def test_slurm_profile_names_only_existing_rules():
     assert not {n for n, r in rules.items() if r.local} & gpu_rules
     assert set(prof["default-resources"]) >= {"slurm_account", "slurm_partition", "mem_mb",
                                               "runtime"}
+
+
+def test_paper_preset_scores_study_b_with_the_papers_metrics(paper_dry_run):
+    """The task-complexity paper's code scores IFEval as instruction-level loose accuracy and
+    translation with BLEU; the preset plans study B with those (and every IFEval id)."""
+    from sahlab.complexity.config import check_complexity_config, main_metric
+
+    _, proc, jobs = paper_dry_run
+    assert any(j["rule"] == "complexity_points" for j in jobs)
+    cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    s = check_complexity_config(cfg)
+    assert main_metric("instructions", s) == "instruction_loose"
+    assert main_metric("translation", s) == "bleu" and main_metric("math", s) == "accuracy"
+    assert "exclude_ids" not in cfg["tasks"]["instructions"]["test"]

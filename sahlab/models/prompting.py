@@ -42,20 +42,11 @@ def document_start(tokenizer) -> str:
     """The text a document starts with for this tokenizer: what it adds itself for plain text
     (its own ``add_special_tokens`` behaviour, e.g. Llama's BOS), else the pipeline's <|bos|>, else
     nothing — never a chat role token that happens to be called bos_token (ChatML's <|im_start|>)."""
-    cached = getattr(tokenizer, "_sahlab_document_start", None)
-    if cached is not None:
-        return cached
     bare = tokenizer("x", add_special_tokens=False)["input_ids"]
     full = tokenizer("x", add_special_tokens=True)["input_ids"]
     if len(full) > len(bare) and full[len(full) - len(bare):] == bare:
-        start = tokenizer.decode(full[:len(full) - len(bare)])
-    else:
-        start = BOS if tokenizer.bos_token == BOS else ""
-    try:
-        tokenizer._sahlab_document_start = start
-    except AttributeError:  # a tokenizer that refuses new attributes: recompute next time
-        pass
-    return start
+        return tokenizer.decode(full[:len(full) - len(bare)])
+    return BOS if tokenizer.bos_token == BOS else ""
 
 
 def model_layouts(meta: dict) -> dict:
