@@ -24,7 +24,6 @@ LANGUAGES = {
 TRANSLATION_PROMPT = "Translate from {src_name} to {tgt_name}:\n{text}"
 _TRANSLATION_OPTIONS = {"src_lang": "en", "tgt_lang": "fr", "prompt_template": TRANSLATION_PROMPT}
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K's calculator annotations, e.g. <<48/2=24>>
 _METAMATH_FINAL = "The answer is:"
 
@@ -79,9 +78,11 @@ def _col(row: dict, i: int, col: str, ctx: Context, kind: type | tuple = str) ->
 
 
 def _number(text: str) -> str | None:
-    """'1,234' -> '1234'; None when `text` is not a plain decimal number."""
-    text = text.strip().rstrip(".").replace(",", "").strip()
-    return text if _NUMBER.fullmatch(text) else None
+    """'1,234' -> '1234'; None when `text` is not a number (read by the scorers' own parser)."""
+    from sahlab.eval.scorers import parse_number
+
+    value = parse_number(text.strip().rstrip("."))
+    return None if value is None else format(value, "f")
 
 
 # ------------------------------------------------------------------------------------- math
