@@ -14,6 +14,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from sahlab.complexity import inference, strategies  # noqa: E402
+from sahlab.complexity.programs import code_bits, program_path  # noqa: E402
+from sahlab.complexity.programs import full as full_program  # noqa: E402
+from sahlab.complexity.programs import lora as lora_program  # noqa: E402
 from sahlab.complexity.compress import compressed_bits  # noqa: E402
 from sahlab.complexity.config import check_complexity_config, settings  # noqa: E402
 from sahlab.complexity.quantize import quantize_state_dict  # noqa: E402
@@ -66,7 +69,7 @@ def _make_model(folder: Path, prompt_format: str) -> Path:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    return _make_model(tmp_path_factory.mktemp("m") / "tiny-base", "plain")
+    return _make_model(tmp_path_factory.mktemp("m") / "tiny-base", "native")
 
 
 OPTS = {**settings({"scales": {"tiny": {}}, "tasks": {"multihop": {}}}),
@@ -95,7 +98,7 @@ def test_weight_payload_bits_are_the_compressed_quantised_bytes():
         for k in sd:
             assert torch.equal(deq[k], deq_ref[k])
         # the receiver's decoding of the blob gives the same tensors
-        back = inference.decode_weights(blob)
+        back = lora_program.tensors(blob)
         for k in sd:
             assert torch.equal(back[k], deq_ref[k].float())
     # fewer bits, smaller payload (same tensors)
@@ -124,7 +127,7 @@ def test_lora_payload_merge_equals_dequantised_factors_and_peft_merge(model_dir,
     for bits in (16, 4):
         blob, deq, _ = strategies.weight_payload(factors, bits, level=19)
         model = copy.deepcopy(base)
-        inference.apply_lora_payload(model, blob)
+        lora_program.apply(model, blob)
         params, base_p = dict(model.named_parameters()), dict(base.named_parameters())
         for key in factors:
             if not key.endswith(".A"):
@@ -152,7 +155,7 @@ def test_delta_payload_reconstructs_tuned_weights_within_quantisation_error(mode
     delta = strategies.weight_delta(base, tuned)
     blob, deq, _ = strategies.weight_payload(delta, 8, level=19)
     model = copy.deepcopy(base)
-    inference.apply_delta_payload(model, blob)
+    full_program.apply(model, blob)
     tuned_p, base_p = dict(tuned.named_parameters()), dict(base.named_parameters())
     for n, p in model.named_parameters():
         torch.testing.assert_close(p, base_p[n] + deq[n], rtol=0, atol=1e-7)
@@ -240,37 +243,109 @@ def test_run_complexity_end_to_end(model_dir):
         by.setdefault(p["strategy"], []).append(p)
         assert p["bits"] == pytest.approx(p["payload_bits"] + res["script_bits"][p["strategy"]])
         assert 0.0 <= p["performance"] <= 1.0
-    assert sorted(by) == ["baseline", "data", "full", "icl", "lora"]
+    assert sorted(by) == ["baseline", "full", "icl", "lora", "online"]
     assert [p["setting"] for p in by["full"]] == ["N=8,b=16", "N=8,b=4"]
-    # data: cumulative prequential bits on the grid, from the block costs
-    blocks = res["prequential"]["blocks"]
-    assert [b["end"] for b in blocks] == [2, 4, 8]
-    assert [p["payload_bits"] for p in by["data"]] == pytest.approx(
-        list(np.cumsum([b["bits"] for b in blocks])))
-    # script bits: the zstd size of each strategy's code; more code for training-based programs
+    # online: the payload of N examples is the lr header plus their summed code lengths
+    per = res["prequential"]["per_example_bits"]
+    assert len(per) == 8 and all(b > 0 for b in per)
+    header = [p["payload_bits"] - sum(per[:p["N"]]) for p in by["online"]]
+    assert [p["N"] for p in by["online"]] == [2, 4, 8] and len(set(header)) == 1 and header[0] > 0
+    # code bits: 8 × the raw size of each strategy's receiver script, as the paper counts them
     for s, b in res["script_bits"].items():
-        assert b == compressed_bits(inference.program_code(s), level=19)
-    assert res["script_bits"]["data"] > res["script_bits"]["lora"] > res["script_bits"]["baseline"]
+        assert b == 8 * len(program_path(s).read_bytes()) == code_bits(s)
+    assert res["script_bits"]["online"] > res["script_bits"]["baseline"]
     # training each model and quantising + compressing its payload are both logged
     whats = [t["what"] for t in res["timings"]]
-    assert "train lora_r2" in whats and "train full_n8" in whats
+    assert "train lora_r2" in whats and "train full_n8" in whats and "online code pass" in whats
     assert "quantise+compress full delta b=4" in whats
 
 
-def test_block0_is_coded_by_the_conditioning_model(job):
-    rows = job.train_rows[:2]
-    bits = job.answer_bits(job.base, rows)
-    from sahlab.eval.generate import render_prompts
-    total = 0.0
-    for prompt, r in zip(render_prompts(job.tok, rows, "native", "multihop"), rows):
-        assert prompt == BOS + f"Question: {r['prompt']}\nAnswer:"  # the corpus's QA layout
-        p_ids = job.tok(prompt, add_special_tokens=False)["input_ids"]
-        a_ids = job.tok(" " + r["reference"], add_special_tokens=False)["input_ids"] + [job.tok.eos_token_id]
-        ids = torch.tensor([p_ids + a_ids])
+def test_online_code_charges_whole_sequences_under_the_model_so_far(job):
+    """Example 1 is coded by the conditioning model itself, prompt and answer; example 2 by the
+    model after one AdamW step on example 1 (the single pass of the paper's online code)."""
+    from sahlab.complexity.programs.online import online
+
+    texts = strategies.online_texts(job, job.train_rows[:2])
+    assert texts[0] == BOS + f"Question: {job.train_rows[0]['prompt']}\nAnswer: " \
+        f"{job.train_rows[0]['reference']}{EOS}"  # the model's own format, answer and EOS
+
+    def bits_of(model, text):
+        ids = torch.tensor([job.tok(text, add_special_tokens=False)["input_ids"]])
         with torch.no_grad():
-            logp = torch.log_softmax(job.base(ids).logits[0].double(), -1)
-        total -= sum(logp[len(p_ids) - 1 + i, t].item() for i, t in enumerate(a_ids))
-    assert bits == pytest.approx(total / math.log(2), rel=1e-6)
+            logp = torch.log_softmax(model(ids).logits[0, :-1].double(), -1)
+        return -logp.gather(1, ids[0, 1:, None]).sum().item() / math.log(2)
+
+    model, bits = copy.deepcopy(job.base), []
+    online(model, job.tok, texts, 1e-3, bits=bits)
+    assert bits[0] == pytest.approx(bits_of(job.base, texts[0]), rel=1e-4)
+    stepped = copy.deepcopy(job.base)
+    online(stepped, job.tok, texts[:1], 1e-3)
+    assert bits[1] == pytest.approx(bits_of(stepped, texts[1]), rel=1e-4)
+    assert bits[1] != pytest.approx(bits_of(job.base, texts[1]), rel=1e-4)
+
+
+def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_path):
+    """Each strategy's counted script, run as a program on its real payload, gives the answers
+    the pipeline scored for that program (greedy, token for token)."""
+    import subprocess
+    import sys
+
+    from sahlab.complexity.programs.online import online
+
+    tests = job.tests[:3]
+    demos = job.train_rows[:2]
+    full_q = inference.render_icl_prompts(job.tok, [], tests, "multihop", job.fmt)
+    prefix = inference.icl_prefix(job.tok, demos, "multihop", job.fmt)
+    icl_q = [t[len(prefix):] for t in inference.render_icl_prompts(job.tok, demos, tests, "multihop",
+                                                                    job.fmt)]
+    from sahlab.models.prompting import stop_strings
+
+    stop = stop_strings(job.tok, job.fmt, "multihop")
+
+    runs, wants = [], []  # every script runs as __main__ in one interpreter (one import cost)
+
+    def run(strategy, payload: bytes, queries, model) -> None:
+        k = len(runs)
+        (tmp_path / f"payload{k}").write_bytes(payload)
+        (tmp_path / f"q{k}.jsonl").write_text("".join(
+            json.dumps({"prompt": q, "stop": stop, "max_new_tokens": 4}) + "\n" for q in queries))
+        runs.append([str(program_path(strategy)), str(model_dir), str(tmp_path / f"payload{k}"),
+                     str(tmp_path / f"q{k}.jsonl")])
+        wants.append(inference.answer(model, job.tok, full_q if strategy != "icl"
+                                      else [prefix + q for q in queries], "multihop", job.fmt,
+                                      max_new_tokens=4, batch_size=8, seed=0))
+
+    run("baseline", b"", full_q, job.base)
+    run("icl", prefix.encode(), icl_q, job.base)
+    g = torch.Generator().manual_seed(5)
+    for strategy, program in (("lora", lora_program), ("full", full_program)):
+        if strategy == "lora":
+            m = "model.layers.0.self_attn.q_proj"
+            sd = {f"{m}.A": torch.randn(2, 32, generator=g), f"{m}.B": torch.randn(32, 2, generator=g)}
+        else:
+            sd = {n: torch.randn(p.shape, generator=g) * 0.05 for n, p in job.base.named_parameters()}
+        blob, _, _ = strategies.weight_payload(sd, 8, level=19)
+        model = copy.deepcopy(job.base)
+        program.apply(model, blob)
+        run(strategy, blob, full_q, model)
+    texts = strategies.online_texts(job, job.train_rows[:4])
+    model = copy.deepcopy(job.base)
+    online(model, job.tok, texts, 1e-2)
+    payload = "".join(json.dumps(r) + "\n" for r in [{"lr": 1e-2}, *({"text": t} for t in texts)])
+    run("online", payload.encode(), full_q, model)
+    driver = ("import contextlib, io, json, runpy, sys\n"
+              "for argv in json.loads(sys.argv[1]):\n"
+              "    sys.argv, out = argv, io.StringIO()\n"
+              "    with contextlib.redirect_stdout(out):\n"
+              "        runpy.run_path(argv[0], run_name='__main__')\n"
+              "    print(json.dumps(out.getvalue().splitlines()))\n")
+    proc = subprocess.run([sys.executable, "-c", driver, json.dumps(runs)], capture_output=True,
+                          text=True, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs = [[json.loads(a) for a in json.loads(line)] for line in proc.stdout.splitlines()]
+    for strategy, got, want in zip(("baseline", "icl", "lora", "full", "online"), outputs, wants):
+        assert got == want, strategy
+    assert len(outputs) == 5 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
 
 
 # ------------------------------------------------------------------------------- config

@@ -25,7 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "lora_ranks": [1, 4],      # one LoRA adapter trained per rank, evaluated at every bit width
     "bits": [16, 8, 4],        # quantisation of LoRA adapters and full fine-tuning deltas
     "n_train": 64,             # training examples (train[:n]) for LoRA and full fine-tuning
-    "prequential_n": [8, 16, 32, 64],  # data-as-program prefixes train[:N] (strictly increasing)
+    "prequential_n": [8, 16, 32, 64],  # online-code (data as program) prefixes train[:N], increasing
+    "online_lr": 1.0e-3,       # AdamW lr of the single-pass online code (one step per example)
     "full_hparams": {"lr": 1.0e-3, "epochs": 1, "batch_size": 16, "max_length": 256},
     "lora_hparams": {"lr": 5.0e-3, "epochs": 1, "batch_size": 16, "max_length": 256,
                      "lora": {"alpha": None, "dropout": 0.0}},
@@ -130,6 +131,9 @@ def check_complexity_config(config: dict) -> dict:
     for b in _int_list(s, "bits", 1):
         if b not in BITS:
             _fail("bits", f"bit width {b} not supported; allowed: {list(BITS)}")
+    lr = s["online_lr"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        _fail("online_lr", f"must be a positive number, got {lr!r}")
     pre = _int_list(s, "prequential_n", 1)
     if any(b <= a for a, b in zip(pre, pre[1:])):
         _fail("prequential_n", f"prefix sizes must be strictly increasing, got {pre}")

@@ -1,8 +1,9 @@
 """Study B's strategies for one (conditioning model, task): every program as a point
-(bits, performance), measured with the code of `sahlab.complexity.inference`.
+(bits, performance).
 
-Program bits = payload bits + script bits, where script bits = 8 x the zstd size of the code the
-strategy's receiver runs (`inference.PROGRAM_FILES`). Payloads:
+Program bits = payload bits + code bits, where code bits = 8 × the raw size of the strategy's
+minimal receiver script (`sahlab.complexity.programs`, as the paper counts its scripts); the
+weight payloads are applied with the scripts' own functions. Payloads:
 - baseline: nothing (0 bits);
 - icl: k demonstrations (a seeded draw from the train split, nested in k). Payload = the
   arithmetic-code length -Σ log2 p of the rendered demonstrations under the conditioning model
@@ -12,9 +13,9 @@ strategy's receiver runs (`inference.PROGRAM_FILES`). Payloads:
   *decoded* payload merged in;
 - full: full SFT on train[:n_train]; the weight delta quantised and compressed (at
   `zstd_level_delta`); performance of the conditioning model plus the decoded delta;
-- data: prequential code length of train[:N] (block by block, each block's reference answers
-  given its prompts, under the model fine-tuned on the previous blocks) and the performance of
-  the model fine-tuned on train[:N].
+- online: data as program, the paper's single-pass online code of train[:N] — every example
+  (prompt and answer, as the model reads them) coded under the model after one AdamW step on
+  each earlier example (`programs/online.py`) — and the performance of the model after the pass.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from sahlab.complexity import inference
 from sahlab.complexity.codelength import bits_from_logprobs
 from sahlab.complexity.compress import compress
 from sahlab.complexity.config import main_metric
-from sahlab.complexity.prequential import prequential_code_length
+from sahlab.complexity.programs import PROGRAMS, code_bits
 from sahlab.complexity.quantize import naive_bits, n_params, quantize_state_dict
 
 log = logging.getLogger("sahlab.complexity")
@@ -63,7 +64,24 @@ def read_adapter(adapter_dir: str | Path) -> dict[str, Any]:
     cfg = json.loads(cfg_path.read_text())
     r, alpha = cfg["r"], cfg["lora_alpha"]
     scaling = alpha / r ** 0.5 if cfg.get("use_rslora") else alpha / r
-    return inference.lora_factors(load_file(str(w_path)), scaling)
+    return lora_factors(load_file(str(w_path)), scaling)
+
+
+def lora_factors(adapter_sd: dict[str, Any], scaling: float) -> dict[str, Any]:
+    """PEFT adapter tensors -> {"<module>.A": A, "<module>.B": scaling·B} keyed by the base
+    model's module name, so W + B'A is the merged weight and no scale needs sending."""
+    out = {}
+    for key, t in adapter_sd.items():
+        for part in ("A", "B"):
+            tag = f".lora_{part}.weight"
+            if key.endswith(tag):
+                module = key[: -len(tag)].removeprefix("base_model.model.")
+                out[f"{module}.{part}"] = t * scaling if part == "B" else t
+                break
+        else:
+            raise ValueError(f"adapter tensor {key!r} is not a LoRA factor (lora_A / lora_B); "
+                             "only plain LoRA adapters can be sent as payloads")
+    return out
 
 
 def weight_delta(base, tuned) -> dict[str, Any]:
@@ -89,7 +107,7 @@ class _Job:
         if self.tok.pad_token is None:
             self.tok.pad_token = self.tok.eos_token
         self.level = opts["zstd_level"]
-        self.script_bits = {s: inference.script_bits(s, self.level) for s in inference.PROGRAM_FILES}
+        self.script_bits = {s: code_bits(s) for s in PROGRAMS}
         self.trained: dict[str, str] = {}
         self.timings: list[dict] = []
 
@@ -175,6 +193,8 @@ def run_baseline_icl(job: _Job) -> tuple[list[dict], list[dict]]:
 
 def run_lora(job: _Job) -> list[dict]:
     """One adapter per rank, evaluated with its decoded payload at every bit width."""
+    from sahlab.complexity.programs import lora as lora_program
+
     rows = job.train_rows[: job.opts["n_train"]]
     points = []
     for r in job.opts["lora_ranks"]:
@@ -187,7 +207,7 @@ def run_lora(job: _Job) -> list[dict]:
             job.timings.append({"what": f"quantise+compress lora r={r} b={b}",
                                 "seconds": info["seconds"], "n_params": info["n_params"]})
             model = copy.deepcopy(job.base)
-            inference.apply_lora_payload(model, blob)
+            lora_program.apply(model, blob)
             points.append(job.point("lora", f"r={r},b={b}", info["payload_bits"], job.evaluate(model),
                                     r=r, quant_bits=b, zstd_level=job.level,
                                     naive_bits=info["naive_bits"],
@@ -197,6 +217,8 @@ def run_lora(job: _Job) -> list[dict]:
 
 def run_full(job: _Job) -> list[dict]:
     """Full fine-tuning on train[:n_train]: the quantised weight delta at every bit width."""
+    from sahlab.complexity.programs import full as full_program
+
     n = job.opts["n_train"]
     tuned = job.load(job.train(f"full_n{n}", job.train_rows[:n], job.opts["full_hparams"]))
     delta = weight_delta(job.base, tuned)
@@ -206,7 +228,7 @@ def run_full(job: _Job) -> list[dict]:
         job.timings.append({"what": f"quantise+compress full delta b={b}",
                             "seconds": info["seconds"], "n_params": info["n_params"]})
         model = copy.deepcopy(job.base)
-        inference.apply_delta_payload(model, blob)
+        full_program.apply(model, blob)
         points.append(job.point("full", f"N={n},b={b}", info["payload_bits"], job.evaluate(model),
                                 quant_bits=b, zstd_level=job.opts["zstd_level_delta"],
                                 naive_bits=info["naive_bits"], n_params=info["n_params"],
@@ -214,23 +236,37 @@ def run_full(job: _Job) -> list[dict]:
     return points
 
 
-def run_data(job: _Job) -> tuple[list[dict], dict]:
-    """Data as program: prequential code of train[:N] and the model trained on it, N on the grid."""
-    grid = job.opts["prequential_n"]
-    hp = job.opts["full_hparams"]
-    train_on = lambda rows: job.train(f"full_n{len(rows)}", list(rows), hp)  # noqa: E731
+def online_texts(job: _Job, rows: list[dict]) -> list[str]:
+    """Training examples as the conditioning model reads them: the prompt in its format, the
+    answer and EOS (the whole sequence is coded, as in the paper: the receiver has nothing else)."""
+    from sahlab.models.prompting import format_answer, format_prompt
 
-    def code_length(state, block) -> float:
-        model = job.base if state is None else job.load(state)
-        return job.answer_bits(model, block)
+    return [format_prompt(job.tok, r, job.fmt, job.task) + format_answer(job.tok, r, job.fmt, job.task)
+            + job.tok.eos_token for r in rows]
 
-    preq = prequential_code_length(job.train_rows, grid, train_on, code_length, initial_state=None)
+
+def run_online(job: _Job) -> tuple[list[dict], dict]:
+    """Data as program: one single-pass online code of train[:N_max] (`programs/online.py`); the
+    program for N is the first N texts (+ the lr header) and the model after N steps."""
+    from sahlab.complexity.programs.online import online
+
+    grid, lr = job.opts["prequential_n"], float(job.opts["online_lr"])
+    texts = online_texts(job, job.train_rows[: grid[-1]])
+    header_bits = 8 * len(json.dumps({"lr": lr}).encode()) + 8  # the payload's first line
+    model, bits, states = copy.deepcopy(job.base), [], {}
+    t0 = time.perf_counter()
+    online(model, job.tok, texts, lr, bits=bits,
+           every=lambda n: states.__setitem__(n, copy.deepcopy(model.state_dict())) if n in grid else None)
+    job.timings.append({"what": "online code pass", "seconds": round(time.perf_counter() - t0, 3),
+                        "n_examples": len(texts)})
     points = []
-    for row in preq["cumulative"]:
-        n = row["N"]
-        model = job.load(train_on(job.train_rows[:n]))
-        points.append(job.point("data", f"N={n}", row["bits"], job.evaluate(model), N=n))
-    return points, preq
+    for n in grid:
+        model.load_state_dict(states.pop(n))
+        model.eval()
+        points.append(job.point("online", f"N={n}", header_bits + sum(bits[:n]), job.evaluate(model),
+                                N=n))
+    return points, {"per_example_bits": bits, "lr": lr,
+                    "cumulative": [{"N": n, "bits": sum(bits[:n])} for n in grid]}
 
 
 def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list[dict], opts: dict,
@@ -253,7 +289,7 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
         points, skipped = run_baseline_icl(job)
         points += run_lora(job)
         points += run_full(job)
-        data_points, preq = run_data(job)
+        data_points, preq = run_online(job)
         points += data_points
         log.info("%s / %s: %d programs in %.1f s", model_dir, task, len(points),
                  time.perf_counter() - t0)

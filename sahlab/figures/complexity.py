@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sahlab.figures.theme import STAGE_COLORS, STAGE_LABELS, STAGE_ORDER
 
 FAMILIES = {"prompting (baseline, ICL)": ("baseline", "icl"), "LoRA": ("lora",),
-            "full fine-tuning": ("full",), "data (prequential)": ("data",)}
+            "full fine-tuning": ("full",), "data (online code)": ("online",)}
 SCALE_MARKERS = ("o", "s", "^", "D", "v")
 
 

@@ -1,0 +1,27 @@
+# Study B receiver "baseline": the model answers as it is (no payload).
+import json
+import sys
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+
+def answer(model, tok, queries):
+    out = []
+    for q in queries:
+        ids = tok(q["prompt"], add_special_tokens=False, return_tensors="pt").input_ids
+        with torch.no_grad():
+            gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                 max_new_tokens=q["max_new_tokens"], pad_token_id=tok.pad_token_id)
+        text = tok.decode(gen[0, ids.shape[1]:], skip_special_tokens=True)
+        for s in q["stop"]:
+            text = text.split(s)[0]
+        out.append(text)
+    return out
+
+
+if __name__ == "__main__":
+    model_dir, _, queries = sys.argv[1:4]
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    for a in answer(model, AutoTokenizer.from_pretrained(model_dir), map(json.loads, open(queries))):
+        print(json.dumps(a))
