@@ -42,6 +42,7 @@ rule complexity_table:
         points=f"{RESULTS}/tables/complexity_points.csv",
         csv=f"{RESULTS}/tables/complexity.csv",
         reductions=f"{RESULTS}/tables/complexity_reductions.csv",
+        headline=f"{RESULTS}/tables/complexity_headline.csv",
         md=f"{RESULTS}/tables/complexity.md",
     params:
         deltas=CX["deltas"],

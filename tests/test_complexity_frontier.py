@@ -71,3 +71,40 @@ def test_bad_points_are_reported():
         pareto_frontier([P("a", "b", -1, 0.1)])
     with pytest.raises(ValueError, match="performance=nan"):
         pareto_frontier([P("a", "b", 1, float("nan"))])
+
+
+# ------------------------------------------------------------------- the paper's headline, CIs
+def _pt(strategy, bits, perf, boot, perf_eval=None):
+    return {"strategy": strategy, "setting": "s", "bits": bits, "performance": perf,
+            "performance_eval": perf_eval, "boot": boot}
+
+
+def test_headline_is_the_pre_trained_best_and_the_post_trained_bits_to_match_it():
+    from sahlab.complexity.summary import headline_rows
+
+    pre = [_pt("baseline", 3000, 0.10, [0.10, 0.12, 0.08]), _pt("lora", 80_000, 0.40, [0.40, 0.30, 0.45], 0.38)]
+    post = [_pt("baseline", 3000, 0.35, [0.35, 0.36, 0.30], 0.33), _pt("icl", 9000, 0.42, [0.42, 0.40, 0.46], 0.41)]
+    res = [{"model": "s-base", "task": "math", "metric": "accuracy", "points": pre},
+           {"model": "s-post", "task": "math", "metric": "accuracy", "points": post}]
+    best, zero = headline_rows(res)
+    assert best["target"] == "pre_best" and best["delta"] == 0.40
+    assert (best["pre_bits"], best["post_bits"]) == (80_000, 9000)  # icl is the cheapest ≥ 0.40
+    assert best["reduction"] == pytest.approx(80_000 / 9000)
+    assert best["pre_performance_eval"] == 0.38 and best["post_performance_eval"] == 0.41
+    # resample by resample, δ = that resample's pre-trained best: 0.40 -> post icl (0.42);
+    # 0.30 -> post baseline (0.36); 0.45 -> post icl (0.46): reductions 80000/9000, 80000/3000, …
+    assert (best["reduction_ci_low"], best["reduction_ci_high"]) == (80_000 / 9000, 80_000 / 3000)
+    assert best["n_boot"] == 3
+    assert zero["target"] == "post_zero_shot" and zero["delta"] == 0.35
+    assert (zero["pre_bits"], zero["post_bits"]) == (80_000, 3000)
+
+
+def test_complexity_ci_chooses_anew_per_resample_and_keeps_unreachable():
+    from sahlab.complexity.summary import complexity_ci, percentile_ci, reduction_ci
+
+    pts = [_pt("a", 10, 0.5, [0.5, 0.1, 0.6, 0.5]), _pt("b", 100, 0.7, [0.7, 0.7, 0.2, 0.8])]
+    assert complexity_ci(pts, 0.45) == (10, 100)           # resample 1 needs program b
+    assert complexity_ci(pts, 0.75) == (100, math.inf)     # unreachable in three resamples
+    assert percentile_ci([math.nan, 1.0, 2.0]) == (1.0, 2.0)
+    other = [_pt("c", 5, 0.9, [0.9, 0.9, 0.9, 0.9])]
+    assert reduction_ci(pts, other, 0.45) == (2.0, 20.0)

@@ -219,7 +219,8 @@ def test_lora_programs_are_evaluated_with_the_decoded_weights(job, monkeypatch):
     monkeypatch.setattr(strategies._Job, "evaluate",
                         lambda self, model, demos=(): seen.append(
                             {n: p.detach().clone() for n, p in model.named_parameters()})
-                        or {"performance": 0.0, "format": 1.0, "seconds": 0.0})
+                        or {"performance": 0.0, "format": 1.0, "seconds": 0.0,
+                            "performance_eval": None, "boot": []})
     points = strategies.run_lora(job)
     factors = strategies.read_adapter(Path(job.trained["lora_r2"]) / "adapter")
     assert [p["setting"] for p in points] == ["r=2,b=16", "r=2,b=4"]

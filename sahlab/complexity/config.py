@@ -18,7 +18,9 @@ BITS = (16, 8, 4)
 DEFAULTS: dict[str, Any] = {
     "models": None,            # conditioning models (<scale>-random|base|post); None = all
     "tasks": None,             # tasks; None = every configured task
-    "n_test": 24,              # test examples per task (first n of the test split)
+    "n_test": 64,              # test examples per program (first n of the test split): the first
+    "n_select": None,          # n_select (default half) choose programs, the rest check them
+    "n_boot": 500,             # paired bootstrap resamples of the selection split (complexity CIs)
     "max_new_tokens": 64,      # generation budget per answer
     "batch_size": 32,          # prompts decoded together
     "icl_k": [1, 2, 4],        # demonstrations per prompt (k = 0 is the baseline, always run)
@@ -122,10 +124,15 @@ def check_complexity_config(config: dict) -> dict:
     for t in s["tasks"]:
         if t not in tasks:
             _fail("tasks", f"unknown task {t!r}; allowed (the config's tasks): {tasks}")
-    for key in ("n_test", "max_new_tokens", "batch_size", "n_train"):
+    if s["n_select"] is None and isinstance(s["n_test"], int):
+        s["n_select"] = s["n_test"] // 2
+    for key in ("n_test", "max_new_tokens", "batch_size", "n_train", "n_select", "n_boot"):
         v = s[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             _fail(key, f"must be a positive integer, got {v!r}")
+    if s["n_select"] >= s["n_test"]:
+        _fail("n_select", f"the selection split ({s['n_select']}) must leave evaluation examples "
+              f"out of n_test ({s['n_test']})")
     _int_list(s, "icl_k", 1)
     _int_list(s, "lora_ranks", 1)
     for b in _int_list(s, "bits", 1):

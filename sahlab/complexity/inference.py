@@ -72,19 +72,29 @@ def answer(model, tokenizer, rendered: Sequence[str], task: str, prompt_format: 
 
 def run_program(model, tokenizer, task: str, tests: Sequence[dict], prompt_format: str, *,
                 demos: Sequence[dict] = (), max_new_tokens: int, batch_size: int,
-                seed: int, metric: str | None = None) -> dict:
+                seed: int, metric: str | None = None, n_select: int | None = None,
+                n_boot: int = 0) -> dict:
     """Answer the test prompts (after `demos`, if any) and score them with the task's scorer.
 
-    Returns {"performance" (`metric`, default the task's main metric), "format", "metrics",
-    "seconds"}."""
-    from sahlab.eval.scorers import MAIN_METRIC, score
+    The first `n_select` tests (default all) are the selection split: "performance" (`metric`,
+    default the task's main metric), "format" and "boot" (`metric` on `n_boot` paired bootstrap
+    resamples of it) come from it; the rest is the disjoint evaluation split
+    ("performance_eval"), on which a program chosen by its selection performance is checked.
+    """
+    from sahlab.eval.scorers import MAIN_METRIC, resampled, score
 
     t0 = time.perf_counter()
     model.eval()
+    metric = metric or MAIN_METRIC[task]
     rendered = render_icl_prompts(tokenizer, demos, list(tests), task, prompt_format)
     outputs = answer(model, tokenizer, rendered, task, prompt_format,
                      max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
-    _, metrics = score(task, outputs, list(tests), seed=seed, n_boot=0)
-    values = {k: float(v["value"]) for k, v in metrics.items()}
-    return {"performance": values[metric or MAIN_METRIC[task]], "format": values.get("format"),
-            "metrics": values, "seconds": round(time.perf_counter() - t0, 3)}
+    k = len(tests) if n_select is None else n_select
+    sel, ev = (outputs[:k], list(tests[:k])), (outputs[k:], list(tests[k:]))
+    _, metrics = score(task, *sel, seed=seed, n_boot=0)
+    values = {m: float(v["value"]) for m, v in metrics.items()}
+    _, boot = resampled(task, metric, *sel, n_boot=n_boot, seed=seed)
+    held = float(score(task, *ev, n_boot=0)[1][metric]["value"]) if ev[0] else None
+    return {"performance": values[metric], "format": values.get("format"), "metrics": values,
+            "performance_eval": held, "boot": [round(float(b), 6) for b in boot],
+            "seconds": round(time.perf_counter() - t0, 3)}

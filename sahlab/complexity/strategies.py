@@ -115,13 +115,15 @@ class _Job:
         return inference.run_program(model, self.tok, self.task, self.tests, self.fmt, demos=demos,
                                      max_new_tokens=self.opts["max_new_tokens"],
                                      batch_size=self.opts["batch_size"], seed=self.seed,
-                                     metric=self.metric)
+                                     metric=self.metric, n_select=self.opts["n_select"],
+                                     n_boot=self.opts["n_boot"])
 
     def point(self, strategy: str, setting: str, payload_bits: float, result: dict, **extra) -> dict:
         sb = self.script_bits[strategy]
         return {"strategy": strategy, "setting": setting, "bits": payload_bits + sb,
                 "payload_bits": payload_bits, "script_bits": sb,
                 "performance": result["performance"], "format": result["format"],
+                "performance_eval": result["performance_eval"], "boot": result["boot"],
                 "eval_seconds": result["seconds"], **extra}
 
     def train(self, name: str, rows: list[dict], hparams: dict) -> str:

@@ -17,12 +17,115 @@ from sahlab.complexity.frontier import best_program_at, reduction_factor
 from sahlab.io import atomic_path
 
 POINT_COLUMNS = ("scale", "stage", "model", "task", "metric", "strategy", "setting", "bits",
-                 "payload_bits", "script_bits", "performance", "format", "payload_bits_zstd",
+                 "payload_bits", "script_bits", "performance", "performance_eval", "format", "payload_bits_zstd",
                  "bits_zstd", "naive_bits", "n_params", "k", "r", "quant_bits", "N", "n_train",
                  "eval_seconds")
-TABLE_COLUMNS = ("scale", "task", "metric", "delta", "stage", "bits", "strategy", "setting",
-                 "performance")
-REDUCTION_COLUMNS = ("scale", "task", "delta", "base_over_post", "random_over_base")
+TABLE_COLUMNS = ("scale", "task", "metric", "delta", "stage", "bits", "bits_ci_low",
+                 "bits_ci_high", "strategy", "setting", "performance", "performance_eval")
+REDUCTION_COLUMNS = ("scale", "task", "delta", "base_over_post", "base_over_post_ci_low",
+                     "base_over_post_ci_high", "random_over_base")
+HEADLINE_COLUMNS = ("scale", "task", "metric", "target", "delta", "pre_bits", "pre_bits_ci_low",
+                    "pre_bits_ci_high", "pre_program", "pre_performance_eval", "post_bits",
+                    "post_bits_ci_low", "post_bits_ci_high", "post_program",
+                    "post_performance_eval", "reduction", "reduction_ci_low", "reduction_ci_high",
+                    "n_boot")
+ALPHA = 0.05
+
+
+# ----------------------------------------------------------------------------- paired bootstrap
+def _cheapest_bits(points: Sequence[dict], delta: float, b: int | None = None) -> float:
+    """Bits of the shortest program whose selection performance (resample b) is >= δ, or inf."""
+    perf = (lambda p: p["performance"]) if b is None else (lambda p: p["boot"][b])
+    bits = [p["bits"] for p in points if perf(p) >= delta]
+    return min(bits) if bits else math.inf
+
+
+def _ratio(a: float, b: float) -> float:
+    if math.isinf(a) and math.isinf(b):
+        return math.nan
+    if math.isinf(b):
+        return 0.0
+    if b == 0:
+        return 1.0 if a == 0 else math.inf
+    return a / b
+
+
+def percentile_ci(values: Sequence[float], alpha: float = ALPHA) -> tuple[float, float]:
+    """Percentile interval of resampled values that may be inf (an unreachable δ); nan (an
+    undefined ratio) is dropped; (nan, nan) when nothing is left."""
+    v = sorted(x for x in values if not math.isnan(x))
+    if not v:
+        return math.nan, math.nan
+    lo, hi = alpha / 2 * (len(v) - 1), (1 - alpha / 2) * (len(v) - 1)
+    return v[int(math.floor(lo))], v[int(math.ceil(hi))]
+
+
+def n_resamples(*groups: Sequence[dict]) -> int:
+    """The number of paired resamples every point of `groups` carries (0 if any has none)."""
+    sizes = {len(p.get("boot") or []) for g in groups for p in g}
+    return min(sizes) if sizes else 0
+
+
+def complexity_ci(points: Sequence[dict], delta: float) -> tuple[float, float]:
+    """CI of the complexity at δ: the shortest program reaching δ, chosen anew in each resample."""
+    n = n_resamples(points)
+    return percentile_ci([_cheapest_bits(points, delta, b) for b in range(n)]) if n else \
+        (math.nan, math.nan)
+
+
+def reduction_ci(frm: Sequence[dict], to: Sequence[dict], delta: float) -> tuple[float, float]:
+    """CI of complexity(frm) / complexity(to) at δ, both chosen on the same (paired) resample."""
+    n = n_resamples(frm, to)
+    return percentile_ci([_ratio(_cheapest_bits(frm, delta, b), _cheapest_bits(to, delta, b))
+                          for b in range(n)]) if n else (math.nan, math.nan)
+
+
+def _label(p: dict | None) -> str | None:
+    return None if p is None else f"{p['strategy']} {p['setting']}"
+
+
+def headline_rows(results: Sequence[dict]) -> list[dict]:
+    """The paper's headline per scale × task: δ = the pre-trained model's best performance
+    (target "pre_best"), the bits the pre-trained model needs for it, the bits the post-trained
+    model needs to match it and their ratio; and δ = the post-trained model's zero-payload
+    performance (target "post_zero_shot"). Programs are chosen on the selection split and
+    checked on the evaluation split; CIs redo the whole choice — δ included — on paired
+    bootstrap resamples of the selection split."""
+    by = {}
+    for res in results:
+        scale, stage = split_model(res["model"])
+        by[(scale, res["task"], stage)] = res
+    rows = []
+    for scale, task in sorted({(k[0], k[1]) for k in by}):
+        if (scale, task, "base") not in by or (scale, task, "post") not in by:
+            continue
+        pre, post = by[(scale, task, "base")]["points"], by[(scale, task, "post")]["points"]
+        n = n_resamples(pre, post)
+        zero = [p for p in post if p["strategy"] == "baseline"]
+        targets = {"pre_best": (max(p["performance"] for p in pre),
+                                lambda b: max(p["boot"][b] for p in pre)),
+                   "post_zero_shot": (zero[0]["performance"] if zero else math.nan,
+                                      lambda b: zero[0]["boot"][b] if zero else math.nan)}
+        for target, (delta, delta_b) in targets.items():
+            if math.isnan(delta):
+                continue
+            a, c = best_program_at(pre, delta), best_program_at(post, delta)
+            pre_bits = math.inf if a is None else a["bits"]
+            post_bits = math.inf if c is None else c["bits"]
+            boot = [(_cheapest_bits(pre, delta_b(b), b), _cheapest_bits(post, delta_b(b), b))
+                    for b in range(n)]
+            row = {"scale": scale, "task": task, "metric": by[(scale, task, "base")]["metric"],
+                   "target": target, "delta": delta, "pre_bits": pre_bits,
+                   "pre_program": _label(a), "pre_performance_eval": a and a.get("performance_eval"),
+                   "post_bits": post_bits, "post_program": _label(c),
+                   "post_performance_eval": c and c.get("performance_eval"),
+                   "reduction": _ratio(pre_bits, post_bits), "n_boot": n}
+            for key, vals in (("pre_bits", [x for x, _ in boot]), ("post_bits", [y for _, y in boot]),
+                              ("reduction", [_ratio(x, y) for x, y in boot])):
+                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_ci(vals) if n else \
+                    (math.nan, math.nan)
+            rows.append(row)
+    return rows
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -70,16 +173,22 @@ def complexity_rows(results: Sequence[dict], deltas: dict[str, Sequence[float]]
             for d in deltas.get(task, []):
                 for st, res in stages.items():
                     best = best_program_at(res["points"], d)
+                    lo, hi = complexity_ci(res["points"], d)
                     table.append({"scale": scale, "task": task, "metric": metric, "delta": d,
                                   "stage": st, "bits": math.inf if best is None else best["bits"],
+                                  "bits_ci_low": lo, "bits_ci_high": hi,
                                   "strategy": best and best["strategy"],
                                   "setting": best and best["setting"],
-                                  "performance": best and best["performance"]})
+                                  "performance": best and best["performance"],
+                                  "performance_eval": best and best.get("performance_eval")})
                 pts = {st: res["points"] for st, res in stages.items()}
+                both = {"base", "post"} <= set(pts)
+                lo, hi = reduction_ci(pts["base"], pts["post"], d) if both else (math.nan, math.nan)
                 reductions.append({
                     "scale": scale, "task": task, "delta": d,
                     "base_over_post": (reduction_factor(pts["base"], pts["post"], d)
-                                       if {"base", "post"} <= set(pts) else math.nan),
+                                       if both else math.nan),
+                    "base_over_post_ci_low": lo, "base_over_post_ci_high": hi,
                     "random_over_base": (reduction_factor(pts["random"], pts["base"], d)
                                          if {"random", "base"} <= set(pts) else math.nan)})
     return table, reductions
@@ -119,28 +228,62 @@ def markdown(table: Sequence[dict], reductions: Sequence[dict]) -> str:
         parts = []
         for st in ("random", "base", "post"):
             r = cell.get((*key, st))
-            parts.append("–" if r is None else _fmt_bits(r["bits"]) + (
-                f" ({r['strategy']} {r['setting']})" if r["strategy"] else ""))
+            parts.append("–" if r is None else _fmt_bits(r["bits"])
+                         + _ci(r.get("bits_ci_low", math.nan), r.get("bits_ci_high", math.nan), _fmt_bits)
+                         + (f" ({r['strategy']} {r['setting']})" if r["strategy"] else ""))
         metric = next(r["metric"] for r in table if (r["scale"], r["task"]) == key[:2])
         lines.append(f"| {red['scale']} | {red['task']} ({metric}) | {red['delta']:g} | "
                      + " | ".join(parts)
-                     + f" | {_fmt_ratio(red['base_over_post'])} | "
+                     + f" | {_fmt_ratio(red['base_over_post'])}"
+                       f"{_ci(red.get('base_over_post_ci_low', math.nan), red.get('base_over_post_ci_high', math.nan), _fmt_ratio)} | "
                        f"{_fmt_ratio(red['random_over_base'])} |")
     return "\n".join(lines) + "\n"
 
 
+def _ci(lo: float, hi: float, fmt) -> str:
+    return "" if math.isnan(lo) else f" [{fmt(lo)}, {fmt(hi)}]"
+
+
+def headline_markdown(rows: Sequence[dict]) -> str:
+    """The paper's headline table: bits to reach δ for the pre- and the post-trained model."""
+    lines = ["| scale | task (metric) | δ | pre-trained: bits [95 % CI] (program; eval perf.) | "
+             "post-trained: bits [95 % CI] (program; eval perf.) | reduction pre/post [95 % CI] |",
+             "|---|---|---|---|---|---|"]
+    names = {"pre_best": "pre-trained best", "post_zero_shot": "post-trained zero-shot"}
+    perf = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
+    for r in rows:
+        lines.append(
+            f"| {r['scale']} | {r['task']} ({r['metric']}) | {names[r['target']]} = {r['delta']:.3g} | "
+            f"{_fmt_bits(r['pre_bits'])}{_ci(r['pre_bits_ci_low'], r['pre_bits_ci_high'], _fmt_bits)}"
+            f" ({r['pre_program']}; {perf(r['pre_performance_eval'])}) | "
+            f"{_fmt_bits(r['post_bits'])}{_ci(r['post_bits_ci_low'], r['post_bits_ci_high'], _fmt_bits)}"
+            f" ({r['post_program']}; {perf(r['post_performance_eval'])}) | "
+            f"{_fmt_ratio(r['reduction'])}{_ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_tables(results: Sequence[dict], deltas: dict, out_points, out_csv, out_md,
-                 out_reductions) -> None:
-    """Write the points CSV, the complexity CSV, the reduction CSV and the markdown table."""
+                 out_reductions, out_headline=None) -> None:
+    """Write the points CSV, the complexity CSV, the reduction CSV, the paper's headline CSV
+    and the markdown tables."""
     table, reductions = complexity_rows(results, deltas)
+    head = headline_rows(results)
     write_csv(out_points, point_rows(results), POINT_COLUMNS)
     write_csv(out_csv, table, TABLE_COLUMNS)
     write_csv(out_reductions, reductions, REDUCTION_COLUMNS)
+    if out_headline is not None:
+        write_csv(out_headline, head, HEADLINE_COLUMNS)
     with atomic_path(out_md) as tmp:
         Path(tmp).write_text(
-            "Task complexity: the shortest program (payload + inference code, in bytes) reaching "
-            "performance ≥ δ on the task's main metric, per conditioning model, and the reduction "
-            "factors pre-trained / post-trained and random init / pre-trained.\n\n"
+            "The paper's headline: δ = the pre-trained model's best performance (and the "
+            "post-trained model's zero-shot one); the shortest program of each model reaching it "
+            "(payload + receiver script, in bytes), chosen on the selection split, its performance "
+            "on the disjoint evaluation split, and the reduction factor. 95 % CIs redo the whole "
+            "choice, δ included, on paired bootstrap resamples of the selection split.\n\n"
+            + headline_markdown(head)
+            + "\nTask complexity at the configured δs: the shortest program reaching performance ≥ δ "
+            "on the study's metric, per conditioning model, and the reduction factors pre-trained / "
+            "post-trained and random init / pre-trained.\n\n"
             + markdown(table, reductions))
 
 

@@ -317,6 +317,41 @@ def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int =
     return records, _mean_metrics(records, n_boot, seed, accuracy="correct")
 
 
+# --------------------------------------------------------------------------- paired resamples
+_RECORD_KEY = {"accuracy": "correct", "exact_match": "correct", "prompt_strict": "correct",
+               "prompt_loose": "prompt_loose"}
+
+
+def resampled(task: str, metric: str, outputs: Sequence[str], examples: Sequence[dict],
+              n_boot: int, seed: int) -> tuple[float, np.ndarray]:
+    """`metric` of the outputs and its value on each of `n_boot` bootstrap resamples of the
+    examples (the index matrix of `bootstrap.resample_counts(n, n_boot, seed)`: the same
+    resamples for every policy scored on the same examples, so statistics across policies —
+    frontiers, complexities, their ratios — can be bootstrapped pairwise)."""
+    from sahlab.eval.bootstrap import resample_counts
+
+    records, metrics = score(task, outputs, examples, n_boot=0)
+    if metric not in metrics:
+        raise ValueError(f"{task}: no metric {metric!r}; the scorer reports {sorted(metrics)}")
+    counts = resample_counts(len(records), n_boot, seed).astype(float)
+    if metric in ("chrf", "bleu"):
+        from sacrebleu.metrics import BLEU, CHRF
+
+        scorer = CHRF() if metric == "chrf" else BLEU()
+        stats = np.array(scorer._extract_corpus_statistics(  # same private API as score_translation
+            [_first_line(o) for o in outputs], [[ex["reference"].strip() for ex in examples]]),
+            dtype=float)
+        boot = [scorer._compute_score_from_stats(list(row)).score for row in counts @ stats]
+    elif metric in ("instruction_strict", "instruction_loose"):
+        level = metric.split("_")[1]
+        stats = np.array([(sum(r[level]), len(r[level])) for r in records], dtype=float)
+        boot = [a / b for a, b in counts @ stats]
+    else:
+        values = np.array([float(r[_RECORD_KEY[metric]]) for r in records])
+        boot = counts @ values / len(values)
+    return float(metrics[metric]["value"]), np.asarray(boot, dtype=float)
+
+
 # --------------------------------------------------------------------------- dispatcher
 SCORERS: dict[str, Callable[..., tuple[list[dict], dict[str, Interval]]]] = {
     "math": score_math,
