@@ -28,8 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "bits": [16, 8, 4],        # quantisation of LoRA adapters and full fine-tuning deltas
     "n_train": 64,             # training examples (train[:n]) for LoRA and full fine-tuning
     "prequential_n": [8, 16, 32, 64],  # online-code (data as program) prefixes train[:N], increasing
-    "online_lr": 1.0e-3,       # AdamW lr of the single-pass online code (one step per example)
-    "full_hparams": {"lr": 1.0e-3, "epochs": 1, "batch_size": 16, "max_length": 256},
+    "online_lr": 1.0e-4,       # AdamW lr of the single-pass online code (one step per example)
+    "full_hparams": {"lr": 2.0e-4, "epochs": 1, "batch_size": 16, "max_length": 256},
     "lora_hparams": {"lr": 5.0e-3, "epochs": 1, "batch_size": 16, "max_length": 256,
                      "lora": {"alpha": None, "dropout": 0.0}},
     "zstd_level": 19,          # zstd level of ICL text, LoRA payloads and program code (>= 19)

@@ -5,10 +5,11 @@ import sys
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-
-def answer(model, tok, queries):
-    out = []
-    for q in queries:
+if __name__ == "__main__":
+    model_dir, _, queries = sys.argv[1:4]
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    for q in map(json.loads, open(queries)):
         ids = tok(q["prompt"], add_special_tokens=False, return_tensors="pt").input_ids
         with torch.no_grad():
             gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
@@ -16,12 +17,4 @@ def answer(model, tok, queries):
         text = tok.decode(gen[0, ids.shape[1]:], skip_special_tokens=True)
         for s in q["stop"]:
             text = text.split(s)[0]
-        out.append(text)
-    return out
-
-
-if __name__ == "__main__":
-    model_dir, _, queries = sys.argv[1:4]
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    for a in answer(model, AutoTokenizer.from_pretrained(model_dir), map(json.loads, open(queries))):
-        print(json.dumps(a))
+        print(json.dumps(text))
