@@ -194,14 +194,82 @@ def test_icl_payload_bits_equal_manual_code_length(job):
         order = random.Random(job.seed).sample(range(16), 2)
         demos = [job.train_rows[i] for i in order[:p["k"]]]
         prefix = inference.icl_prefix(job.tok, demos, "multihop", "native")
+        head, payload = inference.icl_payload(job.tok, demos, "multihop", "native")
+        assert head == BOS and head + payload == prefix  # BOS is free, as in the baseline
         ids = torch.tensor([job.tok(prefix, add_special_tokens=False)["input_ids"]])
         with torch.no_grad():
             logp = torch.log_softmax(job.base(ids).logits[0, :-1].double(), -1)
         want = -logp.gather(1, ids[0, 1:, None]).sum().item() / math.log(2)
         assert p["payload_bits"] == pytest.approx(want, rel=1e-4)
-        assert p["payload_bits_zstd"] == compressed_bits(prefix.encode(), level=19)
+        assert p["payload_bits_zstd"] == compressed_bits(payload.encode(), level=19)
         assert p["bits"] == pytest.approx(p["payload_bits"] + job.script_bits["icl"])
     assert points[2]["payload_bits"] > points[1]["payload_bits"]  # nested: more demos, more bits
+
+
+SMOLLM2 = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+           "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+           "Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + "
+           "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}"
+           "{{ '<|im_start|>assistant\n' }}{% endif %}")
+LLAMA31 = ("{{ bos_token }}{% if messages[0]['role'] != 'system' %}{{ '<|start_header_id|>system"
+           "<|end_header_id|>\n\nCutting Knowledge Date: December 2023<|eot_id|>' }}{% endif %}"
+           "{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + "
+           "'<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}"
+           "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
+           "{% endif %}")
+ZEPHYR = ("{% for message in messages %}{% if message['role'] == 'user' %}{{ '<|user|>\n' + "
+          "message['content'] + eos_token }}{% elif message['role'] == 'assistant' %}"
+          "{{ '<|assistant|>\n' + message['content'] + eos_token }}{% endif %}"
+          "{% if loop.last and add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}{% endfor %}")
+
+
+@pytest.mark.parametrize("template,head", [
+    (SMOLLM2, "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
+              "Hugging Face<|im_end|>\n"),
+    (LLAMA31, BOS + "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: "
+                    "December 2023<|eot_id|>"),
+    (ZEPHYR, ""),
+    (CHAT_TEMPLATE, BOS),
+])
+def test_template_head_is_what_the_template_adds_by_itself(job, template, head):
+    tok = copy.deepcopy(job.tok)
+    tok.chat_template = template
+    assert inference.template_head(tok) == head
+    demos = qa_rows(2, "d")
+    got_head, payload = inference.icl_payload(tok, demos, "multihop", "chat")
+    assert got_head == head and payload.startswith(("<|im_start|>user", "<|start_header_id|>user",
+                                                    "<|user|>"))
+    assert all(d["prompt"] in payload and d["reference"] in payload for d in demos)
+    assert inference.icl_payload(tok, [], "multihop", "chat") == (head, "")  # k = 0: nothing
+
+
+def test_icl_bits_do_not_charge_the_templates_default_system_prompt(job):
+    """A template with a default system prompt (as SmolLM2's): the baseline carries that turn
+    for free, so the ICL payload is the demonstration turns alone, coded given it."""
+    system = "System: you are a helpful assistant who always answers briefly and politely.\n"
+    sys_job = copy.copy(job)
+    sys_job.tok = copy.deepcopy(job.tok)
+    sys_job.tok.chat_template = CHAT_TEMPLATE.replace(
+        "{% for message in messages %}",
+        "{% for message in messages %}{% if loop.first %}" + system + "{% endif %}", 1)
+    sys_job.fmt = "chat"
+    assert format_prompt(sys_job.tok, {"prompt": "q"}, "chat").startswith(BOS + system)
+    points, skipped = strategies.run_baseline_icl(sys_job)
+    assert not skipped and points[0]["payload_bits"] == 0
+    import random
+    order = random.Random(job.seed).sample(range(16), 2)
+    for p in points[1:]:
+        demos = [job.train_rows[i] for i in order[:p["k"]]]
+        head, payload = inference.icl_payload(sys_job.tok, demos, "multihop", "chat")
+        assert head == BOS + system and system not in payload
+        ctx = sys_job.tok(head, add_special_tokens=False)["input_ids"]
+        ids = ctx + sys_job.tok(payload, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(job.base(torch.tensor([ids])).logits[0, :-1].double(), -1)
+        target = torch.tensor(ids[1:])[:, None]
+        want = -logp.gather(1, target)[len(ctx) - 1:].sum().item() / math.log(2)
+        assert p["payload_bits"] == pytest.approx(want, rel=1e-4)
+        assert p["payload_bits_zstd"] == compressed_bits(payload.encode(), level=19)
 
 
 def test_icl_settings_that_overflow_the_context_are_skipped(job):
@@ -297,6 +365,7 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
     demos = job.train_rows[:2]
     full_q = inference.render_icl_prompts(job.tok, [], tests, "multihop", job.fmt)
     prefix = inference.icl_prefix(job.tok, demos, "multihop", job.fmt)
+    head, demo_text = inference.icl_payload(job.tok, demos, "multihop", job.fmt)
     icl_q = [t[len(prefix):] for t in inference.render_icl_prompts(job.tok, demos, tests, "multihop",
                                                                     job.fmt)]
     from sahlab.models.prompting import stop_strings
@@ -308,8 +377,10 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
     def run(strategy, payload: bytes, queries, model) -> None:
         k = len(runs)
         (tmp_path / f"payload{k}").write_bytes(payload)
+        extra = {"context": head} if strategy == "icl" else {}  # the format's own start
         (tmp_path / f"q{k}.jsonl").write_text("".join(
-            json.dumps({"prompt": q, "stop": stop, "max_new_tokens": 4}) + "\n" for q in queries))
+            json.dumps({**extra, "prompt": q, "stop": stop, "max_new_tokens": 4}) + "\n"
+            for q in queries))
         runs.append([str(program_path(strategy)), str(model_dir), str(tmp_path / f"payload{k}"),
                      str(tmp_path / f"q{k}.jsonl")])
         wants.append(inference.answer(model, job.tok, full_q if strategy != "icl"
@@ -317,7 +388,8 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
                                       max_new_tokens=4, batch_size=8, seed=0))
 
     run("baseline", b"", full_q, job.base)
-    run("icl", prefix.encode(), icl_q, job.base)
+    assert head + demo_text == prefix
+    run("icl", demo_text.encode(), icl_q, job.base)
     g = torch.Generator().manual_seed(5)
     for strategy, program in (("lora", lora_program), ("full", full_program)):
         if strategy == "lora":

@@ -3,7 +3,8 @@ scored with the task's scorer (the harness, given to every program like the test
 
 The receiver scripts themselves (what a program's code bits count) are in
 `sahlab.complexity.programs`; ICL demonstrations are rendered here so that the payload text
-(`icl_prefix`) is exactly what precedes every query.
+(`icl_payload`: the demonstrations, after the format's own start) is exactly what precedes
+every query.
 """
 from __future__ import annotations
 
@@ -11,15 +12,57 @@ import time
 from collections.abc import Sequence
 
 # ----------------------------------------------------------------------------- prompts (ICL)
+_P, _R, _Q = "\x00p\x00", "\x00r\x00", "\x00q\x00"
+
+
+def template_head(tokenizer) -> str:
+    """What the chat template renders by itself before the first turn of any conversation (BOS,
+    a default system prompt such as SmolLM2's "You are a helpful AI assistant..."): part of every
+    prompt, the baseline's included, so part of the free language and never of a payload.
+
+    Found from the template itself: the user-turn header is what a second user turn renders
+    before its content, and the head is what precedes the first turn's header. A template whose
+    turns cannot be told apart this way gets an empty head (everything is charged).
+    """
+    def render(msgs):
+        return tokenizer.apply_chat_template(msgs, tokenize=False)
+
+    one = render([{"role": "user", "content": _P}])
+    t1 = render([{"role": "user", "content": _P}, {"role": "assistant", "content": _R}])
+    t2 = render([{"role": "user", "content": _P}, {"role": "assistant", "content": _R},
+                 {"role": "user", "content": _Q}])
+    if _P not in one or not t2.startswith(t1) or _Q not in t2[len(t1):]:
+        return ""
+    header = t2[len(t1):t2.index(_Q, len(t1))]
+    before = one[:one.index(_P)]
+    return before[:len(before) - len(header)] if before.endswith(header) else ""
+
+
 def icl_prefix(tokenizer, demos: Sequence[dict], task: str, prompt_format: str) -> str:
-    """The rendered demonstrations alone (document start included): the ICL payload as the
-    model reads it.
+    """The rendered demonstrations with what precedes them (the document start, or the chat
+    template's head): the text every k-shot prompt starts with.
 
     native: the document start, then per demonstration its layout prompt + layout answer + the
     layout's item separator, as consecutive items of one corpus document;
     chat: the demonstrations as earlier user/assistant turns of the chat template.
     """
     return render_icl_prompts(tokenizer, demos, [None], task, prompt_format)[0]
+
+
+def icl_payload(tokenizer, demos: Sequence[dict], task: str,
+                prompt_format: str) -> tuple[str, str]:
+    """`icl_prefix` split into (context, payload): the context is what the format adds by itself
+    (native: `document_start`; chat: `template_head`), free like the baseline's prompt; the
+    payload is the demonstration text alone, the ICL program's bits (coded given the context).
+    """
+    from sahlab.models.prompting import document_start
+
+    prefix = icl_prefix(tokenizer, demos, task, prompt_format)
+    head = document_start(tokenizer) if prompt_format == "native" else template_head(tokenizer)
+    if not prefix.startswith(head):
+        raise ValueError(f"the {prompt_format} rendering of the demonstrations does not start with "
+                         f"the format's own prefix {head!r}; cannot separate the ICL payload")
+    return head, prefix[len(head):]
 
 
 def render_icl_prompts(tokenizer, demos: Sequence[dict], prompts: Sequence[dict | None], task: str,
@@ -42,9 +85,9 @@ def render_icl_prompts(tokenizer, demos: Sequence[dict], prompts: Sequence[dict 
         elif prompt_format == "chat":
             msgs = [m for d in demos for m in ({"role": "user", "content": d["prompt"]},
                                                 {"role": "assistant", "content": d["reference"]})]
-            if prompt is None:  # the demonstration turns alone (just BOS when there are none)
+            if prompt is None:  # the demonstration turns alone (the template's head if none)
                 out.append(tokenizer.apply_chat_template(msgs, tokenize=False) if msgs
-                           else tokenizer.bos_token or "")
+                           else template_head(tokenizer))
             elif msgs:
                 msgs = msgs + [{"role": "user", "content": prompt["prompt"]}]
                 out.append(tokenizer.apply_chat_template(msgs, tokenize=False,

@@ -6,8 +6,10 @@ minimal receiver script (`sahlab.complexity.programs`, as the paper counts its s
 weight payloads are applied with the scripts' own functions. Payloads:
 - baseline: nothing (0 bits);
 - icl: k demonstrations (a seeded draw from the train split, nested in k). Payload = the
-  arithmetic-code length -Σ log2 p of the rendered demonstrations under the conditioning model
-  (`bits`); the zstd size of the same text is reported beside it (`payload_bits_zstd`);
+  arithmetic-code length -Σ log2 p of the rendered demonstrations under the conditioning model,
+  given what the format adds by itself (BOS, a chat template's default system prompt: free, as
+  in the baseline's prompt; `inference.icl_payload`); the zstd size of the same text is reported
+  beside it (`payload_bits_zstd`);
 - lora: one adapter per rank trained on train[:n_train] with the shared `train` (SFT); its factors
   (A, scaling·B) quantised to each bit width, zstd-compressed; performance of the model with the
   *decoded* payload merged in;
@@ -183,10 +185,13 @@ def run_baseline_icl(job: _Job) -> tuple[list[dict], list[dict]]:
                             "reason": "prompt + max_new_tokens exceed max_position_embeddings"})
             log.warning("icl k=%d skipped: prompts do not fit the context", k)
             continue
-        prefix = inference.icl_prefix(job.tok, demos, job.task, job.fmt)
-        ac_bits = bits_from_logprobs(sequence_logprobs(job.base, job.tok, [prefix],
+        # only the demonstrations are charged, coded given what the format adds by itself
+        # (BOS, the chat template's default system prompt), which the baseline gets for free
+        head, payload = inference.icl_payload(job.tok, demos, job.task, job.fmt)
+        ac_bits = bits_from_logprobs(sequence_logprobs(job.base, job.tok,
+                                                       [(head, payload) if head else payload],
                                                        progress=False)[0])
-        zstd_bits = 8 * len(compress(prefix.encode("utf-8"), level=job.level))
+        zstd_bits = 8 * len(compress(payload.encode("utf-8"), level=job.level))
         points.append(job.point("icl", f"k={k}", ac_bits, job.evaluate(job.base, demos), k=k,
                                 payload_bits_zstd=zstd_bits,
                                 bits_zstd=zstd_bits + job.script_bits["icl"]))

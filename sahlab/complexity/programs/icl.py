@@ -1,4 +1,5 @@
-# Study B receiver "icl": the payload is the demonstration text, read before every query.
+# Study B receiver "icl": the payload is the demonstration text, read before every query
+# (after its "context": what the prompt format puts first by itself, e.g. a system prompt).
 import json
 import sys
 
@@ -11,7 +12,7 @@ if __name__ == "__main__":
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     for q in map(json.loads, open(queries)):
-        ids = tok(demos + q["prompt"], add_special_tokens=False, return_tensors="pt").input_ids
+        ids = tok(q.get("context", "") + demos + q["prompt"], add_special_tokens=False, return_tensors="pt").input_ids
         with torch.no_grad():
             gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
                                  max_new_tokens=q["max_new_tokens"], pad_token_id=tok.pad_token_id)
