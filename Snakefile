@@ -30,9 +30,21 @@ include: "rules/posttrain.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
 include: "rules/scaling.smk"
-include: "rules/complexity.smk"
-include: "rules/eft.smk"
-include: "rules/inductive.smk"
+# Studies B-D are optional: a config without the section (a preset replacing config.yaml, e.g.
+# real_cpu.yaml) plans none of that study's jobs.
+if config.get("complexity") is not None:
+
+    include: "rules/complexity.smk"
+
+
+if config.get("eft") is not None:
+
+    include: "rules/eft.smk"
+
+
+if config.get("inductive") is not None:
+
+    include: "rules/inductive.smk"
 
 
 # Seconds-long rules (copies, tables, figures) run on the submitting node under --executor
