@@ -2,7 +2,7 @@
 import re
 
 import sahlab
-from sahlab.config import check_config, model_names
+from sahlab.config import available_models, check_config, model_names, scale_stages
 from sahlab.models.registry import source_files
 
 # Cross-field checks the JSON schema cannot express (unknown task in a grid, N larger than a
@@ -13,7 +13,7 @@ RESULTS = "results"
 SCALES = list(config["scales"])
 TASKS = list(config["tasks"])
 STAGES = ("random", "base", "post")
-MODELS = [f"{s}-{st}" for s in SCALES for st in STAGES]
+MODELS = available_models(config)  # <scale>-<stage> for the stages each scale has
 NAMES = model_names(config)  # built scales, hub models, scales post-trained here
 POST_STAGES = [s["name"] for s in config["posttrain"]["stages"]]
 ENV = {g: f"../envs/{g}.yaml" for g in ("data", "train", "eval", "figures")}
@@ -59,7 +59,8 @@ def random_init_input(wildcards):
     architecture (same config and tokenizer, fresh weights)."""
     if wildcards.scale in NAMES["built"]:
         return {"tokenizer": f"{RESULTS}/models/tokenizer"}
-    return {"base": model_dir(f"{wildcards.scale}-base")}
+    stage = "base" if "base" in scale_stages(config)[wildcards.scale] else "post"
+    return {"base": model_dir(f"{wildcards.scale}-{stage}")}  # a post-only scale: its post model
 
 
 def hub_entry(model):

@@ -26,9 +26,35 @@ def model_names(config: dict) -> dict[str, list[str]]:
         if "build" in entry:
             built.append(scale)
         hub += [f"{scale}-{st}" for st in ("base", "post") if "hub" in (entry.get(st) or {})]
-        if "hub" not in (entry.get("post") or {}):
+        has_base = "build" in entry or "hub" in (entry.get("base") or {})
+        if has_base and "hub" not in (entry.get("post") or {}):
             built_post.append(scale)
     return {"built": built, "hub": hub, "built_post": built_post}
+
+
+def scale_stages(config: dict) -> dict[str, list[str]]:
+    """The stages each scale has: random, base and post for a pipeline-built scale or one with a
+    base model (post from the hub or from the post-training stages); random and post for a scale
+    that gives only a post-trained model (random re-initialises its architecture)."""
+    out = {}
+    for scale, entry in config["scales"].items():
+        has_base = "build" in entry or "hub" in (entry.get("base") or {})
+        out[scale] = list(STAGES) if has_base else ["random", "post"]
+    return out
+
+
+def available_models(config: dict) -> list[str]:
+    """Every model the workflow can make: <scale>-<stage> for the stages each scale has."""
+    return [f"{sc}-{st}" for sc, stages in scale_stages(config).items() for st in stages]
+
+
+def missing_stage_hint(config: dict, model: str) -> str:
+    """Why a <scale>-<stage> name is not available, for the error of the study that names it."""
+    scale, _, stage = model.rpartition("-")
+    if scale in config["scales"] and stage in STAGES:
+        return (f"scale {scale!r} has no {stage} model (it gives only "
+                f"{scale_stages(config)[scale]})")
+    return f"allowed: {available_models(config)}"
 
 
 def check_config(config: dict) -> None:
@@ -73,8 +99,9 @@ def _check_scales(config):
                 validate_model_entry(f"{scale}", {"build": entry["build"]})
             except ValueError as e:
                 _fail(f"scales.{scale}.build", str(e))
-        elif "hub" not in (entry.get("base") or {}):
-            _fail(f"scales.{scale}", "give either 'build' (pipeline-built) or 'base: {hub: ...}'")
+        elif not any("hub" in (entry.get(st) or {}) for st in ("base", "post")):
+            _fail(f"scales.{scale}", "give 'build' (pipeline-built), 'base: {hub: ...}' or, for a "
+                  "scale with only a post-trained model, 'post: {hub: ...}'")
         for stage in ("base", "post"):
             if stage in entry:
                 try:

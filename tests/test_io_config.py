@@ -70,3 +70,42 @@ def test_hub_scale_needs_no_build(default_config):
     cfg["scales"] = {"s": {"base": {"hub": "org/base"}, "post": {"hub": "org/instruct"}}}
     check_config(cfg)
     assert model_names(cfg) == {"built": [], "hub": ["s-base", "s-post"], "built_post": []}
+
+
+def test_a_scale_may_give_only_its_post_trained_model(default_config):
+    """A post-only scale has <scale>-random (its architecture re-initialised) and <scale>-post;
+    studies that name its missing base say so before any job runs."""
+    from sahlab.complexity.config import check_complexity_config
+    from sahlab.config import available_models, scale_stages
+    from sahlab.eft.config import check_eft_config
+    from sahlab.probing.config import check_inductive_config
+    from sahlab.scaling.config import check_scaling_config
+
+    cfg = copy.deepcopy(default_config)
+    cfg["scales"]["chat"] = {"post": {"hub": "org/instruct"}}
+    check_config(cfg)
+    assert scale_stages(cfg)["chat"] == ["random", "post"]
+    assert scale_stages(cfg)["small"] == ["random", "base", "post"]
+    assert "chat-post" in available_models(cfg) and "chat-base" not in available_models(cfg)
+    names = model_names(cfg)
+    assert "chat-post" in names["hub"] and "chat" not in names["built_post"]
+    assert "chat-base" not in check_complexity_config(cfg)["models"]  # default: what exists
+    cfg["complexity"]["models"] = ["chat-base"]
+    with pytest.raises(ConfigError, match=r"complexity.models.*scale 'chat' has no base model "
+                                          r"\(it gives only \['random', 'post'\]\)"):
+        check_complexity_config(cfg)
+    cfg["complexity"]["models"] = None
+    cfg["scaling"]["models"] = ["chat-base"]
+    with pytest.raises(ConfigError, match=r"scaling.models.*unknown model.*chat-base"):
+        check_scaling_config(cfg)
+    cfg["scaling"]["models"] = ["chat-post"]
+    check_scaling_config(cfg)
+    cfg["eft"]["large"] = "chat"
+    with pytest.raises(ConfigError, match=r"eft.large.*scale 'chat'.*only \['random', 'post'\]"):
+        check_eft_config(cfg)
+    cfg["inductive"]["scales"] = ["chat"]
+    with pytest.raises(ConfigError, match=r"inductive.scales.*scale 'chat' gives only"):
+        check_inductive_config(cfg)
+    cfg["scales"]["empty"] = {}
+    with pytest.raises(ConfigError, match=r"scales.empty.*'post: \{hub"):
+        check_config(cfg)

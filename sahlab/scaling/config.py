@@ -20,8 +20,10 @@ def _fail(key: str, problem: str) -> None:
 
 
 def known_models(config: dict) -> list[str]:
-    """Every model name the workflow can make: <scale>-<stage> for each configured scale."""
-    return [f"{s}-{st}" for s in config["scales"] for st in MODEL_STAGES]
+    """Every model name the workflow can make: <scale>-<stage> for the stages each scale has."""
+    from sahlab.config import available_models
+
+    return available_models(config)
 
 
 def train_split_sizes(config: dict) -> dict[str, int | None]:
