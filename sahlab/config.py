@@ -39,7 +39,8 @@ def scale_stages(config: dict) -> dict[str, list[str]]:
     out = {}
     for scale, entry in config["scales"].items():
         has_base = "build" in entry or "hub" in (entry.get("base") or {})
-        out[scale] = list(STAGES) if has_base else ["random", "post"]
+        post_only = not has_base and "hub" in (entry.get("post") or {})
+        out[scale] = ["random", "post"] if post_only else list(STAGES)
     return out
 
 
