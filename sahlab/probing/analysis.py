@@ -188,6 +188,19 @@ CORR_COLUMNS = ("model", "method", "probe", "subset", "measure", "n_pairs", "con
                 "critical_rho", "rho_for_80pct_power", "note")
 
 
+def correlation_caption(converged_at: float) -> str:
+    """The caption of the correlation table (markdown)."""
+    return ("Spearman ρ over (target, spurious) pairs between relative extractability "
+            "MDL(spurious)/MDL(target) and the spurious feature's use (each measure averaged over "
+            "evidence rates, then over seeds within a pair): exact two-sided permutation p over "
+            "pairs, percentile bootstrap 95 % CI resampling pairs. converged_runs: runs whose "
+            f"policy earns ≥ {converged_at:g} reward on its training rows at the highest evidence "
+            "rate, of all runs. critical_rho: the smallest |ρ| this many pairs can declare "
+            "significant at α = 0.05; rho_for_80pct_power: the population ρ detected 80 % of the "
+            "time. verdict: 'falls'/'rises' only if p < 0.05 and the CI excludes 0, else "
+            "'inconclusive'.")
+
+
 def summarise(mdl_rows: Sequence[dict], use_rows: Sequence[dict], rates: Sequence[float], *,
               threshold: float, n_permutations: int, n_boot: int, seed: int) -> dict[str, list[dict]]:
     """Everything the study-D tables hold: {"mdl": MDL rows, "runs": per-run summaries,
