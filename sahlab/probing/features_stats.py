@@ -1,6 +1,7 @@
 """Statistics of feature use (study D): per-section metrics, feature-use measures, the evidence
-required to adopt the target feature, correlations with permutation p-values and bootstrap CIs,
-and a logistic curve of use vs relative extractability.
+required to adopt the target feature, correlations with exact permutation p-values and bootstrap
+CIs, the power of an exact Spearman test over n pairs, and a logistic curve of use vs relative
+extractability.
 
 Sections of the Lovering-style test set (label = the target feature is present):
   both          spurious and target present   → label 1
@@ -84,8 +85,9 @@ def feature_use(metrics: dict) -> dict:
     target_use     = P(pred 1 | target_only): 1 − Lovering's t-only error.
     spurious_preference = (spurious_use + (1 − target_use)) / 2, the mean error on the two
                      sections where the features disagree: 0 = decides by the target only,
-                     1 = by the spurious feature only, 0.5 = by neither. This is the scalar we
-                     correlate with relative extractability.
+                     1 = by the spurious feature only; 0.5 for a policy that always answers "1"
+                     (OR-like), always "0" (AND-like) or at random alike, so the study reports
+                     it only beside the two errors it averages.
     accuracy_gap   = accuracy on {both, neither} − accuracy on {spurious_only, target_only}
                      (section accuracies averaged with equal weight): how much better the model
                      does where the two features agree.
