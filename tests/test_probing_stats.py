@@ -258,6 +258,12 @@ def test_converged_and_controlled_subsets():
     assert by["converged+controlled"]["n_pairs"] == 4
     p1 = [p for p in out["pairs"] if p["subset"] == "converged" and p["pair"] == "p1"][0]
     assert p1["n_seeds"] == 1 and p1["n_converged"] == 1
+    # nothing converged: the subset still has a row that says so
+    out = summarise(mdl, _runs(use, converged=lambda p, s: False), [0.0, 0.1, 0.5],
+                    threshold=0.99, n_permutations=100, n_boot=100, seed=0)
+    none = [r for r in out["correlations"] if r["subset"] == "converged"]
+    assert none and all(r["n_pairs"] == 0 and "0 pair" in r["note"]
+                        and r["verdict"] == "inconclusive" for r in none)
 
 
 def test_null_data_give_inconclusive_verdicts_mostly():

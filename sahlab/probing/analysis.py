@@ -131,10 +131,12 @@ def pair_correlations(pairs_by_subset: dict[str, list[dict]], *, rates: Sequence
     cap = 2 * max(rates) if max(rates) > 0 else 1.0
     power_cache: dict[int, dict] = {}
     rows = []
+    keys = sorted({(p["model"], p["method"], p["probe"])
+                   for pts in pairs_by_subset.values() for p in pts})
     for subset, pts in pairs_by_subset.items():
-        groups: dict[tuple, list[dict]] = {}
+        groups: dict[tuple, list[dict]] = {k: [] for k in keys}  # empty subsets get a row too
         for p in pts:
-            groups.setdefault((p["model"], p["method"], p["probe"]), []).append(p)
+            groups[(p["model"], p["method"], p["probe"])].append(p)
         for (model, method, probe), g in sorted(groups.items()):
             g = sorted(g, key=lambda p: p["pair"])
             n = len(g)
@@ -152,6 +154,9 @@ def pair_correlations(pairs_by_subset: dict[str, list[dict]], *, rates: Sequence
                        "critical_rho": pw.get("critical_rho", math.nan),
                        "rho_for_80pct_power": pw.get("rho_for_power", math.nan)}
                 try:
+                    if n < 3:
+                        raise ValueError(f"{n} pair(s) in subset {subset!r}: a correlation needs "
+                                         "≥ 3")
                     sp = permutation_test(x, y, "spearman", n_permutations, seed)
                     ci = bootstrap_ci(x, y, "spearman", n_boot, seed)
                     pe = permutation_test(x, y, "pearson", n_permutations, seed)
