@@ -102,13 +102,18 @@ def plot_extractability_scatter(pairs, corr, subset: str = "all"):
                         if math.isfinite(c.rho) else f"ρ undefined\n{c.note}"[:60])
                 ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize="x-small")
             ax.set_xscale("log")
+            if len(sub):
+                lo, hi = sub.x.min() / 1.15, sub.x.max() * 1.15
+                ax.set_xlim(lo, hi)
+                ticks = [t for t in (0.25, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if lo <= t <= hi]
+                ax.set_xticks(ticks)
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_title(f"{model} ({probe} probe): {METHOD_LABELS.get(method, method)}",
-                         fontsize="medium")
+            ax.set_ylim(-0.03, 1.18)
+            ax.set_title(f"{model} ({probe} probe), {METHOD_LABELS.get(method, method)}:\n"
+                         f"{ERRORS[err].split(' (')[0]}", fontsize="medium")
             ax.set_xlabel("relative extractability MDL(s)/MDL(t)" if i == len(keys) - 1 else "")
-            ax.set_ylabel(ERRORS[err].split(" (")[0] if j == 0 else "")
+            ax.set_ylabel("error (mean over rates and seeds)" if j == 0 else "")
     axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
                        bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
     fig.tight_layout()
