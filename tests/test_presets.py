@@ -74,7 +74,7 @@ def test_paper_preset_uses_the_papers_grids(paper_dry_run):
                                               * len(cfg["scaling"]["seeds"]))
     if "inductive" in cfg:
         ind = cfg["inductive"]
-        assert rules.count("inductive_finetune") == (len(ind["scales"]) * len(ind["features"])
+        assert rules.count("inductive_finetune") == (len(ind["scales"]) * len(ind["pairs"])
                                                      * len(ind["methods"]) * len(ind["seeds"]))
     assert cfg["tasks"]["instructions"]["test"]["exclude_ids"] == ["language:response_language"]
 

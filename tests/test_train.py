@@ -261,7 +261,7 @@ def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
     from sahlab.probing.experiment import feature_split
     from sahlab.train.rl import action_ids
 
-    rows = feature_split("contains_1", 16, 0.5, 0)
+    rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
     hp = {"lr": 1e-3, "max_steps": 3, "batch_size": 8, "num_generations": 4,
           "max_completion_length": 1, "actions": ["0", "1"], "prompt_format": "plain"}
     train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")

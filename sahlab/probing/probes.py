@@ -330,7 +330,7 @@ def mdl_over_seeds(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes:
                    uniform_mix: float = 1e-9, min_seeds: int = 3, progress: bool = True) -> dict:
     """Online code length averaged over probe seeds (each seed: its own balanced block order
     and probe initialisations). Returns mean_bits, std_bits (sample std, ddof=1), per_seed_bits,
-    mean_compression, uniform_bits and the per-seed `runs`."""
+    mean_compression, mean_final_accuracy (last block), uniform_bits and the per-seed `runs`."""
     seeds = list(seeds)
     if len(seeds) < min_seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"mdl_over_seeds: need ≥ {min_seeds} distinct seeds, got {seeds}")
@@ -344,6 +344,7 @@ def mdl_over_seeds(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes:
     return {"mean_bits": float(bits.mean()), "std_bits": float(bits.std(ddof=1)),
             "per_seed_bits": bits.tolist(),
             "mean_compression": float(np.mean([r["compression"] for r in runs])),
+            "mean_final_accuracy": float(np.mean([r["final_accuracy"] for r in runs])),
             "uniform_bits": runs[0]["uniform_bits"], "seeds": seeds, "runs": runs}
 
 
