@@ -223,7 +223,7 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
     """Fine-tune `model_dir` once per evidence rate (each run starts from the same pre-trained
     model) and measure per-section metrics and feature use on one shared test set.
 
-    method: "grpo"/"rloo" (reward = `features_reward` against the target label) or "sft".
+    method: "grpo"/"rloo" (reward = the features scorer's per-example value against the target label) or "sft".
     Training data for rate r: `feature_split(pair, n_train, r, data_seed + seed)`, so seeds
     differ in data as well as in training randomness. Returns one row per rate, with
     `train_accuracy`: the reward the trained policy's decision (the likelier of "1"/"0") earns on
