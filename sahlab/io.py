@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -20,6 +21,8 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     target = tmp if is_dir else tmp / path.name
     try:
@@ -29,6 +32,23 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
         os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def work_dir(next_to: str | os.PathLike, tag: str) -> Iterator[Path]:
+    """A scratch folder `.<name>.<tag>` beside the job's output `next_to`, removed afterwards.
+
+    Unlike a tempfile folder in /tmp it lives in the job's own output area, and what a killed
+    run left there (model copies, at real sizes) is removed when the next run starts.
+    """
+    path = Path(next_to)
+    work = path.parent / f".{path.name}.{tag}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def write_json(path, obj: Any) -> None:

@@ -10,5 +10,6 @@ p = snakemake.params
 rows = finetune_over_rates(snakemake.input.model, snakemake.wildcards.feature,
                            snakemake.wildcards.method, int(snakemake.wildcards.seed), p.rates,
                            p.n_train, p.n_test, p.hparams, data_seed=p.data_seed,
-                           world=read_json(snakemake.input.world), threads=snakemake.threads)
+                           world=read_json(snakemake.input.world), threads=snakemake.threads,
+                           work_root=snakemake.output[0])
 write_json(snakemake.output[0], nan_to_none(rows))

@@ -11,6 +11,7 @@ records, results = run_newknowledge(
     read_examples(snakemake.input.qa)[: p.opts["n_qa"]] if p.opts["n_qa"] else [],
     read_examples(snakemake.input.test)[: p.opts["n_test"]], p.seed,
     bios_hparams=p.opts["bios"], qa_hparams=p.opts["qa"], max_new_tokens=p.opts["max_new_tokens"],
-    batch_size=p.opts["batch_size"], n_boot=p.n_boot, threads=snakemake.threads)
+    batch_size=p.opts["batch_size"], n_boot=p.n_boot, threads=snakemake.threads,
+    work_root=snakemake.output.records)
 write_jsonl(snakemake.output.records, records)
 write_json(snakemake.output.metrics, results)

@@ -10,7 +10,8 @@ records, summary = run_scaling(
     snakemake.input.model, p.task, read_examples(snakemake.input.train),
     read_examples(snakemake.input.test)[: p.n_test], p.grid, int(snakemake.wildcards.seed),
     hparams=p.hparams, epochs=p.epochs, min_steps=p.min_steps, max_steps=p.max_steps,
-    max_new_tokens=p.max_new_tokens, batch_size=p.batch_size, threads=snakemake.threads)
+    max_new_tokens=p.max_new_tokens, batch_size=p.batch_size, threads=snakemake.threads,
+    work_root=snakemake.output.records)
 write_jsonl(snakemake.output.records, records)
 write_json(snakemake.output.summary, {"model": snakemake.wildcards.model, "task": p.task,
                                       "seed": int(snakemake.wildcards.seed), "per_N": summary})

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from sahlab.io import work_dir
 from sahlab.train.rewards import parse_decision
 from sahlab.probing.nl_features import NL_TARGETS, make_nl_feature_split, make_nl_probe_split
 from sahlab.world.features import FEATURES as TOY_FEATURES
@@ -162,13 +163,14 @@ def predict_decisions(model_dir: str, rows: Sequence[dict], batch_size: int = 64
 def finetune_over_rates(model_dir: str, feature: str, method: str, seed: int,
                         rates: Sequence[float], n_train: int, n_test_per_section: int,
                         hparams: dict, *, data_seed: int, world: dict | None = None,
-                        threads: int = 1) -> list[dict]:
+                        threads: int = 1, work_root: str | None = None) -> list[dict]:
     """Fine-tune `model_dir` once per evidence rate (each run starts from the same pre-trained
     model) and measure per-section metrics and feature use on one shared test set.
 
     method: "grpo"/"rloo" (reward = `features_reward` against the target label) or "sft".
     Training data for rate r: `feature_split(feature, n_train, r, data_seed + seed)`, so seeds
-    differ in data as well as in training randomness. Returns one row per rate.
+    differ in data as well as in training randomness. Returns one row per rate. `work_root`:
+    the job's output path, beside which the fine-tuned models are kept while measured.
     """
     from sahlab.probing.features_stats import feature_use, section_metrics
     from sahlab.train import train
@@ -181,7 +183,9 @@ def finetune_over_rates(model_dir: str, feature: str, method: str, seed: int,
     for rate in rates:
         rows = feature_split(feature, n_train, rate, data_seed + seed, world=world)
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="sahlab-inductive-") as tmp:
+        # Scratch beside the job's output (`work_root`) when given, else in the temp dir.
+        with (work_dir(work_root, "inductive-work") if work_root else
+              tempfile.TemporaryDirectory(prefix="sahlab-inductive-")) as tmp:
             summary = train(model_dir, rows, method, hp, seed, f"{tmp}/model", threads=threads,
                             stage="inductive")
             preds = predict_decisions(f"{tmp}/model", tests)

@@ -5,11 +5,10 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from sahlab.io import atomic_path
+from sahlab.io import atomic_path, work_dir as scratch_dir
 from sahlab.train.common import (history_summary, load_causal_lm, load_tokenizer, read_model_info,
                                  resolve_hparams, save_trained)
 
@@ -55,8 +54,9 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
 
     tokenizer = load_tokenizer(model_dir)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sahlab-train-") as work_dir:
-        trainer = _build(method, model_dir, tokenizer, dataset, hp, seed, work_dir,
+    # Trainer scratch beside out_dir (not /tmp): a killed job's leftovers go at the next start.
+    with scratch_dir(out_dir, "train-work") as work:
+        trainer = _build(method, model_dir, tokenizer, dataset, hp, seed, str(work),
                          ref_model_dir=ref_model_dir, reward_model_dir=reward_model_dir)
         n_used = len(trainer.train_dataset)
         result = trainer.train()
