@@ -31,11 +31,101 @@ def model_names(config: dict) -> dict[str, list[str]]:
     return {"built": built, "hub": hub, "built_post": built_post}
 
 
+def check_cores(cores) -> None:
+    """Refuse a core count snakemake would accept and then wait on forever (0, negative).
+    None (e.g. --executor slurm with --jobs) is fine."""
+    if cores is not None and (isinstance(cores, bool) or not isinstance(cores, int) or cores < 1):
+        raise ConfigError(f"--cores {cores}: give a positive number of cores (or --cores all); "
+                          "with fewer than 1 core no job can ever start")
+
+
+def schema_error(exc: BaseException) -> str:
+    """One line for a JSON-schema failure: the key path and the problem (snakemake's own
+    message ends with the whole schema, hundreds of lines)."""
+    # snakemake raises its WorkflowError inside `except ValidationError`: the context holds it.
+    err = next((e for e in (exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ()))
+                if hasattr(e, "absolute_path")), None)
+    if err is None:
+        return str(exc)
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+    where = f"config key '{key.lstrip('.')}'" if key else "config"
+    problem = err.message
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(err.schema.get("properties", {}))
+        problem = f"unknown key(s) {sorted(set(err.instance) - set(allowed))}; allowed: {allowed}"
+    return f"{where}: {problem} (see config/schema.yaml)"
+
+
+def split_sizes(config: dict, split: str) -> dict[str, int | None]:
+    """Rows of each task's `split`: embedded tasks from the world config, hub tasks from their
+    `limit` (None = unknown until the data is fetched; the job then checks)."""
+    from sahlab.world.build import validate_world_config
+
+    world = validate_world_config(config.get("world") or {})
+    sizes: dict[str, int | None] = {}
+    for task, spec in config["tasks"].items():
+        if spec.get("source", "embedded") == "embedded":
+            sizes[task] = int(world["tasks"][task][split])
+        else:
+            sizes[task] = (spec.get(split) or {}).get("limit")
+    return sizes
+
+
+# Sizes that are caps by design: "the first n rows of each task", a smaller split is used whole
+# (the default world's multihop split is 300 train / 160 test). The numbers used are recorded:
+# `n` of every metric, n_examples in the post-training log. Every other size is an error.
+CAPPED_SIZES = {"posttrain.n_per_task": "train", "evaluation.n_test": "test"}
+
+
+def size_caps(config: dict) -> list[str]:
+    """A note per task whose split is smaller than a capped size (printed at workflow start)."""
+    notes = []
+    for key, split in CAPPED_SIZES.items():
+        section, name = key.split(".")
+        n = config[section][name]
+        for task, size in split_sizes(config, split).items():
+            if size is not None and size < n:
+                notes.append(f"{key} = {n}: task {task!r} has {size} {split} rows and uses all {size}")
+    return notes
+
+
 def check_config(config: dict) -> None:
     _check_tasks(config)
     _check_world(config)
     _check_scales(config)
     _check_posttrain(config)
+    _check_sizes(config)
+
+
+def _check_sizes(config):
+    """Every size that draws from a split fits it (where the size is known before any job)."""
+    sizes = {split: split_sizes(config, split) for split in ("train", "test")}
+    for split, per_task in sizes.items():
+        for task, size in per_task.items():
+            if size == 0:
+                _fail(f"world.tasks.{task}.{split}" if config["tasks"][task].get(
+                      "source", "embedded") == "embedded" else f"tasks.{task}.{split}.limit",
+                      f"the {split} split of task {task!r} would be empty")
+
+    def fits(key, n, split, tasks):
+        for task in tasks:
+            size = sizes[split].get(task)
+            if size is not None and n > size:
+                _fail(key, f"{n} is larger than the {split} split of task {task!r} ({size} rows); "
+                      f"use at most {size}")
+
+    for key in ("scaling", "complexity"):
+        sec = config.get(key)
+        if sec:
+            fits(f"{key}.n_test", sec["n_test"], "test", sec.get("tasks") or list(config["tasks"]))
+    nk = (config.get("scaling") or {}).get("newknowledge")
+    if nk and nk.get("n_test"):
+        from sahlab.world.build import validate_world_config
+
+        avail = validate_world_config(config.get("world") or {})["newknowledge"]["test"]
+        if nk["n_test"] > avail:
+            _fail("scaling.newknowledge.n_test", f"{nk['n_test']} is larger than the new-knowledge "
+                  f"test set ({avail} questions, world.newknowledge.test); use at most {avail}")
 
 
 def _check_tasks(config):
@@ -75,6 +165,11 @@ def _check_scales(config):
                 _fail(f"scales.{scale}.build", str(e))
         elif "hub" not in (entry.get("base") or {}):
             _fail(f"scales.{scale}", "give either 'build' (pipeline-built) or 'base: {hub: ...}'")
+        if "build" in entry and "hub" in (entry.get("base") or {}):
+            # Two rules (pretrain, fetch_model) would both make <scale>-base.
+            _fail(f"scales.{scale}", "has both 'build' and 'base.hub'; keep one (a preset such as "
+                  "config/paper.yaml replaces the default scales: run it with --configfile "
+                  "config/paper.yaml --replace-workflow-config)")
         for stage in ("base", "post"):
             if stage in entry:
                 try:
@@ -91,7 +186,13 @@ def _check_posttrain(config):
     if model_names(config)["built_post"] and not stages:
         _fail("posttrain.stages", "some scale has no hub 'post' model, so at least one "
               "post-training stage is needed")
+    from sahlab.train.common import resolve_hparams
+
     for i, st in enumerate(stages):
         if st["method"] not in POST_METHODS:
             _fail(f"posttrain.stages[{i}].method",
                   f"{st['method']!r} is unknown; allowed: {list(POST_METHODS)}")
+        try:  # the trainers' own resolver: a bad value fails now, not after pre-training
+            resolve_hparams(st["method"], st.get("hparams"))
+        except ValueError as e:
+            _fail(f"posttrain.stages[{i}].hparams", str(e))
