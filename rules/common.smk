@@ -3,7 +3,7 @@ import re
 import sys
 
 import sahlab
-from sahlab.config import check_config, model_names, size_caps
+from sahlab.config import check_config, local_data_files, model_names, size_caps
 
 # Cross-field checks the JSON schema cannot express (unknown task in a grid, N larger than a
 # split, ...): fail here, before any job runs, with one message naming the key.

@@ -89,6 +89,16 @@ def size_caps(config: dict) -> list[str]:
     return notes
 
 
+def local_data_files(task_spec: dict) -> list[str]:
+    """The local files (or folders) a hub-source task reads (`train.path`, `test.path`): inputs
+    of its task_data job, so editing one re-builds the split and what depends on it."""
+    out = []
+    for split in ("train", "test"):
+        path = (task_spec.get(split) or {}).get("path") if task_spec.get("source") == "hub" else None
+        out += [str(p) for p in (path if isinstance(path, list) else [path] if path else [])]
+    return out
+
+
 def check_config(config: dict) -> None:
     _check_tasks(config)
     _check_world(config)

@@ -319,7 +319,7 @@ def test_bad_inputs_get_clear_errors(base_dir, tmp_path):
         train(base_dir, [{"id": "q", "prompt": "hi"}], "sft", SFT, seed=0, out_dir=out)
     with pytest.raises(ValueError, match="only sft accepts N = 0"):
         train(base_dir, [], "dpo", SFT, seed=0, out_dir=out)
-    with pytest.raises(ValueError, match="not a model folder"):
+    with pytest.raises(ValueError, match="model folder .*missing. does not exist"):
         train(tmp_path / "missing", math_rows(2), "sft", SFT, seed=0, out_dir=out)
     assert not out.exists()
 

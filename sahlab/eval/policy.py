@@ -62,7 +62,11 @@ class ModelPolicy:
         """Load a `save_pretrained` folder (model + tokenizer) in eval mode."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        model = AutoModelForCausalLM.from_pretrained(path, **({"dtype": dtype} if dtype is not None else {}))
+        from sahlab.models.registry import check_model_folder
+
+        check_model_folder(path)  # config.json, complete safetensors (no pickle), tokenizer
+        model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True,
+                                                     **({"dtype": dtype} if dtype is not None else {}))
         model.eval()
         return cls(model, AutoTokenizer.from_pretrained(path))
 

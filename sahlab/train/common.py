@@ -128,10 +128,11 @@ def _resolve_lora(lora: Any) -> dict:
 
 # --------------------------------------------------------------------------- models
 def read_model_info(model_dir: str | os.PathLike) -> dict:
-    """The model folder's sahlab.json ({} if absent), after checking the folder holds a model."""
-    path = Path(model_dir)
-    if not (path / "config.json").is_file():
-        raise ValueError(f"{path}: not a model folder (no config.json); expected a save_pretrained folder")
+    """The model folder's sahlab.json ({} if absent), after the registry's folder check
+    (config.json, complete safetensors, no pickle-only weights, tokenizer; the file named)."""
+    from sahlab.models.registry import check_model_folder
+
+    path = check_model_folder(model_dir)
     info_path = path / "sahlab.json"
     return json.loads(info_path.read_text()) if info_path.is_file() else {}
 
@@ -151,7 +152,8 @@ def load_causal_lm(model_dir: str | os.PathLike):
     import torch
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32,
+                                                use_safetensors=True)
 
 
 def render_prompt(tokenizer, prompt: str, prompt_format: str) -> str:
