@@ -11,4 +11,6 @@ if ! [[ "$cores" =~ ^[1-9][0-9]*$ || "$cores" == all ]]; then
   exit 2
 fi
 bash setup.sh
+# A missing or tab-indented --configfile: one line naming the file (snakemake: a traceback).
+.venv/bin/python -m sahlab.config "$@"
 exec .venv/bin/snakemake --profile profiles/default --cores "$cores" "$@"

@@ -5,6 +5,10 @@ runs with one message naming the key and the allowed values (and nothing in resu
 """
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
 EMBEDDED_TASKS = ("math", "translation", "instructions", "multihop")
 POST_METHODS = ("sft", "grpo", "rloo", "dpo", "reward")
 STAGES = ("random", "base", "post")
@@ -206,3 +210,61 @@ def _check_posttrain(config):
             resolve_hparams(st["method"], st.get("hparams"))
         except ValueError as e:
             _fail(f"posttrain.stages[{i}].hparams", str(e))
+
+
+# ------------------------------------------------------------------------------ config files
+def check_config_file(path: str) -> dict:
+    """Read one --configfile: a missing file, a YAML error (a tab in the indentation above all)
+    or a top level that is not a mapping gives one line naming the file and line."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        presets = sorted(str(x) for x in Path("config").glob("*.yaml") if x.name != "schema.yaml")
+        hint = f"; the presets are {presets}" if presets else ""
+        raise ConfigError(f"--configfile {path}: no such file{hint}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        tabs = [i for i, line in enumerate(text.splitlines(), 1) if re.match(r"^ *\t", line)]
+        if tabs:
+            raise ConfigError(f"{path}, line {tabs[0]}: a tab in the indentation; YAML indents "
+                              "with spaces only") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of config keys, got "
+                          f"{type(data).__name__}")
+    return data or {}
+
+
+def configfiles_in(argv: list[str]) -> list[str]:
+    """The files given to snakemake's --configfile/--configfiles (both take one or more)."""
+    files, taking = [], False
+    for arg in argv:
+        if arg.startswith("-"):
+            key, eq, value = arg.partition("=")
+            taking = key in ("--configfile", "--configfiles")
+            if taking and eq:
+                files.append(value)
+        elif taking:
+            files.append(arg)
+    return files
+
+
+def main(argv: list[str]) -> int:
+    """`python -m sahlab.config <snakemake args>`: check the --configfile files (run.sh calls it;
+    snakemake reads them before the Snakefile, with a traceback or no line number)."""
+    try:
+        for f in configfiles_in(argv):
+            check_config_file(f)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
