@@ -130,6 +130,9 @@ CONFIG_CASES = [
      r"config key 'inductive.seeds\[0\]': -1 is less than the minimum of 0"),
     ("probe_seed_negative", "inductive: {mdl: {probe_seeds: [-1, 0, 1]}}", [],
      r"config key 'inductive.mdl.probe_seeds\[0\]': -1 is less than the minimum of 0"),
+    ("eft_hub_beside_built", "scales: {hubby: {base: {hub: org/model}}}\neft: {large: hubby}", [],
+     r"config key 'eft.large': scale 'hubby' \(hub\) and eft.small 'small' \(pipeline-built\) "
+     r"have different tokenizers"),
     ("eft_same_scale", "eft: {large: small}", [],
      r"config key 'eft.large': must differ from eft.small"),
     ("eft_lambda_range", "eft: {mixture: {lambdas: [0, 2]}}", [],

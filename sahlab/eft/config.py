@@ -80,6 +80,14 @@ def check_eft_config(config: dict) -> None:
             _fail(role, f"unknown scale {e.get(role)!r}; allowed: {list(config['scales'])}")
     if e["small"] == e["large"]:
         _fail("large", f"must differ from eft.small (both {e['small']!r})")
+    # EFT adds logits token by token: all four members need one vocabulary. Built scales share
+    # the pipeline's tokenizer, a hub scale brings its own (two hub scales are checked in the job).
+    kind = {role: "pipeline-built" if "build" in config["scales"][e[role]] else "hub"
+            for role in ("small", "large")}
+    if kind["small"] != kind["large"]:
+        _fail("large", f"scale {e['large']!r} ({kind['large']}) and eft.small {e['small']!r} "
+              f"({kind['small']}) have different tokenizers; EFT adds logits token by token, so "
+              "use two built scales or two hub scales of one model family")
     tasks = e.get("tasks")
     if tasks is not None:
         if not tasks:
