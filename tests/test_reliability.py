@@ -171,6 +171,7 @@ def _dry_run(work: Path, name: str, overlay: str | None, args: list[str]):
     return run_snakemake(work, "-n", *extra, *args, check=False, timeout=300)
 
 
+@pytest.mark.workflow  # runs snakemake -n
 def test_default_and_smoke_configs_plan(wf):
     """The control: without the bad value the same dry-run succeeds."""
     for args in ([], ["--configfile", "config/smoke.yaml"]):
@@ -179,6 +180,7 @@ def test_default_and_smoke_configs_plan(wf):
         assert planned_jobs(proc)
 
 
+@pytest.mark.workflow  # runs snakemake -n
 def test_capped_sizes_are_said(wf):
     proc = _dry_run(wf, "caps", None, [])
     assert "sahlab: evaluation.n_test = 200: task 'multihop' has 160 test rows and uses all 160" \
@@ -186,6 +188,7 @@ def test_capped_sizes_are_said(wf):
     assert "sahlab: posttrain.n_per_task = 400: task 'multihop' has 300 train rows" in proc.stderr
 
 
+@pytest.mark.workflow  # runs snakemake -n
 @pytest.mark.parametrize("name,overlay,args,message", CONFIG_CASES,
                          ids=[c[0] for c in CONFIG_CASES])
 def test_bad_config_fails_before_any_job(wf, name, overlay, args, message):
@@ -340,6 +343,7 @@ def test_bad_model_folder_is_named_by_every_loader(tmp_path, damage, message, lo
 
 
 # ------------------------------------------------------------------------------ input tracking
+@pytest.mark.workflow  # runs snakemake -n
 def test_editing_a_local_data_file_reruns_its_split(tmp_path):
     """tasks.<task>.train|test.path is an input of task_data: a newer file re-plans the split."""
     work = copy_workflow(tmp_path)
