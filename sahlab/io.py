@@ -118,6 +118,16 @@ def read_examples(path) -> list[dict]:
     return rows
 
 
+def first_examples(path, n: int, key: str) -> list[dict]:
+    """The first `n` examples of a split; a split with fewer rows is an error naming the config
+    `key` (hub splits without a `limit` are sized only here, after the download)."""
+    rows = read_examples(path)
+    if len(rows) < n:
+        raise ValueError(f"config key '{key}': {n} is larger than {path} ({len(rows)} rows); "
+                         f"use at most {len(rows)}")
+    return rows[:n]
+
+
 def _jsonable(o):
     if hasattr(o, "item"):
         return o.item()

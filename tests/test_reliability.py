@@ -367,3 +367,14 @@ def test_editing_a_local_data_file_reruns_its_split(tmp_path):
     assert "task_data" not in planned_jobs(run_snakemake(work, *args))
     os.utime(data / "wmt_test.jsonl")  # the user edits the local test file
     assert planned_jobs(run_snakemake(work, *args)).get("task_data") == 1
+
+
+def test_split_shorter_than_a_size_is_named_in_the_job(tmp_path):
+    """Hub splits without a `limit` are sized only in the job: the same message there."""
+    from sahlab.io import first_examples
+
+    path = _write_lines(tmp_path / "test.jsonl", [GOOD, {**GOOD, "id": "tr-2"}])
+    assert len(first_examples(path, 2, "scaling.n_test")) == 2
+    with pytest.raises(ValueError, match=r"config key 'scaling.n_test': 3 is larger than .*test.jsonl "
+                                         r"\(2 rows\); use at most 2"):
+        first_examples(path, 3, "scaling.n_test")
