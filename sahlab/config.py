@@ -210,6 +210,11 @@ def _check_posttrain(config):
             resolve_hparams(st["method"], st.get("hparams"))
         except ValueError as e:
             _fail(f"posttrain.stages[{i}].hparams", str(e))
+    if any((st.get("hparams") or {}).get("reward") == "reward_model" for st in stages):
+        try:  # the reward model is trained only for such a stage, from posttrain.reward_model
+            resolve_hparams("reward", config["posttrain"].get("reward_model"))
+        except ValueError as e:
+            _fail("posttrain.reward_model", str(e))
 
 
 # ------------------------------------------------------------------------------ config files

@@ -72,6 +72,9 @@ CONFIG_CASES = [
      r"posttrain.stages\[0\].hparams': hparams for 'sft': 'lr' \(learning rate\) is required"),
     ("post_warmup", POST % ("sft", "{lr: 1.0e-3, warmup: 1.5}"), [],
      r"posttrain.stages\[0\].hparams': hparams 'warmup' must be a step count"),
+    ("reward_model_hparams", "posttrain: {reward_model: {lr: 1.0e-4, batchsize: 4}, stages: "
+     "[{name: grpo, method: grpo, hparams: {lr: 1.0e-5, reward: reward_model}}]}", [],
+     r"config key 'posttrain.reward_model': hparams for 'reward': unknown key\(s\) \['batchsize'\]"),
     ("post_duplicate_stage", "posttrain: {stages: [{name: a, method: sft, hparams: {lr: 1.0e-3}}, "
      "{name: a, method: sft, hparams: {lr: 1.0e-3}}]}", [],
      r"config key 'posttrain.stages': stage names must be unique"),
