@@ -17,9 +17,10 @@ def split_model(model: str) -> tuple[str, str]:
 
 
 def collect_metrics(metric_paths, loss_paths=()):
-    """Rows (scale, stage, task, metric, value, ci_low, ci_high) from results/eval/<model>/<task>/
+    """Rows (scale, stage, task, metric, value, ci_low, ci_high, n) from results/eval/<model>/<task>/
     metrics.json files (the knowledge probe's too: task 'knowledge'), plus held-out corpus loss
-    rows (task 'corpus', metric 'val_loss')."""
+    rows (task 'corpus', metric 'val_loss'). n: the examples actually scored (evaluation.n_test
+    is a cap: a smaller test split is scored whole)."""
     import pandas as pd
     rows = []
     for p in map(Path, metric_paths):
@@ -27,11 +28,11 @@ def collect_metrics(metric_paths, loss_paths=()):
         scale, stage = split_model(model)
         for metric, v in read_json(p).items():
             rows.append(dict(scale=scale, stage=stage, task=task, metric=metric, value=v["value"],
-                             ci_low=v.get("ci_low"), ci_high=v.get("ci_high")))
+                             ci_low=v.get("ci_low"), ci_high=v.get("ci_high"), n=v.get("n")))
     for p in map(Path, loss_paths):
         scale, stage = split_model(p.parent.name)
         rows.append(dict(scale=scale, stage=stage, task="corpus", metric="val_loss",
-                         value=read_json(p)["val_loss"], ci_low=None, ci_high=None))
+                         value=read_json(p)["val_loss"], ci_low=None, ci_high=None, n=None))
     return pd.DataFrame(rows)
 
 
