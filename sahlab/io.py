@@ -35,20 +35,25 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
 
 
 @contextlib.contextmanager
-def work_dir(next_to: str | os.PathLike, tag: str) -> Iterator[Path]:
+def work_dir(next_to: str | os.PathLike, tag: str, keep: bool = False) -> Iterator[Path]:
     """A scratch folder `.<name>.<tag>` beside the job's output `next_to`, removed afterwards.
 
     Unlike a tempfile folder in /tmp it lives in the job's own output area, and what a killed
-    run left there (model copies, at real sizes) is removed when the next run starts.
+    run left there (model copies, at real sizes) is removed when the next run starts. With
+    `keep` a failed run's folder is left for the next one (resumable checkpoints).
     """
     path = Path(next_to)
     work = path.parent / f".{path.name}.{tag}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     try:
         yield work
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def write_json(path, obj: Any) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from sahlab.io import atomic_path, write_json
+from sahlab.io import atomic_path
 from sahlab.models.registry import STAGES, llama_config, load_model, write_model_meta
 from sahlab.models.registry import load_tokenizer as load_model_tokenizer
 from sahlab.models.tokenizer import load_tokenizer
@@ -46,7 +45,6 @@ DEFAULT_HPARAMS: dict[str, Any] = {
 # Keys that change the trained weights: a checkpoint made under other values is not resumed.
 _FINGERPRINT_KEYS = ("seq_len", "batch_size", "grad_accum", "max_steps", "lr", "warmup_ratio",
                      "weight_decay", "adam_beta2", "max_grad_norm")
-_FINGERPRINT_FILE = "sahlab_run.json"
 
 
 def resolve_hparams(hparams: dict | None) -> dict:
@@ -266,80 +264,17 @@ def _fingerprint(build: dict, hp: dict, seed: int, tokenizer_dir, train_blocks) 
     return h.hexdigest()
 
 
-def checkpoint_problem(ckpt: Path) -> str | None:
-    """Why the HF Trainer checkpoint folder `ckpt` cannot be resumed, or None if it is complete.
-
-    The Trainer writes trainer_state.json last, so a save killed (or stopped by a full disk)
-    midway lacks it; a truncated weights/optimizer file is caught by its own header/index.
-    """
-    import zipfile
-
-    from sahlab.models.registry import ModelFolderError, _check_safetensors
-
-    state = ckpt / "trainer_state.json"
-    if not state.is_file():
-        return "no trainer_state.json (the save was interrupted)"
-    try:
-        step = json.loads(state.read_text())["global_step"]
-    except (ValueError, KeyError, TypeError):
-        return "trainer_state.json is truncated or not a trainer state"
-    if f"checkpoint-{step}" != ckpt.name:
-        return f"trainer_state.json is for step {step}"
-    weights = sorted(ckpt.glob("*.safetensors"))
-    if not weights:
-        return "no *.safetensors weights"
-    try:
-        for f in weights:
-            _check_safetensors(f)
-    except ModelFolderError as e:
-        return str(e)
-    for f in ("optimizer.pt", "scheduler.pt"):
-        try:  # torch.save writes a zip archive: a cut-off file has no central directory
-            zipfile.ZipFile(ckpt / f).close()
-        except (OSError, zipfile.BadZipFile):
-            return f"{f} is missing or truncated"
-    return None
-
-
-def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
-    """The highest-numbered complete checkpoint-N in `ckpt_dir`; incomplete ones are removed,
-    so an interrupted save never blocks (or is retried by) a later run."""
-    found = [p for p in ckpt_dir.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()]
-    last = None
-    for ckpt in sorted(found, key=lambda p: int(p.name[11:]), reverse=True):
-        problem = checkpoint_problem(ckpt)
-        if problem is None:
-            last = last or str(ckpt)
-            continue
-        print(f"pretrain: removing incomplete checkpoint {ckpt}: {problem}", file=sys.stderr)
-        shutil.rmtree(ckpt, ignore_errors=True)
-    return last
-
-
 def _prepare_ckpt_dir(ckpt_dir: Path, fingerprint: str) -> str | None:
-    """Return the checkpoint to resume from, or None; clear checkpoints of another configuration."""
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    stamp = ckpt_dir / _FINGERPRINT_FILE
-    try:
-        old = json.loads(stamp.read_text()).get("fingerprint") if stamp.is_file() else None
-    except (ValueError, AttributeError):
-        old = None  # an unreadable stamp: treat the checkpoints as another configuration's
-    last = last_complete_checkpoint(ckpt_dir)
-    if last is not None and old != fingerprint:
-        # Resuming would silently mix two configurations (model, data, hparams or seed changed).
-        print(f"pretrain: checkpoints in {ckpt_dir} come from another configuration; "
-              "starting from scratch", file=sys.stderr)
-        _remove_checkpoints(ckpt_dir)
-        last = None
-    write_json(stamp, {"fingerprint": fingerprint})
-    if last is not None:
-        print(f"pretrain: resuming from {last}", file=sys.stderr)
-    return last
+    """Return the complete checkpoint to resume from, or None (sahlab.checkpoints)."""
+    from sahlab.checkpoints import resumable_checkpoint
+
+    return resumable_checkpoint(ckpt_dir, fingerprint, who="pretrain")
 
 
 def _remove_checkpoints(ckpt_dir: Path) -> None:
-    for p in ckpt_dir.glob("checkpoint-*"):
-        shutil.rmtree(p, ignore_errors=True)
+    from sahlab.checkpoints import remove_checkpoints
+
+    remove_checkpoints(ckpt_dir)
 
 
 def _loss_curve(log_history: list[dict]) -> dict:
