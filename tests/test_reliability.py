@@ -75,6 +75,8 @@ CONFIG_CASES = [
     ("reward_model_hparams", "posttrain: {reward_model: {lr: 1.0e-4, batchsize: 4}, stages: "
      "[{name: grpo, method: grpo, hparams: {lr: 1.0e-5, reward: reward_model}}]}", [],
      r"config key 'posttrain.reward_model': hparams for 'reward': unknown key\(s\) \['batchsize'\]"),
+    ("post_save_every", POST % ("sft", "{lr: 1.0e-3, save_every: -1}"), [],
+     r"posttrain.stages\[0\].hparams': hparams 'save_every' must be an integer >= 0"),
     ("post_duplicate_stage", "posttrain: {stages: [{name: a, method: sft, hparams: {lr: 1.0e-3}}, "
      "{name: a, method: sft, hparams: {lr: 1.0e-3}}]}", [],
      r"config key 'posttrain.stages': stage names must be unique"),
