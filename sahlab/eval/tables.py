@@ -33,7 +33,10 @@ def collect_metrics(metric_paths, loss_paths=()):
         scale, stage = split_model(p.parent.name)
         rows.append(dict(scale=scale, stage=stage, task="corpus", metric="val_loss",
                          value=read_json(p)["val_loss"], ci_low=None, ci_high=None, n=None))
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if "n" in df:
+        df["n"] = df["n"].astype("Int64")  # counts stay integers beside the loss rows' blanks
+    return df
 
 
 def to_markdown(df, main_metrics: dict[str, str]) -> str:
