@@ -39,6 +39,7 @@ def test_atomic_path_removes_stale_temporaries(tmp_path):
 
 # ------------------------------------------------------------------ bad config: snakemake -n
 import hashlib  # noqa: E402
+import shutil  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
@@ -383,3 +384,38 @@ def test_split_shorter_than_a_size_is_named_in_the_job(tmp_path):
     with pytest.raises(ValueError, match=r"config key 'scaling.n_test': 3 is larger than .*test.jsonl "
                                          r"\(2 rows\); use at most 2"):
         first_examples(path, 3, "scaling.n_test")
+
+
+# ------------------------------------------------------------- a real kill of the pretrain job
+@pytest.mark.workflow
+def test_pretrain_job_killed_mid_checkpoint_reruns_to_identical_weights(tmp_path):
+    """SIGKILL snakemake and its pretrain job the moment checkpoint-10 appears (mid-save, or just
+    after); `--unlock` and the same command again must finish with the uninterrupted weights."""
+    import signal
+    import time
+
+    work = copy_workflow(tmp_path)
+    target = "results/models/small-base"
+    args = [target, "--cores", "1", "--configfile", "config/smoke.yaml"]
+    run_snakemake(work, *args)
+    weights = work / target / "model.safetensors"
+    uninterrupted = hashlib.sha256(weights.read_bytes()).hexdigest()
+    shutil.rmtree(work / target)
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONHASHSEED="0")
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=work, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    ckpt = work / "results/checkpoints/pretrain/small/checkpoint-10"
+    deadline = time.time() + 300
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if (work / target).exists():
+        pytest.skip("the job finished before the kill landed")
+    run_snakemake(work, "--unlock", "--cores", "1", "--configfile", "config/smoke.yaml")
+    run_snakemake(work, *args)
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == uninterrupted
+    log = (work / "results/logs/models/small-base.log").read_text()
+    assert "resuming from" in log or "removing incomplete checkpoint" in log
