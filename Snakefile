@@ -1,14 +1,22 @@
 # sahlab: one DAG from raw data to figures for four studies of the Superficial Alignment
 # Hypothesis. Logic lives in sahlab/, rules only wire scripts/ to files. See README.md.
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from sahlab.config import check_cores, schema_error
+
 min_version("9.0")
+# --cores 0 would otherwise plan the jobs and then wait forever for a free core.
+check_cores(getattr(workflow.resource_settings, "cores", None))  # None under --executor slurm
 
 
 configfile: "config/config.yaml"
 
 
-validate(config, "config/schema.yaml")
+try:
+    validate(config, "config/schema.yaml")
+except WorkflowError as e:  # one line naming the key instead of the whole schema
+    raise WorkflowError(schema_error(e)) from None
 
 
 # `snakemake --report results/report.html`: this text (rendered with the config) opens the report.

@@ -282,7 +282,7 @@ def test_extract_features_match_unpadded_forward(tiny_lm):
         assert np.allclose(last1[i], h_1[-1], atol=1e-5)
     with pytest.raises(ValueError, match="pooling"):
         extract_features(path, texts[:2], pooling="max", progress=False)
-    with pytest.raises(ValueError, match="config.json"):
+    with pytest.raises(ValueError, match="model folder .*_missing' does not exist"):
         extract_features(path + "_missing", texts[:2], progress=False)
 
 

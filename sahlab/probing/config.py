@@ -110,6 +110,14 @@ def check_inductive_config(config: dict) -> None:
         _names(mdl, "probes", PROBE_NAMES)
     if mdl.get("pooling", "mean") not in POOLINGS:
         _fail("mdl.pooling", f"must be one of {list(POOLINGS)}, got {mdl.get('pooling')!r}")
+    layer = mdl.get("layer", -1)
+    if isinstance(layer, bool) or not isinstance(layer, int):
+        _fail("mdl.layer", f"must be an integer hidden-state index, got {layer!r}")
+    for scale in sec["scales"]:  # built scales: the depth is in the config (hub ones: in the job)
+        build = (config["scales"].get(scale) or {}).get("build")
+        if build and not -(build["num_layers"] + 1) <= layer <= build["num_layers"]:
+            _fail("mdl.layer", f"{layer} is out of range for scale {scale!r} ({build['num_layers']} "
+                  f"layers: hidden states 0..{build['num_layers']}, or -1..-{build['num_layers'] + 1})")
     hparams = sec.get("hparams")
     if not isinstance(hparams, dict):
         _fail("hparams", f"must map each method to its hyper-parameters, got {hparams!r}")

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from sahlab.io import work_dir
 from sahlab.probing.nl_features import (NL_SPURIOUS_PREFIX, NL_TARGETS, cue_of,
                                         make_nl_feature_split, make_nl_probe_split)
 from sahlab.world.features import SECTIONS, check_pair, make_feature_split, make_probe_split
@@ -219,16 +220,17 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
                         rates: Sequence[float], n_train: int, n_test_per_section: int,
                         hparams: dict, *, data_seed: int, world: dict | None = None,
                         toy: dict | None = None, converged_at: float = 0.95,
-                        threads: int = 1) -> list[dict]:
+                        threads: int = 1, work_root: str | None = None) -> list[dict]:
     """Fine-tune `model_dir` once per evidence rate (each run starts from the same pre-trained
     model) and measure per-section metrics and feature use on one shared test set.
 
-    method: "grpo"/"rloo" (reward = the features scorer's per-example value against the target label) or "sft".
-    Training data for rate r: `feature_split(pair, n_train, r, data_seed + seed)`, so seeds
-    differ in data as well as in training randomness. Returns one row per rate, with
+    method: "grpo"/"rloo" (reward = the features scorer's per-example value against the target
+    label) or "sft". Training data for rate r: `feature_split(pair, n_train, r, data_seed + seed)`,
+    so seeds differ in data as well as in training randomness. Returns one row per rate, with
     `train_accuracy`: the reward the trained policy's decision (the likelier of "1"/"0") earns on
     its own training rows, and `converged` = train_accuracy ≥ `converged_at`; RL rows also hold
-    the sampled training reward per logging step (`train_reward_trajectory`).
+    the sampled training reward per logging step (`train_reward_trajectory`). `work_root`: the
+    job's output path, beside which the fine-tuned models are kept while measured.
     """
     from sahlab.probing.features_stats import feature_use, section_metrics
     from sahlab.train import train
@@ -242,7 +244,9 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
     for rate in rates:
         rows = feature_split(pair, n_train, rate, data_seed + seed, world=world, toy=toy)
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="sahlab-inductive-") as tmp:
+        # Scratch beside the job's output (`work_root`) when given, else in the temp dir.
+        with (work_dir(work_root, "inductive-work") if work_root else
+              tempfile.TemporaryDirectory(prefix="sahlab-inductive-")) as tmp:
             summary = train(model_dir, rows, method, hp, seed, f"{tmp}/model", threads=threads,
                             stage="inductive")
             history = json.loads(Path(f"{tmp}/model/train_log.json").read_text())["log_history"]

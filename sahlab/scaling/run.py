@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sahlab.io import work_dir
 from sahlab.scaling.config import steps_for
 from sahlab.train.common import resolve_hparams
 
@@ -31,7 +32,7 @@ def seed_order(rows: list[dict], seed: int) -> list[dict]:
 def run_scaling(model_dir: str | Path, task: str, train_rows: list[dict], test_rows: list[dict],
                 grid: list[int], seed: int, *, hparams: dict, epochs: float, min_steps: int,
                 max_steps: int | None, max_new_tokens: int, batch_size: int,
-                threads: int = 1) -> tuple[list[dict], list[dict]]:
+                threads: int = 1, work_root: str | None = None) -> tuple[list[dict], list[dict]]:
     """Fine-tune `model_dir` on the first N rows of the seed's order of `train_rows`
     (`seed_order`) for every N in `grid` and evaluate each model.
 
@@ -60,7 +61,9 @@ def run_scaling(model_dir: str | Path, task: str, train_rows: list[dict], test_r
     hp = resolve_hparams("sft", hparams)  # defaults filled: the batch size and prompt format used
     prompt_format, batch = hp["prompt_format"], hp["batch_size"]
     records, summary = [], []
-    with tempfile.TemporaryDirectory(prefix="sahlab-scaling-") as work:
+    # Scratch models beside the job's output (`work_root`): a killed job's go at the next start.
+    with (work_dir(work_root, "scaling-work") if work_root else
+          tempfile.TemporaryDirectory(prefix="sahlab-scaling-")) as work:
         for n in tqdm(grid, desc=f"{task} N grid", mininterval=5):
             steps = steps_for(n, batch, epochs, min_steps, max_steps)
             info = {"N": n, "seed": seed, "steps": steps}
