@@ -13,7 +13,7 @@ stats = pytest.importorskip("scipy.stats")
 from sahlab.eft import EFTPolicy, greedy_accept, speculative_accept, speculative_generate  # noqa: E402
 from sahlab.eval.generate import generate  # noqa: E402
 from sahlab.eval.policy import ModelPolicy  # noqa: E402
-from test_eft import PROMPTS, make_model, make_tokenizer  # noqa: E402
+from test_eft import OWN_LARGE, OWN_SMALL, PROMPTS, make_model, make_tokenizer  # noqa: E402
 
 
 def chi_square_p(counts: dict, expected_probs: dict, n: int) -> float:
@@ -89,13 +89,22 @@ def setup():
     return tok, make_model(tok, 1, True), make_model(tok, 2, False), make_model(tok, 3, False)
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_speculative_greedy_equals_plain_eft_greedy(setup, k):
+@pytest.mark.parametrize("k,own_prompts", [(1, False), (3, False), (1, True), (3, True)])
+def test_speculative_greedy_equals_plain_eft_greedy(setup, k, own_prompts):
+    """Also with per-member prompts (each base member prefilled with its own, differently long prompt)."""
     tok, base_l, ft_s, base_s = setup
     eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
+    prompts = PROMPTS
+    if own_prompts:
+        prompts = PROMPTS[:4]
+        eft.bind_prompts(prompts, {"base_large": OWN_LARGE, "base_small": OWN_SMALL})
+        shared = generate(EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok), prompts, ignore_eos=True,
+                          max_new_tokens=14, batch_size=4, progress=False)
     kwargs = dict(max_new_tokens=14, batch_size=4, progress=False)
-    plain = generate(eft, PROMPTS, ignore_eos=True, **kwargs)
-    spec = speculative_generate(eft, PROMPTS, k=k, ignore_eos=True, **kwargs)
+    plain = generate(eft, prompts, ignore_eos=True, **kwargs)
+    if own_prompts:
+        assert plain != shared  # the members' own prompts change the decoding
+    spec = speculative_generate(eft, prompts, k=k, ignore_eos=True, **kwargs)
     assert spec.outputs == plain
     assert all(len(ids) == 14 for ids in spec.token_ids)
     s = spec.stats
@@ -106,8 +115,8 @@ def test_speculative_greedy_equals_plain_eft_greedy(setup, k):
     seen = [w for out in plain for w in out.split()]
     stop, eos_word = seen[len(seen) // 3], seen[2 * len(seen) // 3]
     eos_id = tok.convert_tokens_to_ids(eos_word)
-    plain = generate(eft, PROMPTS, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
-    spec = speculative_generate(eft, PROMPTS, k=k, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
+    plain = generate(eft, prompts, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
+    spec = speculative_generate(eft, prompts, k=k, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
     assert spec.outputs == plain
     assert any(len(ids) < 14 for ids in spec.token_ids)
 
@@ -145,11 +154,12 @@ def test_sampling_is_seeded(setup):
     assert runs[0] != runs[2]
 
 
-@pytest.mark.parametrize("k,temperature", [(2, 1.0), (1, 0.7)])
-def test_speculative_samples_follow_the_eft_distribution(k, temperature):
+@pytest.mark.parametrize("k,temperature,own_prompts", [(2, 1.0, False), (1, 0.7, False), (2, 1.0, True)])
+def test_speculative_samples_follow_the_eft_distribution(k, temperature, own_prompts):
     """Tiny vocabulary (12 tokens): the first two sampled tokens of two prompts (different lengths, one
     batch) against the exact EFT joint law computed from uncached forward passes; chi-square p > 0.01.
-    The same samples against the draft model's own law must be rejected (the test has power)."""
+    The same samples against the draft model's own law must be rejected (the test has power).
+    own_prompts: the two base members are prefilled with their own (other, differently long) prompts."""
     torch.set_num_threads(1)
     tok = make_tokenizer(n_words=7)
     vocab = len(tok)
@@ -157,6 +167,11 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature):
                             for seed, large in ((21, True), (22, False), (23, False)))
     eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
     prompts = ["<|bos|> w1 w2", "<|bos|> w4 w0 w6 w3 w5"]
+    own = {base_l: prompts, ft_s: prompts, base_s: prompts}
+    if own_prompts:
+        own[base_l] = ["<|bos|> w3 w3 w0 w1 w6 w2 w2", "<|bos|> w5"]
+        own[base_s] = ["<|bos|> w6 w6 w6", "<|bos|> w0 w1 w2 w3 w4 w5 w6 w0"]
+        eft.bind_prompts(prompts * 2500, {"base_large": own[base_l] * 2500, "base_small": own[base_s] * 2500})
     per_prompt = 2500
     result = speculative_generate(eft, prompts * per_prompt, max_new_tokens=3, k=k,
                                   batch_size=len(prompts) * per_prompt, temperature=temperature, seed=7,
@@ -164,16 +179,18 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature):
     assert result.stats["proposed"] > 0 and 0 < result.stats["acceptance_rate"] < 1
 
     def joint(weights):  # exact law of the first two tokens under softmax(Σ w·log π / T)
-        def logp(seqs):
+        def logp(i, conts):  # each member continues its own rendering of prompt i
             with torch.no_grad():
-                total = sum(w * torch.log_softmax(m(torch.tensor(seqs)).logits[:, -1].double(), -1)
-                            for m, w in weights)
+                total = 0
+                for m, w in weights:
+                    ids = tok(own[m][i], add_special_tokens=False)["input_ids"]
+                    seqs = torch.tensor([ids + c for c in conts])
+                    total = total + w * torch.log_softmax(m(seqs).logits[:, -1].double(), -1)
             return torch.softmax(torch.log_softmax(total, -1) / temperature, -1)
         out = {}
-        for prompt in prompts:
-            ids = tok(prompt, add_special_tokens=False)["input_ids"]
-            first = logp([ids])[0]
-            second = logp([ids + [t] for t in range(vocab)])
+        for i, prompt in enumerate(prompts):
+            first = logp(i, [[]])[0]
+            second = logp(i, [[t] for t in range(vocab)])
             out[prompt] = {(a, b): float(first[a] * second[a, b]) for a, b in itertools.product(range(vocab), repeat=2)}
         return out
 

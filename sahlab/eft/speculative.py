@@ -114,9 +114,10 @@ def speculative_generate(
 
     Prompts, batching (longest first), EOS, stop strings, `max_new_tokens` and `temperature`
     (softmax(log p / T), applied to both the EFT and the draft distribution) behave as in
-    `sahlab.eval.generate.generate`; greedy output equals `generate(eft, ...)` token for token (up to
-    float rounding between a k-token and a 1-token forward pass), and sampled output follows the same
-    distribution. `draft` is the proposal model (a model or ModelPolicy sharing the tokenizer; default
+    `sahlab.eval.generate.generate`, and so do per-member prompts (`EFTPolicy.render_prompts`:
+    each member is prefilled with its own rendering; drafted and emitted tokens are shared). Greedy
+    output equals `generate(eft, ...)` token for token (up to float rounding between a k-token and a
+    1-token forward pass), and sampled output follows the same distribution. `draft` is the proposal model (a model or ModelPolicy sharing the tokenizer; default
     the EFT's `ft_small`). `k` is the number of drafted tokens per verification.
     """
     import torch
@@ -204,7 +205,9 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
 
     members = [policy for _, policy, _ in eft.members]
     draft_idx = next((i for i, policy in enumerate(members) if policy is drafter), None)
-    first = [policy.prefill(input_ids, attention_mask) for policy in members]  # log-probs at position 0
+    # log-probs at position 0; each member prefilled with its own prompt rendering when bound
+    first = eft.prefill_members(input_ids, attention_mask)
+    # an outside draft model sees the reference prompts (the fine-tuned member's format)
     q_first = first[draft_idx] if draft_idx is not None else drafter.prefill(input_ids, attention_mask)
     models = members if draft_idx is not None else members + [drafter]  # everything that must be rewound
 
