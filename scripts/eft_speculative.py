@@ -8,8 +8,7 @@ set_threads(snakemake.threads)
 p = snakemake.params
 import pandas as pd  # noqa: E402
 
-prompts = {t: [ex["prompt"] for ex in read_examples(path)[: p.n_prompts]]
-           for t, path in zip(p.tasks, snakemake.input.tests)}
+prompts = {t: read_examples(path)[: p.n_prompts] for t, path in zip(p.tasks, snakemake.input.tests)}
 dirs = {role: snakemake.input[role] for role in p.roles}
 df = pd.DataFrame(run_speculative(dirs, prompts, k=p.k, batch_sizes=p.batch_sizes,
                                   temperatures=p.temperatures, max_new_tokens=p.max_new_tokens, seed=p.seed))

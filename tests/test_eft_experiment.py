@@ -135,7 +135,7 @@ def _translation_examples(n, seed=0):
     for i in range(n):
         src = " ".join(rng.choice(words) for _ in range(4))
         out.append({"id": f"t{i}", "prompt": f"Translate: {src}", "reference": src[::-1],
-                    "metadata": {"source": src}})
+                    "metadata": {"source": src, "tgt_name": "Reverse"}})
     return out
 
 
@@ -217,27 +217,25 @@ def dirs(tmp_path_factory):
     return out
 
 
-def _plain_metrics(model_dir, fmt, tests, **kw):
-    """Independent reference: the harness on one plain model."""
-    from sahlab.eval.policy import ModelPolicy
-    from sahlab.eval.run import evaluate_policy
-
-    policy = ModelPolicy.from_pretrained(model_dir)
-    return {t: m for task, ex in tests.items()
-            for t, (_, m) in evaluate_policy(policy, fmt, {task: ex}, max_new_tokens=MNT[task], **kw).items()}
-
-
-def _plain_outputs(model_dir, fmt, tests):
-    """Independent reference: greedy outputs of one plain model, tasks in order."""
+def _base_alone(model_dir, tests, **kw):
+    """Independent reference for a vanishing delta: the large base alone, asked in its own (native)
+    format with its own stop strings, its answers read back in the fine-tune's (chat) format.
+    Returns (raw outputs, tasks in order; {task: metrics})."""
     from sahlab.eval.generate import generate, render_prompts
     from sahlab.eval.policy import ModelPolicy
+    from sahlab.eval.scorers import score
+    from sahlab.models.prompting import stop_strings, to_task_form
 
     policy = ModelPolicy.from_pretrained(model_dir)
-    out = []
+    tok = policy.tokenizer
+    outs, metrics = [], {}
     for task, ex in tests.items():
-        prompts = render_prompts(policy.tokenizer, [e["prompt"] for e in ex], fmt)
-        out += generate(policy, prompts, MNT[task], batch_size=4, progress=False)
-    return out
+        raw = generate(policy, render_prompts(tok, ex, "native", task), MNT[task], batch_size=4, progress=False,
+                       stop_strings=stop_strings(tok, "native", task))
+        outs += raw
+        if kw:
+            metrics[task] = score(task, to_task_form(tok, raw, "chat", task), ex, **kw)[1]
+    return outs, metrics
 
 
 def _by(rows, key, value):
@@ -257,11 +255,14 @@ def test_grid_cell_rows_and_zero_delta_equals_large_base(dirs):
     assert {(r["cell"], r["pretrain"], r["finetune"], r["emulated"]) for r in rows} == {("up", "large", "small", True)}
     assert [r["id"] for r in records] == ["m0", "m1", "m2", "t0", "t1", "t2"]
     assert all(r["cell"] == "up" for r in records)
+    # each member in its own format, the output read in the fine-tune's
+    assert records[0]["member_formats"] == {"base_large": "native", "ft_small": "chat", "base_small": "native"}
+    assert records[0]["prompt_format"] == "chat"
     # With the fine-tune's base equal to the fine-tune the delta vanishes: up-scaling is the large
-    # base alone, decoded in the fine-tune's (chat) format.
+    # base alone, asked in its own (native) format.
     same = {**dirs, "small_base": dirs["small_post"]}
     zero_rows, zero_recs = run_grid_cell("up", same, tests, MNT, **kw)
-    ref = _plain_outputs(dirs["large_base"], "chat", tests)
+    ref, _ = _base_alone(dirs["large_base"], tests)
     assert [r["output"] for r in zero_recs] == ref and any(o.strip() for o in ref)
     assert [r["output"] for r in records] != ref  # a real delta changes the decoding
     with pytest.raises(ValueError, match="emulated cells"):
@@ -271,15 +272,15 @@ def test_grid_cell_rows_and_zero_delta_equals_large_base(dirs):
 def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
     from sahlab.eft.experiment import run_beta_sweep, run_grid_cell, run_lambda_sweep
 
-    from sahlab.eval.generate import generate, render_prompts
-    from sahlab.eft.experiment import emulated_policy, load_members
+    from sahlab.eval.generate import generate
+    from sahlab.eft.experiment import emulated_policy, load_members, role_formats
 
     tests = _tests(1)
     kw = dict(batch_size=4, n_boot=20, seed=0)
     beta_rows = run_beta_sweep(dirs, [0.0, 1.0], tests, MNT, **kw)
-    base = _flat(_plain_metrics(dirs["large_base"], "chat", tests, **kw))
+    base = _flat(_base_alone(dirs["large_base"], tests, n_boot=20, seed=0)[1])
     assert _by(beta_rows, "beta", 0.0) == base  # β = 0: the large base alone
-    assert _by(beta_rows, "beta", 1.0)[("translation", "chrf")] != base[("translation", "chrf")]
+    # (that the delta changes the outputs is checked on the raw outputs in the grid-cell test)
     up_rows, up_recs = run_grid_cell("up", dirs, tests, MNT, **kw)
     assert _by(beta_rows, "beta", 1.0) == _by(up_rows, "cell", "up")  # β = 1: the grid's up cell
     # λ mixes variant a (= small post) and variant b (= small base, zero delta): λ = 1 is plain
@@ -288,22 +289,22 @@ def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
                                 **kw)
     assert _by(lam_rows, "lam", 1.0) == _by(up_rows, "cell", "up")
     assert _by(lam_rows, "lam", 0.0) == base
-    members = load_members(dirs, ("large_base", "small_post", "small_base"))
-    half = emulated_policy("up", members, beta=0.5)
+    roles = ("large_base", "small_post", "small_base")
+    half = emulated_policy("up", load_members(dirs, roles), beta=0.5, formats=role_formats(dirs, roles))
     from sahlab.eval.scorers import score
 
     half_metrics = {}
     for task, ex in tests.items():
-        prompts = render_prompts(half.tokenizer, [e["prompt"] for e in ex], "chat")
-        half_metrics[task] = score(task, generate(half, prompts, MNT[task], batch_size=4, progress=False), ex,
-                                   seed=0, n_boot=20)[1]
+        raw = generate(half, half.render_prompts(ex, task), MNT[task], batch_size=4, progress=False,
+                       stop_strings=half.stop_strings(task))
+        half_metrics[task] = score(task, half.to_task_form(raw, task), ex, seed=0, n_boot=20)[1]
     assert _by(lam_rows, "lam", 0.5) == _flat(half_metrics)
 
 
 def test_speculative_rows_and_greedy_identity(dirs):
     from sahlab.eft.experiment import run_speculative
 
-    prompts = {"math": [e["prompt"] for e in _math_examples(3)]}
+    prompts = {"math": _math_examples(3)}
     rows = run_speculative(dirs, prompts, k=2, batch_sizes=[1, 3], temperatures=[0.0, 1.0], max_new_tokens=5,
                            seed=0)
     assert [(r["batch_size"], r["temperature"]) for r in rows] == [(1, 0.0), (1, 1.0), (3, 0.0), (3, 1.0)]
@@ -313,6 +314,7 @@ def test_speculative_rows_and_greedy_identity(dirs):
         assert 1.0 <= r["tokens_per_verification"] <= 3.0  # at most k accepted + 1 per verification
         # speed-up from the unrounded times; the stored times are rounded to 0.1 ms
         assert r["speedup"] == pytest.approx(r["plain_s"] / r["speculative_s"], rel=0.02)
+        assert r["flop_weighted_speedup"] > 0
         if r["temperature"] == 0.0:
             assert r["identical"] and r["identical_outputs"] == 3
 

@@ -217,3 +217,25 @@ def test_bad_arguments(setup):
         speculative_generate(eft, PROMPTS, 4, draft=ModelPolicy(ft_s, make_tokenizer(prefix="v")))
     assert speculative_generate(eft, [], 4).outputs == []
     assert speculative_generate(eft, PROMPTS[:2], 0).outputs == ["", ""]
+
+
+def test_forward_flops_and_flop_weighted_speedup(setup):
+    from sahlab.eft.speculative import flop_weighted_speedup, forward_flops_per_token
+
+    tok, base_l, ft_s, base_s = setup
+    for m in (base_l, ft_s):
+        cfg = m.config
+        h, f, L, v = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers, cfg.vocab_size
+        kv = cfg.num_key_value_heads * h // cfg.num_attention_heads
+        per_layer = h * h * 2 + h * kv * 2 + 3 * h * f + 2 * h  # q, o; k, v; gate/up/down; two norms
+        assert forward_flops_per_token(m) == 2 * (L * per_layer + h + v * h)  # + final norm + untied head
+    eft = EFTPolicy(base_l, ft_s, base_s, tokenizer=tok)
+    f = {id(m): forward_flops_per_token(m) for m in (base_l, ft_s, base_s)}
+    stats = {"row_tokens": 30, "row_draft_steps": 40, "row_verifications": 10}
+    expected = 30 * sum(f.values()) / (40 * f[id(ft_s)] + 10 * (f[id(base_l)] + f[id(base_s)]))
+    assert flop_weighted_speedup(eft, stats) == pytest.approx(expected)
+    # the draft is the target (base_small is base_large: EFT == ft_small) and everything is accepted:
+    # 13 tokens from 12 draft passes (prefill aside) -> 13/12, plain-decoding cost almost exactly
+    same = EFTPolicy(base_l, ft_s, base_l, tokenizer=tok)
+    spec = speculative_generate(same, PROMPTS, max_new_tokens=13, k=3, batch_size=6, progress=False, ignore_eos=True)
+    assert flop_weighted_speedup(same, spec.stats) == pytest.approx(13 / 12)
