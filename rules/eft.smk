@@ -57,9 +57,41 @@ rule eft_grid_cell:
         "../scripts/eft_grid_cell.py"
 
 
+# Factuality by likelihood: the world's knowledge items (cloze: the true attribute value ranked among
+# the world's candidate values) under each cell's teacher-forced distribution; all four cells in one
+# job (four small models, loaded once).
+rule eft_knowledge:
+    input:
+        **{r: model_dir(m) for r, m in EFT_M.items()},
+        world=rules.world.output[0],
+    output:
+        metrics=f"{RESULTS}/eft/knowledge/metrics.json",
+        records=f"{RESULTS}/eft/knowledge/records.jsonl",
+    params:
+        roles=list(EFT_M),
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
+    log:
+        f"{RESULTS}/logs/eft/knowledge.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_knowledge.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+        gpu=1,
+    conda:
+        ENV["eval"]
+    script:
+        "../scripts/eft_knowledge.py"
+
+
 rule eft_grid_table:
     input:
         emulated=expand(f"{RESULTS}/eft/grid/{{cell}}/metrics.json", cell=EMULATED),
+        emulated_records=expand(f"{RESULTS}/eft/grid/{{cell}}/records.jsonl", cell=EMULATED),
+        knowledge=rules.eft_knowledge.output.metrics,
+        knowledge_records=rules.eft_knowledge.output.records,
         small=expand(f"{RESULTS}/eval/{EFT_M['small_post']}/{{task}}/outputs.jsonl", task=EFT_TASKS),
         large=expand(f"{RESULTS}/eval/{EFT_M['large_post']}/{{task}}/outputs.jsonl", task=EFT_TASKS),
         tests=EFT_TESTS,

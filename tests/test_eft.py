@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -328,3 +330,25 @@ def test_bind_prompts_errors(tok, trio):
                   prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "chat"})
     with pytest.raises(ValueError, match="needs prompt_formats"):
         EFTPolicy(base_l, ft_s, base_s, tokenizer=tok).render_prompts(["q"], "math")
+
+
+def test_teacher_forced_eft_logprobs(tok, trio):
+    """Completion log-probs under the EFT combination == the combination of full passes; a one-model
+    policy (all roles the same model) == sequence_logprobs of that model."""
+    from sahlab.eft.knowledge import eft_completion_logprobs
+    from sahlab.eval.generate import sequence_logprobs
+
+    base_l, ft_s, base_s = trio
+    pairs = [(PROMPTS[0], "w5 w6"), (PROMPTS[1], "w1"), (PROMPTS[2], "w9 w9 w9 w2")]
+    eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
+    got = eft_completion_logprobs(eft, pairs, batch_size=2)
+    for (p, c), lp in zip(pairs, got):
+        ctx, comp = ids_of(tok, p), ids_of(tok, c)
+        seq = ctx + comp
+        total = torch.log_softmax(full_logp(base_l, seq) + full_logp(ft_s, seq) - full_logp(base_s, seq), -1)
+        expected = [float(total[len(ctx) - 1 + j, t]) for j, t in enumerate(comp)]
+        np.testing.assert_allclose(lp, expected, atol=1e-5)
+    alone = EFTPolicy(ft_s, ft_s, ft_s, tokenizer=tok)
+    assert [n for n, _, _ in alone.members] == ["base_large = ft_small = base_small"]
+    for a, b in zip(eft_completion_logprobs(alone, pairs), sequence_logprobs(ft_s, tok, pairs, progress=False)):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -126,9 +126,9 @@ def run_grid_cell(cell: str, dirs: dict[str, str], tests: dict[str, list[dict]],
 
 
 def rescore_outputs(task: str, outputs: list[dict], examples: list[dict], n: int, *, n_boot: int,
-                    seed: int) -> dict:
-    """Metrics of the first `n` harness outputs of a model (the grid's diagonal cells): the same
-    examples and scorer as the emulated cells, without decoding again."""
+                    seed: int) -> tuple[list[dict], dict]:
+    """(records, metrics) of the first `n` harness outputs of a model (the grid's diagonal cells):
+    the same examples and scorer as the emulated cells, without decoding again."""
     from sahlab.eval.scorers import score
 
     if len(outputs) < n or len(examples) < n:
@@ -137,22 +137,26 @@ def rescore_outputs(task: str, outputs: list[dict], examples: list[dict], n: int
         if rec.get("id") != ex["id"]:
             raise ValueError(f"{task}: harness output {i} is example {rec.get('id')!r}, test split has "
                              f"{ex['id']!r}; re-run the evaluation")
-    _, metrics = score(task, [r["output"] for r in outputs[:n]], examples[:n], seed=seed, n_boot=n_boot)
-    return metrics
+    records, metrics = score(task, [r["output"] for r in outputs[:n]], examples[:n], seed=seed, n_boot=n_boot)
+    for rec, ex in zip(records, examples[:n]):
+        rec.update(id=ex["id"], reference=ex["reference"])
+    return records, metrics
 
 
 def diagonal_rows(outputs: dict[str, dict[str, list[dict]]], tests: dict[str, list[dict]], n: int, *,
-                  n_boot: int, seed: int) -> list[dict]:
-    """Rows of the real cells: outputs = {"small"|"large": {task: harness records}}."""
-    rows = []
+                  n_boot: int, seed: int) -> tuple[list[dict], dict[str, dict[str, list[dict]]]]:
+    """(metric rows, cell -> task -> per-item records) of the real cells: outputs = {"small"|"large":
+    {task: harness records}}."""
+    rows, records = [], {}
     for cell, per_task in outputs.items():
         if cell not in ("small", "large"):
             raise ValueError(f"diagonal cells are 'small' and 'large', got {cell!r}")
         pre, ft = CELLS[cell]
         for task, recs in per_task.items():
-            metrics = rescore_outputs(task, recs, tests[task], n, n_boot=n_boot, seed=seed)
+            records.setdefault(cell, {})[task], metrics = rescore_outputs(task, recs, tests[task], n, n_boot=n_boot,
+                                                                          seed=seed)
             rows += metric_rows(metrics, cell=cell, pretrain=pre, finetune=ft, emulated=False, task=task)
-    return rows
+    return rows, records
 
 
 def run_beta_sweep(dirs: dict[str, str], betas: Sequence[float], tests: dict[str, list[dict]],
@@ -254,14 +258,18 @@ def run_speculative(dirs: dict[str, str], prompts: dict[str, list[dict]], *, k: 
     return rows
 
 
-def grid_tables(rows: list[dict]) -> tuple["Any", "Any"]:
-    """(cells, gains) DataFrames from grid rows.
+def grid_tables(rows: list[dict], records: dict[str, dict[str, list[dict]]], *, n_boot: int,
+                seed: int) -> tuple["Any", "Any"]:
+    """(cells, gains) DataFrames from grid rows and the cells' per-item records.
 
     cells: one row per task × metric × cell. gains: per task × metric, the effect of scaling
-    fine-tuning (large − small fine-tuning, averaged over both pre-training scales) and of scaling
-    pre-training (large − small pre-training, averaged over both fine-tuning scales).
+    fine-tuning (Δft: large − small fine-tuning, averaged over both pre-training scales), of scaling
+    pre-training (Δpt, averaged over both fine-tuning scales) and Δpt − Δft, each with a paired
+    bootstrap CI over the items and a verdict ("> 0", "< 0", "inconclusive"; `sahlab.eft.paired`).
     """
     import pandas as pd
+
+    from sahlab.eft.paired import gains_table
 
     df = pd.DataFrame(rows)
     need = {"task", "metric", "pretrain", "finetune", "value"}
@@ -269,16 +277,31 @@ def grid_tables(rows: list[dict]) -> tuple["Any", "Any"]:
         raise ValueError(f"grid rows need fields {sorted(need)}, got {sorted(df.columns)}")
     order = {c: i for i, c in enumerate(CELLS)}
     df = df.sort_values(["task", "metric", "cell"], key=lambda s: s.map(order) if s.name == "cell" else s)
-    gains = []
-    for (task, metric), g in df.groupby(["task", "metric"], sort=True):
-        v = {(r.pretrain, r.finetune): r.value for r in g.itertuples()}
-        if len(v) != 4:
-            raise ValueError(f"{task}/{metric}: the grid has {len(v)} of 4 cells")
-        ft_gain = ((v["small", "large"] - v["small", "small"]) + (v["large", "large"] - v["large", "small"])) / 2
-        pt_gain = ((v["large", "small"] - v["small", "small"]) + (v["large", "large"] - v["small", "large"])) / 2
-        gains.append({"task": task, "metric": metric, "finetune_scaling_gain": ft_gain,
-                      "pretrain_scaling_gain": pt_gain})
+    gains = gains_table(df.to_dict("records"), records, n_boot=n_boot, seed=seed)
     return df.reset_index(drop=True), pd.DataFrame(gains)
+
+
+def records_by_cell(records: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    """Per-item records of the emulated cells' records.jsonl files (each tagged cell, task), grouped."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for r in records:
+        out.setdefault(r["cell"], {}).setdefault(r["task"], []).append(r)
+    return out
+
+
+def gains_markdown(gains) -> str:
+    """The gains table for reading: each contrast as "value [low, high]" and its verdict."""
+    import pandas as pd
+
+    def cell(g, name):
+        value = g[name if name == "pt_minus_ft" else f"{name}_gain"]
+        low, high = g[f"{name}_ci_low"], g[f"{name}_ci_high"]
+        ci = "" if pd.isna(low) or pd.isna(high) else f" [{low:+.3f}, {high:+.3f}]"
+        return f"{value:+.3f}{ci} {g[f'{name}_verdict']}"
+    out = pd.DataFrame([{"task": g["task"], "metric": g["metric"], "Δft (scale fine-tuning)": cell(g, "ft"),
+                         "Δpt (scale pre-training)": cell(g, "pt"), "Δpt − Δft": cell(g, "pt_minus_ft"),
+                         "n": g["n"]} for _, g in gains.iterrows()])
+    return markdown(out)
 
 
 def markdown(df, floatfmt: str = ".3f") -> str:
