@@ -15,6 +15,9 @@ EFT_MIX_TASKS = mixture_tasks(config)
 EFT_VARIANTS = variant_names(config)
 EFT_TESTS = expand(f"{RESULTS}/data/tasks/{{task}}/test.jsonl", task=EFT_TASKS)
 EFT_UP_MODELS = {r: model_dir(EFT_M[r]) for r in EMULATION["up"]}
+# Factuality by likelihood asks the embedded world's facts: only when both scales were pre-trained
+# on its corpus here (hub models never saw it).
+EFT_KNOWLEDGE = all(EFT[r] in NAMES["built"] for r in ("small", "large"))
 
 STUDY_TARGETS.extend(
     figure_paths("eft_grid") + figure_paths("eft_beta") + figure_paths("eft_lambda")
@@ -90,8 +93,8 @@ rule eft_grid_table:
     input:
         emulated=expand(f"{RESULTS}/eft/grid/{{cell}}/metrics.json", cell=EMULATED),
         emulated_records=expand(f"{RESULTS}/eft/grid/{{cell}}/records.jsonl", cell=EMULATED),
-        knowledge=rules.eft_knowledge.output.metrics,
-        knowledge_records=rules.eft_knowledge.output.records,
+        knowledge=[rules.eft_knowledge.output.metrics] if EFT_KNOWLEDGE else [],
+        knowledge_records=[rules.eft_knowledge.output.records] if EFT_KNOWLEDGE else [],
         small=expand(f"{RESULTS}/eval/{EFT_M['small_post']}/{{task}}/outputs.jsonl", task=EFT_TASKS),
         large=expand(f"{RESULTS}/eval/{EFT_M['large_post']}/{{task}}/outputs.jsonl", task=EFT_TASKS),
         tests=EFT_TESTS,

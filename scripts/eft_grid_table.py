@@ -10,8 +10,9 @@ tests = {t: read_examples(path) for t, path in zip(p.tasks, snakemake.input.test
 outputs = {cell: {t: read_jsonl(path) for t, path in zip(p.tasks, snakemake.input[cell])}
            for cell in ("small", "large")}
 rows, records = diagonal_rows(outputs, tests, p.n_test, n_boot=p.n_boot, seed=p.seed)
-rows += [r for path in (*snakemake.input.emulated, snakemake.input.knowledge) for r in read_json(path)]
-emulated = [r for path in (*snakemake.input.emulated_records, snakemake.input.knowledge_records)
+# knowledge: the likelihood-factuality items (embedded world only; an empty list otherwise)
+rows += [r for path in (*snakemake.input.emulated, *snakemake.input.knowledge) for r in read_json(path)]
+emulated = [r for path in (*snakemake.input.emulated_records, *snakemake.input.knowledge_records)
             for r in read_jsonl(path)]
 for cell, per_task in records_by_cell(emulated).items():
     records.setdefault(cell, {}).update(per_task)

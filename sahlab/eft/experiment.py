@@ -146,15 +146,15 @@ def rescore_outputs(task: str, outputs: list[dict], examples: list[dict], n: int
 def diagonal_rows(outputs: dict[str, dict[str, list[dict]]], tests: dict[str, list[dict]], n: int, *,
                   n_boot: int, seed: int) -> tuple[list[dict], dict[str, dict[str, list[dict]]]]:
     """(metric rows, cell -> task -> per-item records) of the real cells: outputs = {"small"|"large":
-    {task: harness records}}."""
+    {task: harness records}}; the first `n` items of each task (all of a smaller split)."""
     rows, records = [], {}
     for cell, per_task in outputs.items():
         if cell not in ("small", "large"):
             raise ValueError(f"diagonal cells are 'small' and 'large', got {cell!r}")
         pre, ft = CELLS[cell]
         for task, recs in per_task.items():
-            records.setdefault(cell, {})[task], metrics = rescore_outputs(task, recs, tests[task], n, n_boot=n_boot,
-                                                                          seed=seed)
+            records.setdefault(cell, {})[task], metrics = rescore_outputs(
+                task, recs, tests[task], min(n, len(tests[task])), n_boot=n_boot, seed=seed)
             rows += metric_rows(metrics, cell=cell, pretrain=pre, finetune=ft, emulated=False, task=task)
     return rows, records
 
