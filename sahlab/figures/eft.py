@@ -62,10 +62,10 @@ def plot_grid(cells, gains):
                 ax.set_ylabel("pre-training scale")
             if i == len(tasks) - 1:
                 ax.set_xlabel("fine-tuning scale")
-    bottom = axes[len(tasks)]
-    for ax in bottom[1:]:
-        ax.axis("off")
-    gains_panel(bottom[0], gains)
+    gs = axes[0][0].get_gridspec()
+    for ax in axes[len(tasks)]:
+        ax.remove()
+    gains_panel(fig.add_subplot(gs[len(tasks), :min(ncol, 3)]), gains)
     fig.tight_layout()
     return fig
 
@@ -96,7 +96,7 @@ def gains_panel(ax, gains):
     ax.invert_yaxis()
     ax.set_xlabel("gain (paired 95 % CI)")
     ax.set_title("scaling gains, main metrics", fontsize=7.5)
-    ax.legend(fontsize=6, loc="best")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def _metric_order(task: str, metrics) -> list[str]:
