@@ -448,3 +448,20 @@ def test_figures_have_one_panel_per_task():
     panel = grid.axes[-1]
     assert panel.get_title() == "scaling gains, main metrics"
     assert [t.get_text() for t in panel.get_yticklabels()] == ["math: accuracy"]
+
+
+def test_native_stops_never_cut_a_chat_answer_of_the_embedded_tasks():
+    """EFT stops at the union of its members' stop strings (`EFTPolicy.stop_strings`): safe only if
+    no answer in the fine-tune's chat format contains its task's native item boundary."""
+    from sahlab.world.build import build_world, make_task, validate_world_config
+    from sahlab.world.layouts import EMBEDDED
+
+    cfg = validate_world_config({"entities": {"n_countries": 2, "n_cities": 3, "n_companies": 4,
+                                              "n_universities": 2, "n_corpus_people": 6, "n_new_people": 2},
+                                 "tasks": {"multihop": {"train": 8, "test": 8}}, "newknowledge": {"test": 8}})
+    world = build_world(cfg, 5)
+    for task in ("math", "translation", "instructions", "multihop"):
+        rows = [r for split in make_task(world, task, cfg, 5).values() for r in split]
+        assert rows
+        stops = EMBEDDED[task].stop
+        assert not [r["reference"] for r in rows if any(s in r["reference"] for s in stops)], task
