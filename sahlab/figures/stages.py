@@ -11,7 +11,8 @@ def stage_rows(df):
     gets one bar per format; format-free probes (format '') count as the model's own format."""
     from sahlab.eval.tables import own_format
 
-    df = df.assign(format=[f or own_format(st) for f, st in zip(df.format, df.stage)])
+    # '' comes back from stages.csv as NaN (a truthy float): both mean "no format"
+    df = df.assign(format=[f if isinstance(f, str) and f else own_format(st) for f, st in zip(df.format, df.stage)])
     rows = []
     for stage in STAGE_ORDER:
         fmts = sorted(set(df[df.stage == stage].format), key=lambda f: (f != own_format(stage), f))
