@@ -8,8 +8,7 @@ set_threads(snakemake.threads)
 p = snakemake.params
 import pandas as pd  # noqa: E402
 
-prompts = {t: [ex["prompt"]
-               for ex in first_examples(path, p.n_prompts, "eft.speculative.n_prompts")]
+prompts = {t: first_examples(path, p.n_prompts, "eft.speculative.n_prompts")
            for t, path in zip(p.tasks, snakemake.input.tests)}
 dirs = {role: snakemake.input[role] for role in p.roles}
 df = pd.DataFrame(run_speculative(dirs, prompts, k=p.k, batch_sizes=p.batch_sizes,

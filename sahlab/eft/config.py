@@ -1,7 +1,7 @@
 """The `eft:` config section (study C): checks that run before any job, and the names it derives.
 
-A bad value (unknown scale or task, n_test larger than a test split or than the harness's
-evaluation.n_test whose outputs the grid's diagonal reuses, λ outside [0, 1], an empty sweep, a
+A bad value (unknown scale or task, n_test larger than the harness's evaluation.n_test whose
+outputs the grid's diagonal reuses, a sweep's n_test larger than a test split, λ outside [0, 1], an empty sweep, a
 mixture variant without tasks) fails here with one message naming the key, before Snakemake
 schedules anything.
 """
@@ -87,12 +87,13 @@ def check_eft_config(config: dict) -> None:
     if e["n_test"] > n_eval:
         _fail("n_test", f"({e['n_test']}) exceeds evaluation.n_test ({n_eval}): the grid's diagonal "
               "cells reuse the harness's outputs of the post-trained models")
-    for key, n, grid_tasks in (("n_test", e["n_test"], eft_tasks(config)),
-                               ("beta.n_test", e["beta"]["n_test"], eft_tasks(config))):
-        for task in grid_tasks:
-            size = test_sizes.get(task)
-            if size is not None and n > size:
-                _fail(key, f"({n}) is larger than the test split of task {task!r} ({size} examples)")
+    # eft.n_test takes the first n of each split, or the whole split when it is smaller (as the
+    # harness's evaluation.n_test does, whose outputs the diagonal reuses); the sweeps need n items
+    for task in eft_tasks(config):
+        size = test_sizes.get(task)
+        if size is not None and e["beta"]["n_test"] > size:
+            _fail("beta.n_test", f"({e['beta']['n_test']}) is larger than the test split of task {task!r} "
+                  f"({size} examples)")
     betas = e["beta"]["values"]
     if not betas or len(set(betas)) != len(betas):
         _fail("beta.values", f"give distinct β values, got {betas}")
