@@ -9,7 +9,6 @@ rule summary:
         f"{RESULTS}/SUMMARY.md",
     params:
         bench_dir=f"{RESULTS}/benchmarks",
-        config_files=[str(f) for f in workflow.configfiles],
     log:
         f"{RESULTS}/logs/tables/summary.log",
     threads: 1

@@ -73,8 +73,8 @@ def write_summary(tables: Sequence[str], bench_dir: str | Path, out: str | Path,
         for t in sorted(by_section[i]):
             parts += [f"### `{Path(t).name}`", "", Path(t).read_text().strip(), ""]
     parts += ["## Where and how long", ""] + machine()
-    if config_files:
-        parts.append(f"- config: {', '.join(config_files)}")
+    parts.append(f"- config: {', '.join(config_files)}" if config_files else
+                 "- config: the whole merged config is in `results/provenance.json`")
     secs = job_seconds(bench_dir)
     if secs:
         parts.append("- summed job wall time (jobs run side by side): "

@@ -3,5 +3,4 @@ from sahlab.logs import log_to
 from sahlab.summary import write_summary
 
 log_to(snakemake.log[0])
-write_summary(snakemake.input, snakemake.params.bench_dir, snakemake.output[0],
-              snakemake.params.config_files)
+write_summary(snakemake.input, snakemake.params.bench_dir, snakemake.output[0])
