@@ -63,7 +63,7 @@ CONFIG_CASES = [
     ("post_key_typo", POST % ("sft", "{lr: 1.0e-3, epochz: 2}"), [],
      r"posttrain.stages\[0\].hparams': hparams for 'sft': unknown key\(s\) \['epochz'\]"),
     ("post_lora_rank_0", POST % ("sft", "{lr: 1.0e-3, lora: {r: 0}}"), [],
-     r"posttrain.stages\[0\].hparams': hparams 'r' must be a positive int, got 0"),
+     r"posttrain.stages\[0\].hparams': hparams 'lora.r' must be a positive int, got 0"),
     ("post_lora_dropout", POST % ("sft", "{lr: 1.0e-3, lora: {r: 4, dropout: 1.5}}"), [],
      r"posttrain.stages\[0\].hparams': hparams 'lora.dropout' must be in \[0, 1\)"),
     ("post_grpo_batch", POST % ("grpo", "{lr: 1.0e-5, batch_size: 6, num_generations: 4}"), [],
