@@ -7,9 +7,19 @@ tests of pre-training are in tests/test_pretrain.py under the same marker).
 """
 from __future__ import annotations
 
-import pytest
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from sahlab.io import atomic_path, work_dir
+import pytest
+from conftest import REPO, copy_workflow, planned_jobs, run_snakemake
+
+from sahlab.io import atomic_path, read_examples, read_jsonl, work_dir
 
 pytestmark = pytest.mark.reliability
 
@@ -38,17 +48,6 @@ def test_atomic_path_removes_stale_temporaries(tmp_path):
 
 
 # ------------------------------------------------------------------ bad config: snakemake -n
-import hashlib  # noqa: E402
-import shutil  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from conftest import REPO, copy_workflow, planned_jobs, run_snakemake  # noqa: E402
-
 POST = "posttrain: {stages: [{name: sft, method: %s, hparams: %s}]}"
 # (case id, config overlay on config.yaml (or None), extra snakemake args, the message expected)
 CONFIG_CASES = [
@@ -64,7 +63,7 @@ CONFIG_CASES = [
     ("post_key_typo", POST % ("sft", "{lr: 1.0e-3, epochz: 2}"), [],
      r"posttrain.stages\[0\].hparams': hparams for 'sft': unknown key\(s\) \['epochz'\]"),
     ("post_lora_rank_0", POST % ("sft", "{lr: 1.0e-3, lora: {r: 0}}"), [],
-     r"posttrain.stages\[0\].hparams': hparams 'r' must be a positive int, got 0"),
+     r"posttrain.stages\[0\].hparams': hparams 'lora.r' must be a positive int, got 0"),
     ("post_lora_dropout", POST % ("sft", "{lr: 1.0e-3, lora: {r: 4, dropout: 1.5}}"), [],
      r"posttrain.stages\[0\].hparams': hparams 'lora.dropout' must be in \[0, 1\)"),
     ("post_grpo_batch", POST % ("grpo", "{lr: 1.0e-5, batch_size: 6, num_generations: 4}"), [],
@@ -245,8 +244,6 @@ def test_run_sh_refuses_bad_cores(tmp_path, cores):
 
 
 # ----------------------------------------------------------------------- bad data files
-from sahlab.io import read_examples, read_jsonl  # noqa: E402
-
 GOOD = {"id": "tr-1", "prompt": "Translate: the cat", "reference": "le chat", "metadata": {}}
 DATA_CASES = [
     ("null_reference", [GOOD, {**GOOD, "id": "tr-2", "reference": None}],

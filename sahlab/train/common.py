@@ -123,9 +123,12 @@ def _resolve_lora(lora: Any) -> dict:
     if unknown:
         raise ValueError(f"hparams 'lora': unknown key(s) {unknown}; allowed: {sorted(LORA_HPARAMS)}")
     out = {**LORA_HPARAMS, **lora}
-    _positive(out, "r", int)
-    out["alpha"] = out["alpha"] if out["alpha"] is not None else 2 * out["r"]
-    _positive(out, "alpha", float)
+    try:
+        _positive(out, "r", int)
+        out["alpha"] = out["alpha"] if out["alpha"] is not None else 2 * out["r"]
+        _positive(out, "alpha", float)
+    except ValueError as e:  # name the key as written in the config: lora.r, lora.alpha
+        raise ValueError(str(e).replace("hparams '", "hparams 'lora.", 1)) from None
     if not 0 <= out["dropout"] < 1:
         raise ValueError(f"hparams 'lora.dropout' must be in [0, 1), got {out['dropout']!r}")
     return out
