@@ -115,7 +115,7 @@ def evidence_fraction(rows: Sequence[dict]) -> float:
     return sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows) / len(rows)
 
 
-# --------------------------------------------------------------------------- reward
+# --------------------------------------------------------------------------- probes
 def make_probe(kind: str, model_dir: str, opts: dict):
     """The probe family `kind` ("linear", "mlp" or "finetune") with options from `opts`."""
     from sahlab.probing.probes import FinetuneProbe, LinearProbe, MLPProbe
