@@ -56,6 +56,7 @@ rule inductive_finetune:
         hparams=lambda wc: IND["hparams"][wc.method],
         toy=IND.get("toy", {}),
         converged_at=IND.get("converged_at", 0.95),
+        evidence=IND.get("evidence", "spurious_only"),
         data_seed=config["seed"],
     log:
         f"{RESULTS}/logs/inductive/{{model}}_{{method}}_{{pair}}_seed{{seed}}.log",

@@ -11,6 +11,6 @@ rows = finetune_over_rates(snakemake.input.model, snakemake.wildcards.pair,
                            snakemake.wildcards.method, int(snakemake.wildcards.seed), p.rates,
                            p.n_train, p.n_test, p.hparams, data_seed=p.data_seed,
                            world=read_json(snakemake.input.world), toy=p.toy,
-                           converged_at=p.converged_at, threads=snakemake.threads,
-                           work_root=snakemake.output[0])
+                           converged_at=p.converged_at, evidence=p.evidence,
+                           threads=snakemake.threads, work_root=snakemake.output[0])
 write_json(snakemake.output[0], nan_to_none(rows))

@@ -163,6 +163,7 @@ def test_pair_separator_matches_the_library():
     ("pairs", ["contains_1-vs-contains_2"] * 3, "unique"),
     ("toy", {"vocab_size": 5}, "vocab_size"),
     ("converged_at", 1.5, "converged_at"),
+    ("evidence", "weak", "evidence"),
     ("rates", [0.0, 1.5], "rates"),
     ("rates", [0.5, 0.1], "increasing"),
     ("rates", [], "rates"),

@@ -130,6 +130,8 @@ def check_inductive_config(config: dict) -> None:
             resolve_hparams(m, hparams[m])
         except ValueError as e:
             _fail(f"hparams.{m}", str(e))
+    if sec.get("evidence", "spurious_only") not in ("spurious_only", "target_only", "mixed"):
+        _fail("evidence", f"must be spurious_only, target_only or mixed, got {sec.get('evidence')!r}")
     conv = sec.get("converged_at", 0.95)
     if isinstance(conv, bool) or not isinstance(conv, (int, float)) or not 0 < conv <= 1:
         _fail("converged_at", f"must be a number in (0, 1], got {conv!r}")

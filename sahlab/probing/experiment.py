@@ -116,7 +116,7 @@ def evidence_fraction(rows: Sequence[dict]) -> float:
     return sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows) / len(rows)
 
 
-# --------------------------------------------------------------------------- reward
+# --------------------------------------------------------------------------- probes
 def make_probe(kind: str, model_dir: str, opts: dict):
     """The probe family `kind` ("linear", "mlp" or "finetune") with options from `opts`."""
     from sahlab.probing.probes import FinetuneProbe, LinearProbe, MLPProbe
@@ -220,13 +220,16 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
                         rates: Sequence[float], n_train: int, n_test_per_section: int,
                         hparams: dict, *, data_seed: int, world: dict | None = None,
                         toy: dict | None = None, converged_at: float = 0.95,
-                        threads: int = 1, work_root: str | None = None) -> list[dict]:
+                        evidence: str = "spurious_only", threads: int = 1,
+                        work_root: str | None = None) -> list[dict]:
     """Fine-tune `model_dir` once per evidence rate (each run starts from the same pre-trained
     model) and measure per-section metrics and feature use on one shared test set.
 
     method: "grpo"/"rloo" (reward = the features scorer's per-example value against the target
     label) or "sft". Training data for rate r: `feature_split(pair, n_train, r, data_seed + seed)`,
-    so seeds differ in data as well as in training randomness. Returns one row per rate, with
+    so seeds differ in data as well as in training randomness; the evidence rows are of kind
+    `evidence` ("spurious_only" = Lovering's weak counter-examples, "target_only", or "mixed" =
+    half each, which keeps the labels balanced). Returns one row per rate, with
     `train_accuracy`: the reward the trained policy's decision (the likelier of "1"/"0") earns on
     its own training rows, and `converged` = train_accuracy ≥ `converged_at`; RL rows also hold
     the sampled training reward per logging step (`train_reward_trajectory`). `work_root`: the
@@ -242,7 +245,8 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
     hp = {"prompt_format": "plain", **hparams}
     out = []
     for rate in rates:
-        rows = feature_split(pair, n_train, rate, data_seed + seed, world=world, toy=toy)
+        rows = feature_split(pair, n_train, rate, data_seed + seed, world=world, toy=toy,
+                             evidence=evidence)
         t0 = time.perf_counter()
         # Scratch beside the job's output (`work_root`) when given, else in the temp dir.
         with (work_dir(work_root, "inductive-work") if work_root else
