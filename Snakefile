@@ -1,14 +1,22 @@
 # sahlab: one DAG from raw data to figures for four studies of the Superficial Alignment
 # Hypothesis. Logic lives in sahlab/, rules only wire scripts/ to files. See README.md.
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from sahlab.config import check_cores, schema_error
+
 min_version("9.0")
+# --cores 0 would otherwise plan the jobs and then wait forever for a free core.
+check_cores(getattr(workflow.resource_settings, "cores", None))  # None under --executor slurm
 
 
 configfile: "config/config.yaml"
 
 
-validate(config, "config/schema.yaml")
+try:
+    validate(config, "config/schema.yaml")
+except WorkflowError as e:  # one line naming the key instead of the whole schema
+    raise WorkflowError(schema_error(e)) from None
 
 
 # `snakemake --report results/report.html`: this text (rendered with the config) opens the report.
@@ -47,12 +55,15 @@ if config.get("inductive") is not None:
     include: "rules/inductive.smk"
 
 
+include: "rules/summary.smk"
+
+
 # Seconds-long rules (copies, tables, figures) run on the submitting node under --executor
 # slurm instead of queueing for minutes; everything else becomes a SLURM job (profiles/slurm).
-localrules: all, post_model, provenance, stages_table, figure_world, figure_stages, figure_pretrain_loss, scaling_fits, scaling_errors, scaling_newknowledge_table, figure_scaling_curves, figure_scaling_errors, figure_scaling_newknowledge, complexity_table, figure_complexity_frontiers, figure_complexity_strategies, eft_grid_table, eft_figure_grid, eft_figure_beta, eft_figure_lambda, inductive_use_table, inductive_summary, figure_inductive_use, figure_inductive_extractability
+localrules: all, post_model, provenance, summary, stages_table, figure_world, figure_stages, figure_pretrain_loss, scaling_fits, scaling_errors, scaling_newknowledge_table, figure_scaling_curves, figure_scaling_errors, figure_scaling_newknowledge, complexity_table, figure_complexity_frontiers, figure_complexity_strategies, eft_grid_table, eft_figure_grid, eft_figure_beta, eft_figure_lambda, inductive_use_table, inductive_summary, figure_inductive_use, figure_inductive_extractability
 
 
 rule all:
     input:
-        all_targets(),
+        all_targets() + [rules.summary.output[0]],
     default_target: True

@@ -4,5 +4,13 @@
 # `bash run.sh results/figures/stages.pdf` or `bash run.sh -n`.
 set -euo pipefail
 cd "$(dirname "$0")"
+cores="${CORES:-2}"
+# snakemake accepts --cores 0 and then waits forever for a free core: refuse it up front.
+if ! [[ "$cores" =~ ^[1-9][0-9]*$ || "$cores" == all ]]; then
+  echo "run.sh: CORES must be a positive integer or 'all', got '$cores'" >&2
+  exit 2
+fi
 bash setup.sh
-exec .venv/bin/snakemake --profile profiles/default --cores "${CORES:-2}" "$@"
+# A missing or tab-indented --configfile: one line naming the file (snakemake: a traceback).
+.venv/bin/python -m sahlab.config "$@"
+exec .venv/bin/snakemake --profile profiles/default --cores "$cores" "$@"

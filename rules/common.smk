@@ -1,13 +1,17 @@
 # Names, wildcard patterns and input functions shared by the rules (no rules here).
 import re
+import sys
 
 import sahlab
-from sahlab.config import available_models, check_config, model_names, scale_stages
+from sahlab.config import (available_models, check_config, local_data_files, model_names,
+                           scale_stages, size_caps)
 from sahlab.models.registry import source_files
 
 # Cross-field checks the JSON schema cannot express (unknown task in a grid, N larger than a
 # split, ...): fail here, before any job runs, with one message naming the key.
 check_config(config)
+for note in size_caps(config):  # capped sizes are said, not silent
+    print(f"sahlab: {note}", file=sys.stderr)
 
 RESULTS = "results"
 SCALES = list(config["scales"])

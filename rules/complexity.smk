@@ -104,5 +104,5 @@ STUDY_TARGETS.extend(
     figure_paths("complexity_frontiers")
     + figure_paths("complexity_strategies")
     + [f"{RESULTS}/tables/complexity.csv", f"{RESULTS}/tables/complexity.md",
-       f"{RESULTS}/tables/complexity_reductions.csv"]
+       f"{RESULTS}/tables/complexity_reductions.csv", f"{RESULTS}/tables/complexity_headline.csv"]
 )

@@ -43,6 +43,7 @@ rule corpus:
 rule task_data:
     input:
         world=rules.world.output[0],
+        local=lambda wc: local_data_files(config["tasks"].get(wc.task, {})),
     output:
         train=f"{RESULTS}/data/tasks/{{task}}/train.jsonl",
         test=f"{RESULTS}/data/tasks/{{task}}/test.jsonl",

@@ -15,6 +15,9 @@ EFT_MIX_TASKS = mixture_tasks(config)
 EFT_VARIANTS = variant_names(config)
 EFT_TESTS = expand(f"{RESULTS}/data/tasks/{{task}}/test.jsonl", task=EFT_TASKS)
 EFT_UP_MODELS = {r: model_dir(EFT_M[r]) for r in EMULATION["up"]}
+# Factuality by likelihood asks the embedded world's facts: only when both scales were pre-trained
+# on its corpus here (hub models never saw it).
+EFT_KNOWLEDGE = all(EFT[r] in NAMES["built"] for r in ("small", "large"))
 
 STUDY_TARGETS.extend(
     figure_paths("eft_grid") + figure_paths("eft_beta") + figure_paths("eft_lambda")
@@ -57,9 +60,41 @@ rule eft_grid_cell:
         "../scripts/eft_grid_cell.py"
 
 
+# Factuality by likelihood: the world's knowledge items (cloze: the true attribute value ranked among
+# the world's candidate values) under each cell's teacher-forced distribution; all four cells in one
+# job (four small models, loaded once).
+rule eft_knowledge:
+    input:
+        **{r: model_dir(m) for r, m in EFT_M.items()},
+        world=rules.world.output[0],
+    output:
+        metrics=f"{RESULTS}/eft/knowledge/metrics.json",
+        records=f"{RESULTS}/eft/knowledge/records.jsonl",
+    params:
+        roles=list(EFT_M),
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
+    log:
+        f"{RESULTS}/logs/eft/knowledge.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_knowledge.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+        gpu=1,
+    conda:
+        ENV["eval"]
+    script:
+        "../scripts/eft_knowledge.py"
+
+
 rule eft_grid_table:
     input:
         emulated=expand(f"{RESULTS}/eft/grid/{{cell}}/metrics.json", cell=EMULATED),
+        emulated_records=expand(f"{RESULTS}/eft/grid/{{cell}}/records.jsonl", cell=EMULATED),
+        knowledge=[rules.eft_knowledge.output.metrics] if EFT_KNOWLEDGE else [],
+        knowledge_records=[rules.eft_knowledge.output.records] if EFT_KNOWLEDGE else [],
         small=expand(f"{RESULTS}/eval/{EFT_M['small_post']}/{{task}}/outputs.jsonl", task=EFT_TASKS),
         large=expand(f"{RESULTS}/eval/{EFT_M['large_post']}/{{task}}/outputs.jsonl", task=EFT_TASKS),
         tests=EFT_TESTS,

@@ -1,5 +1,6 @@
-# Study D (Cruz, Pona et al. 2023 after Lovering et al. 2021): is a feature's extractability after
-# pre-training (online-code MDL) predictive of its use by a policy fine-tuned with RL (and SFT)?
+# Study D (Cruz, Pona et al. 2023 after Lovering et al. 2021): is a (target, spurious) feature
+# pair's relative extractability after pre-training (online-code MDL) predictive of the spurious
+# feature's use by a policy fine-tuned with RL (and SFT)? Statistics are over pairs.
 from sahlab.probing.config import check_inductive_config
 
 check_inductive_config(config)
@@ -18,8 +19,9 @@ rule inductive_mdl:
     wildcard_constraints:
         model=one_of(IND_MODELS),
     params:
-        features=IND["features"],
+        pairs=IND["pairs"],
         mdl=IND["mdl"],
+        toy=IND.get("toy", {}),
         seed=config["seed"],
     log:
         f"{RESULTS}/logs/inductive/{{model}}_mdl.log",
@@ -41,22 +43,25 @@ rule inductive_finetune:
         model=lambda wc: model_dir(wc.model),
         world=rules.world.output[0],
     output:
-        f"{IND_DIR}/{{method}}/{{feature}}/seed{{seed}}.json",
+        f"{IND_DIR}/{{method}}/{{pair}}/seed{{seed}}.json",
     wildcard_constraints:
         model=one_of(IND_MODELS),
         method=one_of(IND["methods"]),
-        feature=one_of(IND["features"]),
+        pair=one_of(IND["pairs"]),
         seed=r"\d+",
     params:
         rates=IND["rates"],
         n_train=IND["n_train"],
         n_test=IND["n_test"],
         hparams=lambda wc: IND["hparams"][wc.method],
+        toy=IND.get("toy", {}),
+        converged_at=IND.get("converged_at", 0.95),
+        evidence=IND.get("evidence", "spurious_only"),
         data_seed=config["seed"],
     log:
-        f"{RESULTS}/logs/inductive/{{model}}_{{method}}_{{feature}}_seed{{seed}}.log",
+        f"{RESULTS}/logs/inductive/{{model}}_{{method}}_{{pair}}_seed{{seed}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/inductive_{{model}}_{{method}}_{{feature}}_seed{{seed}}.tsv"
+        f"{RESULTS}/benchmarks/inductive_{{model}}_{{method}}_{{pair}}_seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -70,9 +75,8 @@ rule inductive_finetune:
 
 rule inductive_use_table:
     input:
-        expand(f"{RESULTS}/inductive/{{model}}/features/{{method}}/{{feature}}/seed{{seed}}.json",
-               model=IND_MODELS, method=IND["methods"], feature=IND["features"],
-               seed=IND["seeds"]),
+        expand(f"{RESULTS}/inductive/{{model}}/features/{{method}}/{{pair}}/seed{{seed}}.json",
+               model=IND_MODELS, method=IND["methods"], pair=IND["pairs"], seed=IND["seeds"]),
     output:
         csv=f"{RESULTS}/tables/inductive_use.csv",
     log:
@@ -96,11 +100,12 @@ rule inductive_summary:
         mdl_md=f"{RESULTS}/tables/inductive_mdl.md",
         corr_csv=f"{RESULTS}/tables/inductive_correlations.csv",
         corr_md=f"{RESULTS}/tables/inductive_correlations.md",
-        points=f"{RESULTS}/tables/inductive_points.csv",
-        seeds=f"{RESULTS}/tables/inductive_seeds.csv",
+        pairs=f"{RESULTS}/tables/inductive_pairs.csv",
+        runs=f"{RESULTS}/tables/inductive_runs.csv",
     params:
         rates=IND["rates"],
         threshold=IND["threshold"],
+        converged_at=IND.get("converged_at", 0.95),
         n_permutations=IND["n_permutations"],
         n_boot=IND["n_boot"],
         seed=config["seed"],
@@ -138,7 +143,7 @@ rule figure_inductive_use:
 
 rule figure_inductive_extractability:
     input:
-        points=rules.inductive_summary.output.points,
+        pairs=rules.inductive_summary.output.pairs,
         corr=rules.inductive_summary.output.corr_csv,
     output:
         report(figure_paths("inductive_extractability"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -20,6 +21,8 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     target = tmp if is_dir else tmp / path.name
     try:
@@ -29,6 +32,28 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
         os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def work_dir(next_to: str | os.PathLike, tag: str, keep: bool = False) -> Iterator[Path]:
+    """A scratch folder `.<name>.<tag>` beside the job's output `next_to`, removed afterwards.
+
+    Unlike a tempfile folder in /tmp it lives in the job's own output area, and what a killed
+    run left there (model copies, at real sizes) is removed when the next run starts. With
+    `keep` a failed run's folder is left for the next one (resumable checkpoints).
+    """
+    path = Path(next_to)
+    work = path.parent / f".{path.name}.{tag}"
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    except BaseException:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def write_json(path, obj: Any) -> None:
@@ -49,30 +74,63 @@ def write_jsonl(path, rows: Iterable[dict]) -> int:
     return n
 
 
-def read_jsonl(path) -> list[dict]:
+def read_jsonl(path, *, nonempty: bool = False) -> list[dict]:
+    """The dataset reader: one JSON object per line (blank lines skipped). Errors name the file
+    and the 1-based line; `nonempty`: a file without rows is an error too."""
+    return [row for _, row in _numbered_rows(path, nonempty)]
+
+
+def _numbered_rows(path, nonempty: bool = False) -> list[tuple[int, dict]]:
     rows = []
-    with open(path) as f:
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as e:
+        raise ValueError(f"{path}: cannot be read ({e.strerror})") from None
+    with f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            rows.append((lineno, row))
+    if nonempty and not rows:
+        raise ValueError(f"{path}: the file holds no rows")
     return rows
 
 
 def read_examples(path) -> list[dict]:
-    """Read a task split in the common schema and check every row has the four fields."""
-    rows = read_jsonl(path)
-    for i, row in enumerate(rows, 1):
+    """Read a task split in the common schema and check every row: the four fields, a string
+    prompt and reference (a null reference would be scored against the text "None"), an
+    object metadata. Errors name the file, line and row id."""
+    rows = []
+    for lineno, row in _numbered_rows(path, nonempty=True):
+        where = f"{path}:{lineno} (id={row.get('id')!r})"
         missing = [k for k in SCHEMA_FIELDS if k not in row]
         if missing:
-            raise ValueError(f"{path}: row {i} (id={row.get('id')!r}) lacks field(s) {missing}; "
-                             f"every example needs {list(SCHEMA_FIELDS)}")
+            raise ValueError(f"{where} lacks field(s) {missing}; every example needs "
+                             f"{list(SCHEMA_FIELDS)}")
+        for key in ("prompt", "reference"):
+            if not isinstance(row[key], str):
+                got = "null" if row[key] is None else type(row[key]).__name__
+                raise ValueError(f"{where}: '{key}' must be a string, got {got}")
         if not isinstance(row["metadata"], dict):
-            raise ValueError(f"{path}: row {i} (id={row['id']!r}): 'metadata' must be an object")
+            raise ValueError(f"{where}: 'metadata' must be an object")
+        rows.append(row)
     return rows
+
+
+def first_examples(path, n: int, key: str) -> list[dict]:
+    """The first `n` examples of a split; a split with fewer rows is an error naming the config
+    `key` (hub splits without a `limit` are sized only here, after the download)."""
+    rows = read_examples(path)
+    if len(rows) < n:
+        raise ValueError(f"config key '{key}': {n} is larger than {path} ({len(rows)} rows); "
+                         f"use at most {len(rows)}")
+    return rows[:n]
 
 
 def _jsonable(o):

@@ -1,6 +1,6 @@
 """Rule eft_speculative: speculative up-scaling vs plain EFT decoding (acceptance, speed-up)."""
 from sahlab.eft.experiment import markdown, run_speculative
-from sahlab.io import atomic_path, read_examples
+from sahlab.io import atomic_path, first_examples
 from sahlab.logs import log_to, set_threads
 
 log = log_to(snakemake.log[0])
@@ -8,7 +8,7 @@ set_threads(snakemake.threads)
 p = snakemake.params
 import pandas as pd  # noqa: E402
 
-prompts = {t: [ex["prompt"] for ex in read_examples(path)[: p.n_prompts]]
+prompts = {t: first_examples(path, p.n_prompts, "eft.speculative.n_prompts")
            for t, path in zip(p.tasks, snakemake.input.tests)}
 dirs = {role: snakemake.input[role] for role in p.roles}
 df = pd.DataFrame(run_speculative(dirs, prompts, k=p.k, batch_sizes=p.batch_sizes,

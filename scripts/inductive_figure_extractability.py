@@ -1,4 +1,4 @@
-"""Rule figure_inductive_extractability: use vs relative extractability, logistic fit, ρ and p."""
+"""Rule figure_inductive_extractability: per-pair errors vs relative extractability, ρ, p, CI."""
 import pandas as pd
 
 from sahlab.figures.inductive import plot_extractability_scatter
@@ -7,5 +7,5 @@ from sahlab.logs import log_to
 
 log_to(snakemake.log[0])
 apply_theme(snakemake.params.style["context"])
-save(plot_extractability_scatter(pd.read_csv(snakemake.input.points),
+save(plot_extractability_scatter(pd.read_csv(snakemake.input.pairs),
                                  pd.read_csv(snakemake.input.corr)), snakemake.output)

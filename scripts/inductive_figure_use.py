@@ -1,4 +1,4 @@
-"""Rule figure_inductive_use: use of the spurious feature vs evidence rate per feature and method."""
+"""Rule figure_inductive_use: s-only and t-only errors vs evidence rate per pair and method."""
 import pandas as pd
 
 from sahlab.figures.inductive import plot_use_vs_rate

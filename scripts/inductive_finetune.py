@@ -1,5 +1,5 @@
-"""Rule inductive_finetune: fine-tune one model on one feature task with one method and seed,
-once per evidence rate, and measure per-section metrics and feature use."""
+"""Rule inductive_finetune: fine-tune one model on one (target, spurious) pair with one method and
+seed, once per evidence rate, and measure per-section metrics, feature use and convergence."""
 from sahlab.io import read_json, write_json
 from sahlab.logs import log_to, set_threads
 from sahlab.probing.experiment import finetune_over_rates, nan_to_none
@@ -7,8 +7,10 @@ from sahlab.probing.experiment import finetune_over_rates, nan_to_none
 log = log_to(snakemake.log[0])
 set_threads(snakemake.threads)
 p = snakemake.params
-rows = finetune_over_rates(snakemake.input.model, snakemake.wildcards.feature,
+rows = finetune_over_rates(snakemake.input.model, snakemake.wildcards.pair,
                            snakemake.wildcards.method, int(snakemake.wildcards.seed), p.rates,
                            p.n_train, p.n_test, p.hparams, data_seed=p.data_seed,
-                           world=read_json(snakemake.input.world), threads=snakemake.threads)
+                           world=read_json(snakemake.input.world), toy=p.toy,
+                           converged_at=p.converged_at, evidence=p.evidence,
+                           threads=snakemake.threads, work_root=snakemake.output[0])
 write_json(snakemake.output[0], nan_to_none(rows))

@@ -1,4 +1,4 @@
-"""Rule inductive_mdl: online-code MDL of every feature's target and spurious label on one model."""
+"""Rule inductive_mdl: online-code MDL of every pair's target and spurious feature on one model."""
 from sahlab.io import read_json, write_json
 from sahlab.logs import log_to, set_threads
 from sahlab.probing.experiment import measure_mdl, nan_to_none
@@ -6,8 +6,9 @@ from sahlab.probing.experiment import measure_mdl, nan_to_none
 log = log_to(snakemake.log[0])
 set_threads(snakemake.threads)
 opts = snakemake.params.mdl
-rows = measure_mdl(snakemake.input.model, snakemake.params.features, opts["n"],
+rows = measure_mdl(snakemake.input.model, snakemake.params.pairs, opts["n"],
                    opts["probe_seeds"], snakemake.params.seed, world=read_json(snakemake.input.world),
                    probes=opts.get("probes", ["linear"]), probe_opts=opts.get("probe_opts", {}),
-                   pooling=opts.get("pooling", "mean"), layer=opts.get("layer", -1))
+                   pooling=opts.get("pooling", "last"), layer=opts.get("layer", -1),
+                   toy=snakemake.params.toy)
 write_json(snakemake.output[0], nan_to_none(rows))

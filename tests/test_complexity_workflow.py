@@ -54,10 +54,10 @@ def test_smoke_run_study_outputs(smoke_run):
         assert counts["baseline"] == 1
         assert counts["lora"] == len(smoke["lora_ranks"]) * len(smoke["bits"])
         assert counts["full"] == len(smoke["bits"])
-        assert counts["data"] == len(smoke["prequential_n"])
+        assert counts["online"] == len(smoke["prequential_n"])
         assert (df.bits == df.payload_bits + df.script_bits).all()
         assert (df[df.strategy == "baseline"].payload_bits == 0).all()
-        data = df[df.strategy == "data"].sort_values("N")
+        data = df[df.strategy == "online"].sort_values("N")
         assert list(data.N) == smoke["prequential_n"] and data.payload_bits.is_monotonic_increasing
         for r in smoke["lora_ranks"]:  # fewer bits per weight, smaller payload
             lora = df[(df.strategy == "lora") & (df.r == r)].sort_values("quant_bits")

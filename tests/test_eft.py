@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -248,3 +250,105 @@ def test_extend_and_rewind_match_full_forward(tok, trio):
     assert policy.cached_length == width - 1
     with pytest.raises(ValueError, match="keep must be"):
         policy.rewind(torch.tensor([3, 0, 0]), 2)
+
+
+# --------------------------------------------------------------------------- per-member prompts
+# Each member is prefilled with its own rendering of a prompt (base members: their native layout,
+# the fine-tune: chat); the harness decodes the reference (fine-tune's) rendering. Here: word prompts
+# of different lengths per member, so positions and padding differ between the members' caches.
+OWN_LARGE = [words([7, 7, 3, 1, 4, 50]), words([9]), words([2, 2, 2, 2, 2, 2, 2, 2, 2]), words([41, 6])]
+OWN_SMALL = [words([33]), words([15, 9, 26, 5, 35, 8, 9, 1, 1, 1]), words([44, 2]), words([12, 11, 10])]
+
+
+def bound_eft(tok, trio, beta=1.0):
+    base_l, ft_s, base_s = trio
+    eft = EFTPolicy(base_l, ft_s, base_s, beta=beta, tokenizer=tok)
+    eft.bind_prompts(PROMPTS[:4], {"base_large": OWN_LARGE, "base_small": OWN_SMALL})
+    return eft
+
+
+def ids_of(tok, text):
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def test_per_member_prompts_match_independent_full_forward(tok, trio):
+    """Cached EFT log-probs with per-member prompts == the combination of full passes of each member
+    over its own prompt + the shared continuation."""
+    base_l, ft_s, base_s = trio
+    beta = 1.5
+    eft = bound_eft(tok, trio, beta)
+    _, ids, mask = left_pad(tok, PROMPTS[:4])
+    appended = torch.tensor([[10, 11, 12], [20, 21, 22], [30, 31, 32], [40, 41, 42]])
+    got = [eft.prefill(ids, mask)] + [eft.step(appended[:, j]) for j in range(3)]
+    for r in range(4):
+        app = appended[r].tolist()
+        own = {m: ids_of(tok, p) for m, p in ((base_l, OWN_LARGE[r]), (ft_s, PROMPTS[r]), (base_s, OWN_SMALL[r]))}
+        full = {m: full_logp(m, own[m] + app) for m in own}
+        for j in range(4):
+            at = {m: full[m][len(own[m]) - 1 + j] for m in own}
+            expected = torch.log_softmax(at[base_l] + beta * (at[ft_s] - at[base_s]), -1)
+            torch.testing.assert_close(got[j][r].double(), expected, atol=1e-5, rtol=0)
+    # the shared-prompt policy gives something else: the test can tell the prompts apart
+    shared = EFTPolicy(base_l, ft_s, base_s, beta=beta, tokenizer=tok).prefill(ids, mask)
+    assert not torch.allclose(shared, got[0], atol=1e-3)
+
+
+def test_per_member_prompts_greedy_equals_brute_force(tok, trio):
+    """The harness's cached, batched greedy decoding == token-by-token argmax of full passes."""
+    base_l, ft_s, base_s = trio
+    eft = bound_eft(tok, trio)
+    out = generate(eft, PROMPTS[:4], max_new_tokens=8, batch_size=3, progress=False, ignore_eos=True)
+    for r in range(4):
+        own = [(base_l, ids_of(tok, OWN_LARGE[r]), 1.0), (ft_s, ids_of(tok, PROMPTS[r]), 1.0),
+               (base_s, ids_of(tok, OWN_SMALL[r]), -1.0)]
+        cont = []
+        for _ in range(8):
+            total = sum(w * full_logp(m, p + cont)[-1] for m, p, w in own)
+            cont.append(int(total.argmax()))
+        assert out[r] == tok.decode(cont, skip_special_tokens=True)
+
+
+def test_bind_prompts_errors(tok, trio):
+    base_l, ft_s, base_s = trio
+    eft = bound_eft(tok, trio)
+    _, ids, mask = left_pad(tok, [PROMPTS[4]])  # never bound
+    with pytest.raises(ValueError, match=r"member base_large has its own prompt format, but prompt row 0 was not bound"):
+        eft.prefill(ids, mask)
+    with pytest.raises(ValueError, match="bound to two different prompts of member base_small"):
+        eft.bind_prompts(PROMPTS[:1], {"base_small": [words([1, 2])]})
+    with pytest.raises(ValueError, match="2 prompts for member base_large, 1 reference"):
+        eft.bind_prompts(PROMPTS[:1], {"base_large": OWN_LARGE[:2]})
+    with pytest.raises(ValueError, match="no EFT member has role 'nope'"):
+        eft.bind_prompts(PROMPTS[:1], {"nope": PROMPTS[:1]})
+    with pytest.raises(ValueError, match=r"prompt_formats must give one format per EFT role .* missing \['base_small'\]"):
+        EFTPolicy(base_l, ft_s, base_s, tokenizer=tok, prompt_formats={"base_large": "native", "ft_small": "chat"})
+    with pytest.raises(ValueError, match="unknown format"):
+        EFTPolicy(base_l, ft_s, base_s, tokenizer=tok,
+                  prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "raw"})
+    with pytest.raises(ValueError, match="same model but have prompt formats"):
+        EFTPolicy(base_l, ft_s, base_l, tokenizer=tok,
+                  prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "chat"})
+    with pytest.raises(ValueError, match="needs prompt_formats"):
+        EFTPolicy(base_l, ft_s, base_s, tokenizer=tok).render_prompts(["q"], "math")
+
+
+def test_teacher_forced_eft_logprobs(tok, trio):
+    """Completion log-probs under the EFT combination == the combination of full passes; a one-model
+    policy (all roles the same model) == sequence_logprobs of that model."""
+    from sahlab.eft.knowledge import eft_completion_logprobs
+    from sahlab.eval.generate import sequence_logprobs
+
+    base_l, ft_s, base_s = trio
+    pairs = [(PROMPTS[0], "w5 w6"), (PROMPTS[1], "w1"), (PROMPTS[2], "w9 w9 w9 w2")]
+    eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
+    got = eft_completion_logprobs(eft, pairs, batch_size=2)
+    for (p, c), lp in zip(pairs, got):
+        ctx, comp = ids_of(tok, p), ids_of(tok, c)
+        seq = ctx + comp
+        total = torch.log_softmax(full_logp(base_l, seq) + full_logp(ft_s, seq) - full_logp(base_s, seq), -1)
+        expected = [float(total[len(ctx) - 1 + j, t]) for j, t in enumerate(comp)]
+        np.testing.assert_allclose(lp, expected, atol=1e-5)
+    alone = EFTPolicy(ft_s, ft_s, ft_s, tokenizer=tok)
+    assert [n for n, _, _ in alone.members] == ["base_large = ft_small = base_small"]
+    for a, b in zip(eft_completion_logprobs(alone, pairs), sequence_logprobs(ft_s, tok, pairs, progress=False)):
+        np.testing.assert_allclose(a, b, atol=1e-5)

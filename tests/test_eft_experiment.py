@@ -85,30 +85,112 @@ def _cell_rows(values: dict, metric="accuracy", task="math"):
             for k, v in values.items()]
 
 
+CELL_OF = {("small", "small"): "small", ("large", "small"): "up", ("small", "large"): "down",
+           ("large", "large"): "large"}
+
+
+def _records(correct: dict, fmt: dict | None = None):
+    """cell -> {"math": per-item records} from (pretrain, finetune) -> list of 0/1 per item."""
+    out = {}
+    for key, values in correct.items():
+        f = (fmt or {}).get(key, [1] * len(values))
+        out[CELL_OF[key]] = {"math": [{"id": f"m{i}", "correct": bool(v), "format_ok": bool(g),
+                                       "error_kind": "correct" if v else ("reasoning" if g else "format")}
+                                      for i, (v, g) in enumerate(zip(values, f))]}
+    return out
+
+
+def _rows_of(records):
+    import numpy as np
+
+    rows = []
+    for cell, per_task in records.items():
+        recs = per_task["math"]
+        for metric, field in (("accuracy", "correct"), ("format", "format_ok")):
+            v = float(np.mean([r[field] for r in recs]))
+            rows += _cell_rows({next(k for k, c in CELL_OF.items() if c == cell): v}, metric=metric)
+    return rows
+
+
 def test_grid_gains_average_the_two_scaling_directions():
-    # (pretrain, finetune) -> value: fine-tuning scale adds 0.4 at both pre-training scales,
-    # pre-training scale adds 0.1 at both fine-tuning scales.
-    rows = _cell_rows({("small", "small"): 0.1, ("large", "small"): 0.2, ("small", "large"): 0.5,
-                       ("large", "large"): 0.6})
-    rows += _cell_rows({("small", "small"): 0.0, ("large", "small"): 1.0, ("small", "large"): 0.0,
-                        ("large", "large"): 0.5}, metric="format")
-    cells, gains = grid_tables(rows)
+    # 10 items; (pretrain, finetune) -> correct per item: the large fine-tune adds items 4-7 at both
+    # pre-training scales, the large pre-training adds item 8 at both fine-tuning scales.
+    a = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    correct = {("small", "small"): a, ("large", "small"): a[:8] + [1, 0],
+               ("small", "large"): [1] * 8 + [0, 0], ("large", "large"): [1] * 9 + [0]}
+    fmt = {("small", "small"): [1] * 10, ("large", "small"): [0] * 10, ("small", "large"): [1] * 10,
+           ("large", "large"): [1] * 5 + [0] * 5}
+    records = _records(correct, fmt)
+    cells, gains = grid_tables(_rows_of(records), records, n_boot=400, seed=0)
     assert list(cells["cell"][:4]) == ["small", "up", "down", "large"]  # CELLS order within a metric
     g = gains.set_index("metric")
-    assert g.loc["accuracy", "finetune_scaling_gain"] == pytest.approx(0.4)
-    assert g.loc["accuracy", "pretrain_scaling_gain"] == pytest.approx(0.1)
-    # format: ft gain ((0 - 0) + (0.5 - 1)) / 2, pt gain ((1 - 0) + (0.5 - 0)) / 2
-    assert g.loc["format", "finetune_scaling_gain"] == pytest.approx(-0.25)
-    assert g.loc["format", "pretrain_scaling_gain"] == pytest.approx(0.75)
-    md = markdown(gains)
-    assert md.splitlines()[0] == "| task | metric | finetune_scaling_gain | pretrain_scaling_gain |"
+    assert g.loc["accuracy", "ft_gain"] == pytest.approx(0.4)
+    assert g.loc["accuracy", "pt_gain"] == pytest.approx(0.1)
+    assert g.loc["accuracy", "pt_minus_ft"] == pytest.approx(-0.3)
+    # paired: every resample sees the same items in all four cells, so the ft gain is the mean of a
+    # per-item difference of 1 on 4 items of 10, never 0 -> "> 0"; the pt gain is 1 on one item
+    assert 0 < g.loc["accuracy", "ft_ci_low"] <= 0.4 <= g.loc["accuracy", "ft_ci_high"]
+    assert g.loc["accuracy", "ft_verdict"] == "> 0"
+    assert g.loc["accuracy", "pt_ci_low"] == 0.0 and g.loc["accuracy", "pt_verdict"] == "inconclusive"
+    assert g.loc["accuracy", "pt_minus_ft_ci_low"] < -0.3 < g.loc["accuracy", "pt_minus_ft_ci_high"]
+    # format: ft gain ((1 - 1) + (0.5 - 0)) / 2, pt gain ((0 - 1) + (0.5 - 1)) / 2
+    assert g.loc["format", "ft_gain"] == pytest.approx(0.25)
+    assert g.loc["format", "pt_gain"] == pytest.approx(-0.75)
+    assert g.loc["format", "pt_verdict"] == "< 0"
+    assert (gains["n"] == 10).all()
+    md = markdown(gains[["task", "metric", "ft_gain", "pt_gain"]])
+    assert md.splitlines()[0] == "| task | metric | ft_gain | pt_gain |"
     assert "| math | accuracy | 0.400 | 0.100 |" in md
+
+
+def test_paired_intervals_resample_the_same_items_in_every_cell():
+    """The interval equals a hand-made paired bootstrap: one index draw, applied to all four cells."""
+    import numpy as np
+
+    from sahlab.eft.paired import paired_metric
+    from sahlab.eval.bootstrap import resample_indices
+
+    rng = np.random.default_rng(1)
+    correct = {k: list(rng.integers(0, 2, 30)) for k in CELL_OF}
+    records = _records(correct)
+    cells = {c: records[c]["math"] for c in records}
+    res = paired_metric("accuracy", cells, {}, n_boot=300, seed=7)
+    idx = resample_indices(30, 300, 7)
+    v = {k: np.array(val, dtype=float)[idx].mean(axis=1) for k, val in correct.items()}
+    ft = ((v["small", "large"] - v["small", "small"]) + (v["large", "large"] - v["large", "small"])) / 2
+    assert res["ft"]["ci_low"] == pytest.approx(np.quantile(ft, 0.025))
+    assert res["ft"]["ci_high"] == pytest.approx(np.quantile(ft, 0.975))
+    with pytest.raises(RuntimeError, match="out of step with the scorer"):
+        paired_metric("accuracy", cells, {"small": 0.99}, n_boot=10, seed=0)
+    shuffled = {**cells, "up": cells["up"][::-1]}
+    with pytest.raises(ValueError, match="other items"):
+        paired_metric("accuracy", shuffled, {}, n_boot=10, seed=0)
+
+
+def test_paired_corpus_and_ratio_metrics_match_the_scorers():
+    """chrF / BLEU from segment statistics and instruction-level ratios reproduce the scorers' values."""
+    from sahlab.eft.paired import paired_metric
+    from sahlab.eval.scorers import score
+
+    ex = _translation_examples(12)
+    outs = {c: [e["reference"] if (i + j) % 3 else e["metadata"]["source"] for i, e in enumerate(ex)]
+            for j, c in enumerate(("small", "up", "down", "large"))}
+    cells, reported = {}, {}
+    for c, o in outs.items():
+        recs, metrics = score("translation", o, ex, n_boot=0)
+        for r, e in zip(recs, ex):
+            r["reference"] = e["reference"]
+        cells[c] = recs
+        reported[c] = {m: metrics[m]["value"] for m in ("chrf", "bleu", "sentence_chrf")}
+    for m in ("chrf", "bleu", "sentence_chrf"):
+        res = paired_metric(m, cells, {c: reported[c][m] for c in cells}, n_boot=50, seed=0)
+        assert res["ft"]["ci_low"] <= res["ft"]["value"] <= res["ft"]["ci_high"]
 
 
 def test_grid_missing_cell_is_an_error():
     rows = _cell_rows({("small", "small"): 0.1, ("large", "small"): 0.2, ("small", "large"): 0.5})
     with pytest.raises(ValueError, match="3 of 4 cells"):
-        grid_tables(rows)
+        grid_tables(rows, {}, n_boot=10, seed=0)
 
 
 def test_metric_rows_flatten_and_tag():
@@ -135,7 +217,7 @@ def _translation_examples(n, seed=0):
     for i in range(n):
         src = " ".join(rng.choice(words) for _ in range(4))
         out.append({"id": f"t{i}", "prompt": f"Translate: {src}", "reference": src[::-1],
-                    "metadata": {"source": src}})
+                    "metadata": {"source": src, "tgt_name": "Reverse"}})
     return out
 
 
@@ -148,10 +230,12 @@ def test_rescore_uses_first_n_and_checks_ids():
     # 2 of the first 4 right, the other 2 without an answer line; the last two (beyond n) right
     outs = [{"id": e["id"], "output": f"#### {e['metadata']['answer']}" if i % 2 == 0 or i >= 4 else "dunno"}
             for i, e in enumerate(ex)]
-    m = rescore_outputs("math", outs, ex, 4, n_boot=50, seed=0)
+    recs, m = rescore_outputs("math", outs, ex, 4, n_boot=50, seed=0)
     assert m["accuracy"]["value"] == pytest.approx(0.5) and m["accuracy"]["n"] == 4
     assert m["error_format"]["value"] == pytest.approx(0.5)
-    rows = diagonal_rows({"large": {"math": outs}}, {"math": ex}, 6, n_boot=50, seed=0)
+    assert [r["id"] for r in recs] == ["m0", "m1", "m2", "m3"] and recs[0]["reference"] == ex[0]["reference"]
+    rows, records = diagonal_rows({"large": {"math": outs}}, {"math": ex}, 6, n_boot=50, seed=0)
+    assert len(records["large"]["math"]) == 6
     acc = next(r for r in rows if r["metric"] == "accuracy")
     assert (acc["pretrain"], acc["finetune"], acc["emulated"], acc["value"]) == ("large", "large", False,
                                                                                  pytest.approx(4 / 6))
@@ -217,27 +301,25 @@ def dirs(tmp_path_factory):
     return out
 
 
-def _plain_metrics(model_dir, fmt, tests, **kw):
-    """Independent reference: the harness on one plain model."""
-    from sahlab.eval.policy import ModelPolicy
-    from sahlab.eval.run import evaluate_policy
-
-    policy = ModelPolicy.from_pretrained(model_dir)
-    return {t: m for task, ex in tests.items()
-            for t, (_, m) in evaluate_policy(policy, fmt, {task: ex}, max_new_tokens=MNT[task], **kw).items()}
-
-
-def _plain_outputs(model_dir, fmt, tests):
-    """Independent reference: greedy outputs of one plain model, tasks in order."""
+def _base_alone(model_dir, tests, **kw):
+    """Independent reference for a vanishing delta: the large base alone, asked in its own (native)
+    format with its own stop strings, its answers read back in the fine-tune's (chat) format.
+    Returns (raw outputs, tasks in order; {task: metrics})."""
     from sahlab.eval.generate import generate, render_prompts
     from sahlab.eval.policy import ModelPolicy
+    from sahlab.eval.scorers import score
+    from sahlab.models.prompting import stop_strings, to_task_form
 
     policy = ModelPolicy.from_pretrained(model_dir)
-    out = []
+    tok = policy.tokenizer
+    outs, metrics = [], {}
     for task, ex in tests.items():
-        prompts = render_prompts(policy.tokenizer, [e["prompt"] for e in ex], fmt)
-        out += generate(policy, prompts, MNT[task], batch_size=4, progress=False)
-    return out
+        raw = generate(policy, render_prompts(tok, ex, "native", task), MNT[task], batch_size=4, progress=False,
+                       stop_strings=stop_strings(tok, "native", task))
+        outs += raw
+        if kw:
+            metrics[task] = score(task, to_task_form(tok, raw, "chat", task), ex, **kw)[1]
+    return outs, metrics
 
 
 def _by(rows, key, value):
@@ -257,11 +339,14 @@ def test_grid_cell_rows_and_zero_delta_equals_large_base(dirs):
     assert {(r["cell"], r["pretrain"], r["finetune"], r["emulated"]) for r in rows} == {("up", "large", "small", True)}
     assert [r["id"] for r in records] == ["m0", "m1", "m2", "t0", "t1", "t2"]
     assert all(r["cell"] == "up" for r in records)
+    # each member in its own format, the output read in the fine-tune's
+    assert records[0]["member_formats"] == {"base_large": "native", "ft_small": "chat", "base_small": "native"}
+    assert records[0]["prompt_format"] == "chat"
     # With the fine-tune's base equal to the fine-tune the delta vanishes: up-scaling is the large
-    # base alone, decoded in the fine-tune's (chat) format.
+    # base alone, asked in its own (native) format.
     same = {**dirs, "small_base": dirs["small_post"]}
     zero_rows, zero_recs = run_grid_cell("up", same, tests, MNT, **kw)
-    ref = _plain_outputs(dirs["large_base"], "chat", tests)
+    ref, _ = _base_alone(dirs["large_base"], tests)
     assert [r["output"] for r in zero_recs] == ref and any(o.strip() for o in ref)
     assert [r["output"] for r in records] != ref  # a real delta changes the decoding
     with pytest.raises(ValueError, match="emulated cells"):
@@ -271,15 +356,15 @@ def test_grid_cell_rows_and_zero_delta_equals_large_base(dirs):
 def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
     from sahlab.eft.experiment import run_beta_sweep, run_grid_cell, run_lambda_sweep
 
-    from sahlab.eval.generate import generate, render_prompts
-    from sahlab.eft.experiment import emulated_policy, load_members
+    from sahlab.eval.generate import generate
+    from sahlab.eft.experiment import emulated_policy, load_members, role_formats
 
     tests = _tests(1)
     kw = dict(batch_size=4, n_boot=20, seed=0)
     beta_rows = run_beta_sweep(dirs, [0.0, 1.0], tests, MNT, **kw)
-    base = _flat(_plain_metrics(dirs["large_base"], "chat", tests, **kw))
+    base = _flat(_base_alone(dirs["large_base"], tests, n_boot=20, seed=0)[1])
     assert _by(beta_rows, "beta", 0.0) == base  # β = 0: the large base alone
-    assert _by(beta_rows, "beta", 1.0)[("translation", "chrf")] != base[("translation", "chrf")]
+    # (that the delta changes the outputs is checked on the raw outputs in the grid-cell test)
     up_rows, up_recs = run_grid_cell("up", dirs, tests, MNT, **kw)
     assert _by(beta_rows, "beta", 1.0) == _by(up_rows, "cell", "up")  # β = 1: the grid's up cell
     # λ mixes variant a (= small post) and variant b (= small base, zero delta): λ = 1 is plain
@@ -288,22 +373,22 @@ def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
                                 **kw)
     assert _by(lam_rows, "lam", 1.0) == _by(up_rows, "cell", "up")
     assert _by(lam_rows, "lam", 0.0) == base
-    members = load_members(dirs, ("large_base", "small_post", "small_base"))
-    half = emulated_policy("up", members, beta=0.5)
+    roles = ("large_base", "small_post", "small_base")
+    half = emulated_policy("up", load_members(dirs, roles), beta=0.5, formats=role_formats(dirs, roles))
     from sahlab.eval.scorers import score
 
     half_metrics = {}
     for task, ex in tests.items():
-        prompts = render_prompts(half.tokenizer, [e["prompt"] for e in ex], "chat")
-        half_metrics[task] = score(task, generate(half, prompts, MNT[task], batch_size=4, progress=False), ex,
-                                   seed=0, n_boot=20)[1]
+        raw = generate(half, half.render_prompts(ex, task), MNT[task], batch_size=4, progress=False,
+                       stop_strings=half.stop_strings(task))
+        half_metrics[task] = score(task, half.to_task_form(raw, task), ex, seed=0, n_boot=20)[1]
     assert _by(lam_rows, "lam", 0.5) == _flat(half_metrics)
 
 
 def test_speculative_rows_and_greedy_identity(dirs):
     from sahlab.eft.experiment import run_speculative
 
-    prompts = {"math": [e["prompt"] for e in _math_examples(3)]}
+    prompts = {"math": _math_examples(3)}
     rows = run_speculative(dirs, prompts, k=2, batch_sizes=[1, 3], temperatures=[0.0, 1.0], max_new_tokens=5,
                            seed=0)
     assert [(r["batch_size"], r["temperature"]) for r in rows] == [(1, 0.0), (1, 1.0), (3, 0.0), (3, 1.0)]
@@ -313,6 +398,7 @@ def test_speculative_rows_and_greedy_identity(dirs):
         assert 1.0 <= r["tokens_per_verification"] <= 3.0  # at most k accepted + 1 per verification
         # speed-up from the unrounded times; the stored times are rounded to 0.1 ms
         assert r["speedup"] == pytest.approx(r["plain_s"] / r["speculative_s"], rel=0.02)
+        assert r["flop_weighted_speedup"] > 0
         if r["temperature"] == 0.0:
             assert r["identical"] and r["identical_outputs"] == 3
 
@@ -352,8 +438,30 @@ def test_figures_have_one_panel_per_task():
     assert [ax.get_title() for ax in fig.axes] == ["instructions", "math", "translation", "test-time trade-off"]
     chrf_line = fig.axes[2].lines[0]
     assert max(chrf_line.get_ydata()) == pytest.approx(1.0)  # chrF drawn as a fraction
-    rows = _cell_rows({("small", "small"): 0.1, ("large", "small"): 0.2, ("small", "large"): 0.5,
-                       ("large", "large"): 0.6})
-    cells, gains = grid_tables(rows)
+    a = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    records = _records({("small", "small"): a, ("large", "small"): a[:8] + [1, 0],
+                        ("small", "large"): [1] * 8 + [0, 0], ("large", "large"): [1] * 9 + [0]})
+    cells, gains = grid_tables(_rows_of(records), records, n_boot=200, seed=0)
     grid = plot_grid(cells, gains)
-    assert "Δft +0.4" in grid.axes[0].get_title() and "Δpt +0.1" in grid.axes[0].get_title()
+    title = grid.axes[0].get_title()
+    assert "Δft +0.4 [+0.1" in title and "Δpt +0.1 [+0, +0.3]?" in title  # "?": inconclusive
+    panel = grid.axes[-1]
+    assert panel.get_title() == "scaling gains, main metrics"
+    assert [t.get_text() for t in panel.get_yticklabels()] == ["math: accuracy"]
+
+
+def test_native_stops_never_cut_a_chat_answer_of_the_embedded_tasks():
+    """EFT stops at the union of its members' stop strings (`EFTPolicy.stop_strings`): safe only if
+    no answer in the fine-tune's chat format contains its task's native item boundary."""
+    from sahlab.world.build import build_world, make_task, validate_world_config
+    from sahlab.world.layouts import EMBEDDED
+
+    cfg = validate_world_config({"entities": {"n_countries": 2, "n_cities": 3, "n_companies": 4,
+                                              "n_universities": 2, "n_corpus_people": 6, "n_new_people": 2},
+                                 "tasks": {"multihop": {"train": 8, "test": 8}}, "newknowledge": {"test": 8}})
+    world = build_world(cfg, 5)
+    for task in ("math", "translation", "instructions", "multihop"):
+        rows = [r for split in make_task(world, task, cfg, 5).values() for r in split]
+        assert rows
+        stops = EMBEDDED[task].stop
+        assert not [r["reference"] for r in rows if any(s in r["reference"] for s in stops)], task

@@ -13,7 +13,7 @@ stats = pytest.importorskip("scipy.stats")
 from sahlab.eft import EFTPolicy, greedy_accept, speculative_accept, speculative_generate  # noqa: E402
 from sahlab.eval.generate import generate  # noqa: E402
 from sahlab.eval.policy import ModelPolicy  # noqa: E402
-from test_eft import PROMPTS, make_model, make_tokenizer  # noqa: E402
+from test_eft import OWN_LARGE, OWN_SMALL, PROMPTS, make_model, make_tokenizer  # noqa: E402
 
 
 def chi_square_p(counts: dict, expected_probs: dict, n: int) -> float:
@@ -89,13 +89,22 @@ def setup():
     return tok, make_model(tok, 1, True), make_model(tok, 2, False), make_model(tok, 3, False)
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_speculative_greedy_equals_plain_eft_greedy(setup, k):
+@pytest.mark.parametrize("k,own_prompts", [(1, False), (3, False), (1, True), (3, True)])
+def test_speculative_greedy_equals_plain_eft_greedy(setup, k, own_prompts):
+    """Also with per-member prompts (each base member prefilled with its own, differently long prompt)."""
     tok, base_l, ft_s, base_s = setup
     eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
+    prompts = PROMPTS
+    if own_prompts:
+        prompts = PROMPTS[:4]
+        eft.bind_prompts(prompts, {"base_large": OWN_LARGE, "base_small": OWN_SMALL})
+        shared = generate(EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok), prompts, ignore_eos=True,
+                          max_new_tokens=14, batch_size=4, progress=False)
     kwargs = dict(max_new_tokens=14, batch_size=4, progress=False)
-    plain = generate(eft, PROMPTS, ignore_eos=True, **kwargs)
-    spec = speculative_generate(eft, PROMPTS, k=k, ignore_eos=True, **kwargs)
+    plain = generate(eft, prompts, ignore_eos=True, **kwargs)
+    if own_prompts:
+        assert plain != shared  # the members' own prompts change the decoding
+    spec = speculative_generate(eft, prompts, k=k, ignore_eos=True, **kwargs)
     assert spec.outputs == plain
     assert all(len(ids) == 14 for ids in spec.token_ids)
     s = spec.stats
@@ -106,8 +115,8 @@ def test_speculative_greedy_equals_plain_eft_greedy(setup, k):
     seen = [w for out in plain for w in out.split()]
     stop, eos_word = seen[len(seen) // 3], seen[2 * len(seen) // 3]
     eos_id = tok.convert_tokens_to_ids(eos_word)
-    plain = generate(eft, PROMPTS, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
-    spec = speculative_generate(eft, PROMPTS, k=k, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
+    plain = generate(eft, prompts, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
+    spec = speculative_generate(eft, prompts, k=k, stop_strings=[stop], eos_token_ids=[eos_id], **kwargs)
     assert spec.outputs == plain
     assert any(len(ids) < 14 for ids in spec.token_ids)
 
@@ -145,11 +154,12 @@ def test_sampling_is_seeded(setup):
     assert runs[0] != runs[2]
 
 
-@pytest.mark.parametrize("k,temperature", [(2, 1.0), (1, 0.7)])
-def test_speculative_samples_follow_the_eft_distribution(k, temperature):
+@pytest.mark.parametrize("k,temperature,own_prompts", [(2, 1.0, False), (1, 0.7, False), (2, 1.0, True)])
+def test_speculative_samples_follow_the_eft_distribution(k, temperature, own_prompts):
     """Tiny vocabulary (12 tokens): the first two sampled tokens of two prompts (different lengths, one
     batch) against the exact EFT joint law computed from uncached forward passes; chi-square p > 0.01.
-    The same samples against the draft model's own law must be rejected (the test has power)."""
+    The same samples against the draft model's own law must be rejected (the test has power).
+    own_prompts: the two base members are prefilled with their own (other, differently long) prompts."""
     torch.set_num_threads(1)
     tok = make_tokenizer(n_words=7)
     vocab = len(tok)
@@ -157,6 +167,11 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature):
                             for seed, large in ((21, True), (22, False), (23, False)))
     eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
     prompts = ["<|bos|> w1 w2", "<|bos|> w4 w0 w6 w3 w5"]
+    own = {base_l: prompts, ft_s: prompts, base_s: prompts}
+    if own_prompts:
+        own[base_l] = ["<|bos|> w3 w3 w0 w1 w6 w2 w2", "<|bos|> w5"]
+        own[base_s] = ["<|bos|> w6 w6 w6", "<|bos|> w0 w1 w2 w3 w4 w5 w6 w0"]
+        eft.bind_prompts(prompts * 2500, {"base_large": own[base_l] * 2500, "base_small": own[base_s] * 2500})
     per_prompt = 2500
     result = speculative_generate(eft, prompts * per_prompt, max_new_tokens=3, k=k,
                                   batch_size=len(prompts) * per_prompt, temperature=temperature, seed=7,
@@ -164,16 +179,18 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature):
     assert result.stats["proposed"] > 0 and 0 < result.stats["acceptance_rate"] < 1
 
     def joint(weights):  # exact law of the first two tokens under softmax(Σ w·log π / T)
-        def logp(seqs):
+        def logp(i, conts):  # each member continues its own rendering of prompt i
             with torch.no_grad():
-                total = sum(w * torch.log_softmax(m(torch.tensor(seqs)).logits[:, -1].double(), -1)
-                            for m, w in weights)
+                total = 0
+                for m, w in weights:
+                    ids = tok(own[m][i], add_special_tokens=False)["input_ids"]
+                    seqs = torch.tensor([ids + c for c in conts])
+                    total = total + w * torch.log_softmax(m(seqs).logits[:, -1].double(), -1)
             return torch.softmax(torch.log_softmax(total, -1) / temperature, -1)
         out = {}
-        for prompt in prompts:
-            ids = tok(prompt, add_special_tokens=False)["input_ids"]
-            first = logp([ids])[0]
-            second = logp([ids + [t] for t in range(vocab)])
+        for i, prompt in enumerate(prompts):
+            first = logp(i, [[]])[0]
+            second = logp(i, [[t] for t in range(vocab)])
             out[prompt] = {(a, b): float(first[a] * second[a, b]) for a, b in itertools.product(range(vocab), repeat=2)}
         return out
 
@@ -200,3 +217,25 @@ def test_bad_arguments(setup):
         speculative_generate(eft, PROMPTS, 4, draft=ModelPolicy(ft_s, make_tokenizer(prefix="v")))
     assert speculative_generate(eft, [], 4).outputs == []
     assert speculative_generate(eft, PROMPTS[:2], 0).outputs == ["", ""]
+
+
+def test_forward_flops_and_flop_weighted_speedup(setup):
+    from sahlab.eft.speculative import flop_weighted_speedup, forward_flops_per_token
+
+    tok, base_l, ft_s, base_s = setup
+    for m in (base_l, ft_s):
+        cfg = m.config
+        h, f, L, v = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers, cfg.vocab_size
+        kv = cfg.num_key_value_heads * h // cfg.num_attention_heads
+        per_layer = h * h * 2 + h * kv * 2 + 3 * h * f + 2 * h  # q, o; k, v; gate/up/down; two norms
+        assert forward_flops_per_token(m) == 2 * (L * per_layer + h + v * h)  # + final norm + untied head
+    eft = EFTPolicy(base_l, ft_s, base_s, tokenizer=tok)
+    f = {id(m): forward_flops_per_token(m) for m in (base_l, ft_s, base_s)}
+    stats = {"row_tokens": 30, "row_draft_steps": 40, "row_verifications": 10}
+    expected = 30 * sum(f.values()) / (40 * f[id(ft_s)] + 10 * (f[id(base_l)] + f[id(base_s)]))
+    assert flop_weighted_speedup(eft, stats) == pytest.approx(expected)
+    # the draft is the target (base_small is base_large: EFT == ft_small) and everything is accepted:
+    # 13 tokens from 12 draft passes (prefill aside) -> 13/12, plain-decoding cost almost exactly
+    same = EFTPolicy(base_l, ft_s, base_l, tokenizer=tok)
+    spec = speculative_generate(same, PROMPTS, max_new_tokens=13, k=3, batch_size=6, progress=False, ignore_eos=True)
+    assert flop_weighted_speedup(same, spec.stats) == pytest.approx(13 / 12)

@@ -11,9 +11,9 @@ import yaml
 
 from sahlab.config import ConfigError
 from sahlab.probing import config as ind_config
-from sahlab.probing.analysis import correlations, disagreement_f1, seed_summaries
-from sahlab.probing.experiment import (ALL_FEATURES, evidence_fraction, feature_split,
-                                       probe_split, section_test_set)
+from sahlab.probing.analysis import disagreement_f1, run_summaries, summarise
+from sahlab.probing.experiment import (PAIR_SEP, check_pair_name, evidence_fraction,
+                                       feature_split, parse_pair, probe_split, section_test_set)
 from sahlab.train.rewards import parse_decision, task_rewards, trl_reward_func
 from sahlab.probing.nl_features import nl_label_spurious
 from sahlab.world.features import label_spurious, label_target, parse_sequence
@@ -28,11 +28,19 @@ def world():
     return json.loads(build_world({}, seed=3).to_json())
 
 
+PAIRS = ["contains_1-vs-contains_2", "first_equals_last-vs-contains_2",
+         "prefix_duplicate-vs-contains_2", "contains_first-vs-contains_2",
+         "adjacent_duplicate-vs-contains_2", "contains_3-vs-contains_2",
+         "first_equals_last-vs-contains_3", "past_tense-vs-cue_happy",
+         "plural_subject-vs-cue_happy"]
+TOY = {"vocab_size": 1000, "length": 10}
+
+
 # --------------------------------------------------------------------------- data
-@pytest.mark.parametrize("feature", ALL_FEATURES)
+@pytest.mark.parametrize("pair", PAIRS)
 @pytest.mark.parametrize("n,rate", [(1000, 0.001), (200, 0.05), (256, 0.5), (100, 0.0), (37, 0.2)])
-def test_training_split_has_exactly_the_requested_evidence(world, feature, n, rate):
-    rows = feature_split(feature, n, rate, seed=5, world=world)
+def test_training_split_has_exactly_the_requested_evidence(world, pair, n, rate):
+    rows = feature_split(pair, n, rate, seed=5, world=world, toy=TOY)
     assert len(rows) == n
     n_ev = sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows)
     assert n_ev == round(rate * n)
@@ -41,15 +49,28 @@ def test_training_split_has_exactly_the_requested_evidence(world, feature, n, ra
 
 
 def test_toy_labels_recomputed_from_the_text(world):
-    rows = feature_split("first_equals_last", 300, 0.1, seed=1, world=world)
+    rows = feature_split("first_equals_last-vs-contains_3", 300, 0.1, seed=1, world=world, toy=TOY)
     for r in rows:
         seq = parse_sequence(r["prompt"])
         assert label_target("first_equals_last", seq) == r["metadata"]["label"]
-        assert label_spurious(seq) == r["metadata"]["spurious"]
+        assert label_spurious(seq, "contains_3") == r["metadata"]["spurious"]
+        assert seq.count(3) == r["metadata"]["spurious"]  # planted once or never
+
+
+def test_pair_names_are_parsed_and_checked():
+    assert parse_pair("contains_3-vs-contains_2") == ("contains_3", "contains_2")
+    assert check_pair_name("past_tense-vs-cue_happy") == ("past_tense", "cue_happy")
+    for bad, match in [("contains_1", PAIR_SEP), ("contains_2-vs-contains_2", "same"),
+                       ("past_tense-vs-contains_2", "cue_"), ("contains_1-vs-cue_happy", "cue"),
+                       ("first_equals_last-vs-adjacent_duplicate", "spurious"),
+                       ("contains_999-vs-contains_2", "target")]:
+        with pytest.raises(ValueError, match=match):
+            check_pair_name(bad)
+    assert check_pair_name("contains_999-vs-contains_2", {"vocab_size": 1000})
 
 
 def test_nl_labels_recomputed_from_the_text(world):
-    rows = feature_split("past_tense", 300, 0.2, seed=2, world=world)
+    rows = feature_split("past_tense-vs-cue_happy", 300, 0.2, seed=2, world=world)
     past_forms = {v["en_past"] for v in world["language"]["verbs"]}
     present = {v[k] for v in world["language"]["verbs"] for k in ("en", "en_3sg")}
     for r in rows:
@@ -61,20 +82,33 @@ def test_nl_labels_recomputed_from_the_text(world):
         assert ("happy" in words) == bool(r["metadata"]["spurious"])
 
 
+def test_plural_subject_labels_recomputed_from_the_text(world):
+    rows = feature_split("plural_subject-vs-cue_happy", 300, 0.2, seed=2, world=world)
+    plural_nouns = {n["en_pl"] for n in world["language"]["nouns"]}
+    for r in rows:
+        words = r["prompt"].lower().rstrip(".").split()
+        # the subject noun phrase ends before the verb: det [adj] noun
+        first_np = words[:3] if words[1] not in plural_nouns and len(words) > 2 else words[:2]
+        assert int(bool(set(first_np) & plural_nouns)) == r["metadata"]["label"], r["prompt"]
+        assert ("happy" in words) == bool(r["metadata"]["spurious"])
+
+
 def test_test_set_sections_and_probe_balance(world):
-    rows = section_test_set("past_tense", 10, seed=0, world=world)
+    rows = section_test_set("past_tense-vs-cue_happy", 10, seed=0, world=world)
     assert [sum(r["metadata"]["section"] == s for r in rows)
             for s in ("both", "neither", "spurious_only", "target_only")] == [10, 10, 10, 10]
-    p = probe_split("contains_1", "spurious", 51, seed=0)
+    p = probe_split("contains_1-vs-contains_2", "spurious", 51, seed=0)
     assert sum(r["metadata"]["label"] for r in p) == 26
     assert all(r["metadata"]["label"] == r["metadata"]["spurious"] for r in p)
 
 
-def test_nl_feature_needs_the_world():
+def test_nl_feature_needs_the_world(world):
     with pytest.raises(ValueError, match="world"):
-        feature_split("past_tense", 10, 0.1, seed=0)
-    with pytest.raises(ValueError, match="unknown feature"):
-        feature_split("contains_9", 10, 0.1, seed=0)
+        feature_split("past_tense-vs-cue_happy", 10, 0.1, seed=0)
+    with pytest.raises(ValueError, match="target"):
+        feature_split("contains_10-vs-contains_2", 10, 0.1, seed=0)  # 10 is not a digit
+    with pytest.raises(ValueError, match="cue word"):
+        feature_split("past_tense-vs-cue_purple_unicorn", 10, 0.1, seed=0, world=world)
 
 
 # --------------------------------------------------------------------------- reward
@@ -117,13 +151,19 @@ def test_default_smoke_and_full_configs_pass():
         ind_config.check_inductive_config(cfg)
 
 
-def test_feature_names_match_the_library():
-    assert set(ind_config.FEATURE_NAMES) == set(ALL_FEATURES)
+def test_pair_separator_matches_the_library():
+    assert ind_config.PAIR_SEP == PAIR_SEP
+    assert len(_default_config()["inductive"]["pairs"]) >= 8
 
 
 @pytest.mark.parametrize("key,value,match", [
-    ("features", ["contains_1"], "at least 2"),
-    ("features", ["contains_1", "contains_9"], "contains_9"),
+    ("pairs", ["contains_1-vs-contains_2", "contains_3-vs-contains_2"], "at least 3"),
+    ("pairs", ["contains_1-vs-contains_2", "contains_3-vs-contains_2", "palindrome-vs-contains_2"],
+     "palindrome"),
+    ("pairs", ["contains_1-vs-contains_2"] * 3, "unique"),
+    ("toy", {"vocab_size": 5}, "vocab_size"),
+    ("converged_at", 1.5, "converged_at"),
+    ("evidence", "weak", "evidence"),
     ("rates", [0.0, 1.5], "rates"),
     ("rates", [0.5, 0.1], "increasing"),
     ("rates", [], "rates"),
@@ -160,68 +200,83 @@ def test_bad_nested_config_values_are_named():
 
 
 # --------------------------------------------------------------------------- statistics
-def _use_rows(use_by_feature, rates=(0.0, 0.1, 0.5), seeds=(0, 1)):
+def _use_rows(use_by_pair, rates=(0.0, 0.1, 0.5), seeds=(0, 1)):
     rows = []
-    for f, u in use_by_feature.items():
+    for f, u in use_by_pair.items():
         for s in seeds:
             for r in rates:
                 adopted = r >= 0.1 and u < 0.3   # target used: all target-only rows say 1, no s-only row
-                rows.append({"model": "m", "feature": f, "method": "grpo", "seed": s, "rate": r,
-                             "spurious_preference": u, "spurious_use": 0.0 if adopted else u,
-                             "target_use": 1.0 if adopted else 0.5})
+                su, tu = (0.0, 1.0) if adopted else (u, 0.5)
+                rows.append({"model": "m", "pair": f, "method": "grpo", "seed": s, "rate": r,
+                             "spurious_preference": (su + 1 - tu) / 2, "spurious_use": su,
+                             "target_use": tu, "train_accuracy": 1.0, "converged": True})
     return rows
 
 
-def test_seed_summaries_evidence_required():
-    rows = _use_rows({"a": 0.1, "b": 0.9})
-    out = {(r["feature"], r["seed"]): r for r in seed_summaries(rows, 0.99)}
-    assert out[("a", 0)]["evidence_required"] == 0.1
-    assert math.isinf(out[("b", 1)]["evidence_required"])
-    assert out[("a", 1)]["use"] == pytest.approx(0.1)
+def _mdl(xs):
+    return [{"model": "m", "probe": "linear", "pair": f, "relative_extractability": x,
+             "acc_target": 0.95, "acc_spurious": 0.95} for f, x in xs.items()]
+
+
+def test_run_summaries_and_evidence_required():
+    rows = _use_rows({"a": 0.1, "b": 0.9, "c": 0.5})
+    runs = run_summaries(rows)
+    assert len(runs) == 6 and {r["pair"] for r in runs} == {"a", "b", "c"}
+    out = summarise(_mdl({"a": 2.0, "b": 0.5, "c": 1.0}), rows, [0.0, 0.1, 0.5], threshold=0.99,
+                    n_permutations=100, n_boot=100, seed=0)
+    pts = {p["pair"]: p for p in out["pairs"] if p["subset"] == "all"}
+    assert pts["a"]["evidence_required"] == 0.1
+    assert math.isinf(pts["b"]["evidence_required"])
+    assert pts["a"]["s_only_error"] == pytest.approx(0.1 / 3)  # 0.1 at rate 0, then 0, 0
     # a policy that always answers "1" has target-only F1 = 1 but never adopted the target
     always_yes = [r | {"target_use": 1.0, "spurious_use": 1.0} for r in rows]
-    assert all(math.isinf(r["evidence_required"]) for r in seed_summaries(always_yes, 0.99))
+    out = summarise(_mdl({"a": 2.0, "b": 0.5, "c": 1.0}), always_yes, [0.0, 0.1, 0.5],
+                    threshold=0.99, n_permutations=100, n_boot=100, seed=0)
+    assert all(math.isinf(p["evidence_required"]) for p in out["pairs"])
     assert disagreement_f1(1.0, 1.0) == pytest.approx(2 / 3)
     assert disagreement_f1(1.0, 0.0) == 1.0 and disagreement_f1(0.0, 0.0) == 0.0
 
 
 def test_correlation_sign_follows_the_data():
-    # use falls with relative extractability: ρ must be -1 and significant-ish.
-    feats = {"f1": 0.9, "f2": 0.7, "f3": 0.4, "f4": 0.1}
-    mdl = [{"model": "m", "probe": "linear", "feature": f, "relative_extractability": x}
-           for f, x in zip(feats, (0.5, 0.8, 1.5, 3.0))]
-    seeds = seed_summaries(_use_rows(feats, seeds=(0,)), 0.99)
-    rows, points = correlations(seeds, mdl, [0.0, 0.1, 0.5], n_permutations=1000, n_boot=200, seed=0)
-    rho = [r for r in rows if r["measure"] == "use" and r["correlation"] == "spearman"][0]
-    assert rho["value"] == pytest.approx(-1.0)
-    assert rho["p_value"] == pytest.approx(2 / 24)  # exact: 2 of 4! orderings as extreme
-    assert rho["logistic_slope"] < 0
-    assert len(points) == 4
+    # use falls with relative extractability: ρ must be -1, p exact = 2/4!.
+    use = {"f1": 0.9, "f2": 0.7, "f3": 0.4, "f4": 0.1}
+    mdl = _mdl(dict(zip(use, (0.5, 0.8, 1.5, 3.0))))
+    out = summarise(mdl, _use_rows(use, seeds=(0, 1, 2)), [0.0, 0.1, 0.5], threshold=0.99,
+                    n_permutations=1000, n_boot=200, seed=0)
+    row = [r for r in out["correlations"] if r["measure"] == "s_only_error"
+           and r["subset"] == "all"][0]
+    assert row["rho"] == pytest.approx(-1.0) and row["n_pairs"] == 4
+    assert row["p_exact"] == pytest.approx(2 / 24)  # 2 of 4! orderings as extreme
+    assert row["verdict"] == "inconclusive"  # 4 pairs can never reach p < 0.05
+    assert math.isnan(row["critical_rho"])
     # constant use: no correlation, but a row that says why
-    flat = seed_summaries(_use_rows({f: 0.5 for f in feats}, seeds=(0,)), 0.99)
-    rows, _ = correlations(flat, mdl, [0.0, 0.1, 0.5], n_permutations=100, n_boot=50, seed=0)
-    assert all(math.isnan(r["value"]) and "constant" in r["note"] for r in rows)
+    flat = _use_rows({f: 0.5 for f in use}, seeds=(0,))
+    out = summarise(mdl, flat, [0.0, 0.1, 0.5], threshold=0.99, n_permutations=100, n_boot=50,
+                    seed=0)
+    assert all(math.isnan(r["rho"]) and "constant" in r["note"] for r in out["correlations"]
+               if r["measure"] != "evidence_required")
 
 
-def test_figures_show_the_fit_and_rho():
+def test_figures_show_rho_ci_and_both_errors():
     import matplotlib
     matplotlib.use("Agg")
     import pandas as pd
 
     from sahlab.figures.inductive import plot_extractability_scatter, plot_use_vs_rate
+    from sahlab.probing.features_stats import feature_use
 
-    feats = {"f1": 0.9, "f2": 0.6, "f3": 0.3, "f4": 0.1}
-    mdl = [{"model": "m", "probe": "linear", "feature": f, "relative_extractability": x}
-           for f, x in zip(feats, (0.5, 0.8, 1.5, 3.0))]
-    use = _use_rows(feats, seeds=(0, 1))
-    rows, points = correlations(seed_summaries(use, 0.99), mdl, [0.0, 0.1, 0.5],
-                                n_permutations=500, n_boot=100, seed=0)
-    fig = plot_extractability_scatter(pd.DataFrame(points), pd.DataFrame(rows))
-    ax = fig.axes[0]
-    texts = " ".join(t.get_text() for t in ax.texts)
-    assert "ρ = -1.00" in texts and "n = 8" in texts
-    assert len(ax.lines) == 1  # the logistic curve
-    curve = ax.lines[0].get_ydata()
-    assert curve[0] > curve[-1]  # use falls with extractability, as the data do
-    fig2 = plot_use_vs_rate(pd.DataFrame(use))
-    assert len(fig2.axes[0].lines) >= len(feats)
+    use = {"f1": 0.9, "f2": 0.6, "f3": 0.3, "f4": 0.1}
+    rows = _use_rows(use, seeds=(0, 1))
+    for r in rows:
+        r.update({"s_only_error": r["spurious_use"], "t_only_error": 1 - r["target_use"]})
+    out = summarise(_mdl(dict(zip(use, (0.5, 0.8, 1.5, 3.0)))), rows, [0.0, 0.1, 0.5],
+                    threshold=0.99, n_permutations=500, n_boot=100, seed=0)
+    fig = plot_extractability_scatter(pd.DataFrame(out["pairs"]), pd.DataFrame(out["correlations"]))
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "ρ = -1.00" in texts and "n = 4 pairs" in texts and "CI" in texts
+    assert len(fig.axes[0].collections) == 4  # one point per pair, not per seed
+    fig2 = plot_use_vs_rate(pd.DataFrame(rows))
+    assert len(fig2.axes) == 2  # s-only and t-only error panels for the one method
+    assert len(fig2.axes[0].lines) == len(use) and "s-only" in fig2.axes[0].get_ylabel()
+    assert "t-only" in fig2.axes[1].get_ylabel()
+    assert feature_use  # imported for the section semantics the rows mimic

@@ -22,7 +22,7 @@ def test_use_figure_schedules_only_its_branch(workflow_copy):
                          "inductive_use_table", "figure_inductive_use"}
     assert jobs["pretrain"] == len(cfg["scales"])
     assert jobs["inductive_finetune"] == (len(cfg["scales"]) * len(cfg["methods"])
-                                          * len(cfg["features"]) * len(cfg["seeds"]))
+                                          * len(cfg["pairs"]) * len(cfg["seeds"]))
 
 
 def test_full_preset_dry_run_plans_the_full_grid(workflow_copy):
@@ -33,9 +33,10 @@ def test_full_preset_dry_run_plans_the_full_grid(workflow_copy):
     jobs = planned_jobs(proc)
     full = yaml.safe_load((REPO / "config/inductive_full.yaml").read_text())["inductive"]
     assert full["rates"] == [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5]
-    assert len(full["features"]) == 6 and len(full["seeds"]) >= 3
+    assert len(full["pairs"]) >= 8 and len(full["seeds"]) >= 3
     assert jobs["inductive_mdl"] == len(full["scales"]) == 2
-    assert jobs["inductive_finetune"] == 2 * len(full["methods"]) * 6 * len(full["seeds"])
+    assert jobs["inductive_finetune"] == 2 * len(full["methods"]) * len(full["pairs"]) \
+        * len(full["seeds"])
     assert "evaluate" not in jobs and "posttrain_stage" not in jobs
 
 
@@ -56,23 +57,29 @@ def test_smoke_run_study_outputs(smoke_run):
     cfg.update(yaml.safe_load((REPO / "config/smoke.yaml").read_text())["inductive"])
     tables = workdir / "results/tables"
     use = pd.read_csv(tables / "inductive_use.csv")
-    n_runs = len(cfg["scales"]) * len(cfg["methods"]) * len(cfg["features"]) * len(cfg["seeds"])
+    n_runs = len(cfg["scales"]) * len(cfg["methods"]) * len(cfg["pairs"]) * len(cfg["seeds"])
     assert len(use) == n_runs * len(cfg["rates"])
     # the training sets really had round(rate · n_train) counter-examples
     assert (use.n_evidence == (use.rate * cfg["n_train"]).round().astype(int)).all()
     assert use.spurious_preference.between(0, 1).all()
+    assert use.s_only_error.between(0, 1).all() and use.t_only_error.between(0, 1).all()
+    assert use.train_accuracy.between(0, 1).all()
+    assert (use.converged == (use.train_accuracy >= cfg["converged_at"])).all()
     mdl = pd.read_csv(tables / "inductive_mdl.csv")
-    assert set(mdl.feature) == set(cfg["features"])
+    assert set(mdl.pair) == set(cfg["pairs"])
+    assert mdl.acc_target.between(0, 1).all() and mdl.acc_spurious.between(0, 1).all()
     assert (mdl.mdl_target > 0).all() and (mdl.mdl_spurious > 0).all()
     ratio = mdl.mdl_spurious / mdl.mdl_target
     assert ratio.round(9).tolist() == mdl.relative_extractability.round(9).tolist()
     corr = pd.read_csv(tables / "inductive_correlations.csv")
     assert set(corr.method) == set(cfg["methods"])
-    finite = corr.value.dropna()
-    assert finite.between(-1, 1).all()
-    assert corr.p_value.dropna().between(0, 1).all()
+    assert corr.rho.dropna().between(-1, 1).all()
+    assert corr.p_exact.dropna().between(0, 1).all()
+    everything = corr[corr.subset == "all"]
+    assert (everything.n_pairs == len(cfg["pairs"])).all()  # one point per pair
+    assert set(corr.verdict) <= {"falls", "rises", "inconclusive"}
     for row in corr.itertuples():  # a correlation is either defined or explained
-        assert math.isfinite(row.value) or isinstance(row.note, str) and row.note
+        assert math.isfinite(row.rho) or isinstance(row.note, str) and row.note
     assert "relative extractability" in (tables / "inductive_mdl.md").read_text()
     for name in ("inductive_use", "inductive_extractability"):
         for ext in ("pdf", "png"):

@@ -35,7 +35,7 @@ def test_read_examples_names_the_row_and_missing_field(tmp_path):
     path = tmp_path / "t.jsonl"
     write_jsonl(path, [{"id": "a", "prompt": "p", "reference": "r", "metadata": {}},
                        {"id": "b", "prompt": "p", "metadata": {}}])
-    with pytest.raises(ValueError, match=r"row 2 \(id='b'\).*reference"):
+    with pytest.raises(ValueError, match=r"t.jsonl:2 \(id='b'\).*reference"):
         read_examples(path)
 
 

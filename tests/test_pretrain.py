@@ -92,6 +92,56 @@ def test_resume_is_identical_to_uninterrupted(corpus, tmp_path):
     assert _same_weights(_weights(tmp_path / "full"), _weights(tmp_path / "late"))
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(corpus, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("uninterrupted")
+    return _run(corpus, tmp, "full"), _weights(tmp / "full")
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("damage", ["killed_in_save", "no_trainer_state", "truncated_state",
+                                    "truncated_weights", "truncated_optimizer"])
+def test_incomplete_checkpoint_is_skipped(corpus, tmp_path, monkeypatch, uninterrupted, damage):
+    """A kill (or full disk) while checkpoint-8 is written: the next run drops it, resumes from
+    checkpoint-4 and still ends bit-identical to an uninterrupted run."""
+    from transformers import Trainer
+
+    if damage == "killed_in_save":
+        # The real thing: die after the weights and optimizer, before trainer_state.json.
+        real = Trainer._save_rng_state
+
+        def die_at_8(self, output_dir):
+            if self.state.global_step == 8:
+                raise KeyboardInterrupt("simulated kill mid-checkpoint")
+            return real(self, output_dir)
+
+        monkeypatch.setattr(Trainer, "_save_rng_state", die_at_8)
+        with pytest.raises(KeyboardInterrupt):
+            _run(corpus, tmp_path, "m")
+        monkeypatch.undo()
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            _run(corpus, tmp_path, "m", callbacks=[Crash(at=10)])
+        ckpt = tmp_path / "ckpt_m" / "checkpoint-8"
+        if damage == "no_trainer_state":
+            (ckpt / "trainer_state.json").unlink()
+        else:
+            _truncate(ckpt / {"truncated_state": "trainer_state.json",
+                              "truncated_weights": "model.safetensors",
+                              "truncated_optimizer": "optimizer.pt"}[damage])
+    assert (tmp_path / "ckpt_m" / "checkpoint-8").is_dir()
+    resumed = _run(corpus, tmp_path, "m")
+    assert resumed["resumed_from"] == "checkpoint-4" and resumed["steps"] == HP["max_steps"]
+    full, full_weights = uninterrupted
+    assert _same_weights(full_weights, _weights(tmp_path / "m"))
+    assert resumed["val_loss"] == full["val_loss"]
+
+
 def test_checkpoint_of_other_config_is_not_resumed(corpus, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _run(corpus, tmp_path, "m", callbacks=[Crash(at=6)])

@@ -114,6 +114,7 @@ def test_online_codelength_equals_hand_computation_in_bits():
     assert res["per_block_bits"] == pytest.approx(per_block, rel=1e-12)
     assert res["uniform_bits"] == pytest.approx(1000.0)
     assert res["compression"] == pytest.approx(1000.0 / expected)
+    assert res["final_accuracy"] == 1.0  # the recording probe puts most mass on the true label
     # one fresh probe per block after the first, trained on exactly the earlier blocks
     assert [len(c[0]) for c in calls] == ends[:-1]
     assert all(seed == 7 for _, seed in calls)
@@ -132,6 +133,26 @@ def test_uniform_block_charge_and_uniform_probe():
     assert res["per_block_bits"][0] == pytest.approx(3 * math.log2(3))
     assert res["total_bits"] == pytest.approx(n * math.log2(3), rel=1e-9)
     assert res["compression"] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_final_accuracy_is_the_last_blocks():
+    """The last probe (trained on the first half) scored on the second half: a probe that is
+    right only on even-indexed rows gets exactly their share of the last block."""
+    n = 400
+    y = np.arange(n) % 2
+    X = np.arange(n, dtype=float)[:, None]
+
+    def half_right(Xt, yt, seed):
+        def predict(Z):
+            idx = np.asarray(Z)[:, 0].astype(int)
+            right = idx % 4 < 2
+            lab = np.where(right, y[idx], 1 - y[idx])
+            return np.eye(2)[lab] * 0.9 + 0.05
+        return predict
+    res = online_codelength(X, y, half_right, n_classes=2, seed=3)
+    last = balanced_order(y, 3)[res["block_ends"][-2]:]
+    assert res["final_accuracy"] == pytest.approx(np.mean(last % 4 < 2))
+    assert 0.3 < res["final_accuracy"] < 0.7
 
 
 def test_codelength_bits_uniform_mixture_by_hand():
@@ -261,7 +282,7 @@ def test_extract_features_match_unpadded_forward(tiny_lm):
         assert np.allclose(last1[i], h_1[-1], atol=1e-5)
     with pytest.raises(ValueError, match="pooling"):
         extract_features(path, texts[:2], pooling="max", progress=False)
-    with pytest.raises(ValueError, match="config.json"):
+    with pytest.raises(ValueError, match="model folder .*_missing' does not exist"):
         extract_features(path + "_missing", texts[:2], progress=False)
 
 

@@ -204,8 +204,12 @@ def test_run_scaling_trains_on_nested_prefixes_and_scores_every_example(tiny_mod
         tiny_model, "math", train_rows, test_rows, [4, 0, 2], 7,
         hparams={"lr": 1e-3, "batch_size": 2, "max_length": 64}, epochs=1, min_steps=1,
         max_steps=None, max_new_tokens=6, batch_size=8)
-    # N = 0 trains nothing; N = 2 and 4 train on the first N rows with ceil(N / batch) steps
-    assert calls == [(["train-0", "train-1"], 1, 7), (["train-0", "train-1", "train-2", "train-3"], 2, 7)]
+    # N = 0 trains nothing; N = 2 and 4 train on the first N rows of the seed's order (nested)
+    # with ceil(N / batch) steps
+    from sahlab.scaling.run import seed_order
+
+    order = [r["id"] for r in seed_order(train_rows, 7)]
+    assert calls == [(order[:2], 1, 7), (order[:4], 2, 7)]
     assert [s["N"] for s in summary] == [0, 2, 4]
     assert len(records) == 3 * len(test_rows)
     assert all(tuple(r) == RECORD_FIELDS for r in records)
@@ -286,3 +290,13 @@ def test_figures_draw_one_panel_per_task_and_the_fitted_curve():
                                           for c in CONDITIONS}})
     fig = plot_newknowledge(rows)
     assert [ax.get_title() for ax in fig.axes] == ["direct questions", "2-hop questions"]
+
+
+def test_each_seed_draws_its_own_nested_subsets():
+    from sahlab.scaling.run import seed_order
+
+    rows = [{"id": i} for i in range(50)]
+    a, b = seed_order(rows, 1), seed_order(rows, 2)
+    assert sorted(r["id"] for r in a) == list(range(50))  # a permutation: every row, once
+    assert [r["id"] for r in a[:8]] != [r["id"] for r in b[:8]]  # other seeds, other examples
+    assert seed_order(rows, 1) == a  # deterministic per seed

@@ -138,6 +138,39 @@ def test_sft_full_reduces_loss_and_saves_a_chat_model(base_dir, tmp_path):
     assert not list(tmp_path.glob(".sft.*"))  # no temporary folder left behind
 
 
+@pytest.mark.reliability
+@pytest.mark.parametrize("kill", ["mid_checkpoint", "after_checkpoint"])
+def test_sft_resumes_from_its_last_complete_checkpoint(base_dir, tmp_path, monkeypatch, kill):
+    """save_every > 0: a job killed while checkpoint-4 is written resumes from checkpoint-2, one
+    killed right after it from checkpoint-4; both end bit-identical to an uninterrupted run."""
+    from transformers import Trainer
+
+    hp = {**SFT, "max_steps": 6, "save_every": 2}
+    rows = math_rows(12)
+    full = train(base_dir, rows, "sft", hp, seed=1, out_dir=tmp_path / "full")
+    name = "_save_rng_state" if kill == "mid_checkpoint" else "_save_checkpoint"
+    real = getattr(Trainer, name)
+
+    def die_at_4(self, *args, **kwargs):
+        if self.state.global_step != 4:
+            return real(self, *args, **kwargs)
+        if kill == "after_checkpoint":
+            real(self, *args, **kwargs)
+        raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(Trainer, name, die_at_4)
+    with pytest.raises(KeyboardInterrupt):
+        train(base_dir, rows, "sft", hp, seed=1, out_dir=tmp_path / "m")
+    monkeypatch.undo()
+    assert (tmp_path / ".m.train-work" / "checkpoint-4").is_dir() and not (tmp_path / "m").exists()
+    again = train(base_dir, rows, "sft", hp, seed=1, out_dir=tmp_path / "m")
+    assert again["resumed_from"] == ("checkpoint-2" if kill == "mid_checkpoint" else "checkpoint-4")
+    assert full["resumed_from"] is None and again["steps"] == full["steps"] == 6
+    wa, wb = weights(tmp_path / "full"), weights(tmp_path / "m")
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not (tmp_path / ".m.train-work").exists()  # scratch removed after success
+
+
 def test_sft_is_deterministic_for_a_seed(base_dir, tmp_path):
     hp = {**SFT, "max_steps": 3}
     train(base_dir, math_rows(8), "sft", hp, seed=1, out_dir=tmp_path / "a")
@@ -255,13 +288,43 @@ def test_rl_with_verifiable_reward_logs_rewards(base_dir, tmp_path, method):
     assert any(not torch.equal(wa[k], wb[k]) for k in wa)  # the policy gradient moved the weights
 
 
+@pytest.mark.reliability
+@pytest.mark.parametrize("method", ["grpo", "reward"])
+def test_killed_rl_and_reward_runs_resume(base_dir, tmp_path, monkeypatch, method):
+    """The other trainers resume the same way (completion checked; RL sampling makes no
+    bit-exactness promise here)."""
+    from transformers import Trainer
+
+    if method == "grpo":
+        rows, hp = translation_rows(6), {"lr": 1e-2, "max_steps": 3, "batch_size": 8,
+                                         "num_generations": 4, "max_completion_length": 8}
+    else:
+        rows, hp = make_preference_pairs(caps_rows(8), "instructions", seed=0), \
+            {"lr": 3e-3, "max_steps": 3, "batch_size": 4}
+    hp["save_every"] = 1
+    real = Trainer._save_checkpoint
+
+    def die_after_2(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        if self.state.global_step == 2:
+            raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", die_after_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(base_dir, rows, method, hp, seed=0, out_dir=tmp_path / "m")
+    monkeypatch.undo()
+    summary = train(base_dir, rows, method, hp, seed=0, out_dir=tmp_path / "m")
+    assert summary["resumed_from"] == "checkpoint-2" and summary["steps"] == 3
+    assert not (tmp_path / ".m.train-work").exists()
+
+
 def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
     """With actions ["0", "1"] every sampled completion is a label: a random tiny model, free to
     sample any of its ~360 tokens, would almost never earn the label reward."""
     from sahlab.probing.experiment import feature_split
     from sahlab.train.rl import action_ids
 
-    rows = feature_split("contains_1", 16, 0.5, 0)
+    rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
     hp = {"lr": 1e-3, "max_steps": 3, "batch_size": 8, "num_generations": 4,
           "max_completion_length": 1, "actions": ["0", "1"], "prompt_format": "plain"}
     train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")
@@ -319,7 +382,7 @@ def test_bad_inputs_get_clear_errors(base_dir, tmp_path):
         train(base_dir, [{"id": "q", "prompt": "hi"}], "sft", SFT, seed=0, out_dir=out)
     with pytest.raises(ValueError, match="only sft accepts N = 0"):
         train(base_dir, [], "dpo", SFT, seed=0, out_dir=out)
-    with pytest.raises(ValueError, match="not a model folder"):
+    with pytest.raises(ValueError, match="model folder .*missing. does not exist"):
         train(tmp_path / "missing", math_rows(2), "sft", SFT, seed=0, out_dir=out)
     assert not out.exists()
 

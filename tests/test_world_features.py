@@ -28,8 +28,9 @@ def test_label_functions_on_hand_made_cases():
     assert [label_target(f, s) for f in FEATURES] == [0, 1, 1, 1, 1]
     t = [1, 0, 5, 0, 5, 0, 5, 0, 5, 6]
     assert [label_target(f, t) for f in FEATURES] == [1, 0, 0, 0, 0]
-    with pytest.raises(ValueError, match="contains_9"):
-        label_target("contains_9", s)
+    assert label_target("contains_9", s) == 1 and label_target("contains_6", s) == 0
+    with pytest.raises(ValueError, match="palindrome"):
+        label_target("palindrome", s)
 
 
 @pytest.mark.parametrize("target", FEATURES)
@@ -100,4 +101,44 @@ def test_determinism_and_errors():
     with pytest.raises(ValueError, match="section"):
         make_feature_split("contains_1", 10, 0.1, seed=0, section="weak")
     with pytest.raises(ValueError, match="target feature"):
-        make_feature_split("contains_3", 10, 0.1, seed=0)
+        make_feature_split("contains_10", 10, 0.1, seed=0)  # 10 is not a digit
+    with pytest.raises(ValueError, match="same"):
+        make_feature_split("contains_2", 10, 0.1, seed=0)
+    with pytest.raises(ValueError, match="spurious feature"):
+        make_feature_split("contains_1", 10, 0.1, seed=0, spurious="adjacent_duplicate")
+
+
+def _truth_pair(target: str, spurious_symbol: int, s: list[int]) -> tuple[int, int]:
+    if target.startswith("contains_") and target[9:].isdigit():
+        t = int(int(target[9:]) in s)
+    else:
+        t = _truth(target, s)
+    return t, int(spurious_symbol in s)
+
+
+@pytest.mark.parametrize("target,spurious", [("contains_3", "contains_2"),
+                                             ("first_equals_last", "contains_3"),
+                                             ("adjacent_duplicate", "contains_3"),
+                                             ("contains_first", "contains_2")])
+def test_pairs_over_a_large_vocabulary(target, spurious):
+    k = int(spurious[9:])
+    rows = make_feature_split(target, 400, 0.25, seed=4, spurious=spurious, vocab_size=1000)
+    seen = set()
+    for r in rows:
+        seq = parse_sequence(r["prompt"])
+        seen.update(seq)
+        assert len(seq) == 10 and all(0 <= d < 1000 for d in seq)
+        t, s = _truth_pair(target, k, seq)
+        assert (r["metadata"]["label"], r["metadata"]["spurious"]) == (t, s)
+        assert seq.count(k) == s
+    assert len(seen) > 500  # the symbols really come from the large vocabulary
+    assert sum(r["metadata"]["section"] == "spurious_only" for r in rows) == 100
+    for section in SECTIONS:
+        for r in make_feature_split(target, 50, 0.0, seed=1, section=section, spurious=spurious,
+                                    vocab_size=1000):
+            seq = parse_sequence(r["prompt"])
+            want = {"both": (1, 1), "neither": (0, 0), "spurious_only": (0, 1),
+                    "target_only": (1, 0)}[section]
+            assert _truth_pair(target, k, seq) == want
+    probe = make_probe_split(target, "spurious", 101, seed=0, spurious=spurious, vocab_size=1000)
+    assert sum(r["metadata"]["label"] for r in probe) == 51

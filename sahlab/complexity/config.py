@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sahlab.config import ConfigError
+from sahlab.config import ConfigError, split_sizes
 
 BITS = (16, 8, 4)
 # Defaults (the embedded default study's grid is sized for ~10 minutes on 2 cores; a bigger
@@ -94,16 +94,6 @@ def _int_list(s: dict, key: str, minimum: int) -> list[int]:
     if len(set(v)) != len(v):
         _fail(key, f"has duplicates: {v}")
     return v
-
-
-def _train_sizes(config: dict) -> dict[str, int | None]:
-    """Train split size per task (None for hub tasks, whose size is known only after download)."""
-    from sahlab.world.config import validate_world_config
-
-    world = validate_world_config(config.get("world") or {})
-    return {t: (world["tasks"][t]["train"] if spec.get("source", "embedded") == "embedded"
-                and t in world["tasks"] else None)
-            for t, spec in config["tasks"].items()}
 
 
 def check_complexity_config(config: dict) -> dict:
@@ -194,7 +184,7 @@ def check_complexity_config(config: dict) -> dict:
         for d in ds:
             if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= hi:
                 _fail(f"deltas.{t}", f"δ = {d!r} is outside the main metric's range [0, {hi:g}]")
-    sizes = _train_sizes(config)
+    sizes = split_sizes(config, "train")
     for t in s["tasks"]:
         n = sizes.get(t)
         if n is None:

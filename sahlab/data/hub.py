@@ -233,6 +233,12 @@ def _load_local(spec: dict):
     if not folder and (None in builders or len(builders) != 1):
         raise ValueError(f"local data files {[str(p) for p in paths]} must all be one of "
                          f"{sorted(_FILE_BUILDERS)} (or give a single folder)")
+    if builders == {"json"} and all(p.suffix.lower() == ".jsonl" for p in paths):
+        # sahlab's own reader: errors give the file and the 1-based line (datasets gives a
+        # 0-based one deep in a trace, and StopIteration for an empty file).
+        from sahlab.io import read_jsonl
+
+        return [row for p in paths for row in read_jsonl(p, nonempty=True)]
     try:
         if folder:
             return _load_folder(paths[0], spec, split)

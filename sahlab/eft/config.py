@@ -1,7 +1,7 @@
 """The `eft:` config section (study C): checks that run before any job, and the names it derives.
 
-A bad value (unknown scale or task, n_test larger than a test split or than the harness's
-evaluation.n_test whose outputs the grid's diagonal reuses, λ outside [0, 1], an empty sweep, a
+A bad value (unknown scale or task, n_test larger than the harness's evaluation.n_test whose
+outputs the grid's diagonal reuses, a sweep's n_test larger than a test split, λ outside [0, 1], an empty sweep, a
 mixture variant without tasks) fails here with one message naming the key, before Snakemake
 schedules anything.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sahlab.config import ConfigError
+from sahlab.config import ConfigError, split_sizes
 
 # The 2×2 grid: cell -> (pre-training scale role, fine-tuning scale role). The diagonal cells are
 # the real post-trained models; "up" and "down" are emulated.
@@ -56,20 +56,6 @@ def max_new_tokens_for(config: dict, task: str) -> int:
     return int(value if value is not None else config["evaluation"]["max_new_tokens"])
 
 
-def _split_sizes(config: dict, split: str) -> dict[str, int | None]:
-    """Examples per task in `split` (embedded: from the world config; hub: their limit or None)."""
-    from sahlab.world.build import validate_world_config
-
-    world = validate_world_config(config.get("world") or {})
-    sizes: dict[str, int | None] = {}
-    for task, spec in config["tasks"].items():
-        if spec.get("source", "embedded") == "embedded":
-            sizes[task] = int(world["tasks"][task][split])
-        else:
-            sizes[task] = (spec.get(split) or {}).get("limit")
-    return sizes
-
-
 def check_eft_config(config: dict) -> None:
     """Cross-field checks of `config["eft"]` (the JSON schema checks types and ranges)."""
     e = config.get("eft")
@@ -87,6 +73,14 @@ def check_eft_config(config: dict) -> None:
         if "base" not in stages:
             _fail(role, f"EFT needs the base and post models of scale {e[role]!r}, which gives "
                   f"only {stages}")
+    # EFT adds logits token by token: all four members need one vocabulary. Built scales share
+    # the pipeline's tokenizer, a hub scale brings its own (two hub scales are checked in the job).
+    kind = {role: "pipeline-built" if "build" in config["scales"][e[role]] else "hub"
+            for role in ("small", "large")}
+    if kind["small"] != kind["large"]:
+        _fail("large", f"scale {e['large']!r} ({kind['large']}) and eft.small {e['small']!r} "
+              f"({kind['small']}) have different tokenizers; EFT adds logits token by token, so "
+              "use two built scales or two hub scales of one model family")
     tasks = e.get("tasks")
     if tasks is not None:
         if not tasks:
@@ -95,17 +89,18 @@ def check_eft_config(config: dict) -> None:
     mnt = e.get("max_new_tokens")
     if isinstance(mnt, dict):
         _check_tasks(list(mnt), config, "max_new_tokens")
-    test_sizes = _split_sizes(config, "test")
+    test_sizes = split_sizes(config, "test")
     n_eval = config["evaluation"]["n_test"]
     if e["n_test"] > n_eval:
         _fail("n_test", f"({e['n_test']}) exceeds evaluation.n_test ({n_eval}): the grid's diagonal "
               "cells reuse the harness's outputs of the post-trained models")
-    for key, n, grid_tasks in (("n_test", e["n_test"], eft_tasks(config)),
-                               ("beta.n_test", e["beta"]["n_test"], eft_tasks(config))):
-        for task in grid_tasks:
-            size = test_sizes.get(task)
-            if size is not None and n > size:
-                _fail(key, f"({n}) is larger than the test split of task {task!r} ({size} examples)")
+    # eft.n_test takes the first n of each split, or the whole split when it is smaller (as the
+    # harness's evaluation.n_test does, whose outputs the diagonal reuses); the sweeps need n items
+    for task in eft_tasks(config):
+        size = test_sizes.get(task)
+        if size is not None and e["beta"]["n_test"] > size:
+            _fail("beta.n_test", f"({e['beta']['n_test']}) is larger than the test split of task {task!r} "
+                  f"({size} examples)")
     betas = e["beta"]["values"]
     if not betas or len(set(betas)) != len(betas):
         _fail("beta.values", f"give distinct β values, got {betas}")
@@ -149,7 +144,7 @@ def _check_mixture(mx: dict, config: dict, test_sizes: dict) -> None:
         _fail("mixture.lambdas", f"give distinct λ values, got {lams}")
     if any(not 0 <= x <= 1 for x in lams):
         _fail("mixture.lambdas", f"every λ must lie in [0, 1] (λ·r1 + (1 − λ)·r2), got {lams}")
-    train_sizes = _split_sizes(config, "train")
+    train_sizes = split_sizes(config, "train")
     for name, tasks in variants.items():
         for task in tasks:
             size = train_sizes.get(task)

@@ -2,8 +2,11 @@
 speculative up-scaling benchmark, each a function that loads its models once and returns long-form
 rows (one per setting × task × metric) for the tables and figures.
 
-Model roles (`dirs`): small_base, small_post, large_base, large_post (model folders). EFT is always
-decoded in the prompt format of its fine-tuned member (the post-trained models' chat format).
+Model roles (`dirs`): small_base, small_post, large_base, large_post (model folders). Each EFT
+member is prefilled with the prompt in its own format (`read_model_meta(dir)["prompt_format"]`:
+chat for post-trained models, native for base models); the shared continuation is read back in the
+fine-tuned member's format, and stops where any running member's format ends an answer
+(`EFTPolicy.stop_strings`).
 """
 from __future__ import annotations
 
@@ -50,32 +53,57 @@ def load_members(dirs: dict[str, str], roles: Sequence[str], dtype: Any = None) 
     return out
 
 
-def eft_prompt_format(ft_dir: str) -> str:
-    """The prompt format EFT decodes in: the fine-tuned member's own (chat for post-trained models)."""
+def model_format(model_dir: str) -> str:
+    """A model's own prompt format (its sahlab.json): chat for post-trained, native for base models."""
     from sahlab.models.registry import read_model_meta
 
-    return read_model_meta(ft_dir)["prompt_format"]
+    return read_model_meta(model_dir)["prompt_format"]
 
 
-def emulated_policy(cell: str, members: dict[str, "ModelPolicy"], beta: float = 1.0) -> "EFTPolicy":
-    """The EFT policy of an emulated grid cell ("up" or "down") at delta strength `beta`."""
+def role_formats(dirs: dict[str, str], roles: Sequence[str]) -> dict[str, str]:
+    """Role -> the prompt format of that role's model."""
+    return {role: model_format(dirs[role]) for role in roles}
+
+
+def emulated_policy(cell: str, members: dict[str, "ModelPolicy"], beta: float = 1.0,
+                    formats: dict[str, str] | None = None) -> "EFTPolicy":
+    """The EFT policy of an emulated grid cell ("up" or "down") at delta strength `beta`.
+
+    formats: role -> prompt format (`role_formats`); each member is then prefilled with its own
+    rendering of a prompt (`EFTPolicy.render_prompts`). None: one shared prompt."""
     from sahlab.eft.policy import EFTPolicy
 
     if cell not in EMULATION:
         raise ValueError(f"emulated cell must be one of {list(EMULATION)}, got {cell!r}")
-    base, ft, ft_base = (members[r] for r in EMULATION[cell])
-    return EFTPolicy(base, ft, ft_base, beta=beta)
+    base, ft, ft_base = EMULATION[cell]
+    pf = None if formats is None else {"base_large": formats[base], "ft_small": formats[ft],
+                                       "base_small": formats[ft_base]}
+    return EFTPolicy(members[base], members[ft], members[ft_base], beta=beta, prompt_formats=pf)
 
 
-def evaluate_tasks(policy, prompt_format: str, tests: dict[str, list[dict]], max_new_tokens: dict[str, int],
-                   *, batch_size: int, n_boot: int, seed: int) -> dict[str, tuple[list[dict], dict]]:
-    """`evaluate_policy` task by task, each with its own generation budget."""
-    from sahlab.eval.run import evaluate_policy
+def evaluate_eft(policy: "EFTPolicy", tests: dict[str, list[dict]], max_new_tokens: dict[str, int], *,
+                 batch_size: int, n_boot: int, seed: int, temperature: float = 0.0
+                 ) -> dict[str, tuple[list[dict], dict]]:
+    """`sahlab.eval.run.evaluate_policy` for an EFT policy with per-member prompts: every member
+    sees the prompt in its own format, the output is read back in the fine-tuned member's format and
+    scored by the task's one scorer; each task has its own generation budget."""
+    from sahlab.eval.generate import generate
+    from sahlab.eval.scorers import score
 
+    formats = policy.member_formats()
     out = {}
     for task, examples in tests.items():
-        out.update(evaluate_policy(policy, prompt_format, {task: examples}, max_new_tokens=max_new_tokens[task],
-                                   batch_size=batch_size, n_boot=n_boot, seed=seed))
+        t0 = time.time()
+        prompts = policy.render_prompts(examples, task)
+        raw = generate(policy, prompts, max_new_tokens=max_new_tokens[task], batch_size=batch_size,
+                       stop_strings=policy.stop_strings(task), temperature=temperature, seed=seed)
+        records, metrics = score(task, policy.to_task_form(raw, task), examples, seed=seed, n_boot=n_boot)
+        for rec, ex, text in zip(records, examples, raw):
+            rec.update(id=ex["id"], prompt=ex["prompt"], output=text, reference=ex["reference"],
+                       prompt_format=policy.prompt_format, member_formats=formats)
+        out[task] = (records, metrics)
+        log.info("%s: %d examples in %.1f s; %s", task, len(examples), time.time() - t0,
+                 ", ".join(f"{k}={v['value']:.3f}" for k, v in metrics.items()))
     return out
 
 
@@ -86,10 +114,9 @@ def run_grid_cell(cell: str, dirs: dict[str, str], tests: dict[str, list[dict]],
         raise ValueError(f"only the emulated cells {list(EMULATED)} are decoded here, got {cell!r}")
     roles = EMULATION[cell]
     members = load_members(dirs, roles)
-    policy = emulated_policy(cell, members)
-    fmt = eft_prompt_format(dirs[roles[1]])
-    log.info("grid cell %s: weights %s, prompt format %s", cell, policy.weights(), fmt)
-    results = evaluate_tasks(policy, fmt, tests, max_new_tokens, batch_size=batch_size, n_boot=n_boot, seed=seed)
+    policy = emulated_policy(cell, members, formats=role_formats(dirs, roles))
+    log.info("grid cell %s: weights %s, prompt formats %s", cell, policy.weights(), policy.member_formats())
+    results = evaluate_eft(policy, tests, max_new_tokens, batch_size=batch_size, n_boot=n_boot, seed=seed)
     pre, ft = CELLS[cell]
     rows, records = [], []
     for task, (recs, metrics) in results.items():
@@ -99,9 +126,9 @@ def run_grid_cell(cell: str, dirs: dict[str, str], tests: dict[str, list[dict]],
 
 
 def rescore_outputs(task: str, outputs: list[dict], examples: list[dict], n: int, *, n_boot: int,
-                    seed: int) -> dict:
-    """Metrics of the first `n` harness outputs of a model (the grid's diagonal cells): the same
-    examples and scorer as the emulated cells, without decoding again."""
+                    seed: int) -> tuple[list[dict], dict]:
+    """(records, metrics) of the first `n` harness outputs of a model (the grid's diagonal cells):
+    the same examples and scorer as the emulated cells, without decoding again."""
     from sahlab.eval.scorers import score
 
     if len(outputs) < n or len(examples) < n:
@@ -110,22 +137,26 @@ def rescore_outputs(task: str, outputs: list[dict], examples: list[dict], n: int
         if rec.get("id") != ex["id"]:
             raise ValueError(f"{task}: harness output {i} is example {rec.get('id')!r}, test split has "
                              f"{ex['id']!r}; re-run the evaluation")
-    _, metrics = score(task, [r["output"] for r in outputs[:n]], examples[:n], seed=seed, n_boot=n_boot)
-    return metrics
+    records, metrics = score(task, [r["output"] for r in outputs[:n]], examples[:n], seed=seed, n_boot=n_boot)
+    for rec, ex in zip(records, examples[:n]):
+        rec.update(id=ex["id"], reference=ex["reference"])
+    return records, metrics
 
 
 def diagonal_rows(outputs: dict[str, dict[str, list[dict]]], tests: dict[str, list[dict]], n: int, *,
-                  n_boot: int, seed: int) -> list[dict]:
-    """Rows of the real cells: outputs = {"small"|"large": {task: harness records}}."""
-    rows = []
+                  n_boot: int, seed: int) -> tuple[list[dict], dict[str, dict[str, list[dict]]]]:
+    """(metric rows, cell -> task -> per-item records) of the real cells: outputs = {"small"|"large":
+    {task: harness records}}; the first `n` items of each task (all of a smaller split)."""
+    rows, records = [], {}
     for cell, per_task in outputs.items():
         if cell not in ("small", "large"):
             raise ValueError(f"diagonal cells are 'small' and 'large', got {cell!r}")
         pre, ft = CELLS[cell]
         for task, recs in per_task.items():
-            metrics = rescore_outputs(task, recs, tests[task], n, n_boot=n_boot, seed=seed)
+            records.setdefault(cell, {})[task], metrics = rescore_outputs(
+                task, recs, tests[task], min(n, len(tests[task])), n_boot=n_boot, seed=seed)
             rows += metric_rows(metrics, cell=cell, pretrain=pre, finetune=ft, emulated=False, task=task)
-    return rows
+    return rows, records
 
 
 def run_beta_sweep(dirs: dict[str, str], betas: Sequence[float], tests: dict[str, list[dict]],
@@ -134,11 +165,11 @@ def run_beta_sweep(dirs: dict[str, str], betas: Sequence[float], tests: dict[str
     from tqdm.auto import tqdm
 
     members = load_members(dirs, EMULATION["up"])
-    fmt = eft_prompt_format(dirs["small_post"])
+    formats = role_formats(dirs, EMULATION["up"])
     rows = []
     for beta in tqdm(list(betas), desc="beta", unit="β"):
-        policy = emulated_policy("up", members, beta=float(beta))
-        res = evaluate_tasks(policy, fmt, tests, max_new_tokens, batch_size=batch_size, n_boot=n_boot, seed=seed)
+        policy = emulated_policy("up", members, beta=float(beta), formats=formats)
+        res = evaluate_eft(policy, tests, max_new_tokens, batch_size=batch_size, n_boot=n_boot, seed=seed)
         for task, (_, metrics) in res.items():
             rows += metric_rows(metrics, beta=float(beta), task=task)
     return rows
@@ -162,35 +193,39 @@ def run_lambda_sweep(dirs: dict[str, str], variant_dirs: Sequence[str], lambdas:
 
     if len(variant_dirs) != 2:
         raise ValueError(f"the λ sweep mixes exactly two variants, got {len(variant_dirs)}")
-    members = load_members({**dirs, "ft_a": variant_dirs[0], "ft_b": variant_dirs[1]},
-                           ("large_base", "small_base", "ft_a", "ft_b"))
-    fmt = eft_prompt_format(variant_dirs[0])
+    all_dirs = {**dirs, "ft_a": variant_dirs[0], "ft_b": variant_dirs[1]}
+    roles = ("large_base", "small_base", "ft_a", "ft_b")
+    members = load_members(all_dirs, roles)
+    fmt = role_formats(all_dirs, roles)
+    formats = {"base_large": fmt["large_base"], "base_small": fmt["small_base"], "ft_a": fmt["ft_a"],
+               "ft_b": fmt["ft_b"]}
     rows = []
     for lam in tqdm(list(lambdas), desc="lambda", unit="λ"):
         policy = EFTPolicy.mixture(members["large_base"], members["ft_a"], members["ft_b"], members["small_base"],
-                                   lam=float(lam), beta=beta)
-        res = evaluate_tasks(policy, fmt, tests, max_new_tokens, batch_size=batch_size, n_boot=n_boot, seed=seed)
+                                   lam=float(lam), beta=beta, prompt_formats=formats)
+        res = evaluate_eft(policy, tests, max_new_tokens, batch_size=batch_size, n_boot=n_boot, seed=seed)
         for task, (_, metrics) in res.items():
             rows += metric_rows(metrics, lam=float(lam), task=task)
     return rows
 
 
-def run_speculative(dirs: dict[str, str], prompts: dict[str, list[str]], *, k: int, batch_sizes: Sequence[int],
+def run_speculative(dirs: dict[str, str], prompts: dict[str, list[dict]], *, k: int, batch_sizes: Sequence[int],
                     temperatures: Sequence[float], max_new_tokens: int, seed: int) -> list[dict]:
     """Speculative up-scaling (draft = small_post) vs plain EFT decoding of the same prompts.
 
-    `prompts`: task -> raw task prompts (rendered here in the fine-tune's format). One row per
-    (batch size, temperature): acceptance rate, tokens per verification, wall times of both paths
-    (plain first, then speculative, same prompts), the speed-up, and for T = 0 whether the outputs
-    are identical — a mismatch raises, since greedy speculative decoding must reproduce EFT exactly.
+    `prompts`: task -> test rows (each member gets them in its own format, as in the grid). One row
+    per (batch size, temperature): acceptance rate, tokens per verification, the FLOP-weighted
+    speed-up (`speculative.flop_weighted_speedup`: passes weighted by model size, the regime of
+    large models), wall times of both paths (plain first, then speculative, same prompts) and the
+    wall-clock speed-up, and for T = 0 whether the outputs are identical — a mismatch raises, since
+    greedy speculative decoding must reproduce EFT exactly.
     """
-    from sahlab.eft.speculative import speculative_generate
-    from sahlab.eval.generate import generate, render_prompts
+    from sahlab.eft.speculative import flop_weighted_speedup, speculative_generate
+    from sahlab.eval.generate import generate
 
     members = load_members(dirs, EMULATION["up"])
-    policy = emulated_policy("up", members)
-    fmt = eft_prompt_format(dirs["small_post"])
-    rendered = render_prompts(policy.tokenizer, [p for ps in prompts.values() for p in ps], fmt)
+    policy = emulated_policy("up", members, formats=role_formats(dirs, EMULATION["up"]))
+    rendered = [p for task, rows in prompts.items() for p in policy.render_prompts(rows, task)]
     # Warm-up (first-call allocations, lazy inits) so the first timed path is not penalised.
     speculative_generate(policy, rendered[:1], 2, k=k, batch_size=1, progress=False)
     rows = []
@@ -209,6 +244,7 @@ def run_speculative(dirs: dict[str, str], prompts: dict[str, list[str]], *, k: i
             row = {"k": k, "batch_size": bs, "temperature": float(temp), "n_prompts": len(rendered),
                    "new_tokens": st["new_tokens"], "acceptance_rate": st["acceptance_rate"],
                    "tokens_per_verification": st["tokens_per_verification"],
+                   "flop_weighted_speedup": round(flop_weighted_speedup(policy, st), 3),
                    "plain_s": round(t_plain, 4), "speculative_s": round(t_spec, 4),
                    "speedup": round(t_plain / t_spec, 3) if t_spec > 0 else float("nan"),
                    "identical_outputs": same, "identical": same == len(rendered)}
@@ -222,14 +258,18 @@ def run_speculative(dirs: dict[str, str], prompts: dict[str, list[str]], *, k: i
     return rows
 
 
-def grid_tables(rows: list[dict]) -> tuple["Any", "Any"]:
-    """(cells, gains) DataFrames from grid rows.
+def grid_tables(rows: list[dict], records: dict[str, dict[str, list[dict]]], *, n_boot: int,
+                seed: int) -> tuple["Any", "Any"]:
+    """(cells, gains) DataFrames from grid rows and the cells' per-item records.
 
     cells: one row per task × metric × cell. gains: per task × metric, the effect of scaling
-    fine-tuning (large − small fine-tuning, averaged over both pre-training scales) and of scaling
-    pre-training (large − small pre-training, averaged over both fine-tuning scales).
+    fine-tuning (Δft: large − small fine-tuning, averaged over both pre-training scales), of scaling
+    pre-training (Δpt, averaged over both fine-tuning scales) and Δpt − Δft, each with a paired
+    bootstrap CI over the items and a verdict ("> 0", "< 0", "inconclusive"; `sahlab.eft.paired`).
     """
     import pandas as pd
+
+    from sahlab.eft.paired import gains_table
 
     df = pd.DataFrame(rows)
     need = {"task", "metric", "pretrain", "finetune", "value"}
@@ -237,16 +277,31 @@ def grid_tables(rows: list[dict]) -> tuple["Any", "Any"]:
         raise ValueError(f"grid rows need fields {sorted(need)}, got {sorted(df.columns)}")
     order = {c: i for i, c in enumerate(CELLS)}
     df = df.sort_values(["task", "metric", "cell"], key=lambda s: s.map(order) if s.name == "cell" else s)
-    gains = []
-    for (task, metric), g in df.groupby(["task", "metric"], sort=True):
-        v = {(r.pretrain, r.finetune): r.value for r in g.itertuples()}
-        if len(v) != 4:
-            raise ValueError(f"{task}/{metric}: the grid has {len(v)} of 4 cells")
-        ft_gain = ((v["small", "large"] - v["small", "small"]) + (v["large", "large"] - v["large", "small"])) / 2
-        pt_gain = ((v["large", "small"] - v["small", "small"]) + (v["large", "large"] - v["small", "large"])) / 2
-        gains.append({"task": task, "metric": metric, "finetune_scaling_gain": ft_gain,
-                      "pretrain_scaling_gain": pt_gain})
+    gains = gains_table(df.to_dict("records"), records, n_boot=n_boot, seed=seed)
     return df.reset_index(drop=True), pd.DataFrame(gains)
+
+
+def records_by_cell(records: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    """Per-item records of the emulated cells' records.jsonl files (each tagged cell, task), grouped."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for r in records:
+        out.setdefault(r["cell"], {}).setdefault(r["task"], []).append(r)
+    return out
+
+
+def gains_markdown(gains) -> str:
+    """The gains table for reading: each contrast as "value [low, high]" and its verdict."""
+    import pandas as pd
+
+    def cell(g, name):
+        value = g[name if name == "pt_minus_ft" else f"{name}_gain"]
+        low, high = g[f"{name}_ci_low"], g[f"{name}_ci_high"]
+        ci = "" if pd.isna(low) or pd.isna(high) else f" [{low:+.3f}, {high:+.3f}]"
+        return f"{value:+.3f}{ci} {g[f'{name}_verdict']}"
+    out = pd.DataFrame([{"task": g["task"], "metric": g["metric"], "Δft (scale fine-tuning)": cell(g, "ft"),
+                         "Δpt (scale pre-training)": cell(g, "pt"), "Δpt − Δft": cell(g, "pt_minus_ft"),
+                         "n": g["n"]} for _, g in gains.iterrows()])
+    return markdown(out)
 
 
 def markdown(df, floatfmt: str = ".3f") -> str:

@@ -10,6 +10,14 @@ down-scaling = small base + large fine-tune delta (same class, other models); β
 (0 … 1) or extrapolates (> 1) the delta; two deltas over one base mix as λ·r1 + (1 − λ)·r2
 (`EFTPolicy.mixture`). Every distinct model object runs once per token with its own KV cache; a
 model given under several roles (e.g. base_small is base_large) is run once and its weights summed.
+
+Per-member prompts: with `prompt_formats`, each member is prefilled with its own rendering of the
+prompt (fine-tuned members: chat; base members: their native layout), and the continuation
+tokens — shared by all members — are scored by each one after its own prompt. Decoding goes
+through the ordinary harness: it sees the *reference* rendering (the `ft_small` member's format,
+the format the output is read back in), and each member swaps the reference prompt for its own
+(`bind_prompts`, done by `render_prompts`) when it is prefilled. Every member keeps its own KV
+cache, attention mask and positions, so prompts of different lengths are exact.
 """
 from __future__ import annotations
 
@@ -51,6 +59,10 @@ class EFTPolicy:
             special-id set), not only an equal vocabulary. Turn off for hub pairs whose base and
             chat tokenizers name a different EOS over the same vocabulary.
         dtype: dtype for members given as folders.
+        prompt_formats: role name -> prompt format (`sahlab.models.prompting`: "chat", "native"),
+            one per role ("base_large", "ft_small", "base_small", "extra_deltas[i].ft",
+            "extra_deltas[i].base"); `render_prompts` then renders each member's own prompt.
+            None: every member sees the one prompt the harness passes (a shared format).
 
     All members must share a tokenizer (checked; a ValueError names the differing members). The
     models must be in eval mode. The object implements the harness's DecodingPolicy protocol.
@@ -67,6 +79,7 @@ class EFTPolicy:
         tokenizer: "PreTrainedTokenizerBase | None" = None,
         check_special_tokens: bool = True,
         dtype: Any = None,
+        prompt_formats: dict[str, str] | None = None,
     ):
         roles: list[tuple[str, Member, float]] = [
             ("base_large", base_large, 1.0),
@@ -85,16 +98,27 @@ class EFTPolicy:
         self.tokenizer = tokenizer if tokenizer is not None else resolved[1][1]
         self.ft_small_model = resolved[1][0]  # the default draft model of speculative up-scaling
 
+        formats = _check_formats(prompt_formats, [r[0] for r in roles])
+        self.prompt_format = formats["ft_small"] if formats else None  # the format outputs are read in
+
         # One RewindablePolicy per distinct model object, weights of repeated roles summed.
         from sahlab.eft.rewind import RewindablePolicy
 
         by_model: dict[int, dict] = {}
         for (name, _, weight), (model, tok) in zip(roles, resolved):
-            entry = by_model.setdefault(id(model), {"names": [], "model": model, "weight": 0.0})
+            entry = by_model.setdefault(id(model), {"names": [], "model": model, "weight": 0.0, "tok": tok,
+                                                    "fmt": formats.get(name) if formats else None})
+            if formats and formats[name] != entry["fmt"]:
+                raise ValueError(f"EFT roles {entry['names'][0]} and {name} are the same model but have prompt "
+                                 f"formats {entry['fmt']!r} and {formats[name]!r}; one model has one format")
             entry["names"].append(name)
             entry["weight"] += weight
         self._all = [(" = ".join(e["names"]), RewindablePolicy(e["model"], self.tokenizer), e["weight"])
                      for e in by_model.values()]
+        # Per distinct member: its own tokenizer (native layouts are bound to it) and prompt format.
+        self._member_tok = {id(p): e["tok"] for (_, p, _), e in zip(self._all, by_model.values())}
+        self._member_fmt = {id(p): e["fmt"] for (_, p, _), e in zip(self._all, by_model.values())}
+        self._prompt_maps: dict[int, dict[tuple, list[int]]] = {}  # member -> reference ids -> own ids
         # Zero-weight members (β = 0, or a delta that cancels) change nothing: they are not run. The
         # weights always sum to 1 (each delta sums to 0), so at least one member remains.
         self.members: list[tuple[str, "RewindablePolicy", float]] = [m for m in self._all if abs(m[2]) > 1e-12]
@@ -107,9 +131,19 @@ class EFTPolicy:
         """EFT with the reward mixture λ·r_a + (1 − λ)·r_b of two fine-tunes of the same `base_small`.
 
         r_a = log π_ft_a − log π_base_small, r_b likewise; the mixed delta is scaled by `beta`.
-        λ = 1 gives `ft_a`'s delta alone, λ = 0 `ft_b`'s.
+        λ = 1 gives `ft_a`'s delta alone, λ = 0 `ft_b`'s. `prompt_formats` (optional) has the keys
+        base_large, ft_a, ft_b, base_small; outputs are read in ft_a's format.
         """
         lam, beta = _finite("lam", lam), _finite("beta", beta)
+        fmts = kwargs.pop("prompt_formats", None)
+        if fmts is not None:
+            fmts = dict(fmts)
+            need = {"base_large", "ft_a", "ft_b", "base_small"}
+            if set(fmts) != need:
+                raise ValueError(f"mixture prompt_formats needs exactly the keys {sorted(need)}, got {sorted(fmts)}")
+            kwargs["prompt_formats"] = {"base_large": fmts["base_large"], "ft_small": fmts["ft_a"],
+                                        "base_small": fmts["base_small"], "extra_deltas[0].ft": fmts["ft_b"],
+                                        "extra_deltas[0].base": fmts["base_small"]}
         return cls(base_large, ft_a, base_small, beta=beta * lam,
                    extra_deltas=[(beta * (1.0 - lam), ft_b, base_small)], **kwargs)
 
@@ -140,8 +174,130 @@ class EFTPolicy:
         return torch.log_softmax(total, dim=-1)
 
     def prefill(self, input_ids: "torch.LongTensor", attention_mask: "torch.LongTensor") -> "torch.Tensor":
-        """Prefill every member's cache with the left-padded prompts; return EFT log-probs [B, V]."""
-        return self.combine([policy.prefill(input_ids, attention_mask) for _, policy, _ in self.members])
+        """Prefill every member's cache with the left-padded prompts (each member its own rendering
+        when prompts are bound); return EFT log-probs [B, V]."""
+        return self.combine(self.prefill_members(input_ids, attention_mask))
+
+    def prefill_members(self, input_ids: "torch.LongTensor", attention_mask: "torch.LongTensor") -> list:
+        """Prefill every member (in `members` order); return each member's log-probs [B, V_m].
+
+        `input_ids` are left-padded reference prompts; a member with bound prompts (`bind_prompts`)
+        is prefilled with its own token ids of the same prompts instead."""
+        out = []
+        for _, policy, _ in self.members:
+            ids, mask = self.member_inputs(policy, input_ids, attention_mask)
+            out.append(policy.prefill(ids, mask))
+        return out
+
+    def member_inputs(self, policy: "RewindablePolicy", input_ids: "torch.LongTensor",
+                      attention_mask: "torch.LongTensor") -> tuple["torch.LongTensor", "torch.LongTensor"]:
+        """The left-padded prompts `policy` (a member) is prefilled with for these reference prompts."""
+        import torch
+
+        table = self._prompt_maps.get(id(policy))
+        if table is None:
+            return input_ids, attention_mask
+        rows = []
+        for r in range(input_ids.shape[0]):
+            key = tuple(input_ids[r][attention_mask[r].bool()].tolist())
+            if key not in table:
+                raise ValueError(f"EFT member {self._member_name(policy)} has its own prompt format, but prompt "
+                                 f"row {r} was not bound to its rendering: render prompts with "
+                                 "EFTPolicy.render_prompts (or bind_prompts) before decoding them")
+            rows.append(table[key])
+        pad = self._member_tok[id(policy)].pad_token_id
+        pad = pad if pad is not None else 0
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            ids[r, width - len(row):] = torch.tensor(row, dtype=torch.long)
+            mask[r, width - len(row):] = 1
+        return ids, mask
+
+    def bind_prompts(self, reference: Sequence[str], own: dict[str, Sequence[str]]) -> None:
+        """Bind each member's own rendering of the prompts to the reference rendering the harness decodes.
+
+        reference: the prompts as passed to `generate` / `speculative_generate`; own: member role
+        name (any of its roles) -> its prompts, in the same order. Members not named see the
+        reference prompts. Bindings accumulate (several tasks can be bound before decoding); a
+        reference prompt bound to two different renderings of one member is an error.
+        """
+        from sahlab.eval.generate import encode_prompts
+
+        reference = list(reference)
+        ref_ids = [tuple(x) for x in encode_prompts(self.tokenizer, reference)] if reference else []
+        for role, prompts in own.items():
+            policy = self._policy_of_role(role)
+            prompts = list(prompts)
+            if len(prompts) != len(reference):
+                raise ValueError(f"bind_prompts: {len(prompts)} prompts for member {role}, "
+                                 f"{len(reference)} reference prompts")
+            table = self._prompt_maps.setdefault(id(policy), {})
+            for i, (key, ids) in enumerate(zip(ref_ids, encode_prompts(self._member_tok[id(policy)], prompts)
+                                               if prompts else [])):
+                if table.get(key, ids) != ids:
+                    raise ValueError(f"bind_prompts: reference prompt {i} ({reference[i]!r}) is bound to two "
+                                     f"different prompts of member {role}; the reference format cannot tell "
+                                     "them apart")
+                table[key] = ids
+
+    def render_prompts(self, examples: Sequence[str | dict], task: str | None) -> list[str]:
+        """Render task prompts for every member in its own format and bind them; returns the
+        reference prompts (the fine-tuned member's format) to pass to the decoder."""
+        from sahlab.models.prompting import format_prompt
+
+        if self.prompt_format is None:
+            raise ValueError("EFTPolicy.render_prompts needs prompt_formats (one format per role)")
+        reference = [format_prompt(self.tokenizer, ex, self.prompt_format, task) for ex in examples]
+        own = {}
+        for name, policy, _ in self._all:
+            fmt, tok = self._member_fmt[id(policy)], self._member_tok[id(policy)]
+            rendered = [format_prompt(tok, ex, fmt, task) for ex in examples]
+            if rendered != reference:
+                own[name.split(" = ")[0]] = rendered
+        self.bind_prompts(reference, own)
+        return reference
+
+    def stop_strings(self, task: str | None) -> list[str]:
+        """Stop strings of EFT decoding: the union of the running members' own (chat: none, the turn
+        ends with EOS; native: the layout's item boundary, e.g. "\\n" after a QA answer).
+
+        The continuation is one text scored by all members; it ends where any member's format says an
+        answer ends. This never cuts an answer of the fine-tuned format short as long as that
+        answer cannot contain a base layout's boundary (the embedded tasks' chat answers contain
+        none: one line for QA and translation, single newlines in math and instructions)."""
+        from sahlab.models.prompting import stop_strings
+
+        if self.prompt_format is None:
+            raise ValueError("EFTPolicy.stop_strings needs prompt_formats (one format per role)")
+        out: list[str] = []
+        for _, policy, _ in self.members:
+            for s in stop_strings(self._member_tok[id(policy)], self._member_fmt[id(policy)], task):
+                if s not in out:
+                    out.append(s)
+        return out
+
+    def to_task_form(self, outputs: Sequence[str], task: str | None) -> list[str]:
+        """Generated answers read back in the fine-tuned member's format (`prompting.to_task_form`)."""
+        from sahlab.models.prompting import to_task_form
+
+        if self.prompt_format is None:
+            raise ValueError("EFTPolicy.to_task_form needs prompt_formats (one format per role)")
+        return to_task_form(self.tokenizer, outputs, self.prompt_format, task)
+
+    def member_formats(self) -> dict[str, str | None]:
+        """Prompt format of each distinct member (for logs and records)."""
+        return {name: self._member_fmt[id(policy)] for name, policy, _ in self._all}
+
+    def _policy_of_role(self, role: str) -> "RewindablePolicy":
+        for name, policy, _ in self._all:
+            if role in name.split(" = "):
+                return policy
+        raise ValueError(f"no EFT member has role {role!r}; roles: {[n for n, _, _ in self._all]}")
+
+    def _member_name(self, policy) -> str:
+        return next(name for name, p, _ in self._all if p is policy)
 
     def step(self, tokens: "torch.LongTensor") -> "torch.Tensor":
         """Append one token per row to every member; return EFT log-probs [B, V]."""
@@ -151,6 +307,24 @@ class EFTPolicy:
         """Drop every member's KV cache."""
         for _, policy, _ in self._all:
             policy.reset()
+
+
+def _check_formats(formats: dict[str, str] | None, roles: list[str]) -> dict[str, str] | None:
+    """`prompt_formats` must name a known format for every role (or be None)."""
+    if formats is None:
+        return None
+    from sahlab.models.prompting import RENDER_FORMATS
+
+    formats = dict(formats)
+    missing = [r for r in roles if r not in formats]
+    unknown = [r for r in formats if r not in roles]
+    if missing or unknown:
+        raise ValueError(f"prompt_formats must give one format per EFT role {roles}; missing {missing}, "
+                         f"unknown {unknown}")
+    bad = {r: f for r, f in formats.items() if f not in RENDER_FORMATS}
+    if bad:
+        raise ValueError(f"prompt_formats: unknown format(s) {bad}; allowed: {list(RENDER_FORMATS)}")
+    return formats
 
 
 def _finite(field: str, value) -> float:

@@ -37,6 +37,8 @@ class SpeculativeResult:
     stats: `acceptance_rate` (accepted drafts / proposed drafts, over rows still running), `k`,
     `tokens_per_verification` (tokens a running row gains per EFT verification pass; 1 is plain
     decoding), `verifications` (EFT forward passes per member, summed over batches), `draft_steps`,
+    `row_verifications`, `row_draft_steps` and `row_tokens` (the same per running row: what one row
+    waits for, and the tokens it emitted, EOS included),
     `proposed`, `accepted`, `new_tokens`, `wall_time_s`.
     """
 
@@ -114,9 +116,10 @@ def speculative_generate(
 
     Prompts, batching (longest first), EOS, stop strings, `max_new_tokens` and `temperature`
     (softmax(log p / T), applied to both the EFT and the draft distribution) behave as in
-    `sahlab.eval.generate.generate`; greedy output equals `generate(eft, ...)` token for token (up to
-    float rounding between a k-token and a 1-token forward pass), and sampled output follows the same
-    distribution. `draft` is the proposal model (a model or ModelPolicy sharing the tokenizer; default
+    `sahlab.eval.generate.generate`, and so do per-member prompts (`EFTPolicy.render_prompts`:
+    each member is prefilled with its own rendering; drafted and emitted tokens are shared). Greedy
+    output equals `generate(eft, ...)` token for token (up to float rounding between a k-token and a
+    1-token forward pass), and sampled output follows the same distribution. `draft` is the proposal model (a model or ModelPolicy sharing the tokenizer; default
     the EFT's `ft_small`). `k` is the number of drafted tokens per verification.
     """
     import torch
@@ -129,7 +132,7 @@ def speculative_generate(
     stop_strings = check_decoding_args(max_new_tokens, batch_size, temperature, stop_strings)
     prompts = list(prompts)
     stats = {"k": k, "proposed": 0, "accepted": 0, "row_verifications": 0, "row_tokens": 0,
-             "verifications": 0, "draft_steps": 0, "new_tokens": 0}
+             "row_draft_steps": 0, "verifications": 0, "draft_steps": 0, "new_tokens": 0}
     if not prompts or max_new_tokens == 0:
         return SpeculativeResult([""] * len(prompts), [[] for _ in prompts], _finish(stats, 0.0))
 
@@ -156,8 +159,44 @@ def speculative_generate(
     return SpeculativeResult(outputs, token_ids, _finish(stats, time.perf_counter() - start))
 
 
+def forward_flops_per_token(model) -> float:
+    """Forward FLOPs per token of a causal LM, 2 × its parameters except the input embedding (a
+    lookup); the output layer counts (tied or not). Attention over the context is left out."""
+    total = sum(p.numel() for p in model.parameters())
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if emb is not None:
+        total -= emb.weight.numel()
+        if head is not None and head.weight is emb.weight:  # tied: the output layer still computes
+            total += head.weight.numel()
+    return 2.0 * total
+
+
+def flop_weighted_speedup(eft: "EFTPolicy", stats: dict, draft: Any = None) -> float:
+    """Speed-up of speculative over plain EFT decoding when each sequential forward pass costs the
+    FLOPs of one token through its model, however many tokens it scores (the regime where a pass is
+    bound by reading the weights, as for large models on accelerators; per-call overhead, which
+    dominates tiny CPU models, is left out).
+
+    Per running row: plain decoding runs every member once per emitted token (`row_tokens`, EOS
+    included); speculative decoding runs the draft model `row_draft_steps` times and every other
+    member once per verification (`row_verifications`). speed-up = row_tokens · Σ_m F_m /
+    (row_draft_steps · F_draft + row_verifications · Σ_{m ≠ draft} F_m), F =
+    `forward_flops_per_token`. With i.i.d. acceptance α and k drafts per round this is Leviathan
+    et al.'s (2023) expected factor (1 − α^{k+1}) / (1 − α) · Σ F / (k·F_draft + Σ F − F_draft).
+    """
+    drafter = _draft_policy(eft, draft)
+    flops = {id(p): forward_flops_per_token(p.model) for _, p, _ in eft.members}
+    f_draft = forward_flops_per_token(drafter.model)
+    others = sum(f for key, f in flops.items() if key != id(drafter))
+    spec = stats["row_draft_steps"] * f_draft + stats["row_verifications"] * others
+    plain = stats["row_tokens"] * sum(flops.values())
+    return plain / spec if spec else float("nan")
+
+
 def _finish(stats: dict, wall: float) -> dict:
-    out = {key: stats[key] for key in ("k", "proposed", "accepted", "verifications", "draft_steps", "new_tokens")}
+    out = {key: stats[key] for key in ("k", "proposed", "accepted", "verifications", "draft_steps", "new_tokens",
+                                       "row_verifications", "row_draft_steps", "row_tokens")}
     out["acceptance_rate"] = stats["accepted"] / stats["proposed"] if stats["proposed"] else float("nan")
     out["tokens_per_verification"] = (stats["row_tokens"] / stats["row_verifications"]
                                       if stats["row_verifications"] else float("nan"))
@@ -204,7 +243,9 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
 
     members = [policy for _, policy, _ in eft.members]
     draft_idx = next((i for i, policy in enumerate(members) if policy is drafter), None)
-    first = [policy.prefill(input_ids, attention_mask) for policy in members]  # log-probs at position 0
+    # log-probs at position 0; each member prefilled with its own prompt rendering when bound
+    first = eft.prefill_members(input_ids, attention_mask)
+    # an outside draft model sees the reference prompts (the fine-tuned member's format)
     q_first = first[draft_idx] if draft_idx is not None else drafter.prefill(input_ids, attention_mask)
     models = members if draft_idx is not None else members + [drafter]  # everything that must be rewound
 
@@ -264,6 +305,7 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
         still = []
         for pos, r in enumerate(alive):
             stats["proposed"] += kk
+            stats["row_draft_steps"] += kk + (fed.shape[1] - drafts_t.shape[1])  # + the pending token
             stats["accepted"] += n_list[pos]
             stats["row_verifications"] += 1
             stats["row_tokens"] += n_list[pos] + 1

@@ -49,6 +49,12 @@ def knowledge_probe(model, tokenizer, world, *, batch_size: int = 256, n_boot: i
     pairs = [(it["prompt"], c) for it in items for c in it["candidates"]]
     scores = [lp.sum() for lp in sequence_logprobs(model.eval(), tokenizer, pairs,
                                                    batch_size=batch_size, progress=False)]
+    return cloze_results(items, scores, n_boot=n_boot, seed=seed)
+
+
+def cloze_results(items: list[dict], scores, *, n_boot: int = 1000, seed: int = 0) -> tuple[list[dict], dict]:
+    """(records, metrics) of the cloze items from the log-likelihood of every candidate (`scores`:
+    flat, items in order, each item's candidates in order); the likeliest candidate is the answer."""
     records, pos = [], 0
     for it in items:
         s = scores[pos:pos + len(it["candidates"])]

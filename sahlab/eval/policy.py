@@ -64,7 +64,11 @@ class ModelPolicy:
 
         from sahlab.models.registry import load_tokenizer
 
-        model = AutoModelForCausalLM.from_pretrained(path, **({"dtype": dtype} if dtype is not None else {}))
+        from sahlab.models.registry import check_model_folder
+
+        check_model_folder(path)  # config.json, complete safetensors (no pickle), tokenizer
+        model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True,
+                                                     **({"dtype": dtype} if dtype is not None else {}))
         model.eval()
         return cls(model, load_tokenizer(path))
 

@@ -26,10 +26,12 @@ def own_format(stage: str) -> str:
 
 
 def collect_metrics(metric_paths, loss_paths=()):
-    """Rows (scale, stage, format, task, metric, value, ci_low, ci_high) from
+    """Rows (scale, stage, format, task, metric, value, ci_low, ci_high, n) from
     results/eval/<model>/<task>/metrics.json (the model's own format) and
     results/eval/<model>/<format>/<task>/metrics.json files (the knowledge probe's too: task
-    'knowledge', format ''), plus held-out corpus loss rows (task 'corpus', metric 'val_loss')."""
+    'knowledge', format ''), plus held-out corpus loss rows (task 'corpus', metric 'val_loss').
+    n: the examples actually scored (evaluation.n_test is a cap: a smaller test split is scored
+    whole)."""
     import pandas as pd
     rows = []
     for p in map(Path, metric_paths):
@@ -41,12 +43,16 @@ def collect_metrics(metric_paths, loss_paths=()):
             fmt = "" if task in PROBE_METRIC else own_format(stage)
         for metric, v in read_json(p).items():
             rows.append(dict(scale=scale, stage=stage, format=fmt, task=task, metric=metric,
-                             value=v["value"], ci_low=v.get("ci_low"), ci_high=v.get("ci_high")))
+                             value=v["value"], ci_low=v.get("ci_low"), ci_high=v.get("ci_high"),
+                             n=v.get("n")))
     for p in map(Path, loss_paths):
         scale, stage = split_model(p.parent.name)
         rows.append(dict(scale=scale, stage=stage, format="", task="corpus", metric="val_loss",
-                         value=read_json(p)["val_loss"], ci_low=None, ci_high=None))
-    return pd.DataFrame(rows)
+                         value=read_json(p)["val_loss"], ci_low=None, ci_high=None, n=None))
+    df = pd.DataFrame(rows)
+    if "n" in df:
+        df["n"] = df["n"].astype("Int64")  # counts stay integers beside the loss rows' blanks
+    return df
 
 
 def _cell(r) -> str:

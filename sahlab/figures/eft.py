@@ -3,22 +3,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from sahlab.eft.knowledge import METRIC as CLOZE_METRIC, TASK as KNOWLEDGE
 from sahlab.eval.scorers import MAIN_METRIC, PERCENT_METRICS
+
+METRIC_OF = {KNOWLEDGE: CLOZE_METRIC}  # the grid's likelihood factuality "task"
 
 SCALES = ("small", "large")
 LOWER_IS_BETTER = ("error_format", "error_reasoning")
 
 
+def _ci(g, name: str) -> str:
+    """"+0.12 [+0.03, +0.21]" (or without the interval when there is none)."""
+    value = g[f"{name}_gain"] if f"{name}_gain" in g else g[name]
+    low, high = g.get(f"{name}_ci_low"), g.get(f"{name}_ci_high")
+    if low is None or high is None or low != low or high != high:  # None or NaN
+        return f"{value:+.3g}"
+    return f"{value:+.3g} [{low:+.3g}, {high:+.3g}]"
+
+
 def plot_grid(cells, gains):
     """One 2×2 heatmap per task (rows) and metric (columns): value and 95 % CI in each cell,
-    emulated cells marked "EFT"; panel titles give both scaling gains."""
+    emulated cells marked "EFT"; panel titles give both scaling gains with their paired 95 % CIs
+    ("?" marks an inconclusive one). A last row shows, per task's main metric (and the knowledge
+    items' cloze accuracy), Δft and Δpt with their paired CIs side by side: the paper's claim is
+    Δft > Δpt for instruction following and Δpt > Δft for factuality."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     tasks = sorted(cells["task"].unique())
     metrics = {t: _metric_order(t, cells[cells["task"] == t]["metric"].unique()) for t in tasks}
-    ncol = max(len(m) for m in metrics.values())
-    fig, axes = plt.subplots(len(tasks), ncol, figsize=(2.3 * ncol, 2.4 * len(tasks)), squeeze=False)
+    ncol = max(max(len(m) for m in metrics.values()), 2)
+    fig, axes = plt.subplots(len(tasks) + 1, ncol, figsize=(2.4 * ncol, 2.5 * (len(tasks) + 1)), squeeze=False)
     for i, task in enumerate(tasks):
         for j in range(ncol):
             ax = axes[i][j]
@@ -39,19 +54,53 @@ def plot_grid(cells, gains):
             ax.set_yticks([0, 1], SCALES)
             ax.grid(False)
             g = gains[(gains["task"] == task) & (gains["metric"] == metric)].iloc[0]
-            star = " ★" if metric == MAIN_METRIC.get(task) else ""
-            ax.set_title(f"{task}: {metric}{star}\nΔft {g.finetune_scaling_gain:+.3g} · "
-                         f"Δpt {g.pretrain_scaling_gain:+.3g}", fontsize=7.5)
+            star = " ★" if metric == MAIN_METRIC.get(task, METRIC_OF.get(task)) else ""
+            mark = {name: "?" if g.get(f"{name}_verdict") == "inconclusive" else "" for name in ("ft", "pt")}
+            ax.set_title(f"{task}: {metric}{star}\nΔft {_ci(g, 'ft')}{mark['ft']}\n"
+                         f"Δpt {_ci(g, 'pt')}{mark['pt']}", fontsize=6.5)
             if j == 0:
                 ax.set_ylabel("pre-training scale")
             if i == len(tasks) - 1:
                 ax.set_xlabel("fine-tuning scale")
+    gs = axes[0][0].get_gridspec()
+    for ax in axes[len(tasks)]:
+        ax.remove()
+    gains_panel(fig.add_subplot(gs[len(tasks), :min(ncol, 3)]), gains)
     fig.tight_layout()
     return fig
 
 
+def gains_panel(ax, gains):
+    """Δft and Δpt with paired 95 % CIs for each task's main metric (chrF on 0-1), one row per task."""
+    import numpy as np
+
+    main = []
+    for task in sorted(gains["task"].unique()):
+        metric = MAIN_METRIC.get(task, METRIC_OF.get(task))
+        sub = gains[(gains["task"] == task) & (gains["metric"] == metric)]
+        if not sub.empty:
+            main.append((task, metric, sub.iloc[0]))
+    y = np.arange(len(main))
+    for k, (name, color, dy) in enumerate((("ft", "#0072B2", -0.15), ("pt", "#D55E00", 0.15))):
+        for i, (task, metric, g) in enumerate(main):
+            scale = 100.0 if metric in PERCENT_METRICS else 1.0
+            value = g[f"{name}_gain"] / scale
+            low, high = g.get(f"{name}_ci_low"), g.get(f"{name}_ci_high")
+            err = None
+            if low is not None and high is not None and low == low and high == high:
+                err = [[value - low / scale], [high / scale - value]]
+            ax.errorbar(value, i + dy, xerr=err, fmt="o", ms=3, color=color, capsize=2,
+                         label=("Δ scaling fine-tuning" if name == "ft" else "Δ scaling pre-training") if i == 0 else None)
+    ax.axvline(0, color="grey", lw=0.8, ls=":")
+    ax.set_yticks(y, [f"{t}: {m}" + (" / 100" if m in PERCENT_METRICS else "") for t, m, _ in main], fontsize=6.5)
+    ax.invert_yaxis()
+    ax.set_xlabel("gain (paired 95 % CI)")
+    ax.set_title("scaling gains, main metrics", fontsize=7.5)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
 def _metric_order(task: str, metrics) -> list[str]:
-    main = MAIN_METRIC.get(task)
+    main = MAIN_METRIC.get(task, METRIC_OF.get(task))
     return ([main] if main in metrics else []) + sorted(m for m in metrics if m != main)
 
 

@@ -1,95 +1,120 @@
-"""Study D figures: feature use vs evidence rate per feature, and use vs relative extractability
-(scatter, logistic fit, Spearman ρ and its permutation p-value in each panel)."""
+"""Study D figures: the spurious-only and target-only errors vs evidence rate per (target,
+spurious) pair, and per-pair use vs relative extractability with the pair-level Spearman ρ,
+exact p and bootstrap CI in each panel."""
 from __future__ import annotations
 
 import math
 
 METHOD_LABELS = {"grpo": "RL (GRPO)", "rloo": "RL (RLOO)", "sft": "SFT"}
+ERRORS = {"s_only_error": "s-only error (says 1 on spurious-only rows)",
+          "t_only_error": "t-only error (says 0 on target-only rows)"}
 
 
 def _panel_order(methods) -> list[str]:
     return sorted(set(methods), key=lambda m: (m == "sft", m))  # RL first, SFT last
 
 
-def plot_use_vs_rate(df, measure: str = "spurious_preference", linthresh: float = 1e-3):
-    """df: the per-rate use table (model, feature, method, seed, rate, measure…). One row of
-    panels per model, one column per method; mean over seeds ± min/max band per feature."""
+def _colors(pairs):
+    import matplotlib.pyplot as plt
+
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    cycle = cycle + ["#444444", "#bbbb00", "#00bbbb", "#bb00bb"]
+    return dict(zip(pairs, cycle * 3))
+
+
+def plot_use_vs_rate(df, linthresh: float = 1e-3):
+    """df: the per-rate use table (model, pair, method, seed, rate, s_only_error, t_only_error,
+    converged). One row of panels per (model, error kind), one column per method; lines: mean
+    over seeds per pair; an open marker where fewer than all seeds' runs converged."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     models = list(dict.fromkeys(df.model))
     methods = _panel_order(df.method)
-    features = list(dict.fromkeys(df.feature))
-    colors = dict(zip(features, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3))
-    fig, axes = plt.subplots(len(models), len(methods), figsize=(3.4 * len(methods) + 1.6,
-                             2.8 * len(models)), squeeze=False, sharey=True)
-    for i, model in enumerate(models):
+    pairs = list(dict.fromkeys(df.pair))
+    colors = _colors(pairs)
+    rows = [(m, e) for m in models for e in ERRORS]
+    fig, axes = plt.subplots(len(rows), len(methods), figsize=(3.6 * len(methods) + 2.6,
+                             2.7 * len(rows)), squeeze=False, sharey=True)
+    for i, (model, err) in enumerate(rows):
         for j, method in enumerate(methods):
             ax = axes[i, j]
-            for f in features:
-                sub = df[(df.model == model) & (df.method == method) & (df.feature == f)]
+            for pair in pairs:
+                sub = df[(df.model == model) & (df.method == method) & (df.pair == pair)]
                 if sub.empty:
                     continue
-                g = sub.groupby("rate")[measure]
+                g = sub.groupby("rate")
                 rates = np.array(sorted(sub.rate.unique()))
-                ax.plot(rates, g.mean().reindex(rates), marker="o", ms=3, color=colors[f], label=f)
-                ax.fill_between(rates, g.min().reindex(rates), g.max().reindex(rates),
-                                color=colors[f], alpha=0.15, lw=0)
+                mean = g[err].mean().reindex(rates)
+                conv = g["converged"].mean().reindex(rates).to_numpy() \
+                    if "converged" in sub else np.ones(len(rates))
+                ax.plot(rates, mean, color=colors[pair], lw=1.2, label=pair)
+                full = conv >= 1
+                ax.scatter(rates[full], mean[full], s=14, color=colors[pair])
+                ax.scatter(rates[~full], mean[~full], s=14, facecolors="none",
+                           edgecolors=colors[pair])
             ax.set_xscale("symlog", linthresh=linthresh)
             ax.set_xlim(left=0)
             ax.set_ylim(-0.03, 1.03)
-            ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
             ax.set_title(f"{model}: {METHOD_LABELS.get(method, method)}", fontsize="medium")
-            ax.set_xlabel("evidence rate" if i == len(models) - 1 else "")
-            ax.set_ylabel("use of spurious feature" if j == 0 else "")
-    axes[0, -1].legend(title="target feature", frameon=False, loc="upper left",
-                       bbox_to_anchor=(1, 1), fontsize="small")
+            ax.set_xlabel("evidence rate" if i == len(rows) - 1 else "")
+            ax.set_ylabel(ERRORS[err].split(" (")[0] if j == 0 else "")
+    axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
+                       bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
     fig.tight_layout()
     return fig
 
 
-def plot_extractability_scatter(points, corr):
-    """points: scatter table (model, method, probe, feature, seed, x, use); corr: correlation
-    table. One row per (model, probe), one column per method; logistic fit on log x."""
+def plot_extractability_scatter(pairs, corr, subset: str = "all"):
+    """pairs: the per-pair table (model, method, probe, subset, pair, x, s_only_error,
+    t_only_error, n_converged, n_runs); corr: the pair-level correlation table. One row of
+    panels per (model, probe, method), one column per error kind; one point per pair (filled:
+    every run of the pair converged; open: not), and ρ, exact p, bootstrap CI and n pairs of
+    `subset` in each panel."""
     import matplotlib.pyplot as plt
-    import numpy as np
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    from sahlab.probing.features_stats import logistic_curve
-
-    rows = list(dict.fromkeys(zip(points.model, points.probe)))
-    methods = _panel_order(points.method)
-    features = list(dict.fromkeys(points.feature))
-    colors = dict(zip(features, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3))
-    fig, axes = plt.subplots(len(rows), len(methods), figsize=(3.4 * len(methods) + 1.6,
-                             2.9 * len(rows)), squeeze=False, sharey=True)
-    for i, (model, probe) in enumerate(rows):
-        for j, method in enumerate(methods):
+    pts = pairs[pairs.subset == subset]
+    keys = [(m, pr, me) for m, pr in dict.fromkeys(zip(pts.model, pts.probe))
+            for me in _panel_order(pts.method)]
+    names = list(dict.fromkeys(pts.pair))
+    colors = _colors(names)
+    fig, axes = plt.subplots(len(keys), len(ERRORS), figsize=(3.6 * len(ERRORS) + 2.6,
+                             2.9 * len(keys)), squeeze=False, sharey=True)
+    for i, (model, probe, method) in enumerate(keys):
+        for j, err in enumerate(ERRORS):
             ax = axes[i, j]
-            sub = points[(points.model == model) & (points.probe == probe) & (points.method == method)]
-            for f in features:
-                s = sub[sub.feature == f]
-                ax.scatter(s.x, s.use, s=18, color=colors[f], label=f, alpha=0.8)
+            sub = pts[(pts.model == model) & (pts.probe == probe) & (pts.method == method)]
+            for pair in names:
+                s = sub[sub.pair == pair]
+                if s.empty:
+                    continue
+                full = bool((s.n_converged == s.n_runs).all())
+                ax.scatter(s.x, s[err], s=26, label=pair, color=colors[pair] if full else "none",
+                           edgecolors=colors[pair])
             c = corr[(corr.model == model) & (corr.probe == probe) & (corr.method == method)
-                     & (corr.measure == "use") & (corr.correlation == "spearman")]
-            if len(c) and len(sub):
+                     & (corr.subset == subset) & (corr.measure == err)]
+            if len(c):
                 c = c.iloc[0]
-                if math.isfinite(c.logistic_slope):
-                    xs = np.geomspace(sub.x.min(), sub.x.max(), 100)
-                    fit = {"intercept": c.logistic_intercept, "slope": c.logistic_slope, "log_x": True}
-                    ax.plot(xs, logistic_curve(fit, xs), color="0.2", lw=1.2)
-                text = (f"ρ = {c.value:.2f}, p = {c.p_value:.2g}\nn = {int(c.n_points)}"
-                        if math.isfinite(c.value) else "ρ undefined\n(constant use)")
-                ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize="small")
+                text = (f"ρ = {c.rho:.2f}, exact p = {c.p_exact:.2g}\n"
+                        f"95% CI [{c.ci_low:.2f}, {c.ci_high:.2f}], n = {int(c.n_pairs)} pairs\n"
+                        f"converged runs {c.converged_runs}"
+                        if math.isfinite(c.rho) else f"ρ undefined\n{c.note}"[:60])
+                ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize="x-small")
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
+            if len(sub):
+                lo, hi = sub.x.min() / 1.15, sub.x.max() * 1.15
+                ax.set_xlim(lo, hi)
+                ticks = [t for t in (0.25, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if lo <= t <= hi]
+                ax.set_xticks(ticks)
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_title(f"{model} ({probe} probe): {METHOD_LABELS.get(method, method)}",
-                         fontsize="medium")
-            ax.set_xlabel("relative extractability MDL(s)/MDL(t)" if i == len(rows) - 1 else "")
-            ax.set_ylabel("use of spurious feature" if j == 0 else "")
-    axes[0, -1].legend(title="target feature", frameon=False, loc="upper left",
-                       bbox_to_anchor=(1, 1), fontsize="small")
+            ax.set_ylim(-0.03, 1.18)
+            ax.set_title(f"{model} ({probe} probe), {METHOD_LABELS.get(method, method)}:\n"
+                         f"{ERRORS[err].split(' (')[0]}", fontsize="medium")
+            ax.set_xlabel("relative extractability MDL(s)/MDL(t)" if i == len(keys) - 1 else "")
+            ax.set_ylabel("error (mean over rates and seeds)" if j == 0 else "")
+    axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
+                       bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
     fig.tight_layout()
     return fig

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from sahlab.io import atomic_path, write_json
+from sahlab.io import atomic_path
 from sahlab.models.registry import STAGES, llama_config, load_model, write_model_meta
 from sahlab.models.registry import load_tokenizer as load_model_tokenizer
 from sahlab.models.tokenizer import load_tokenizer
@@ -46,7 +45,6 @@ DEFAULT_HPARAMS: dict[str, Any] = {
 # Keys that change the trained weights: a checkpoint made under other values is not resumed.
 _FINGERPRINT_KEYS = ("seq_len", "batch_size", "grad_accum", "max_steps", "lr", "warmup_ratio",
                      "weight_decay", "adam_beta2", "max_grad_norm")
-_FINGERPRINT_FILE = "sahlab_run.json"
 
 
 def resolve_hparams(hparams: dict | None) -> dict:
@@ -267,28 +265,16 @@ def _fingerprint(build: dict, hp: dict, seed: int, tokenizer_dir, train_blocks) 
 
 
 def _prepare_ckpt_dir(ckpt_dir: Path, fingerprint: str) -> str | None:
-    """Return the checkpoint to resume from, or None; clear checkpoints of another configuration."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """Return the complete checkpoint to resume from, or None (sahlab.checkpoints)."""
+    from sahlab.checkpoints import resumable_checkpoint
 
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    stamp = ckpt_dir / _FINGERPRINT_FILE
-    old = json.loads(stamp.read_text()).get("fingerprint") if stamp.is_file() else None
-    last = get_last_checkpoint(str(ckpt_dir))
-    if last is not None and old != fingerprint:
-        # Resuming would silently mix two configurations (model, data, hparams or seed changed).
-        print(f"pretrain: checkpoints in {ckpt_dir} come from another configuration; "
-              "starting from scratch", file=sys.stderr)
-        _remove_checkpoints(ckpt_dir)
-        last = None
-    write_json(stamp, {"fingerprint": fingerprint})
-    if last is not None:
-        print(f"pretrain: resuming from {last}", file=sys.stderr)
-    return last
+    return resumable_checkpoint(ckpt_dir, fingerprint, who="pretrain")
 
 
 def _remove_checkpoints(ckpt_dir: Path) -> None:
-    for p in ckpt_dir.glob("checkpoint-*"):
-        shutil.rmtree(p, ignore_errors=True)
+    from sahlab.checkpoints import remove_checkpoints
+
+    remove_checkpoints(ckpt_dir)
 
 
 def _loss_curve(log_history: list[dict]) -> dict:

@@ -4,7 +4,9 @@ online_code    — block split and online code length in bits (Voita & Titov 202
 probes         — frozen-feature extraction, linear/MLP probes, whole-model fine-tuning probe,
                  MDL over seeds and relative extractability
 features_stats — per-section metrics, feature use, evidence required, correlations with
-                 permutation p-values and bootstrap CIs, logistic use-vs-extractability fit
+                 exact permutation p-values and bootstrap CIs, Spearman power, logistic fit
+analysis       — the study's tables: per-run and per-pair summaries, pair-level correlations
+experiment     — (target, spurious) pair data, MDL measurement, fine-tuning over evidence rates
 """
 from sahlab.probing.online_code import (DEFAULT_FRACTIONS, balanced_order, block_boundaries,
                                         codelength_bits, online_codelength)

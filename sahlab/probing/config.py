@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from sahlab.config import ConfigError
 
-FEATURE_NAMES = ("contains_1", "first_equals_last", "prefix_duplicate", "contains_first",
-                 "adjacent_duplicate", "past_tense")  # = experiment.ALL_FEATURES (checked in tests)
+PAIR_SEP = "-vs-"  # = experiment.PAIR_SEP (checked in tests)
 METHOD_NAMES = ("grpo", "rloo", "sft")
 PROBE_NAMES = ("linear", "mlp", "finetune")
 POOLINGS = ("mean", "last")
@@ -39,11 +38,13 @@ def _posint(section: dict, key: str, minimum: int = 1) -> int:
 def check_inductive_config(config: dict) -> None:
     """Raise ConfigError naming the key if the study-D grid cannot run (or the section is absent).
 
-    Checks: scales exist in `scales`; features, methods and probes are known and unique; evidence
-    rates lie in [0, 1], strictly increasing; ≥ 3 distinct probe seeds (the MDL average needs
-    them); fine-tuning seeds distinct; at least 2 features (a correlation over features needs
-    variation in extractability); sizes positive; each method's hyper-parameters resolve
-    (`sahlab.train.common.resolve_hparams`, so a missing lr fails here, not in a job).
+    Checks: scales exist in `scales`; (target, spurious) pairs are valid and unique (the pair
+    names are parsed by `sahlab.probing.experiment.check_pair_name`, a light import); at least 3
+    pairs (a rank correlation over pairs needs them); methods and probes are known and unique;
+    evidence rates lie in [0, 1], strictly increasing; ≥ 3 distinct probe seeds (the MDL average
+    needs them); fine-tuning seeds distinct; sizes positive; converged_at in (0, 1]; each method's
+    hyper-parameters resolve (`sahlab.train.common.resolve_hparams`, so a missing lr fails here,
+    not in a job).
     """
     sec = config.get("inductive")
     if not isinstance(sec, dict):
@@ -54,10 +55,33 @@ def check_inductive_config(config: dict) -> None:
         if "base" not in scale_stages(config)[scale]:
             _fail("scales", f"study D probes and fine-tunes <scale>-base; scale {scale!r} gives "
                   f"only {scale_stages(config)[scale]}")
-    features = _names(sec, "features", FEATURE_NAMES)
-    if len(features) < 2:
-        _fail("features", "needs at least 2 features: the correlation between extractability and "
-              "use is taken across features")
+    toy = sec.get("toy", {})
+    if not isinstance(toy, dict) or set(toy) - {"vocab_size", "length"}:
+        _fail("toy", f"must be a mapping with keys vocab_size, length; got {toy!r}")
+    if "vocab_size" in toy:
+        v = toy["vocab_size"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 10:
+            _fail("toy.vocab_size", f"must be an integer ≥ 10, got {v!r}")
+    if "length" in toy:
+        v = toy["length"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 4:
+            _fail("toy.length", f"must be an integer ≥ 4, got {v!r}")
+    pairs = sec.get("pairs")
+    if not isinstance(pairs, list) or not pairs:
+        _fail("pairs", f"must be a non-empty list of '<target>{PAIR_SEP}<spurious>' names, "
+              f"got {pairs!r}")
+    from sahlab.probing.experiment import check_pair_name
+
+    for pair in pairs:
+        try:
+            check_pair_name(pair, toy)
+        except ValueError as e:
+            _fail("pairs", str(e))
+    if len(set(pairs)) != len(pairs):
+        _fail("pairs", f"values must be unique, got {pairs}")
+    if len(pairs) < 3:
+        _fail("pairs", "needs at least 3 (target, spurious) pairs: the correlation between "
+              "extractability and use is taken across pairs")
     methods = _names(sec, "methods", METHOD_NAMES)
     rates = sec.get("rates")
     if not isinstance(rates, list) or not rates:
@@ -91,6 +115,14 @@ def check_inductive_config(config: dict) -> None:
         _names(mdl, "probes", PROBE_NAMES)
     if mdl.get("pooling", "mean") not in POOLINGS:
         _fail("mdl.pooling", f"must be one of {list(POOLINGS)}, got {mdl.get('pooling')!r}")
+    layer = mdl.get("layer", -1)
+    if isinstance(layer, bool) or not isinstance(layer, int):
+        _fail("mdl.layer", f"must be an integer hidden-state index, got {layer!r}")
+    for scale in sec["scales"]:  # built scales: the depth is in the config (hub ones: in the job)
+        build = (config["scales"].get(scale) or {}).get("build")
+        if build and not -(build["num_layers"] + 1) <= layer <= build["num_layers"]:
+            _fail("mdl.layer", f"{layer} is out of range for scale {scale!r} ({build['num_layers']} "
+                  f"layers: hidden states 0..{build['num_layers']}, or -1..-{build['num_layers'] + 1})")
     hparams = sec.get("hparams")
     if not isinstance(hparams, dict):
         _fail("hparams", f"must map each method to its hyper-parameters, got {hparams!r}")
@@ -103,6 +135,11 @@ def check_inductive_config(config: dict) -> None:
             resolve_hparams(m, hparams[m])
         except ValueError as e:
             _fail(f"hparams.{m}", str(e))
+    if sec.get("evidence", "spurious_only") not in ("spurious_only", "target_only", "mixed"):
+        _fail("evidence", f"must be spurious_only, target_only or mixed, got {sec.get('evidence')!r}")
+    conv = sec.get("converged_at", 0.95)
+    if isinstance(conv, bool) or not isinstance(conv, (int, float)) or not 0 < conv <= 1:
+        _fail("converged_at", f"must be a number in (0, 1], got {conv!r}")
     _posint(sec, "n_permutations")
     _posint(sec, "n_boot")
     thr = sec.get("threshold")

@@ -1,13 +1,16 @@
-"""Study D orchestration: feature data, MDL of each feature on a pre-trained model, and fine-tuning
-(RL or SFT through the shared `sahlab.train.train`) over a grid of evidence rates.
+"""Study D orchestration: feature-pair data, MDL of each pair's features on a pre-trained model,
+and fine-tuning (RL or SFT through the shared `sahlab.train.train`) over a grid of evidence rates.
 
-Features: the Lovering toy targets of `sahlab.world.features` (spurious "contains 2") and the
-natural-language `past_tense` target of `sahlab.probing.nl_features` (spurious: a cue word).
-The policy answers "1" or "0" (one token) after the plain prompt; its decision is the first
-whitespace-separated token of the completion.
+A task is a (target, spurious) feature pair, named ``<target>-vs-<spurious>``:
+toy pairs over Lovering's symbol sequences (`sahlab.world.features`: targets ``contains_<k>``
+and the relational features, spurious ``contains_<k>``) and natural-language pairs over the
+world's English sentences (`sahlab.probing.nl_features`: targets ``past_tense`` and
+``plural_subject``, spurious ``cue_<word>``). The policy answers "1" or "0" (one token) after the
+plain prompt; its decision is the first whitespace-separated token of the completion.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import tempfile
@@ -15,58 +18,95 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from sahlab.train.rewards import parse_decision
-from sahlab.probing.nl_features import NL_TARGETS, make_nl_feature_split, make_nl_probe_split
-from sahlab.world.features import FEATURES as TOY_FEATURES
-from sahlab.world.features import SECTIONS, make_feature_split, make_probe_split
+from sahlab.io import work_dir
+from sahlab.probing.nl_features import (NL_SPURIOUS_PREFIX, NL_TARGETS, cue_of,
+                                        make_nl_feature_split, make_nl_probe_split)
+from sahlab.world.features import SECTIONS, check_pair, make_feature_split, make_probe_split
 
 log = logging.getLogger("sahlab.inductive")
 
-ALL_FEATURES = tuple(TOY_FEATURES) + tuple(NL_TARGETS)
+PAIR_SEP = "-vs-"
 FT_METHODS = ("grpo", "rloo", "sft")
 PROBES = ("linear", "mlp", "finetune")
 FEATURES_TASK = "features"
+TOY_DEFAULTS = {"vocab_size": 10, "length": 10}
+
+
+# --------------------------------------------------------------------------- pairs
+def parse_pair(pair: str) -> tuple[str, str]:
+    """``"<target>-vs-<spurious>"`` -> (target, spurious)."""
+    parts = pair.split(PAIR_SEP) if isinstance(pair, str) else []
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"feature pair {pair!r} must be written '<target>{PAIR_SEP}<spurious>', "
+                         f"e.g. 'first_equals_last{PAIR_SEP}contains_2'")
+    return parts[0], parts[1]
+
+
+def is_nl_pair(pair: str) -> bool:
+    target, _ = parse_pair(pair)
+    return target in NL_TARGETS
+
+
+def check_pair_name(pair: str, toy: dict | None = None) -> tuple[str, str]:
+    """(target, spurious) of a valid pair; ValueError naming what is wrong otherwise."""
+    target, spurious = parse_pair(pair)
+    if target in NL_TARGETS:
+        cue_of(spurious)  # the cue word itself is checked against the world when data is built
+        return target, spurious
+    if spurious.startswith(NL_SPURIOUS_PREFIX):
+        raise ValueError(f"feature pair {pair!r}: the cue feature {spurious!r} goes with a "
+                         f"natural-language target {list(NL_TARGETS)}")
+    toy = {**TOY_DEFAULTS, **(toy or {})}
+    check_pair(target, spurious, toy["vocab_size"])
+    return target, spurious
 
 
 # --------------------------------------------------------------------------- data
-def _need_world(target: str, world: dict | None) -> dict | None:
-    if target not in ALL_FEATURES:
-        raise ValueError(f"unknown feature {target!r}; allowed: {list(ALL_FEATURES)}")
+def _need_world(pair: str, world: dict | None, toy: dict | None) -> tuple[str, str]:
+    target, spurious = check_pair_name(pair, toy)
     if target in NL_TARGETS and world is None:
-        raise ValueError(f"feature {target!r} is built from the world's sentences: pass world "
+        raise ValueError(f"feature pair {pair!r} is built from the world's sentences: pass world "
                          "(the content of results/data/world/world.json)")
-    return world
+    return target, spurious
 
 
-def feature_split(target: str, n: int, evidence_rate: float, seed: int, *,
+def feature_split(pair: str, n: int, evidence_rate: float, seed: int, *,
                   world: dict | None = None, section: str | None = None,
-                  evidence: str = "spurious_only") -> list[dict]:
+                  evidence: str = "spurious_only", toy: dict | None = None) -> list[dict]:
     """A training split (section=None; exactly round(rate·n) evidence examples) or one test
-    section of any feature, toy or natural-language, in the common schema with task="features"."""
-    world = _need_world(target, world)
+    section of a feature pair, toy or natural-language, in the common schema (task="features").
+    `toy`: {vocab_size, length} of the toy sequences (default: the 10 digits, length 10)."""
+    target, spurious = _need_world(pair, world, toy)
     if target in NL_TARGETS:
-        rows = make_nl_feature_split(world, target, n, evidence_rate, seed, section, evidence)
+        rows = make_nl_feature_split(world, target, n, evidence_rate, seed, section, evidence,
+                                     cue=cue_of(spurious))
     else:
-        rows = make_feature_split(target, n, evidence_rate, seed, section, evidence)
+        t = {**TOY_DEFAULTS, **(toy or {})}
+        rows = make_feature_split(target, n, evidence_rate, seed, section, evidence,
+                                  length=t["length"], spurious=spurious,
+                                  vocab_size=t["vocab_size"])
     return [r | {"task": FEATURES_TASK} for r in rows]
 
 
-def probe_split(target: str, feature: str, n: int, seed: int, *,
-                world: dict | None = None) -> list[dict]:
+def probe_split(pair: str, feature: str, n: int, seed: int, *, world: dict | None = None,
+                toy: dict | None = None) -> list[dict]:
     """Label-balanced probing data for MDL (feature = "target" or "spurious")."""
-    world = _need_world(target, world)
+    target, spurious = _need_world(pair, world, toy)
     if target in NL_TARGETS:
-        return make_nl_probe_split(world, target, feature, n, seed)
-    return make_probe_split(target, feature, n, seed)
+        return make_nl_probe_split(world, target, feature, n, seed, cue=cue_of(spurious))
+    t = {**TOY_DEFAULTS, **(toy or {})}
+    return make_probe_split(target, feature, n, seed, length=t["length"], spurious=spurious,
+                            vocab_size=t["vocab_size"])
 
 
-def section_test_set(target: str, n_per_section: int, seed: int, *,
-                     world: dict | None = None) -> list[dict]:
+def section_test_set(pair: str, n_per_section: int, seed: int, *, world: dict | None = None,
+                     toy: dict | None = None) -> list[dict]:
     """n_per_section examples of each of the four test sections (seeded apart from training)."""
     if n_per_section < 1:
         raise ValueError(f"n_per_section must be ≥ 1, got {n_per_section}")
     return [r for s in SECTIONS
-            for r in feature_split(target, n_per_section, 0.0, seed + 7919, world=world, section=s)]
+            for r in feature_split(pair, n_per_section, 0.0, seed + 7919, world=world, section=s,
+                                   toy=toy)]
 
 
 def evidence_fraction(rows: Sequence[dict]) -> float:
@@ -76,7 +116,7 @@ def evidence_fraction(rows: Sequence[dict]) -> float:
     return sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows) / len(rows)
 
 
-# --------------------------------------------------------------------------- reward
+# --------------------------------------------------------------------------- probes
 def make_probe(kind: str, model_dir: str, opts: dict):
     """The probe family `kind` ("linear", "mlp" or "finetune") with options from `opts`."""
     from sahlab.probing.probes import FinetuneProbe, LinearProbe, MLPProbe
@@ -91,15 +131,19 @@ def make_probe(kind: str, model_dir: str, opts: dict):
     raise ValueError(f"unknown probe {kind!r}; allowed: {list(PROBES)}")
 
 
-def measure_mdl(model_dir: str, features: Sequence[str], n: int, probe_seeds: Sequence[int],
+def measure_mdl(model_dir: str, pairs: Sequence[str], n: int, probe_seeds: Sequence[int],
                 data_seed: int, *, world: dict | None = None, probes: Sequence[str] = ("linear",),
-                probe_opts: dict | None = None, pooling: str = "mean", layer: int = -1) -> list[dict]:
+                probe_opts: dict | None = None, pooling: str = "last", layer: int = -1,
+                toy: dict | None = None) -> list[dict]:
     """Online-code MDL (bits, mean over probe seeds) of the target and the spurious feature of each
-    feature task under the model, for each probe family, and their ratio
+    (target, spurious) pair under the model, for each probe family, and their ratio
     relative_extractability = MDL(spurious) / MDL(target) (> 1: the target is easier).
 
-    Linear and MLP probes read frozen representations (`extract_features`, plain prompts);
-    the fine-tuning probe trains the whole model. One row per (feature, probe).
+    Linear and MLP probes read frozen representations (`extract_features`, plain prompts,
+    `pooling` "last" = the state the policy decides from, or "mean"); the fine-tuning probe trains
+    the whole model with a linear head on the last token (Lovering's probe). One row per
+    (pair, probe), with each probe's accuracy on the last online-code block (trained on the
+    first half of the data, tested on the second) for Cruz et al.'s "controlled" subset.
     """
     import numpy as np
     from tqdm import tqdm
@@ -108,8 +152,10 @@ def measure_mdl(model_dir: str, features: Sequence[str], n: int, probe_seeds: Se
 
     opts = probe_opts or {}
     rows = []
-    for target in tqdm(list(features), desc="MDL features"):
-        data = {f: probe_split(target, f, n, data_seed, world=world) for f in ("target", "spurious")}
+    for pair in tqdm(list(pairs), desc="MDL pairs"):
+        target, spurious = check_pair_name(pair, toy)
+        data = {f: probe_split(pair, f, n, data_seed, world=world, toy=toy)
+                for f in ("target", "spurious")}
         frozen = {}
         for probe in probes:
             t0 = time.perf_counter()
@@ -128,19 +174,24 @@ def measure_mdl(model_dir: str, features: Sequence[str], n: int, probe_seeds: Se
                                         seeds=probe_seeds, progress=False)
             per_seed = [s / t for s, t in zip(res["spurious"]["per_seed_bits"],
                                               res["target"]["per_seed_bits"])]
-            rows.append({"model": Path(model_dir).name, "feature": target, "probe": probe, "n": n,
+            rows.append({"model": Path(model_dir).name, "pair": pair, "target": target,
+                         "spurious": spurious, "probe": probe,
+                         "pooling": "last" if probe == "finetune" else pooling, "n": n,
                          "mdl_target": res["target"]["mean_bits"],
                          "mdl_target_std": res["target"]["std_bits"],
                          "mdl_spurious": res["spurious"]["mean_bits"],
                          "mdl_spurious_std": res["spurious"]["std_bits"],
                          "uniform_bits": res["target"]["uniform_bits"],
+                         "acc_target": res["target"]["mean_final_accuracy"],
+                         "acc_spurious": res["spurious"]["mean_final_accuracy"],
                          "relative_extractability": relative_extractability(res["spurious"],
                                                                             res["target"]),
                          "relative_extractability_per_seed": per_seed,
                          "probe_seeds": list(probe_seeds),
                          "seconds": round(time.perf_counter() - t0, 2)})
-            log.info("MDL %s (%s): target %.1f bits, spurious %.1f bits, ratio %.3f",
-                     target, probe, rows[-1]["mdl_target"], rows[-1]["mdl_spurious"],
+            log.info("MDL %s (%s): target %.1f bits (acc %.2f), spurious %.1f bits (acc %.2f), "
+                     "ratio %.3f", pair, probe, rows[-1]["mdl_target"], rows[-1]["acc_target"],
+                     rows[-1]["mdl_spurious"], rows[-1]["acc_spurious"],
                      rows[-1]["relative_extractability"])
     return rows
 
@@ -159,49 +210,76 @@ def predict_decisions(model_dir: str, rows: Sequence[dict], batch_size: int = 64
     return [int(scores[2 * i].sum() >= scores[2 * i + 1].sum()) for i in range(len(rows))]
 
 
-def finetune_over_rates(model_dir: str, feature: str, method: str, seed: int,
+def reward_trajectory(log_history: Sequence[dict]) -> list[list[float]]:
+    """[[step, mean sampled training reward], …] from a TRL log history (RL runs only)."""
+    return [[int(e.get("step", 0)), float(e["reward"])] for e in log_history
+            if isinstance(e.get("reward"), (int, float))]
+
+
+def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
                         rates: Sequence[float], n_train: int, n_test_per_section: int,
                         hparams: dict, *, data_seed: int, world: dict | None = None,
-                        threads: int = 1) -> list[dict]:
+                        toy: dict | None = None, converged_at: float = 0.95,
+                        evidence: str = "spurious_only", threads: int = 1,
+                        work_root: str | None = None) -> list[dict]:
     """Fine-tune `model_dir` once per evidence rate (each run starts from the same pre-trained
     model) and measure per-section metrics and feature use on one shared test set.
 
-    method: "grpo"/"rloo" (reward = `features_reward` against the target label) or "sft".
-    Training data for rate r: `feature_split(feature, n_train, r, data_seed + seed)`, so seeds
-    differ in data as well as in training randomness. Returns one row per rate.
+    method: "grpo"/"rloo" (reward = the features scorer's per-example value against the target
+    label) or "sft". Training data for rate r: `feature_split(pair, n_train, r, data_seed + seed)`,
+    so seeds differ in data as well as in training randomness; the evidence rows are of kind
+    `evidence` ("spurious_only" = Lovering's weak counter-examples, "target_only", or "mixed" =
+    half each, which keeps the labels balanced). Returns one row per rate, with
+    `train_accuracy`: the reward the trained policy's decision (the likelier of "1"/"0") earns on
+    its own training rows, and `converged` = train_accuracy ≥ `converged_at`; RL rows also hold
+    the sampled training reward per logging step (`train_reward_trajectory`). `work_root`: the
+    job's output path, beside which the fine-tuned models are kept while measured.
     """
     from sahlab.probing.features_stats import feature_use, section_metrics
     from sahlab.train import train
 
     if method not in FT_METHODS:
         raise ValueError(f"unknown fine-tuning method {method!r}; allowed: {list(FT_METHODS)}")
-    tests = section_test_set(feature, n_test_per_section, data_seed, world=world)
+    target, spurious = check_pair_name(pair, toy)
+    tests = section_test_set(pair, n_test_per_section, data_seed, world=world, toy=toy)
     hp = {"prompt_format": "plain", **hparams}
     out = []
     for rate in rates:
-        rows = feature_split(feature, n_train, rate, data_seed + seed, world=world)
+        rows = feature_split(pair, n_train, rate, data_seed + seed, world=world, toy=toy,
+                             evidence=evidence)
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="sahlab-inductive-") as tmp:
+        # Scratch beside the job's output (`work_root`) when given, else in the temp dir.
+        with (work_dir(work_root, "inductive-work") if work_root else
+              tempfile.TemporaryDirectory(prefix="sahlab-inductive-")) as tmp:
             summary = train(model_dir, rows, method, hp, seed, f"{tmp}/model", threads=threads,
                             stage="inductive")
-            preds = predict_decisions(f"{tmp}/model", tests)
-        metrics = section_metrics([r["metadata"]["section"] for r in tests], preds)
+            history = json.loads(Path(f"{tmp}/model/train_log.json").read_text())["log_history"]
+            preds = predict_decisions(f"{tmp}/model", tests + rows)
+        test_preds, train_preds = preds[:len(tests)], preds[len(tests):]
+        train_acc = sum(p == r["metadata"]["label"] for p, r in zip(train_preds, rows)) / len(rows)
+        metrics = section_metrics([r["metadata"]["section"] for r in tests], test_preds)
         use = feature_use(metrics)
-        row = {"model": Path(model_dir).name, "feature": feature, "method": method,
+        traj = reward_trajectory(history)
+        row = {"model": Path(model_dir).name, "pair": pair, "target": target,
+               "spurious": spurious, "method": method,
                "seed": seed, "rate": float(rate), "n_train": n_train,
                "n_evidence": sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows),
-               **use, "seconds": round(time.perf_counter() - t0, 2),
+               **use, "s_only_error": use["spurious_use"], "t_only_error": 1 - use["target_use"],
+               "train_accuracy": train_acc, "converged": bool(train_acc >= converged_at),
+               "seconds": round(time.perf_counter() - t0, 2),
                "train_steps": summary.get("steps"), "train_seconds": summary.get("seconds"),
-               "train_reward_first": summary.get("reward_first"),
-               "train_reward_last": summary.get("reward_last"),
+               "train_reward_first": traj[0][1] if traj else None,
+               "train_reward_last": traj[-1][1] if traj else None,
+               "train_reward_trajectory": traj,
                "train_loss_last": summary.get("loss_last")}
         for sec, m in metrics.items():
             for k in ("accuracy", "f1", "invalid_rate"):
                 row[f"{sec}_{k}"] = m[k]
         out.append(row)
-        log.info("%s %s seed %d rate %g: s-only acc %.2f, t-only acc %.2f, invalid %.2f (%.1f s)",
-                 feature, method, seed, rate, row["spurious_only_accuracy"],
-                 row["target_only_accuracy"], row["all_invalid_rate"], row["seconds"])
+        log.info("%s %s seed %d rate %g: s-only err %.2f, t-only err %.2f, train acc %.3f, "
+                 "reward %s -> %s (%.1f s)", pair, method, seed, rate, row["s_only_error"],
+                 row["t_only_error"], train_acc, row["train_reward_first"],
+                 row["train_reward_last"], row["seconds"])
     return out
 
 

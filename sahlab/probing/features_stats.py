@@ -1,6 +1,7 @@
 """Statistics of feature use (study D): per-section metrics, feature-use measures, the evidence
-required to adopt the target feature, correlations with permutation p-values and bootstrap CIs,
-and a logistic curve of use vs relative extractability.
+required to adopt the target feature, correlations with exact permutation p-values and bootstrap
+CIs, the power of an exact Spearman test over n pairs, and a logistic curve of use vs relative
+extractability.
 
 Sections of the Lovering-style test set (label = the target feature is present):
   both          spurious and target present   → label 1
@@ -10,6 +11,7 @@ Sections of the Lovering-style test set (label = the target feature is present):
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Sequence
@@ -83,8 +85,9 @@ def feature_use(metrics: dict) -> dict:
     target_use     = P(pred 1 | target_only): 1 − Lovering's t-only error.
     spurious_preference = (spurious_use + (1 − target_use)) / 2, the mean error on the two
                      sections where the features disagree: 0 = decides by the target only,
-                     1 = by the spurious feature only, 0.5 = by neither. This is the scalar we
-                     correlate with relative extractability.
+                     1 = by the spurious feature only; 0.5 for a policy that always answers "1"
+                     (OR-like), always "0" (AND-like) or at random alike, so the study reports
+                     it only beside the two errors it averages.
     accuracy_gap   = accuracy on {both, neither} − accuracy on {spurious_only, target_only}
                      (section accuracies averaged with equal weight): how much better the model
                      does where the two features agree.
@@ -168,15 +171,30 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(_rowwise_pearson(x, y[None])[0])
 
 
+def _all_permutations(n: int, chunk: int):
+    """Every permutation of range(n), in (≤ chunk, n) integer arrays (lexicographic order)."""
+    it = itertools.permutations(range(n))
+    while True:
+        block = np.array(list(itertools.islice(it, chunk)), dtype=np.int16)
+        if not len(block):
+            return
+        yield block
+
+
+MAX_EXACT_N = 10  # 10! = 3.6 M orderings, enumerated in chunks in a few seconds
+
+
 def permutation_test(x: Sequence[float], y: Sequence[float], method: str = "spearman",
                      n_permutations: int = 10_000, seed: int = 0,
-                     alternative: str = "two-sided", batch: int = 20_000) -> dict:
+                     alternative: str = "two-sided", batch: int = 20_000,
+                     exact: bool | None = None) -> dict:
     """Permutation p-value of a correlation (H0: x and y independent), vectorised.
 
-    If n! ≤ n_permutations all n! orderings are enumerated and p = #{|r_π| ≥ |r|} / n! is exact
-    (the identity is among them). Otherwise `n_permutations` random permutations of y (seeded)
-    give p = (1 + #{|r_π| ≥ |r|}) / (1 + n_permutations), which is never 0 (Phipson & Smyth
-    2010). alternative: "two-sided" (|r|), "greater" (r_π ≥ r) or "less" (r_π ≤ r).
+    Exact (exact=True, or exact=None and n ≤ MAX_EXACT_N or n! ≤ n_permutations): all n!
+    orderings of y are enumerated and p = #{|r_π| ≥ |r|} / n! (the identity is among them).
+    Otherwise `n_permutations` random permutations of y (seeded) give
+    p = (1 + #{|r_π| ≥ |r|}) / (1 + n_permutations), which is never 0 (Phipson & Smyth 2010).
+    alternative: "two-sided" (|r|), "greater" (r_π ≥ r) or "less" (r_π ≤ r).
     """
     if alternative not in ALTERNATIVES:
         raise ValueError(f"unknown alternative {alternative!r}; allowed: {list(ALTERNATIVES)}")
@@ -194,12 +212,16 @@ def permutation_test(x: Sequence[float], y: Sequence[float], method: str = "spea
             return int(np.sum(rp >= r - tol))
         return int(np.sum(rp <= r + tol))
 
-    exact = math.factorial(n) <= n_permutations
+    if exact is None:
+        exact = n <= MAX_EXACT_N or math.factorial(n) <= n_permutations
     if exact:
-        perms = np.array(list(itertools.permutations(range(n))))
-        count = extreme(_rowwise_pearson(xs, ys[perms]))
-        p = count / len(perms)
-        used = len(perms)
+        if n > 12:
+            raise ValueError(f"exact permutation test with n = {n}: {n}! orderings are too many")
+        count = 0
+        for perms in _all_permutations(n, max(1, 4_000_000 // n)):
+            count += extreme(_rowwise_pearson(xs, ys[perms]))
+        used = math.factorial(n)
+        p = count / used
     else:
         rng = np.random.default_rng(seed)
         batch = max(1, min(batch, 4_000_000 // n))  # bound the (batch, n) matrix to ~32 MB
@@ -210,8 +232,73 @@ def permutation_test(x: Sequence[float], y: Sequence[float], method: str = "spea
             done += b
         p = (1 + count) / (1 + n_permutations)
         used = n_permutations
-    return {"statistic": r, "p_value": float(p), "exact": exact, "n_permutations": used,
+    return {"statistic": r, "p_value": float(p), "exact": bool(exact), "n_permutations": used,
             "method": method, "alternative": alternative, "n": n}
+
+
+def spearman_null(n: int) -> np.ndarray:
+    """The exact null distribution of Spearman's ρ for n untied points: the sorted distinct
+    values ρ can take and their probabilities under independence, as a (k, 2) array.
+
+    ρ = 1 − 6·Σd² / (n(n²−1)) depends on the permutation only through Σd², counted over all n!
+    permutations (n ≤ MAX_EXACT_N)."""
+    if not 3 <= n <= MAX_EXACT_N:
+        raise ValueError(f"spearman_null: n must be in [3, {MAX_EXACT_N}], got {n}")
+    base = np.arange(n)
+    counts: dict[int, int] = {}
+    for perms in _all_permutations(n, 500_000):
+        d2 = ((perms - base) ** 2).sum(1)
+        vals, c = np.unique(d2, return_counts=True)
+        for v, k in zip(vals.tolist(), c.tolist()):
+            counts[v] = counts.get(v, 0) + k
+    d2 = np.array(sorted(counts))
+    rho = 1 - 6 * d2 / (n * (n * n - 1))
+    prob = np.array([counts[v] for v in d2]) / math.factorial(n)
+    order = np.argsort(rho)
+    return np.column_stack([rho[order], prob[order]])
+
+
+def spearman_critical_value(n: int, alpha: float = 0.05) -> float:
+    """The smallest |ρ| that an exact two-sided permutation test over n untied points declares
+    significant at level alpha (P(|ρ_π| ≥ c) ≤ alpha); NaN if no ρ can reach it (e.g. n ≤ 4 at
+    alpha = 0.05: the smallest possible p is 2/n!)."""
+    null = spearman_null(n)
+    rho, prob = null[:, 0], null[:, 1]
+    for c in np.unique(np.round(np.abs(rho), 12)):
+        if prob[np.abs(rho) >= c - 1e-12].sum() <= alpha + 1e-12:
+            return float(c)
+    return float("nan")
+
+
+@functools.lru_cache(maxsize=32)
+def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int = 4000,
+                   seed: int = 0) -> dict:
+    """How strong a monotone relation the design with n pairs can detect.
+
+    critical_rho: the smallest |observed ρ| with exact two-sided p ≤ alpha (`spearman_critical_value`).
+    rho_for_power: the smallest population Spearman correlation that the exact test rejects with
+    probability ≥ `power`, estimated by simulating bivariate-normal samples of size n (seeded;
+    population Spearman ρ_s = (6/π)·arcsin(r/2) for Pearson r); NaN if not even ρ_s ≈ 1 reaches
+    it. Data are continuous (no ties), as relative extractability and seed-averaged use are.
+    """
+    crit = spearman_critical_value(n, alpha)
+    out = {"n": n, "alpha": alpha, "power": power, "critical_rho": crit,
+           "rho_for_power": float("nan")}
+    if not math.isfinite(crit):
+        return out
+    rng = np.random.default_rng(seed)
+    z1 = rng.standard_normal((n_sim, n))
+    z2 = rng.standard_normal((n_sim, n))
+    for rs in np.arange(0.05, 1.0, 0.01):
+        r = 2 * math.sin(math.pi * rs / 6)  # Pearson r giving population Spearman rs
+        x, y = z1, r * z1 + math.sqrt(max(0.0, 1 - r * r)) * z2
+        rx, ry = _ranks(x, axis=1), _ranks(y, axis=1)
+        xc, yc = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+        rho = (xc * yc).sum(1) / np.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
+        if np.mean(np.abs(rho) >= crit - 1e-12) >= power:
+            out["rho_for_power"] = float(round(rs, 2))
+            break
+    return out
 
 
 def bootstrap_ci(x: Sequence[float], y: Sequence[float], method: str = "spearman",

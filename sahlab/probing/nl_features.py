@@ -1,12 +1,13 @@
 """A natural-language variant of the Lovering feature tasks, built from the world's English sentences.
 
-Target feature ``past_tense``: the sentence's verb is in the past tense (a grammatical property
-the pre-trained model saw in the corpus). Spurious feature: the sentence contains the cue word
-(an adjective of the world's lexicon, ``happy`` by default) — a purely lexical cue.
+Target features: ``past_tense`` (the sentence's verb is in the past tense) and
+``plural_subject`` (the subject noun phrase is plural) — grammatical properties the pre-trained
+model saw in the corpus. Spurious feature ``cue_<word>``: the sentence contains the cue word (an
+adjective of the world's lexicon, ``cue_happy`` by default) — a purely lexical cue.
 
 Sentences come from `sahlab.world.language.random_sentence` with the world's own language
-settings; the tense is set to the target value and the cue is planted in one noun phrase (or
-removed from every noun phrase) so each example lies in the requested section. Splits use the
+settings; the target attribute is set to the target value and the cue is planted in one noun
+phrase (or removed from every noun phrase) so each example lies in the requested section. Splits use the
 same section counts as the toy tasks (`sahlab.world.features.split_plan`), so the evidence
 rate of a training split is exact in the same way.
 """
@@ -18,8 +19,18 @@ import re
 from sahlab.world.features import SECTION_LABELS, SECTIONS, split_plan
 from sahlab.world.rng import derive_seed
 
-NL_TARGETS = ("past_tense",)
+NL_TARGETS = ("past_tense", "plural_subject")
 DEFAULT_CUE = "happy"
+NL_SPURIOUS_PREFIX = "cue_"
+
+
+def cue_of(spurious: str) -> str:
+    """The cue word of a spurious feature named ``cue_<word>``."""
+    if not isinstance(spurious, str) or not spurious.startswith(NL_SPURIOUS_PREFIX) \
+            or len(spurious) == len(NL_SPURIOUS_PREFIX):
+        raise ValueError(f"unknown natural-language spurious feature {spurious!r}; allowed: "
+                         f"cue_<adjective of the world>, e.g. cue_{DEFAULT_CUE}")
+    return spurious[len(NL_SPURIOUS_PREFIX):]
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -42,9 +53,11 @@ def cue_index(world: dict, cue: str) -> int:
 
 
 def nl_label_target(target: str, structure: dict) -> int:
-    if target != "past_tense":
-        raise ValueError(f"unknown natural-language target {target!r}; allowed: {list(NL_TARGETS)}")
-    return int(bool(structure["past"]))
+    if target == "past_tense":
+        return int(bool(structure["past"]))
+    if target == "plural_subject":
+        return int(bool(structure["subj"]["plural"]))
+    raise ValueError(f"unknown natural-language target {target!r}; allowed: {list(NL_TARGETS)}")
 
 
 def nl_label_spurious(text: str, cue: str) -> int:
@@ -64,7 +77,10 @@ def _sample(rng: random.Random, world: dict, target: str, spurious: int, positiv
     ci = cue_index(world, cue)
     others = [i for i in range(len(lang["adjectives"])) if i != ci]
     s = random_sentence(rng, lang, lcfg)
-    s["past"] = bool(positive)
+    if target == "past_tense":
+        s["past"] = bool(positive)
+    else:
+        s["subj"]["plural"] = bool(positive)
     nps = _noun_phrases(s)
     for np_ in nps:  # remove the cue everywhere, then plant it once if wanted
         if np_["adj"] == ci:

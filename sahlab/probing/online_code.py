@@ -120,7 +120,9 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
     block a fresh probe, `train_probe(X[:end_prev], y[:end_prev], seed)`, predicts the block and
     Σ −log2 p(y|x) (see `codelength_bits`) is added. Returns total_bits, per_block_bits,
     block_ends, uniform_bits = n · log2 K (the code with no probe) and
-    compression = uniform_bits / total_bits.
+    compression = uniform_bits / total_bits and final_accuracy: the accuracy of the last probe
+    (trained on all blocks but the last) on the last block — with the default blocks, a probe
+    trained on half the data tested on the other half (NaN if there is a single block).
     """
     y = np.asarray(y)
     n = len(y)
@@ -136,6 +138,7 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
     ends = block_boundaries(n, fractions, min_first=min(n_classes, n))
     log2k = math.log2(n_classes)
     per_block = [ends[0] * log2k]
+    final_accuracy = float("nan")
     blocks = zip(ends[:-1], ends[1:])
     if progress:
         from tqdm import tqdm
@@ -143,7 +146,9 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
     for start, end in blocks:
         train_idx, test_idx = order[:start], order[start:end]
         predict = train_probe(take(X, train_idx), y[train_idx], seed)
-        bits = codelength_bits(predict(take(X, test_idx)), y[test_idx], uniform_mix)
+        probs = predict(take(X, test_idx))
+        bits = codelength_bits(probs, y[test_idx], uniform_mix)
+        final_accuracy = float(np.mean(np.argmax(probs, axis=1) == y[test_idx]))
         if not math.isfinite(bits):
             raise ValueError(f"online_codelength: the probe gave probability 0 to a true label in "
                              f"block [{start}, {end}); use uniform_mix > 0")
@@ -151,5 +156,6 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
     total = float(sum(per_block))
     uniform = n * log2k
     return {"total_bits": total, "per_block_bits": per_block, "block_ends": ends,
+            "final_accuracy": final_accuracy,
             "uniform_bits": uniform, "compression": uniform / total if total > 0 else math.inf,
             "n": n, "n_classes": n_classes, "seed": seed}

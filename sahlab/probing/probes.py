@@ -23,10 +23,10 @@ POOLINGS = ("mean", "last")
 def _load_tokenizer(model_dir: str | Path):
     from transformers import AutoTokenizer
 
-    path = Path(model_dir)
-    if not (path / "config.json").is_file():
-        raise ValueError(f"model folder {str(path)!r} has no config.json (expected a "
-                         f"save_pretrained folder)")
+    from sahlab.models.registry import check_model_folder
+
+    # The registry's check: config.json, complete safetensors, no pickle-only weights, tokenizer.
+    path = check_model_folder(model_dir)
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
         fallback = tok.eos_token or tok.unk_token
@@ -84,7 +84,8 @@ def extract_features(model_dir: str | Path, texts: Sequence[str], pooling: str =
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
     tok = _load_tokenizer(model_dir)
     texts = _render(tok, texts, prompt_format)
-    lm = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device).eval()
+    lm = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
+                                              use_safetensors=True).to(device).eval()
     body = lm.base_model  # skip the LM head: its vocab-sized logits are not needed here
     n_states = lm.config.num_hidden_layers + 1
     if not -n_states <= layer < n_states:
@@ -287,7 +288,8 @@ class FinetuneProbe:
         tok = _load_tokenizer(self.model_dir)
         texts = _render(tok, X_train, self.prompt_format)
         torch.manual_seed(int(seed))
-        lm = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
+        lm = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32,
+                                                  use_safetensors=True)
         body = lm.base_model.to(self.device)
         head = torch.nn.Linear(lm.config.hidden_size, self.n_classes).to(self.device)
         params = list(body.parameters()) + list(head.parameters())
@@ -330,7 +332,7 @@ def mdl_over_seeds(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes:
                    uniform_mix: float = 1e-9, min_seeds: int = 3, progress: bool = True) -> dict:
     """Online code length averaged over probe seeds (each seed: its own balanced block order
     and probe initialisations). Returns mean_bits, std_bits (sample std, ddof=1), per_seed_bits,
-    mean_compression, uniform_bits and the per-seed `runs`."""
+    mean_compression, mean_final_accuracy (last block), uniform_bits and the per-seed `runs`."""
     seeds = list(seeds)
     if len(seeds) < min_seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"mdl_over_seeds: need ≥ {min_seeds} distinct seeds, got {seeds}")
@@ -344,6 +346,7 @@ def mdl_over_seeds(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes:
     return {"mean_bits": float(bits.mean()), "std_bits": float(bits.std(ddof=1)),
             "per_seed_bits": bits.tolist(),
             "mean_compression": float(np.mean([r["compression"] for r in runs])),
+            "mean_final_accuracy": float(np.mean([r["final_accuracy"] for r in runs])),
             "uniform_bits": runs[0]["uniform_bits"], "seeds": seeds, "runs": runs}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sahlab.config import ConfigError
+from sahlab.config import ConfigError, split_sizes
 
 MODEL_STAGES = ("random", "base", "post")
 # train() hparams the schedule owns: the number of optimizer steps is derived per N.
@@ -27,18 +27,8 @@ def known_models(config: dict) -> list[str]:
 
 
 def train_split_sizes(config: dict) -> dict[str, int | None]:
-    """Training examples per task: embedded tasks from the world config, hub tasks from their
-    `limit` (None = unknown until the data is fetched; the job then checks)."""
-    from sahlab.world.build import validate_world_config
-
-    world = validate_world_config(config.get("world") or {})
-    sizes: dict[str, int | None] = {}
-    for task, spec in config["tasks"].items():
-        if spec.get("source", "embedded") == "embedded":
-            sizes[task] = int(world["tasks"][task]["train"])
-        else:
-            sizes[task] = (spec.get("train") or {}).get("limit")
-    return sizes
+    """Training examples per task (None for a hub task without `limit`: the job checks)."""
+    return split_sizes(config, "train")
 
 
 def grid_tasks(config: dict) -> list[str]:

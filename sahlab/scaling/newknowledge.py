@@ -18,6 +18,8 @@ import logging
 import tempfile
 from pathlib import Path
 
+from sahlab.io import work_dir
+
 log = logging.getLogger("sahlab.scaling")
 CONDITIONS = ("qa_only", "bios+qa")
 NK_METRICS = ("exact_match", "exact_match_direct", "exact_match_2hop", "format")
@@ -38,7 +40,7 @@ def bio_rows(docs: list[dict]) -> list[dict]:
 def run_newknowledge(model_dir: str | Path, docs: list[dict], qa_rows: list[dict],
                      tests: list[dict], seed: int, *, bios_hparams: dict, qa_hparams: dict,
                      max_new_tokens: int, batch_size: int, n_boot: int,
-                     threads: int = 1) -> tuple[list[dict], dict]:
+                     threads: int = 1, work_root: str | None = None) -> tuple[list[dict], dict]:
     """Run both CONDITIONS for one model; returns (records, {condition: metrics}).
 
     Records: id, condition, kind (direct/2hop), output, answer, correct, format_ok.
@@ -55,7 +57,9 @@ def run_newknowledge(model_dir: str | Path, docs: list[dict], qa_rows: list[dict
     fmt = read_model_meta(model_dir)["prompt_format"]
     bios = bio_rows(docs)
     records, results = [], {}
-    with tempfile.TemporaryDirectory(prefix="sahlab-newknowledge-") as work:
+    # Scratch models beside the job's output (`work_root`): a killed job's go at the next start.
+    with (work_dir(work_root, "newknowledge-work") if work_root else
+          tempfile.TemporaryDirectory(prefix="sahlab-newknowledge-")) as work:
         for cond in CONDITIONS:
             start, stages = Path(model_dir), {}
             if cond == "bios+qa":

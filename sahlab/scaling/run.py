@@ -1,18 +1,22 @@
-"""The loop over N for one (model, task, seed): SFT on the first N training examples (nested
-subsets), evaluate on the test split, keep one record per (N, test example).
+"""The loop over N for one (model, task, seed): SFT on N training examples, evaluate on the test
+split, keep one record per (N, test example).
 
-N = 0 is "prompt only": the unchanged model evaluated in the same prompt format as the
-fine-tuned ones (the training format, chat by default), so every point of a curve sees the same
-prompt text. The model's own harness evaluation (plain prompts for a base model) is the other
-zero-shot reference; the figure shows it beside N = 0.
+Each seed draws its own random order of the training split and takes nested prefixes of it
+(`seed_order`), so the seeds' spread includes the sampling variance of which N examples are seen,
+which dominates at small N. N = 0 is "prompt only": the unchanged model evaluated in the same
+prompt format as the fine-tuned ones (the training format, chat by default), so every point of a
+curve sees the same prompt text. The model's own harness evaluation (the native layout for a base
+model) is the other zero-shot reference; the figure shows it beside N = 0.
 """
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
 import time
 from pathlib import Path
 
+from sahlab.io import work_dir
 from sahlab.scaling.config import steps_for
 from sahlab.train.common import resolve_hparams
 
@@ -20,11 +24,17 @@ log = logging.getLogger("sahlab.scaling")
 RECORD_FIELDS = ("N", "seed", "example_id", "correct", "format_ok", "error_kind", "output")
 
 
+def seed_order(rows: list[dict], seed: int) -> list[dict]:
+    """The training rows in the seed's own random order (prefixes of it are nested subsets)."""
+    return random.Random(f"scaling-subsets:{seed}").sample(list(rows), len(rows))
+
+
 def run_scaling(model_dir: str | Path, task: str, train_rows: list[dict], test_rows: list[dict],
                 grid: list[int], seed: int, *, hparams: dict, epochs: float, min_steps: int,
                 max_steps: int | None, max_new_tokens: int, batch_size: int,
-                threads: int = 1) -> tuple[list[dict], list[dict]]:
-    """Fine-tune `model_dir` on train_rows[:N] for every N in `grid` and evaluate each model.
+                threads: int = 1, work_root: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Fine-tune `model_dir` on the first N rows of the seed's order of `train_rows`
+    (`seed_order`) for every N in `grid` and evaluate each model.
 
     hparams: train() SFT hyper-parameters except epochs/max_steps, which the schedule sets
     (`steps_for`: epochs over N at the batch size, clipped to [min_steps, max_steps]).
@@ -47,10 +57,13 @@ def run_scaling(model_dir: str | Path, task: str, train_rows: list[dict], test_r
                          f"{task} training split), got {grid}")
     if not test_rows:
         raise ValueError(f"run_scaling: no test examples for {task}")
+    train_rows = seed_order(train_rows, seed)
     hp = resolve_hparams("sft", hparams)  # defaults filled: the batch size and prompt format used
     prompt_format, batch = hp["prompt_format"], hp["batch_size"]
     records, summary = [], []
-    with tempfile.TemporaryDirectory(prefix="sahlab-scaling-") as work:
+    # Scratch models beside the job's output (`work_root`): a killed job's go at the next start.
+    with (work_dir(work_root, "scaling-work") if work_root else
+          tempfile.TemporaryDirectory(prefix="sahlab-scaling-")) as work:
         for n in tqdm(grid, desc=f"{task} N grid", mininterval=5):
             steps = steps_for(n, batch, epochs, min_steps, max_steps)
             info = {"N": n, "seed": seed, "steps": steps}

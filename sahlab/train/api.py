@@ -1,15 +1,15 @@
 """`train`: the one entry point of post-training (SFT, reward model, GRPO, RLOO, DPO)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from sahlab.io import atomic_path
+from sahlab.io import atomic_path, work_dir as scratch_dir
 from sahlab.train.common import (history_summary, load_causal_lm, load_tokenizer, read_model_info,
                                  resolve_hparams, save_trained)
 
@@ -55,11 +55,20 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
 
     tokenizer = load_tokenizer(model_dir)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sahlab-train-") as work_dir:
-        trainer = _build(method, model_dir, tokenizer, dataset, hp, seed, work_dir,
+    # Trainer scratch beside out_dir (not /tmp): a killed job's leftovers go at the next start,
+    # unless it holds checkpoints (save_every > 0) to resume from.
+    keep = hp["save_every"] > 0
+    with scratch_dir(out_dir, "train-work", keep=keep) as work:
+        resume = None
+        if keep:
+            from sahlab.checkpoints import resumable_checkpoint
+
+            fp = _fingerprint(method, hp, seed, dataset, model_dir, ref_model_dir, reward_model_dir)
+            resume = resumable_checkpoint(work, fp, who=f"train ({method})")
+        trainer = _build(method, model_dir, tokenizer, dataset, hp, seed, str(work),
                          ref_model_dir=ref_model_dir, reward_model_dir=reward_model_dir)
         n_used = len(trainer.train_dataset)
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=resume)
         seconds = time.perf_counter() - start
         history = trainer.state.log_history
         steps = trainer.state.global_step
@@ -69,6 +78,7 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
             "seconds_per_step": round(result.metrics["train_runtime"] / max(steps, 1), 4),
             "train_loss": result.training_loss, "seed": seed, "out_dir": str(out_dir),
             "prompt_format": hp["prompt_format"], "lora": hp["lora"]["r"] if hp["lora"] else None,
+            "resumed_from": Path(resume).name if resume else None,
             **history_summary(history),
         }
         with atomic_path(out_dir, is_dir=True) as tmp:
@@ -108,6 +118,20 @@ def _build(method, model_dir, tokenizer, dataset, hp, seed, work_dir, *, ref_mod
 
     return build_rl_trainer(method, model, tokenizer, dataset, hp, seed, work_dir,
                             reward_model_dir=reward_model_dir, ref_model_dir=ref_model_dir)
+
+
+def _fingerprint(method: str, hp: dict, seed: int, dataset: list, *model_dirs) -> str:
+    """What the checkpoints depend on: a checkpoint of another run is never resumed."""
+    h = hashlib.sha256(json.dumps(
+        {"method": method, "seed": seed, "dirs": [str(d) for d in model_dirs],
+         "hp": {k: v for k, v in hp.items() if k != "save_every"}},
+        sort_keys=True, default=str).encode())
+    for d in filter(None, model_dirs):  # a re-made input model has new weight files
+        for f in sorted(Path(d).glob("*.safetensors")):
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    h.update(json.dumps(dataset, sort_keys=True, default=str).encode())
+    return h.hexdigest()
 
 
 def _opt_str(path) -> str | None:

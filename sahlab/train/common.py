@@ -30,6 +30,7 @@ COMMON_HPARAMS: dict[str, Any] = {
     "prompt_format": "chat",  # how prompts are rendered in training; recorded in sahlab.json
     "gradient_checkpointing": False,
     "bf16": None,             # None = bf16 mixed precision iff a CUDA GPU supports it
+    "save_every": 0,          # steps between resumable checkpoints beside the output (0 = none)
 }
 METHOD_HPARAMS: dict[str, dict[str, Any]] = {
     "sft": {"completion_only": True, "packing": False},
@@ -65,6 +66,10 @@ def resolve_hparams(method: str, hparams: dict | None) -> dict:
         _positive(hp, key, int)
     if hp["max_steps"] is not None:
         _positive(hp, "max_steps", int)
+    if isinstance(hp["save_every"], bool) or not isinstance(hp["save_every"], int) \
+            or hp["save_every"] < 0:
+        raise ValueError(f"hparams 'save_every' must be an integer >= 0 (0 = no checkpoints), "
+                         f"got {hp['save_every']!r}")
     if hp["prompt_format"] not in RENDER_FORMATS:
         raise ValueError(f"hparams 'prompt_format' must be one of {list(RENDER_FORMATS)}, "
                          f"got {hp['prompt_format']!r}")
@@ -118,9 +123,12 @@ def _resolve_lora(lora: Any) -> dict:
     if unknown:
         raise ValueError(f"hparams 'lora': unknown key(s) {unknown}; allowed: {sorted(LORA_HPARAMS)}")
     out = {**LORA_HPARAMS, **lora}
-    _positive(out, "r", int)
-    out["alpha"] = out["alpha"] if out["alpha"] is not None else 2 * out["r"]
-    _positive(out, "alpha", float)
+    try:
+        _positive(out, "r", int)
+        out["alpha"] = out["alpha"] if out["alpha"] is not None else 2 * out["r"]
+        _positive(out, "alpha", float)
+    except ValueError as e:  # name the key as written in the config: lora.r, lora.alpha
+        raise ValueError(str(e).replace("hparams '", "hparams 'lora.", 1)) from None
     if not 0 <= out["dropout"] < 1:
         raise ValueError(f"hparams 'lora.dropout' must be in [0, 1), got {out['dropout']!r}")
     return out
@@ -128,10 +136,11 @@ def _resolve_lora(lora: Any) -> dict:
 
 # --------------------------------------------------------------------------- models
 def read_model_info(model_dir: str | os.PathLike) -> dict:
-    """The model folder's sahlab.json ({} if absent), after checking the folder holds a model."""
-    path = Path(model_dir)
-    if not (path / "config.json").is_file():
-        raise ValueError(f"{path}: not a model folder (no config.json); expected a save_pretrained folder")
+    """The model folder's sahlab.json ({} if absent), after the registry's folder check
+    (config.json, complete safetensors, no pickle-only weights, tokenizer; the file named)."""
+    from sahlab.models.registry import check_model_folder
+
+    path = check_model_folder(model_dir)
     info_path = path / "sahlab.json"
     return json.loads(info_path.read_text()) if info_path.is_file() else {}
 
@@ -154,7 +163,8 @@ def load_causal_lm(model_dir: str | os.PathLike):
     import torch
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32,
+                                                use_safetensors=True)
 
 
 def row_task(row: dict, prompt_format: str) -> str | None:
@@ -192,7 +202,8 @@ def lora_config(lora: dict, task_type: str):
 
 
 def trainer_args(hp: dict, seed: int, work_dir: str) -> dict:
-    """TrainingArguments fields shared by every TRL config (checkpoints off: we save ourselves)."""
+    """TrainingArguments fields shared by every TRL config. The model is saved by `train`;
+    checkpoints (hp["save_every"] > 0) only let a killed job resume (sahlab.checkpoints)."""
     import torch
 
     bf16 = hp["bf16"]
@@ -206,7 +217,8 @@ def trainer_args(hp: dict, seed: int, work_dir: str) -> dict:
         lr_scheduler_type=hp["lr_scheduler"], warmup_steps=hp["warmup"],
         weight_decay=hp["weight_decay"], max_grad_norm=hp["max_grad_norm"],
         logging_steps=hp["logging_steps"], logging_first_step=True,
-        save_strategy="no", eval_strategy="no", report_to="none",
+        save_strategy="steps" if hp["save_every"] else "no", save_steps=hp["save_every"] or 500,
+        save_total_limit=2, eval_strategy="no", report_to="none",
         bf16=bf16, use_cpu=not torch.cuda.is_available(),
         activation_checkpointing=hp["gradient_checkpointing"],  # the new name of gradient_checkpointing
         dataloader_num_workers=0, disable_tqdm=False,

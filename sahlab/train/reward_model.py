@@ -34,7 +34,8 @@ def load_reward_model(model_dir: str):
     # A fresh scalar head on an LM checkpoint is expected: TRL's context silences that warning.
     with suppress_seqcls_warning():
         return AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=1,
-                                                                  dtype=torch.float32)
+                                                                  dtype=torch.float32,
+                                                                  use_safetensors=True)
 
 
 def build_reward_trainer(model_dir: str, tokenizer, rows: list[dict], hp: dict, seed: int, work_dir: str):

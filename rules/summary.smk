@@ -1,0 +1,21 @@
+# results/SUMMARY.md: every study's tables in one generated file (the README links here, so it
+# quotes no number the pipeline does not write).
+
+
+rule summary:
+    input:
+        [rules.stages_table.output.md] + [p for p in STUDY_TARGETS if p.endswith(".md")],
+    output:
+        f"{RESULTS}/SUMMARY.md",
+    params:
+        bench_dir=f"{RESULTS}/benchmarks",
+    log:
+        f"{RESULTS}/logs/tables/summary.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV["figures"]
+    script:
+        "../scripts/summary.py"
