@@ -60,3 +60,33 @@ def test_unchanged_config_after_smoke_run_plans_nothing(finished_copy):
     # control for the test above: the copy itself is complete, so the plots are due to the option
     proc = run_snakemake(finished_copy, "-n", "--cores", "2", "--configfile", "config/smoke.yaml")
     assert planned_jobs(proc) == {}, planned_jobs(proc)
+
+
+def test_changed_local_weights_refetch_the_model(workflow_copy, tmp_path):
+    """A scale registered from a local save_pretrained folder: its files are inputs of
+    fetch_model, so new weights in the folder re-fetch the model (and re-run what uses it)."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from sahlab.models.registry import llama_config, read_model_meta
+    from sahlab.models.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(["Anna has 3 apples. #### 3"] * 30, vocab_size=300,
+                          out_dir=tmp_path / "tok")
+    build = {"arch": "llama", "hidden_size": 16, "num_layers": 1, "num_heads": 2,
+             "intermediate_size": 32, "max_position_embeddings": 64}
+    folder = tmp_path / "my-model"
+    torch.manual_seed(0)
+    LlamaForCausalLM(llama_config(build, len(tok), tok)).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    extra = workflow_copy / "config" / "local.yaml"
+    extra.write_text(yaml.safe_dump({"scales": {"loc": {"base": {"hub": str(folder)}}}}))
+    args = ("results/models/loc-base", "--cores", "1", "--configfile", "config/smoke.yaml",
+            "config/local.yaml")
+    run_snakemake(workflow_copy, *args)
+    sums = read_model_meta(workflow_copy / "results/models/loc-base")["source"]["sha256"]
+    assert "model.safetensors" in sums and "tokenizer.json" in sums
+    assert planned_jobs(run_snakemake(workflow_copy, "-n", *args)) == {}
+    torch.manual_seed(1)  # new weights, same architecture
+    LlamaForCausalLM(llama_config(build, len(tok), tok)).save_pretrained(folder)
+    assert planned_jobs(run_snakemake(workflow_copy, "-n", *args)) == {"fetch_model": 1}
