@@ -498,3 +498,10 @@ def test_complexity_tables(tmp_path):
     assert len(rows) == 7 and rows[0]["stage"] == "random" and rows[0]["bits"] == 100.0
     md = (tmp_path / "c.md").read_text()
     assert "| small | math (accuracy) | 0.3 |" in md and "800.00×" in md
+    # a scale with only a post-trained model: no ratio involving the missing base
+    from sahlab.complexity.summary import markdown
+    post_only = complexity_rows([_result("chat-post", [("baseline", 100, 0.35)])],
+                                {"math": [0.3, 0.9]})
+    md = markdown(*post_only)
+    assert "| chat | math (accuracy) | 0.3 | – | – | 12 B (baseline 0) | – | – |" in md
+    assert "neither reaches" not in md

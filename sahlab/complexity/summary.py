@@ -232,11 +232,14 @@ def markdown(table: Sequence[dict], reductions: Sequence[dict]) -> str:
                          + _ci(r.get("bits_ci_low", math.nan), r.get("bits_ci_high", math.nan), _fmt_bits)
                          + (f" ({r['strategy']} {r['setting']})" if r["strategy"] else ""))
         metric = next(r["metric"] for r in table if (r["scale"], r["task"]) == key[:2])
+        have = {st for st in ("random", "base", "post") if (*key, st) in cell}
+        # a ratio of a model the study does not have (e.g. a scale with only a post model) is "–"
+        pre_post = (f"{_fmt_ratio(red['base_over_post'])}"
+                    f"{_ci(red.get('base_over_post_ci_low', math.nan), red.get('base_over_post_ci_high', math.nan), _fmt_ratio)}"
+                    if {"base", "post"} <= have else "–")
+        random_pre = _fmt_ratio(red["random_over_base"]) if {"random", "base"} <= have else "–"
         lines.append(f"| {red['scale']} | {red['task']} ({metric}) | {red['delta']:g} | "
-                     + " | ".join(parts)
-                     + f" | {_fmt_ratio(red['base_over_post'])}"
-                       f"{_ci(red.get('base_over_post_ci_low', math.nan), red.get('base_over_post_ci_high', math.nan), _fmt_ratio)} | "
-                       f"{_fmt_ratio(red['random_over_base'])} |")
+                     + " | ".join(parts) + f" | {pre_post} | {random_pre} |")
     return "\n".join(lines) + "\n"
 
 
