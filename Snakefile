@@ -37,9 +37,13 @@ include: "rules/models.smk"
 include: "rules/posttrain.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
-include: "rules/scaling.smk"
-# Studies B-D are optional: a config without the section (a preset replacing config.yaml, e.g.
-# real_cpu.yaml) plans none of that study's jobs.
+# The four studies are optional: a config without a study's section (a preset replacing
+# config.yaml, e.g. real_cpu.yaml) plans none of that study's jobs.
+if config.get("scaling") is not None:
+
+    include: "rules/scaling.smk"
+
+
 if config.get("complexity") is not None:
 
     include: "rules/complexity.smk"

