@@ -90,7 +90,12 @@ def reduction_factor(points_from: Iterable[Mapping[str, Any]],
     inf when only `points_from` cannot reach δ (or `points_to` needs 0 bits), 0 when only
     `points_to` cannot, nan when neither can (the ratio is undefined), 1 when both need 0 bits.
     """
-    a, b = complexity_at(points_from, delta), complexity_at(points_to, delta)
+    return bits_ratio(complexity_at(points_from, delta), complexity_at(points_to, delta))
+
+
+def bits_ratio(a: float, b: float) -> float:
+    """a / b for complexities that may be inf (unreachable): inf when only a is, 0 when only b
+    is, nan when both are, 1 when both are 0 bits."""
     if math.isinf(a) and math.isinf(b):
         return math.nan
     if math.isinf(b):

@@ -134,9 +134,8 @@ def run_program(model, tokenizer, task: str, tests: Sequence[dict], prompt_forma
                      max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     k = len(tests) if n_select is None else n_select
     sel, ev = (outputs[:k], list(tests[:k])), (outputs[k:], list(tests[k:]))
-    _, metrics = score(task, *sel, seed=seed, n_boot=0)
+    metrics, boot = resampled(task, metric, *sel, n_boot=n_boot, seed=seed)
     values = {m: float(v["value"]) for m, v in metrics.items()}
-    _, boot = resampled(task, metric, *sel, n_boot=n_boot, seed=seed)
     held = float(score(task, *ev, n_boot=0)[1][metric]["value"]) if ev[0] else None
     return {"performance": values[metric], "format": values.get("format"), "metrics": values,
             "performance_eval": held, "boot": [round(float(b), 6) for b in boot],

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sahlab.complexity.frontier import best_program_at, reduction_factor
+from sahlab.complexity.frontier import best_program_at, bits_ratio, reduction_factor
 from sahlab.io import atomic_path
 
 POINT_COLUMNS = ("scale", "stage", "model", "task", "metric", "strategy", "setting", "bits",
@@ -33,21 +33,10 @@ ALPHA = 0.05
 
 
 # ----------------------------------------------------------------------------- paired bootstrap
-def _cheapest_bits(points: Sequence[dict], delta: float, b: int | None = None) -> float:
-    """Bits of the shortest program whose selection performance (resample b) is >= δ, or inf."""
-    perf = (lambda p: p["performance"]) if b is None else (lambda p: p["boot"][b])
-    bits = [p["bits"] for p in points if perf(p) >= delta]
+def _cheapest_bits(points: Sequence[dict], delta: float, b: int) -> float:
+    """Bits of the shortest program whose performance on resample b is >= δ, or inf."""
+    bits = [p["bits"] for p in points if p["boot"][b] >= delta]
     return min(bits) if bits else math.inf
-
-
-def _ratio(a: float, b: float) -> float:
-    if math.isinf(a) and math.isinf(b):
-        return math.nan
-    if math.isinf(b):
-        return 0.0
-    if b == 0:
-        return 1.0 if a == 0 else math.inf
-    return a / b
 
 
 def percentile_ci(values: Sequence[float], alpha: float = ALPHA) -> tuple[float, float]:
@@ -76,7 +65,7 @@ def complexity_ci(points: Sequence[dict], delta: float) -> tuple[float, float]:
 def reduction_ci(frm: Sequence[dict], to: Sequence[dict], delta: float) -> tuple[float, float]:
     """CI of complexity(frm) / complexity(to) at δ, both chosen on the same (paired) resample."""
     n = n_resamples(frm, to)
-    return percentile_ci([_ratio(_cheapest_bits(frm, delta, b), _cheapest_bits(to, delta, b))
+    return percentile_ci([bits_ratio(_cheapest_bits(frm, delta, b), _cheapest_bits(to, delta, b))
                           for b in range(n)]) if n else (math.nan, math.nan)
 
 
@@ -119,9 +108,9 @@ def headline_rows(results: Sequence[dict]) -> list[dict]:
                    "pre_program": _label(a), "pre_performance_eval": a and a.get("performance_eval"),
                    "post_bits": post_bits, "post_program": _label(c),
                    "post_performance_eval": c and c.get("performance_eval"),
-                   "reduction": _ratio(pre_bits, post_bits), "n_boot": n}
+                   "reduction": bits_ratio(pre_bits, post_bits), "n_boot": n}
             for key, vals in (("pre_bits", [x for x, _ in boot]), ("post_bits", [y for _, y in boot]),
-                              ("reduction", [_ratio(x, y) for x, y in boot])):
+                              ("reduction", [bits_ratio(x, y) for x, y in boot])):
                 row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_ci(vals) if n else \
                     (math.nan, math.nan)
             rows.append(row)

@@ -147,6 +147,17 @@ def _source_sentence(ex: dict, i: int) -> list[str]:
             if line.strip()]
 
 
+def _sacrebleu_stats(metric: str, hyps: list[str], refs: list[str]):
+    """(n × k segment statistics, score of summed statistics) of sacrebleu's chrF or BLEU.
+    Private sacrebleu API (pinned 2.6.0), checked against corpus_chrf / corpus_bleu in
+    `score_translation` so a changed API fails loudly instead of giving silent wrong CIs."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    scorer = CHRF() if metric == "chrf" else BLEU()
+    stats = np.array(scorer._extract_corpus_statistics(hyps, [refs]), dtype=float)
+    return stats, lambda s: scorer._compute_score_from_stats(list(s)).score
+
+
 def score_translation(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
                       n_boot: int = 1000) -> tuple[list[dict], dict]:
     """Corpus chrF and BLEU (sacrebleu defaults) of the first non-empty output line.
@@ -157,7 +168,6 @@ def score_translation(outputs: Sequence[str], examples: Sequence[dict], seed: in
     statistics (see :func:`sahlab.eval.bootstrap.bootstrap_summed`).
     """
     import sacrebleu
-    from sacrebleu.metrics import BLEU, CHRF
 
     hyps = [_first_line(o) for o in outputs]
     for i, ex in enumerate(examples):
@@ -166,13 +176,8 @@ def score_translation(outputs: Sequence[str], examples: Sequence[dict], seed: in
             raise ValueError(f"translation example {i} (id={ex.get('id')!r}) has no reference "
                              f"text (got {ref!r})")
     refs = [ex["reference"].strip() for ex in examples]
-    chrf, bleu = CHRF(), BLEU()
-    # Segment statistics: private sacrebleu API (pinned 2.6.0), checked against corpus_chrf /
-    # corpus_bleu below so a changed API fails loudly instead of giving silent wrong CIs.
-    chrf_stats = np.array(chrf._extract_corpus_statistics(hyps, [refs]), dtype=float)
-    bleu_stats = np.array(bleu._extract_corpus_statistics(hyps, [refs]), dtype=float)
-    chrf_score = lambda s: chrf._compute_score_from_stats(list(s)).score  # noqa: E731
-    bleu_score = lambda s: bleu._compute_score_from_stats(list(s)).score  # noqa: E731
+    chrf_stats, chrf_score = _sacrebleu_stats("chrf", hyps, refs)
+    bleu_stats, bleu_score = _sacrebleu_stats("bleu", hyps, refs)
     metrics = {"chrf": bootstrap_summed(chrf_stats, chrf_score, n_boot, seed),
                "bleu": bootstrap_summed(bleu_stats, bleu_score, n_boot, seed)}
     for name, public in (("chrf", sacrebleu.corpus_chrf(hyps, [refs]).score),
@@ -323,11 +328,12 @@ _RECORD_KEY = {"accuracy": "correct", "exact_match": "correct", "prompt_strict":
 
 
 def resampled(task: str, metric: str, outputs: Sequence[str], examples: Sequence[dict],
-              n_boot: int, seed: int) -> tuple[float, np.ndarray]:
-    """`metric` of the outputs and its value on each of `n_boot` bootstrap resamples of the
-    examples (the index matrix of `bootstrap.resample_counts(n, n_boot, seed)`: the same
-    resamples for every policy scored on the same examples, so statistics across policies —
-    frontiers, complexities, their ratios — can be bootstrapped pairwise)."""
+              n_boot: int, seed: int) -> tuple[dict, np.ndarray]:
+    """The task's metrics of the outputs (as `score` gives them) and `metric` on each of `n_boot`
+    bootstrap resamples of the examples (the index matrix of `bootstrap.resample_counts(n,
+    n_boot, seed)`: the same resamples for every policy scored on the same examples, so
+    statistics across policies — frontiers, complexities, their ratios — can be bootstrapped
+    pairwise)."""
     from sahlab.eval.bootstrap import resample_counts
 
     records, metrics = score(task, outputs, examples, n_boot=0)
@@ -335,13 +341,9 @@ def resampled(task: str, metric: str, outputs: Sequence[str], examples: Sequence
         raise ValueError(f"{task}: no metric {metric!r}; the scorer reports {sorted(metrics)}")
     counts = resample_counts(len(records), n_boot, seed).astype(float)
     if metric in ("chrf", "bleu"):
-        from sacrebleu.metrics import BLEU, CHRF
-
-        scorer = CHRF() if metric == "chrf" else BLEU()
-        stats = np.array(scorer._extract_corpus_statistics(  # same private API as score_translation
-            [_first_line(o) for o in outputs], [[ex["reference"].strip() for ex in examples]]),
-            dtype=float)
-        boot = [scorer._compute_score_from_stats(list(row)).score for row in counts @ stats]
+        stats, corpus_score = _sacrebleu_stats(metric, [_first_line(o) for o in outputs],
+                                               [ex["reference"].strip() for ex in examples])
+        boot = [corpus_score(row) for row in counts @ stats]
     elif metric in ("instruction_strict", "instruction_loose"):
         level = metric.split("_")[1]
         stats = np.array([(sum(r[level]), len(r[level])) for r in records], dtype=float)
@@ -349,7 +351,7 @@ def resampled(task: str, metric: str, outputs: Sequence[str], examples: Sequence
     else:
         values = np.array([float(r[_RECORD_KEY[metric]]) for r in records])
         boot = counts @ values / len(values)
-    return float(metrics[metric]["value"]), np.asarray(boot, dtype=float)
+    return metrics, np.asarray(boot, dtype=float)
 
 
 # --------------------------------------------------------------------------- dispatcher
