@@ -15,6 +15,7 @@ class RuleInfo:
     resources: dict          # plain values of the rule's own resources (callables left out)
     local: bool              # listed in `localrules`
     norun: bool              # a target-only rule such as `all`
+    script: str | None = None  # the `script:` path as written in the rule (relative to its .smk)
 
 
 @lru_cache(maxsize=4)
@@ -38,7 +39,8 @@ def load_rules(workdir: Path) -> dict[str, RuleInfo]:
                 res = {k: v.value for k, v in r.resources.items()
                        if not k.startswith("_") and not v.is_evaluable()}
                 out[r.name] = RuleInfo(r.name, r.conda_env and str(r.conda_env), res,
-                                       r.name in w._localrules, bool(r.norun))
+                                       r.name in w._localrules, bool(r.norun),
+                                       r.script and str(r.script))
             return out
     finally:
         os.chdir(cwd)
