@@ -17,7 +17,7 @@ from sahlab.world.build import (DEFAULTS, build_world, make_corpus, make_task,
 from sahlab.world.entities import World
 from sahlab.world.rng import POOLS, bucket
 
-SEED = 7
+SEEDS = (7, 11, 2024)  # every property must hold for any seed, not one lucky draw
 SMALL = {
     "entities": {"n_countries": 3, "n_cities": 6, "n_companies": 8, "n_universities": 3,
                  "n_first_names": 10, "n_corpus_people": 40, "n_new_people": 10,
@@ -30,11 +30,16 @@ SMALL = {
 TASKS = ("math", "translation", "instructions", "multihop", "newknowledge")
 
 
+@pytest.fixture(scope="module", params=SEEDS, ids=lambda s: f"seed{s}")
+def seed(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("world")
-    world = build_world(SMALL, SEED)
-    summary = write_all(world, SMALL, SEED, out)
+def built(tmp_path_factory, seed):
+    out = tmp_path_factory.mktemp(f"world{seed}")
+    world = build_world(SMALL, seed)
+    summary = write_all(world, SMALL, seed, out)
     return out, summary
 
 
@@ -65,20 +70,20 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 # ----------------------------------------------------------------------------- determinism
-def test_same_seed_same_bytes_other_seed_differs(built, tmp_path):
-    write_all(build_world(SMALL, SEED), SMALL, SEED, tmp_path / "again")
+def test_same_seed_same_bytes_other_seed_differs(built, tmp_path, seed):
+    write_all(build_world(SMALL, seed), SMALL, seed, tmp_path / "again")
     first, again = _files(built[0]), _files(tmp_path / "again")
     assert sorted(first) == sorted(again) and len(first) == 13
     assert first == again
-    write_all(build_world(SMALL, SEED + 1), SMALL, SEED + 1, tmp_path / "other")
+    write_all(build_world(SMALL, seed + 1), SMALL, seed + 1, tmp_path / "other")
     other = _files(tmp_path / "other")
     assert all(other[k] != first[k] for k in first)
 
 
-def test_world_json_round_trip(built, world):
+def test_world_json_round_trip(built, world, seed):
     text = (built[0] / "world" / "world.json").read_text()
     assert World.from_json(text).to_json() == text
-    assert world.to_dict() == build_world(SMALL, SEED).to_dict()
+    assert world.to_dict() == build_world(SMALL, seed).to_dict()
 
 
 def test_summary_counts_match_files(built, corpus):
@@ -93,11 +98,11 @@ def test_summary_counts_match_files(built, corpus):
     assert summary["tasks"]["math"] == {"train": 120, "test": 60}
 
 
-def test_pieces_match_write_all_and_world_must_match_cfg(built, world):
-    assert make_task(world, "translation", SMALL, SEED)["test"] == \
+def test_pieces_match_write_all_and_world_must_match_cfg(built, world, seed):
+    assert make_task(world, "translation", SMALL, seed)["test"] == \
         _split(built, "translation", "test")
     # a corpus made in another job with another sampling seed still avoids the task items
-    other = make_corpus(world, SMALL, SEED + 5)["train"]
+    other = make_corpus(world, SMALL, seed + 5)["train"]
     prompts = {d["text"].split("\nReply:\n")[0].removeprefix("Request: ")
                for d in other if d["source"] == "instructions"}
     assert prompts and not prompts & {e["prompt"] for e in _split(built, "instructions", "test")}
@@ -105,9 +110,9 @@ def test_pieces_match_write_all_and_world_must_match_cfg(built, world):
     assert not any(e["reference"] in text for e in _split(built, "translation", "test"))
     bigger = {**SMALL, "entities": {**SMALL["entities"], "n_cities": 7}}
     with pytest.raises(ValueError, match="'entities'"):
-        make_task(world, "math", bigger, SEED)
+        make_task(world, "math", bigger, seed)
     with pytest.raises(ValueError, match="unknown embedded task"):
-        make_task(world, "poetry", SMALL, SEED)
+        make_task(world, "poetry", SMALL, seed)
 
 
 # ----------------------------------------------------------------------------- entities
@@ -295,7 +300,7 @@ def test_multihop_answers_rederived(built, world, corpus):
             assert any(_mentions(d, about) and _mentions(d, fact) for d in docs), (about, fact)
 
 
-def test_corpus_qa_only_about_corpus_qa_people():
+def test_corpus_qa_only_about_corpus_qa_people(seed):
     """QA documents ask about the corpus-QA people only, with answers re-derived from the world,
     and the multihop train/test people are never in them (no task example leaks)."""
     from sahlab.world.multihop import RELATIONS, question, split_people
@@ -304,10 +309,10 @@ def test_corpus_qa_only_about_corpus_qa_people():
     cfg = SMALL | {"multihop": {"corpus_qa_fraction": 0.25},
                    "corpus": {"total_chars": 60_000,
                               "mix": {"bios": 0.5, "entities": 0.2, "qa": 0.3}}}
-    w = build_world(cfg, SEED)
-    groups = split_people(w, validate_world_config(cfg), SEED)
+    w = build_world(cfg, seed)
+    groups = split_people(w, validate_world_config(cfg), seed)
     assert {k: len(v) for k, v in groups.items()} == {"test": 10, "corpus_qa": 10, "train": 20}
-    docs = [d["text"] for d in make_corpus(w, cfg, SEED)["train"] if d["source"] == "qa"]
+    docs = [d["text"] for d in make_corpus(w, cfg, seed)["train"] if d["source"] == "qa"]
     asked = {}  # prompt -> reference, for every paraphrase about a QA person
     for p in groups["corpus_qa"]:
         for r, spec in RELATIONS.items():
@@ -319,7 +324,7 @@ def test_corpus_qa_only_about_corpus_qa_people():
     assert all(asked[q] == a for q, a in pairs)  # a KeyError would be a non-QA person
     others = groups["train"] + groups["test"] + w.new_people
     assert not any(_mentions(d, p["name"]) for d in docs for p in others)
-    rows = make_task(w, "multihop", cfg, SEED)
+    rows = make_task(w, "multihop", cfg, seed)
     about = {ex["metadata"]["chain"][0] for split in rows.values() for ex in split}
     assert not about & {p["id"] for p in groups["corpus_qa"]}
 
