@@ -424,3 +424,23 @@ def test_render_prompt_avoids_a_double_bos(base_dir):
         expected = tok(format_prompt(tok, "Hi?", fmt), add_special_tokens=False)["input_ids"]
         assert tok(render_prompt(tok, "Hi?", fmt))["input_ids"] == expected
         assert expected.count(tok.bos_token_id) == 1
+
+
+def test_trl_args_pass_through_and_refusals():
+    # any TRL config field can be set from the config; unknown or doubly-set fields fail by name
+    from trl import GRPOConfig
+
+    from sahlab.train.common import resolve_hparams, trl_config
+
+    hp = resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_rewards": "batch",
+                                                           "loss_type": "dapo"}})
+    args = trl_config(GRPOConfig, hp, 0, "/tmp/sahlab-trl-args", num_generations=4)
+    assert (args.scale_rewards, args.loss_type, args.learning_rate) == ("batch", "dapo", 1e-4)
+    with pytest.raises(ValueError, match=r"\['scale_reward'\] not fields of trl.GRPOConfig"):
+        trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_reward": "x"}}),
+                   0, "/tmp/x")
+    with pytest.raises(ValueError, match=r"\['learning_rate'\] are set by sahlab"):
+        trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"learning_rate": 1}}),
+                   0, "/tmp/x")
+    with pytest.raises(ValueError, match="'trl_args' must be a mapping"):
+        resolve_hparams("sft", {"lr": 1e-4, "trl_args": ["loss_type"]})

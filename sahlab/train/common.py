@@ -31,6 +31,8 @@ COMMON_HPARAMS: dict[str, Any] = {
     "gradient_checkpointing": False,
     "bf16": None,             # None = bf16 mixed precision iff a CUDA GPU supports it
     "save_every": 0,          # steps between resumable checkpoints beside the output (0 = none)
+    "trl_args": {},           # any other field of the method's TRL config (e.g. GRPO scale_rewards,
+                              # loss_type), passed through unchanged; fields sahlab sets are refused
 }
 METHOD_HPARAMS: dict[str, dict[str, Any]] = {
     "sft": {"completion_only": True, "packing": False},
@@ -79,6 +81,9 @@ def resolve_hparams(method: str, hparams: dict | None) -> dict:
         raise ValueError(f"hparams 'warmup' must be a step count (integer) or a fraction in [0, 1), "
                          f"got {w!r}")
     hp["warmup"] = int(w) if w >= 1 else float(w)
+    if not isinstance(hp["trl_args"], dict) or not all(isinstance(k, str) for k in hp["trl_args"]):
+        raise ValueError(f"hparams 'trl_args' must be a mapping of TRL config fields to values, "
+                         f"got {hp['trl_args']!r}")
     if hp["lora"] is not None:
         hp["lora"] = _resolve_lora(hp["lora"])
     if method in ("grpo", "rloo"):
@@ -223,6 +228,25 @@ def trainer_args(hp: dict, seed: int, work_dir: str) -> dict:
         activation_checkpointing=hp["gradient_checkpointing"],  # the new name of gradient_checkpointing
         dataloader_num_workers=0, disable_tqdm=False,
     )
+
+
+def trl_config(config_cls, hp: dict, seed: int, work_dir: str, **fields):
+    """`config_cls` (a TRL config) from the shared `trainer_args`, the method's own `fields` and the
+    stage's `trl_args` pass-through. A pass-through key that is not a field of the config, or that
+    sahlab already sets from its own hparams, is a ValueError naming it (one truth per setting)."""
+    import dataclasses
+
+    args = {**trainer_args(hp, seed, work_dir), **fields}
+    extra = dict(hp.get("trl_args") or {})
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ValueError(f"hparams 'trl_args': {unknown} not fields of trl.{config_cls.__name__}")
+    taken = sorted(set(extra) & set(args))
+    if taken:
+        raise ValueError(f"hparams 'trl_args': {taken} are set by sahlab from its own hparams "
+                         f"(lr, epochs, max_steps, batch_size, beta, ...); set those instead")
+    return config_cls(**args, **extra)
 
 
 def dataset_from_rows(rows: list[dict]):

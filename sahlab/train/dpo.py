@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
 from sahlab.train.common import (dataset_from_rows, load_causal_lm, lora_config, render_prompt, row_task,
-                                 require_fields, trainer_args)
+                                 require_fields, trl_config)
 
 
 def dpo_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
@@ -25,7 +25,7 @@ def build_dpo_trainer(model, tokenizer, rows: list[dict], hp: dict, seed: int, w
     from trl import DPOConfig, DPOTrainer
 
     data = dataset_from_rows(dpo_rows(rows, tokenizer, hp["prompt_format"]))
-    args = DPOConfig(**trainer_args(hp, seed, work_dir), max_length=hp["max_length"],
+    args = trl_config(DPOConfig, hp, seed, work_dir, max_length=hp["max_length"],
                      beta=hp["beta"], loss_type=[hp["loss_type"]])
     ref = load_causal_lm(ref_model_dir).eval() if ref_model_dir is not None else None
     peft = lora_config(hp["lora"], "CAUSAL_LM") if hp["lora"] else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
 from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields, row_task,
-                                 trainer_args)
+                                 trl_config)
 
 
 def tokenize_pairs(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
@@ -48,7 +48,7 @@ def build_reward_trainer(model_dir: str, tokenizer, rows: list[dict], hp: dict, 
     if n_long == len(data):
         raise ValueError(f"reward: every pair is longer than max_length={hp['max_length']} tokens "
                          "(RewardTrainer drops such pairs); raise hparams 'max_length'")
-    args = RewardConfig(**trainer_args(hp, seed, work_dir), max_length=hp["max_length"],
+    args = trl_config(RewardConfig, hp, seed, work_dir, max_length=hp["max_length"],
                         center_rewards_coefficient=hp["center_rewards"])
     set_seed(seed)
     model = load_reward_model(model_dir)

@@ -11,7 +11,7 @@ import json
 
 from sahlab.models.prompting import answer_prefix, to_task_form
 from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields,
-                                 row_task, trainer_args)
+                                 row_task, trl_config)
 from sahlab.train.rewards import infer_task, trl_reward_func
 
 
@@ -96,7 +96,7 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
     data = dataset_from_rows(table)
     gen = {"suppress_tokens": suppressed_ids(tokenizer, model, hp["actions"])} if hp["actions"] else None
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if method == "grpo" else (RLOOConfig, RLOOTrainer)
-    args = config_cls(**trainer_args(hp, seed, work_dir),
+    args = trl_config(config_cls, hp, seed, work_dir,
                       num_generations=hp["num_generations"],
                       max_completion_length=hp["max_completion_length"],
                       beta=hp["beta"], temperature=hp["temperature"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sahlab.models.prompting import format_answer, format_prompt
 from sahlab.train.common import (dataset_from_rows, lora_config, require_fields, row_task,
-                                 trainer_args)
+                                 trl_config)
 
 
 def tokenize_sft_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
@@ -37,7 +37,7 @@ def build_sft_trainer(model, tokenizer, rows: list[dict], hp: dict, seed: int, w
     from trl import SFTConfig, SFTTrainer
 
     data = dataset_from_rows(tokenize_sft_rows(rows, tokenizer, hp["prompt_format"]))
-    args = SFTConfig(**trainer_args(hp, seed, work_dir), max_length=hp["max_length"],
+    args = trl_config(SFTConfig, hp, seed, work_dir, max_length=hp["max_length"],
                      completion_only_loss=hp["completion_only"], packing=hp["packing"],
                      # BFD packing keeps examples apart via position ids (no cross-example attention)
                      packing_strategy="bfd", shuffle_dataset=True)
