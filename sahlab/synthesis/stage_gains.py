@@ -63,3 +63,10 @@ def gains_rows(records: dict[tuple[str, str, str, str], Sequence[dict]], metrics
             rows.append({"scale": scale, "task": task, "metric": metrics[task], "contrast": name,
                          "later": "/".join(a), "earlier": "/".join(b), **g})
     return rows
+
+
+CAPTION = ("Stage gains on each task's main metric: later stage − earlier stage on the same test "
+           "items, with paired percentile bootstrap 95 % CIs (one set of resampled items for both "
+           "stages). base_native / base_chat: pre-trained − random init in the native layout / the "
+           "chat template; post_chat: post-trained − pre-trained, both in the chat template; "
+           "post_own: post-trained (chat) − pre-trained (native), each in its own format.")
