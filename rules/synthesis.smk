@@ -51,6 +51,8 @@ rule figure_synthesis:
         rules.synthesis.output.csv,
     output:
         report(figure_paths("synthesis"), caption="../report/synthesis.rst", category="Synthesis"),
+    params:
+        style=config["figures"],
     log:
         f"{RESULTS}/logs/figures/synthesis.log",
     threads: 1

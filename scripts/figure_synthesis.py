@@ -5,4 +5,4 @@ from sahlab.figures.synthesis import plot
 from sahlab.logs import log_to
 
 log_to(snakemake.log[0])
-plot(pd.read_csv(snakemake.input[0]), snakemake.output)
+plot(pd.read_csv(snakemake.input[0]), snakemake.output, context=snakemake.params.style["context"])

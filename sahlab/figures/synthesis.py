@@ -56,11 +56,11 @@ def _stage_reading(col: str, lo: float, hi: float) -> str:
     return "ability" if lo > 0 else "format" if hi < 0 else "both"
 
 
-def plot(df: pd.DataFrame, paths, *, tasks=None) -> None:
+def plot(df: pd.DataFrame, paths, *, tasks=None, context: str = "paper") -> None:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    apply_theme()
+    apply_theme(context)
     tasks = tasks or list(dict.fromkeys(df.task))
     scales = list(dict.fromkeys(df.scale))
     d_cols = sorted(c for c in df.columns if c.startswith("D_rho_") and c.count("_") == 2)
