@@ -9,7 +9,8 @@ SY_TABLES = {name: f"{RESULTS}/tables/{name}.csv"
                                  ("eft_gains", "eft"), ("inductive_correlations", "inductive"))
              if config.get(study) is not None}
 # study B's dose-response tables, when a rule of this run writes them
-SY_DOSE = [p for p in STUDY_TARGETS if re.search(r"/tables/complexity_dose[^/]*\.csv$", p)]
+SY_DOSE = [p for p in STUDY_TARGETS
+           if Path(p).name.startswith("complexity_dose") and p.endswith(".csv")]
 
 
 rule synthesis:
@@ -19,7 +20,7 @@ rule synthesis:
                      model=CROSS_FORMAT_MODELS, task=TASKS),
         tables=list(SY_TABLES.values()),
         dose=SY_DOSE,
-        claims="report/claims.yaml",
+        claims=Path(workflow.basedir) / "report" / "claims.yaml",  # part of the repo
     output:
         gains_csv=f"{RESULTS}/tables/stage_gains.csv",
         gains_md=f"{RESULTS}/tables/stage_gains.md",
@@ -65,12 +66,11 @@ rule figure_synthesis:
         "../scripts/figure_synthesis.py"
 
 
-# Every table of the run, rendered as HTML for `snakemake --report` (one file per table; its
-# markdown caption, where the table has one, heads the file).
-SY_REPORT_TABLES = sorted({p for p in ([f"{RESULTS}/tables/stages.csv"] + STUDY_TARGETS
-                                       + list(SY_TABLES.values()) + SY_DOSE
-                                       + list(rules.synthesis.output))
-                           if "/tables/" in p})
+# Every table the rules above write (results/tables/*, no wildcards), rendered as HTML for
+# `snakemake --report`: one file per table, headed by its markdown caption where it has one.
+SY_REPORT_TABLES = sorted({str(f) for r in workflow.rules for f in r.output
+                           if Path(str(f)).parent.name == "tables" and "{" not in str(f)}
+                          | {str(f) for f in rules.synthesis.output})
 SY_REPORT_STEMS = sorted({Path(p).stem for p in SY_REPORT_TABLES})
 
 
