@@ -7,12 +7,13 @@ from sahlab.logs import log_to
 from sahlab.probing.analysis import markdown_table
 from sahlab.synthesis import table, verdicts
 from sahlab.synthesis.inputs import record_key
-from sahlab.synthesis.stage_gains import CAPTION, gains_rows
+from sahlab.synthesis.stage_gains import CAPTION, COLUMNS, gains_rows
 
 log = log_to(snakemake.log[0])
 p, out = snakemake.params, snakemake.output
 records = {record_key(f): read_jsonl(f) for f in [*snakemake.input.own, *snakemake.input.cross]}
-gains = pd.DataFrame(gains_rows(records, MAIN_METRIC, n_boot=p.n_boot, seed=p.seed))
+gains = pd.DataFrame(gains_rows(records, MAIN_METRIC, n_boot=p.n_boot, seed=p.seed),
+                     columns=list(COLUMNS))
 with atomic_path(out.gains_csv) as tmp:
     gains.to_csv(tmp, index=False)
 with atomic_path(out.gains_md) as tmp:

@@ -62,6 +62,8 @@ def plot(df: pd.DataFrame, paths, *, tasks=None, context: str = "paper") -> None
 
     apply_theme(context)
     tasks = tasks or list(dict.fromkeys(df.task))
+    if not tasks:
+        raise ValueError("synthesis figure: the synthesis table has no rows (no stage was evaluated)")
     scales = list(dict.fromkeys(df.scale))
     d_cols = sorted(c for c in df.columns if c.startswith("D_rho_") and c.count("_") == 2)
     panels = [(t, d_cols if t.startswith("D:") else [c for c, _ in cols], tf, null, a, b)

@@ -31,7 +31,7 @@ def stage_gains(df: pd.DataFrame) -> pd.DataFrame:
         row = out.setdefault((r.scale, r.task), {"scale": r.scale, "task": r.task})
         row.update({r.contrast: r.gain, f"{r.contrast}_ci_low": r.ci_low,
                     f"{r.contrast}_ci_high": r.ci_high})
-    return pd.DataFrame(list(out.values()))
+    return pd.DataFrame(list(out.values()), columns=None if out else ["scale", "task"])
 
 
 def scaling_exponents(df: pd.DataFrame, format_column: str = "format_errors_vanish_N") -> pd.DataFrame:
@@ -104,4 +104,4 @@ def inductive_rho(df: pd.DataFrame, measure: str = "s_only_error", subset: str =
         row = out.setdefault(scale, {"scale": scale, "task": "features"})
         row.update({f"D_rho_{r.method}": r.rho, f"D_rho_{r.method}_ci_low": r.ci_low,
                     f"D_rho_{r.method}_ci_high": r.ci_high, f"D_rho_{r.method}_p": r.p_exact})
-    return pd.DataFrame(list(out.values()))
+    return pd.DataFrame(list(out.values()), columns=None if out else ["scale", "task"])

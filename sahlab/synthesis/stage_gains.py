@@ -27,6 +27,9 @@ CONTRASTS = {"base_native": (("base", "native"), ("random", "native")),
              "post_own": (("post", "chat"), ("base", "native"))}
 
 
+COLUMNS = ("scale", "task", "metric", "contrast", "later", "earlier", "gain", "ci_low", "ci_high", "n")
+
+
 def paired_gain(metric: str, later: Sequence[dict], earlier: Sequence[dict], *, n_boot: int,
                 seed: int, alpha: float = 0.05) -> dict:
     """metric(later) − metric(earlier) on the same items, with a paired percentile interval."""

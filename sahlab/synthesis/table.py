@@ -76,9 +76,9 @@ def markdown(df: pd.DataFrame) -> str:
                       and c.endswith("_ci_low")})
     stems = [c for c in COLUMNS if c in df.columns] + d_stems
     heads = [COLUMNS.get(s, f"D: ρ ({s[len('D_rho_'):]})") for s in stems]
-    lines = ["| scale | task | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(stems)]
+    lines = ["| " + " | ".join(["scale", "task", *heads]) + " |", "|---|---|" + "---|" * len(stems)]
     for _, r in df.iterrows():
-        lines.append(f"| {r.scale} | {r.task} | " + " | ".join(cell(r, s) for s in stems) + " |")
+        lines.append("| " + " | ".join([r.scale, r.task, *(cell(r, s) for s in stems)]) + " |")
     return "\n".join(lines) + "\n"
 
 
