@@ -20,6 +20,7 @@ COLUMNS = {
     "B_ceiling_bits": "B: information ceiling (bits)",
     "C_ft": "C: Δft",
     "C_pt": "C: Δpt",
+    "C_pt_minus_ft": "C: Δpt − Δft",
 }
 
 
