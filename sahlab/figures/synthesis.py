@@ -43,7 +43,7 @@ def reading(lo: float, hi: float, null: float, above: str | None, below: str | N
         return "both"
     if lo > null:
         return above
-    if hi < null:
+    if hi <= null:  # wholly below, or pinned at the null (as the verdicts read it)
         return below
     return "both"
 
