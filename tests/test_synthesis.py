@@ -166,3 +166,19 @@ def test_split_timings_moves_wall_clock_fields_out():
                      "summary": {"steps": 2}}
     assert t == {"seconds": 3.2, "log_history[1].train_runtime": 9.1,
                  "log_history[1].train_samples_per_second": 4.0, "summary.seconds_per_step": 0.1}
+
+
+def test_figure_colours_each_estimate_by_the_reading_its_ci_supports(tmp_path):
+    from sahlab.figures.synthesis import READINGS, reading
+
+    assert reading(0.1, 0.3, 0.0, "ability", "format") == "ability"
+    assert reading(-0.3, -0.1, 0.0, "ability", "format") == "format"
+    assert reading(0.0, 0.0, 0.0, "ability", "format") == "format"  # pinned at the null
+    assert reading(-0.1, 0.1, 0.0, "ability", "format") == "both"
+    assert set(READINGS) == {"format", "ability", "both"}
+    from sahlab.figures.synthesis import plot
+
+    df = table.build({"stage_gains": _stage_gains()})
+    df["B_reduction"], df["B_reduction_ci_low"], df["B_reduction_ci_high"] = 0.0, 0.0, math.inf
+    plot(df, [tmp_path / "s.png"])
+    assert (tmp_path / "s.png").stat().st_size > 10_000
