@@ -59,12 +59,13 @@ if config.get("inductive") is not None:
     include: "rules/inductive.smk"
 
 
+include: "rules/synthesis.smk"
 include: "rules/summary.smk"
 
 
 # Seconds-long rules (copies, tables, figures) run on the submitting node under --executor
 # slurm instead of queueing for minutes; everything else becomes a SLURM job (profiles/slurm).
-localrules: all, post_model, provenance, summary, stages_table, figure_world, figure_stages, figure_pretrain_loss, scaling_fits, scaling_errors, scaling_newknowledge_table, figure_scaling_curves, figure_scaling_errors, figure_scaling_newknowledge, complexity_table, figure_complexity_frontiers, figure_complexity_strategies, eft_grid_table, eft_figure_grid, eft_figure_beta, eft_figure_lambda, inductive_use_table, inductive_summary, figure_inductive_use, figure_inductive_extractability
+localrules: all, post_model, provenance, summary, stages_table, figure_world, figure_stages, figure_pretrain_loss, scaling_fits, scaling_errors, scaling_newknowledge_table, figure_scaling_curves, figure_scaling_errors, figure_scaling_newknowledge, complexity_table, figure_complexity_frontiers, figure_complexity_strategies, eft_grid_table, eft_figure_grid, eft_figure_beta, eft_figure_lambda, inductive_use_table, inductive_summary, figure_inductive_use, figure_inductive_extractability, synthesis, figure_synthesis, report_tables
 
 
 rule all:

@@ -4,7 +4,8 @@
 
 rule summary:
     input:
-        [rules.stages_table.output.md] + [p for p in STUDY_TARGETS if p.endswith(".md")],
+        tables=[rules.stages_table.output.md] + [p for p in STUDY_TARGETS if p.endswith(".md")],
+        provenance=f"{RESULTS}/provenance.json",
     output:
         f"{RESULTS}/SUMMARY.md",
     params:

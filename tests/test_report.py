@@ -108,3 +108,17 @@ def test_workflow_description_renders_the_config(report):
     cfg = yaml.safe_load((work / "config/config.yaml").read_text())
     assert "Superficial Alignment Hypothesis" in desc
     assert str(cfg["seed"]) in desc
+
+
+def test_every_table_and_the_synthesis_are_in_the_report(report):
+    work, data = report
+    results = data["results"]
+    stems = {p.stem for p in (work / "results/tables").iterdir() if p.suffix in (".csv", ".md")}
+    assert {"stages", "synthesis", "verdicts", "stage_gains"} <= stems
+    for stem in stems:
+        key = f"results/report_tables/{stem}.html"
+        assert key in results, f"table {stem} missing from the report"
+        assert len(plain(results[key]["caption"]).split()) >= 15, key
+    assert "results/figures/synthesis.png" in results or "results/figures/synthesis.pdf" in results
+    verdicts = (work / "results/report_tables/verdicts.html").read_text()
+    assert "supported" in verdicts or "inconclusive" in verdicts or "n/a" in verdicts

@@ -99,3 +99,26 @@ def test_smoke_rerun_has_nothing_to_do(smoke_run):
     workdir, _ = smoke_run
     proc = run_snakemake(workdir, "-n", "--cores", "2", "--configfile", "config/smoke.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_smoke_run_writes_the_synthesis_verdicts_and_summary(smoke_run):
+    import csv
+
+    workdir, _ = smoke_run
+    res = workdir / "results"
+    cfg = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    smoke = yaml.safe_load((workdir / "config/smoke.yaml").read_text())
+    synth = list(csv.DictReader((res / "tables/synthesis.csv").open()))
+    keys = {(r["scale"], r["task"]) for r in synth}
+    assert {(s, t) for s in smoke["scales"] for t in cfg["tasks"]} <= keys
+    assert all(r["post_own"] != "" and r["post_own_ci_low"] != "" for r in synth
+               if r["task"] in cfg["tasks"])
+    verdicts = list(csv.DictReader((res / "tables/verdicts.csv").open()))
+    claims = yaml.safe_load((workdir / "report/claims.yaml").read_text())["claims"]
+    assert {c["id"] for c in claims} == {r["claim"] for r in verdicts}
+    assert {r["verdict"] for r in verdicts} <= {"supported", "not supported", "inconclusive", "n/a"}
+    summary = (res / "SUMMARY.md").read_text()
+    for part in ("## Models and stages", "### `synthesis.md`", "### `verdicts.md`",
+                 "- machine:", "- run: first benchmarked job started"):
+        assert part in summary, part
+    assert (res / "figures/synthesis.pdf").stat().st_size > 5000

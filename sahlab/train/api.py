@@ -149,6 +149,12 @@ def _copy_unchanged(model_dir, out_dir: Path, hp: dict, seed: int) -> dict:
 
 
 def _write_log(folder: Path, method: str, hp: dict, seed: int, history: list, summary: dict) -> None:
+    """train_log.json (what the run reproduces) and timing.json (its wall-clock fields), so the
+    log is byte-identical across re-runs of the same config (sahlab.timing)."""
+    from sahlab.timing import split_timings
+
     record = {"method": method, "seed": seed, "hparams": hp, "summary": summary,
               "log_history": history}
+    record, timings = split_timings(record)
     (folder / "train_log.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    (folder / "timing.json").write_text(json.dumps(timings, indent=2, default=str) + "\n")
