@@ -10,19 +10,6 @@ DOSE = check_dose_config(config)  # bad sizes / scales / tasks fail here, before
 DOSE_DIR = f"{RESULTS}/dose"
 
 
-def dose_posttrain_input(wildcards):
-    """As posttrain_input, within the arm: the first stage starts from the base model."""
-    i = POST_STAGES.index(wildcards.stage)
-    prev = (f"{DOSE_DIR}/{wildcards.scale}/n{wildcards.n}/{POST_STAGES[i - 1]}" if i
-            else model_dir(f"{wildcards.scale}-base"))
-    inputs = {"model": prev,
-              "train": expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS)}
-    if config["posttrain"]["stages"][i].get("hparams", {}).get("reward") == "reward_model":
-        # the main run's reward model (trained on posttrain.n_per_task examples per task)
-        inputs["reward_model"] = f"{RESULTS}/posttrain/{wildcards.scale}/reward_model"
-    return inputs
-
-
 localrules: dose_table, figure_dose
 
 
