@@ -67,6 +67,9 @@ def plot_dose(rows: Sequence[dict]):
         ax.set_yscale("symlog", linthresh=0.1)
         ax.set_xlim(lo_x, hi_x)
         ax.set_ylim(floor * 1.5, top)
+        ax.axhline(floor, color="0.8", lw=0.6, ls=":")
+        ax.text(lo_x * 1.15, floor, "post-trained: δ unreached", va="bottom", fontsize=6,
+                color="0.4")
         ax.set_title(task)
         ax.set_xlabel("L(D_post | base) (KB)")
     axes[0][0].set_ylabel("bits saved at δ = pre-trained best,\nC_pre − C_post (KB)")
