@@ -18,7 +18,8 @@ def plot_dose(rows: Sequence[dict]):
     """One panel per task: x = L(D_post | base) of the arm's post-training mixture (log), y = bits
     saved at δ = the pre-trained best, C_pre − C_post (symlog: it can be negative), one line per
     scale through its arms (labelled with the examples per task), 95 % CIs as error bars, the
-    ceiling y = x dashed. An arm whose programs do not reach δ is drawn hollow at the bottom."""
+    ceiling y = x dashed. An arm whose programs do not reach δ is drawn hollow at the bottom;
+    CIs beyond the axes are clipped."""
     import matplotlib.pyplot as plt
 
     if not rows:
@@ -29,11 +30,10 @@ def plot_dose(rows: Sequence[dict]):
                              sharex=True, sharey=True)
     kb = 8000.0  # bits per KB: axes in KB
     xs = [_num(r["ceiling_bits"]) / kb for r in rows]
-    finite = [abs(_num(r[k])) / kb for r in rows
-              for k in ("saved_bits", "saved_bits_ci_low", "saved_bits_ci_high")
-              if math.isfinite(_num(r[k]))] + xs
-    top = max(finite) * 3
-    floor = -top  # where an unreached arm is drawn
+    saved = [_num(r["saved_bits"]) / kb for r in rows]
+    top = max([v for v in saved if math.isfinite(v)] + xs) * 3  # wider CIs are clipped
+    # below the most negative saving: where an arm whose programs miss δ is drawn
+    floor = min([v for v in saved if math.isfinite(v)] + [-1.0]) * 3
     for ax, task in zip(axes[0], tasks):
         lo_x, hi_x = min(xs) / 2, max(xs) * 2
         ax.plot([lo_x, hi_x], [lo_x, hi_x], ls="--", color="0.4", lw=1,
@@ -47,14 +47,14 @@ def plot_dose(rows: Sequence[dict]):
             color, marker = SCALE_COLORS[s_i % 5], SCALE_MARKERS[s_i % 5]
             x = [_num(r["ceiling_bits"]) / kb for r in arm]
             y = [_num(r["saved_bits"]) / kb for r in arm]
-            shown = [v if math.isfinite(v) else (floor if v < 0 else math.nan) for v in y]
+            low = floor * (1 + 0.6 * s_i)  # scales side by side, not on top of each other
+            shown = [v if math.isfinite(v) else (low if v < 0 else math.nan) for v in y]
             ax.plot(x, shown, color=color, lw=1, alpha=0.7)
             for r, xi, yi, si in zip(arm, x, y, shown):
                 lo, hi = _num(r["saved_bits_ci_low"]) / kb, _num(r["saved_bits_ci_high"]) / kb
                 reached = math.isfinite(yi)
                 if reached and not math.isnan(lo):
-                    lo_c = floor if lo == -math.inf else lo
-                    hi_c = top if hi == math.inf else hi
+                    lo_c, hi_c = max(lo, floor), min(hi, top)
                     ax.errorbar([xi], [yi], yerr=[[max(yi - lo_c, 0)], [max(hi_c - yi, 0)]],
                                 color=color, lw=0.8, capsize=2)
                 if not math.isnan(si):
@@ -66,10 +66,10 @@ def plot_dose(rows: Sequence[dict]):
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=0.1)
         ax.set_xlim(lo_x, hi_x)
-        ax.set_ylim(floor * 1.5, top)
+        ax.set_ylim(floor * (1.6 + 0.6 * len(scales)), top)
         ax.axhline(floor, color="0.8", lw=0.6, ls=":")
-        ax.text(lo_x * 1.15, floor, "post-trained: δ unreached", va="bottom", fontsize=6,
-                color="0.4")
+        ax.text(lo_x * 1.15, floor * (1.25 + 0.6 * len(scales)), "post-trained: δ unreached",
+                va="center", fontsize=6, color="0.4")
         ax.set_title(task)
         ax.set_xlabel("L(D_post | base) (KB)")
     axes[0][0].set_ylabel("bits saved at δ = pre-trained best,\nC_pre − C_post (KB)")
