@@ -62,6 +62,7 @@ def test_dose_rows_saved_bits_against_the_ceiling():
     assert r4["delta"] == 0.5 and r4["pre_bits"] == 5000
     assert math.isinf(r4["post_bits"]) and r4["saved_bits"] == -math.inf  # LoRA not counted
     assert r4["post_zero_shot"] == 0.2 and not r4["main_arm"]
+    assert math.isnan(r4["saved_over_ceiling"])  # no fraction of the ceiling without a saving
     assert r16["post_bits"] == 100 and r16["saved_bits"] == 4900 and r16["reduction"] == 50
     assert r16["ceiling_bits"] == 8000.0 and r16["ceiling_task_bits"] == 3000.0
     assert r16["saved_over_ceiling"] == pytest.approx(4900 / 8000) and r16["main_arm"]

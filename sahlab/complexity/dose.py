@@ -246,8 +246,8 @@ def dose_rows(base: Sequence[dict], arms: Mapping[tuple[str, int], Sequence[dict
                          "post_zero_shot": zero["performance"],
                          "post_zero_shot_eval": zero.get("performance_eval"),
                          "saved_bits": saved, "saved_bits_ci_low": lo, "saved_bits_ci_high": hi,
-                         "saved_over_ceiling": saved / ceil[n]["bits"] if ceil[n]["bits"] > 0
-                         else math.nan})
+                         "saved_over_ceiling": saved / ceil[n]["bits"]
+                         if math.isfinite(saved) and ceil[n]["bits"] > 0 else math.nan})
     return rows
 
 
