@@ -49,6 +49,12 @@ if config.get("complexity") is not None:
     include: "rules/complexity.smk"
 
 
+# Study B's dose–response arms (beyond the paper): off without a `dose` section.
+if config.get("dose") is not None:
+
+    include: "rules/dose.smk"
+
+
 if config.get("eft") is not None:
 
     include: "rules/eft.smk"

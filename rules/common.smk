@@ -44,6 +44,20 @@ def posttrain_input(wildcards):
     return inputs
 
 
+def dose_posttrain_input(wildcards):
+    """As posttrain_input, for a dose–response arm (rules/dose.smk) of n examples per task:
+    the first stage starts from the base model."""
+    i = POST_STAGES.index(wildcards.stage)
+    prev = (f"{RESULTS}/dose/{wildcards.scale}/n{wildcards.n}/{POST_STAGES[i - 1]}" if i
+            else model_dir(f"{wildcards.scale}-base"))
+    inputs = {"model": prev,
+              "train": expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS)}
+    if config["posttrain"]["stages"][i].get("hparams", {}).get("reward") == "reward_model":
+        # the main run's reward model (trained on posttrain.n_per_task examples per task)
+        inputs["reward_model"] = f"{RESULTS}/posttrain/{wildcards.scale}/reward_model"
+    return inputs
+
+
 def figure_paths(name):
     return expand(f"{RESULTS}/figures/{name}.{{ext}}", ext=config["figures"]["format"])
 

@@ -6,6 +6,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -80,3 +81,53 @@ def test_smoke_run_study_outputs(smoke_run):
     reductions = pd.read_csv(res / "tables/complexity_reductions.csv")
     assert {"base_over_post", "random_over_base"} <= set(reductions.columns)
     assert "pre/post" in (res / "tables/complexity.md").read_text()
+
+
+def test_dose_arms_are_planned_only_with_the_section(workflow_copy):
+    cfg = yaml.safe_load((workflow_copy / "config/config.yaml").read_text())
+    dose, stages = cfg["dose"], cfg["posttrain"]["stages"]
+    new = [n for n in dose["sizes"] if n != cfg["posttrain"]["n_per_task"]]
+    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2",
+                                      "results/tables/complexity_dose.csv"))
+    # the arm of size posttrain.n_per_task is the main post model: not trained twice
+    assert jobs["dose_posttrain_stage"] == len(stages) * len(cfg["scales"]) * len(new)
+    assert jobs["dose_points"] == len(cfg["scales"]) * len(new)
+    assert jobs["dose_ceiling"] == len(cfg["scales"]) and jobs["posttrain_stage"] == \
+        len(stages) * len(cfg["scales"])
+    del cfg["dose"]
+    off = workflow_copy / "config/off.yaml"
+    off.write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2", "--configfile",
+                                      str(off), "--replace-workflow-config"))
+    assert jobs and not any(rule.startswith("dose") or rule == "figure_dose" for rule in jobs)
+
+
+def test_smoke_run_dose_outputs(smoke_run):
+    workdir, _ = smoke_run
+    res = workdir / "results"
+    smoke = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
+    dose, main_n = smoke["dose"], smoke["posttrain"]["n_per_task"]
+    for ext in ("pdf", "png"):
+        assert (res / f"figures/complexity_dose.{ext}").stat().st_size > 1000
+    table = pd.read_csv(res / "tables/complexity_dose.csv")
+    assert sorted(table.n_per_task) == sorted(dose["sizes"]) and set(table.task) == set(dose["tasks"])
+    assert list(table.sort_values("n_per_task").main_arm) == [n == main_n for n in dose["sizes"]]
+    assert not (res / f"dose/small/n{main_n}").exists()  # reused, not trained twice
+    # nested mixtures: the ceiling grows with the arm; each task's share is part of it
+    table = table.sort_values("n_per_task")
+    assert table.ceiling_bits.is_monotonic_increasing and (table.ceiling_bits > 0).all()
+    assert (table.ceiling_task_bits < table.ceiling_bits).all()
+    ceiling = json.loads((res / "dose/small/ceiling.json").read_text())
+    rows = {t: len((res / f"data/tasks/{t}/train.jsonl").read_text().splitlines())
+            for t in ceiling["tasks"]}  # the mixture: every task, as posttrain trains on
+    for arm in ceiling["arms"]:
+        assert arm["n_examples"] == sum(min(arm["n_per_task"], n) for n in rows.values())
+    assert len(ceiling["per_example"]) == ceiling["arms"][-1]["n_examples"]
+    # δ is the pre-trained best of the main study's points; saved = pre − post when both reach it
+    head = pd.read_csv(res / "tables/complexity_headline.csv")
+    pre_best = head[(head.target == "pre_best") & (head.task == "multihop")
+                    & (head.scale == "small")].iloc[0]
+    assert (table.delta == pre_best.delta).all() and (table.pre_bits == pre_best.pre_bits).all()
+    both = table[np.isfinite(table.post_bits)]
+    assert np.allclose(both.saved_bits, both.pre_bits - both.post_bits)
+    assert "L(D_post" in (res / "tables/complexity_dose.md").read_text()
