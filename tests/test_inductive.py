@@ -114,7 +114,10 @@ def test_nl_feature_needs_the_world(world):
 # --------------------------------------------------------------------------- reward
 @pytest.mark.parametrize("completion,reference,expected", [
     ("1", "1", 1.0), ("0", "0", 1.0), ("1", "0", 0.0), (" 0\n", "0", 1.0), ("0 1", "0", 1.0),
-    ("10", "1", 0.0), ("yes", "1", 0.0), ("", "0", 0.0), ("<|eos|>", "1", 0.0)])
+    ("yes", "1", 0.0), ("", "0", 0.0), ("<|eos|>", "1", 0.0),
+    # Cruz et al.'s multi-token episodes: the share of the 0/1 tokens equal to the label
+    ("10", "1", 0.5), ("11111", "1", 1.0), ("01000", "0", 0.8), ("00000", "1", 0.0),
+    ("0110x", "0", 0.0), ("00 11", "0", 1.0)])
 def test_features_reward_on_hand_made_completions(completion, reference, expected):
     row = {"id": "f", "prompt": "3 1 4", "reference": reference, "metadata": {}}
     assert task_rewards("features", [completion], [row]) == [expected]

@@ -424,3 +424,19 @@ def test_render_prompt_avoids_a_double_bos(base_dir):
         expected = tok(format_prompt(tok, "Hi?", fmt), add_special_tokens=False)["input_ids"]
         assert tok(render_prompt(tok, "Hi?", fmt))["input_ids"] == expected
         assert expected.count(tok.bos_token_id) == 1
+
+
+@pytest.mark.parametrize("method,key,value", [
+    ("grpo", "scale_rewards", "per_token"), ("grpo", "loss_type", "ppo"),
+    ("grpo", "entropy_coef", -0.01), ("grpo", "entropy_coef", True),
+    ("rloo", "normalize_advantages", "yes"), ("rloo", "scale_rewards", "group")])
+def test_rl_loss_options_are_checked(method, key, value):
+    with pytest.raises(ValueError, match=key):
+        resolve_hparams(method, {"lr": 1e-3, "batch_size": 4, "num_generations": 2, key: value})
+
+
+def test_rl_loss_options_default_to_trl_and_pass_through():
+    hp = resolve_hparams("grpo", {"lr": 1e-3, "batch_size": 4, "num_generations": 2,
+                                  "scale_rewards": "none", "entropy_coef": 0.01})
+    assert (hp["scale_rewards"], hp["loss_type"], hp["entropy_coef"]) == ("none", "dapo", 0.01)
+    assert resolve_hparams("rloo", {"lr": 1e-3})["normalize_advantages"] is False

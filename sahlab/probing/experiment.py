@@ -210,10 +210,12 @@ def predict_decisions(model_dir: str, rows: Sequence[dict], batch_size: int = 64
     return [int(scores[2 * i].sum() >= scores[2 * i + 1].sum()) for i in range(len(rows))]
 
 
-def reward_trajectory(log_history: Sequence[dict]) -> list[list[float]]:
-    """[[step, mean sampled training reward], …] from a TRL log history (RL runs only)."""
-    return [[int(e.get("step", 0)), float(e["reward"])] for e in log_history
-            if isinstance(e.get("reward"), (int, float))]
+def reward_trajectory(log_history: Sequence[dict], key: str = "reward") -> list[list[float]]:
+    """[[step, value], …] of a logged RL statistic from a TRL log history (RL runs only): by
+    default the mean sampled training reward; "frac_reward_zero_std" is the share of prompts
+    whose samples all earned the same reward, which give GRPO no learning signal."""
+    return [[int(e.get("step", 0)), float(e[key])] for e in log_history
+            if isinstance(e.get(key), (int, float))]
 
 
 def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
@@ -260,6 +262,7 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
         metrics = section_metrics([r["metadata"]["section"] for r in tests], test_preds)
         use = feature_use(metrics)
         traj = reward_trajectory(history)
+        zero = reward_trajectory(history, "frac_reward_zero_std")
         row = {"model": Path(model_dir).name, "pair": pair, "target": target,
                "spurious": spurious, "method": method,
                "seed": seed, "rate": float(rate), "n_train": n_train,
@@ -271,6 +274,7 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
                "train_reward_first": traj[0][1] if traj else None,
                "train_reward_last": traj[-1][1] if traj else None,
                "train_reward_trajectory": traj,
+               "train_frac_zero_std_last": (zero[-1][1] if zero else None),
                "train_loss_last": summary.get("loss_last")}
         for sec, m in metrics.items():
             for k in ("accuracy", "f1", "invalid_rate"):
