@@ -265,7 +265,7 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
         zero = reward_trajectory(history, "frac_reward_zero_std")
         row = {"model": Path(model_dir).name, "pair": pair, "target": target,
                "spurious": spurious, "method": method,
-               "seed": seed, "rate": float(rate), "n_train": n_train,
+               "seed": seed, "rate": float(rate), "evidence": evidence, "n_train": n_train,
                "n_evidence": sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows),
                **use, "s_only_error": use["spurious_use"], "t_only_error": 1 - use["target_use"],
                "train_accuracy": train_acc, "converged": bool(train_acc >= converged_at),
