@@ -5,8 +5,9 @@ A task is a (target, spurious) feature pair, named ``<target>-vs-<spurious>``:
 toy pairs over Lovering's symbol sequences (`sahlab.world.features`: targets ``contains_<k>``
 and the relational features, spurious ``contains_<k>``) and natural-language pairs over the
 world's English sentences (`sahlab.probing.nl_features`: targets ``past_tense`` and
-``plural_subject``, spurious ``cue_<word>``). The policy answers "1" or "0" (one token) after the
-plain prompt; its decision is the first whitespace-separated token of the completion.
+``plural_subject``, spurious ``cue_<word>``). The RL policy answers with "1"/"0" tokens after the
+plain prompt (one, or Cruz et al.'s 5-token episodes rewarded per token); the decision scored on
+the test sections is whichever of "1" and "0" the model finds likelier as its first token.
 """
 from __future__ import annotations
 
