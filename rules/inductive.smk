@@ -145,6 +145,7 @@ rule figure_inductive_extractability:
     input:
         pairs=rules.inductive_summary.output.pairs,
         corr=rules.inductive_summary.output.corr_csv,
+        use=rules.inductive_use_table.output.csv,
     output:
         report(figure_paths("inductive_extractability"),
                caption="../report/inductive_extractability.rst",

@@ -114,7 +114,10 @@ def test_nl_feature_needs_the_world(world):
 # --------------------------------------------------------------------------- reward
 @pytest.mark.parametrize("completion,reference,expected", [
     ("1", "1", 1.0), ("0", "0", 1.0), ("1", "0", 0.0), (" 0\n", "0", 1.0), ("0 1", "0", 1.0),
-    ("10", "1", 0.0), ("yes", "1", 0.0), ("", "0", 0.0), ("<|eos|>", "1", 0.0)])
+    ("yes", "1", 0.0), ("", "0", 0.0), ("<|eos|>", "1", 0.0),
+    # Cruz et al.'s multi-token episodes: the share of the 0/1 tokens equal to the label
+    ("10", "1", 0.5), ("11111", "1", 1.0), ("01000", "0", 0.8), ("00000", "1", 0.0),
+    ("0110x", "0", 0.0), ("00 11", "0", 1.0)])
 def test_features_reward_on_hand_made_completions(completion, reference, expected):
     row = {"id": "f", "prompt": "3 1 4", "reference": reference, "metadata": {}}
     assert task_rewards("features", [completion], [row]) == [expected]
@@ -262,7 +265,8 @@ def test_figures_show_rho_ci_and_both_errors():
     matplotlib.use("Agg")
     import pandas as pd
 
-    from sahlab.figures.inductive import plot_extractability_scatter, plot_use_vs_rate
+    from sahlab.figures.inductive import (evidence_note, plot_extractability_scatter,
+                                          plot_use_vs_rate)
     from sahlab.probing.features_stats import feature_use
 
     use = {"f1": 0.9, "f2": 0.6, "f3": 0.3, "f4": 0.1}
@@ -275,7 +279,11 @@ def test_figures_show_rho_ci_and_both_errors():
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "ρ = -1.00" in texts and "n = 4 pairs" in texts and "CI" in texts
     assert len(fig.axes[0].collections) == 4  # one point per pair, not per seed
-    fig2 = plot_use_vs_rate(pd.DataFrame(rows))
+    df = pd.DataFrame(rows).assign(evidence="mixed")
+    fig2 = plot_use_vs_rate(df, note=evidence_note(df))
+    assert "evidence rates 0, 0.1, 0.5; evidence rows: half spurious-only, half target-only" \
+        in [t.get_text() for t in fig2.texts]
+    assert evidence_note(pd.DataFrame(rows)) == "evidence rates 0, 0.1, 0.5"  # kind not recorded
     assert len(fig2.axes) == 2  # s-only and t-only error panels for the one method
     assert len(fig2.axes[0].lines) == len(use) and "s-only" in fig2.axes[0].get_ylabel()
     assert "t-only" in fig2.axes[1].get_ylabel()

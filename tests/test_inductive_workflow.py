@@ -2,6 +2,7 @@
 value failing before any job, and the study's outputs in the shared smoke run."""
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -65,6 +66,16 @@ def test_smoke_run_study_outputs(smoke_run):
     assert use.s_only_error.between(0, 1).all() and use.t_only_error.between(0, 1).all()
     assert use.train_accuracy.between(0, 1).all()
     assert (use.converged == (use.train_accuracy >= cfg["converged_at"])).all()
+    assert set(use.evidence) == {cfg["evidence"]}
+    # smoke's GRPO plays Cruz et al.'s 5-token episodes: per-token rewards, so a step's mean
+    # reward over 8 episodes of 5 tokens is a multiple of 1/40 (one-token answers: of 1/8)
+    rl = [r for f in (workdir / "results/inductive").glob("*/features/grpo/*/seed*.json")
+          for r in json.loads(f.read_text())]
+    assert rl and cfg["hparams"]["grpo"]["max_completion_length"] == 5
+    rewards = [v for r in rl for _, v in r["train_reward_trajectory"]]
+    assert rewards and all(0 <= v <= 1 and abs(v * 40 - round(v * 40)) < 1e-4 for v in rewards)
+    assert any(abs(v * 8 - round(v * 8)) > 1e-4 for v in rewards)
+    assert all(r["train_frac_zero_std_last"] is not None for r in rl)
     mdl = pd.read_csv(tables / "inductive_mdl.csv")
     assert set(mdl.pair) == set(cfg["pairs"])
     assert mdl.acc_target.between(0, 1).all() and mdl.acc_spurious.between(0, 1).all()

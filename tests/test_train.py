@@ -432,15 +432,34 @@ def test_trl_args_pass_through_and_refusals():
 
     from sahlab.train.common import resolve_hparams, trl_config
 
-    hp = resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_rewards": "batch",
-                                                           "loss_type": "dapo"}})
+    hp = resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"top_p": 0.9,
+                                                           "mask_truncated_completions": True}})
     args = trl_config(GRPOConfig, hp, 0, "/tmp/sahlab-trl-args", num_generations=4)
-    assert (args.scale_rewards, args.loss_type, args.learning_rate) == ("batch", "dapo", 1e-4)
+    assert (args.top_p, args.mask_truncated_completions, args.learning_rate) == (0.9, True, 1e-4)
     with pytest.raises(ValueError, match=r"\['scale_reward'\] not fields of trl.GRPOConfig"):
         trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_reward": "x"}}),
                    0, "/tmp/x")
     with pytest.raises(ValueError, match=r"\['learning_rate'\] are set by sahlab"):
         trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"learning_rate": 1}}),
                    0, "/tmp/x")
+    with pytest.raises(ValueError, match=r"\['scale_rewards'\] are set by sahlab"):  # an own hparam
+        trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_rewards": "batch"}}),
+                   0, "/tmp/x", scale_rewards="group")
     with pytest.raises(ValueError, match="'trl_args' must be a mapping"):
         resolve_hparams("sft", {"lr": 1e-4, "trl_args": ["loss_type"]})
+
+
+@pytest.mark.parametrize("method,key,value", [
+    ("grpo", "scale_rewards", "per_token"), ("grpo", "loss_type", "ppo"),
+    ("grpo", "entropy_coef", -0.01), ("grpo", "entropy_coef", True),
+    ("rloo", "normalize_advantages", "yes"), ("rloo", "scale_rewards", "group")])
+def test_rl_loss_options_are_checked(method, key, value):
+    with pytest.raises(ValueError, match=key):
+        resolve_hparams(method, {"lr": 1e-3, "batch_size": 4, "num_generations": 2, key: value})
+
+
+def test_rl_loss_options_default_to_trl_and_pass_through():
+    hp = resolve_hparams("grpo", {"lr": 1e-3, "batch_size": 4, "num_generations": 2,
+                                  "scale_rewards": "none", "entropy_coef": 0.01})
+    assert (hp["scale_rewards"], hp["loss_type"], hp["entropy_coef"]) == ("none", "dapo", 0.01)
+    assert resolve_hparams("rloo", {"lr": 1e-3})["normalize_advantages"] is False

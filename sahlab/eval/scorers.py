@@ -49,7 +49,7 @@ METRICS = {
 PERCENT_METRICS = ("chrf", "bleu", "sentence_chrf")  # sacrebleu scores on 0-100; others in [0, 1]
 # The per-example record field an RL reward takes (study D's "features" rows included).
 REWARD_KEY = {"math": "correct", "translation": "correct", "instructions": "instruction_strict",
-              "multihop": "correct", "newknowledge": "correct", "features": "correct"}
+              "multihop": "correct", "newknowledge": "correct", "features": "token_reward"}
 SHORT_ANSWER_MAX_WORDS = 8
 
 
@@ -305,10 +305,22 @@ def parse_decision(completion: str) -> int:
     return int(head[0]) if head and head[0] in ("0", "1") else -1
 
 
+def token_reward(completion: str, label: int) -> float:
+    """Cruz et al.'s per-token reward of an episode of "0"/"1" tokens (−Σ|a_i − label|), as the
+    share of the episode's tokens equal to the label: the first whitespace-separated token read
+    character by character, 0 unless it is made only of 0s and 1s. For a one-token answer it
+    equals the decision's correctness."""
+    head = completion.split()
+    if not head or set(head[0]) - {"0", "1"}:
+        return 0.0
+    return sum(int(c) == label for c in head[0]) / len(head[0])
+
+
 def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
                    n_boot: int = 1000) -> tuple[list[dict], dict]:
     """Binary feature classification: the decision (first token "0"/"1") against the reference
-    label; format_ok = a decision was made."""
+    label; format_ok = a decision was made; token_reward = the RL reward (`token_reward`: the
+    share of an answer's 0/1 tokens equal to the label, for Cruz et al.'s multi-token episodes)."""
     records = []
     for i, (out, ex) in enumerate(zip(outputs, examples)):
         ref = ex.get("reference")
@@ -318,6 +330,7 @@ def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int =
         pred = parse_decision(out)
         correct, fmt = pred == int(ref), pred >= 0
         records.append({"id": ex.get("id"), "pred": pred, "correct": correct, "format_ok": fmt,
+                        "token_reward": token_reward(out, int(ref)),
                         "error_kind": error_kind(correct, fmt)})
     return records, _mean_metrics(records, n_boot, seed, accuracy="correct")
 

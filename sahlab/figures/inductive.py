@@ -10,6 +10,25 @@ ERRORS = {"s_only_error": "s-only error (says 1 on spurious-only rows)",
           "t_only_error": "t-only error (says 0 on target-only rows)"}
 
 
+EVIDENCE_KINDS = {"spurious_only": "spurious-only", "target_only": "target-only",
+                  "mixed": "half spurious-only, half target-only"}
+
+
+def evidence_note(use) -> str:
+    """The evidence grid behind a figure, from the per-rate use table: its rates and (when the
+    table records it) the kind of the evidence rows."""
+    rates = ", ".join(f"{r:g}" for r in sorted(set(use.rate)))
+    kinds = sorted(set(use.evidence)) if "evidence" in use else []
+    kind = f"; evidence rows: {', '.join(EVIDENCE_KINDS.get(k, k) for k in kinds)}" if kinds else ""
+    return f"evidence rates {rates}{kind}"
+
+
+def _add_note(fig, note: str | None) -> None:
+    if note:
+        fig.text(0.01, 0.002, note, fontsize="x-small", va="bottom", ha="left", color="0.3")
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+
+
 def _panel_order(methods) -> list[str]:
     return sorted(set(methods), key=lambda m: (m == "sft", m))  # RL first, SFT last
 
@@ -22,10 +41,11 @@ def _colors(pairs):
     return dict(zip(pairs, cycle * 3))
 
 
-def plot_use_vs_rate(df, linthresh: float = 1e-3):
+def plot_use_vs_rate(df, linthresh: float = 1e-3, note: str | None = None):
     """df: the per-rate use table (model, pair, method, seed, rate, s_only_error, t_only_error,
     converged). One row of panels per (model, error kind), one column per method; lines: mean
-    over seeds per pair; an open marker where fewer than all seeds' runs converged."""
+    over seeds per pair; an open marker where fewer than all seeds' runs converged. `note`: a
+    line printed under the panels (e.g. `evidence_note`)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -62,15 +82,16 @@ def plot_use_vs_rate(df, linthresh: float = 1e-3):
     axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
                        bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
     fig.tight_layout()
+    _add_note(fig, note)
     return fig
 
 
-def plot_extractability_scatter(pairs, corr, subset: str = "all"):
+def plot_extractability_scatter(pairs, corr, subset: str = "all", note: str | None = None):
     """pairs: the per-pair table (model, method, probe, subset, pair, x, s_only_error,
     t_only_error, n_converged, n_runs); corr: the pair-level correlation table. One row of
     panels per (model, probe, method), one column per error kind; one point per pair (filled:
     every run of the pair converged; open: not), and ρ, exact p, bootstrap CI and n pairs of
-    `subset` in each panel."""
+    `subset` in each panel; `note` printed under the panels (e.g. `evidence_note`)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -117,4 +138,5 @@ def plot_extractability_scatter(pairs, corr, subset: str = "all"):
     axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
                        bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
     fig.tight_layout()
+    _add_note(fig, note)
     return fig

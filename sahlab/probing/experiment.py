@@ -5,8 +5,9 @@ A task is a (target, spurious) feature pair, named ``<target>-vs-<spurious>``:
 toy pairs over Lovering's symbol sequences (`sahlab.world.features`: targets ``contains_<k>``
 and the relational features, spurious ``contains_<k>``) and natural-language pairs over the
 world's English sentences (`sahlab.probing.nl_features`: targets ``past_tense`` and
-``plural_subject``, spurious ``cue_<word>``). The policy answers "1" or "0" (one token) after the
-plain prompt; its decision is the first whitespace-separated token of the completion.
+``plural_subject``, spurious ``cue_<word>``). The RL policy answers with "1"/"0" tokens after the
+plain prompt (one, or Cruz et al.'s 5-token episodes rewarded per token); the decision scored on
+the test sections is whichever of "1" and "0" the model finds likelier as its first token.
 """
 from __future__ import annotations
 
@@ -210,10 +211,12 @@ def predict_decisions(model_dir: str, rows: Sequence[dict], batch_size: int = 64
     return [int(scores[2 * i].sum() >= scores[2 * i + 1].sum()) for i in range(len(rows))]
 
 
-def reward_trajectory(log_history: Sequence[dict]) -> list[list[float]]:
-    """[[step, mean sampled training reward], …] from a TRL log history (RL runs only)."""
-    return [[int(e.get("step", 0)), float(e["reward"])] for e in log_history
-            if isinstance(e.get("reward"), (int, float))]
+def reward_trajectory(log_history: Sequence[dict], key: str = "reward") -> list[list[float]]:
+    """[[step, value], …] of a logged RL statistic from a TRL log history (RL runs only): by
+    default the mean sampled training reward; "frac_reward_zero_std" is the share of prompts
+    whose samples all earned the same reward, which give GRPO no learning signal."""
+    return [[int(e.get("step", 0)), float(e[key])] for e in log_history
+            if isinstance(e.get(key), (int, float))]
 
 
 def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
@@ -260,9 +263,10 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
         metrics = section_metrics([r["metadata"]["section"] for r in tests], test_preds)
         use = feature_use(metrics)
         traj = reward_trajectory(history)
+        zero = reward_trajectory(history, "frac_reward_zero_std")
         row = {"model": Path(model_dir).name, "pair": pair, "target": target,
                "spurious": spurious, "method": method,
-               "seed": seed, "rate": float(rate), "n_train": n_train,
+               "seed": seed, "rate": float(rate), "evidence": evidence, "n_train": n_train,
                "n_evidence": sum(r["metadata"]["spurious"] != r["metadata"]["label"] for r in rows),
                **use, "s_only_error": use["spurious_use"], "t_only_error": 1 - use["target_use"],
                "train_accuracy": train_acc, "converged": bool(train_acc >= converged_at),
@@ -271,6 +275,7 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
                "train_reward_first": traj[0][1] if traj else None,
                "train_reward_last": traj[-1][1] if traj else None,
                "train_reward_trajectory": traj,
+               "train_frac_zero_std_last": (zero[-1][1] if zero else None),
                "train_loss_last": summary.get("loss_last")}
         for sec, m in metrics.items():
             for k in ("accuracy", "f1", "invalid_rate"):

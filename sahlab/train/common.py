@@ -39,15 +39,21 @@ METHOD_HPARAMS: dict[str, dict[str, Any]] = {
     "reward": {"center_rewards": None},
     # actions: None = free generation; a list of strings, each one token, restricts every sampled
     # token to them (a policy over labels, as a classifier trained by RL)
+    # scale_rewards / loss_type / entropy_coef (GRPO) and normalize_advantages (RLOO) are TRL's
+    # own options, passed through with TRL's defaults
     "grpo": {"num_generations": 4, "max_completion_length": 64, "beta": 0.0, "temperature": 1.0,
-             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2, "actions": None},
+             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2, "actions": None,
+             "scale_rewards": "group", "loss_type": "dapo", "entropy_coef": 0.0},
     "rloo": {"num_generations": 4, "max_completion_length": 64, "beta": 0.05, "temperature": 1.0,
-             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2, "actions": None},
+             "reward": "verifiable", "num_iterations": 1, "epsilon": 0.2, "actions": None,
+             "normalize_advantages": False},
     "dpo": {"beta": 0.1, "loss_type": "sigmoid"},
 }
 LORA_HPARAMS: dict[str, Any] = {"r": 8, "alpha": None, "dropout": 0.0,
                                 "target_modules": "all-linear", "merge": True}
 RL_REWARDS = ("verifiable", "reward_model")
+GRPO_SCALE_REWARDS = ("group", "batch", "none")
+GRPO_LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
 
 
 def resolve_hparams(method: str, hparams: dict | None) -> dict:
@@ -97,6 +103,19 @@ def resolve_hparams(method: str, hparams: dict | None) -> dict:
                              f"({hp['num_generations']})")
         if hp["reward"] not in RL_REWARDS:
             raise ValueError(f"hparams 'reward' must be one of {list(RL_REWARDS)}, got {hp['reward']!r}")
+        if method == "grpo":
+            if hp["scale_rewards"] not in GRPO_SCALE_REWARDS:
+                raise ValueError(f"hparams 'scale_rewards' must be one of {list(GRPO_SCALE_REWARDS)}, "
+                                 f"got {hp['scale_rewards']!r}")
+            if hp["loss_type"] not in GRPO_LOSS_TYPES:
+                raise ValueError(f"hparams 'loss_type' must be one of {list(GRPO_LOSS_TYPES)}, "
+                                 f"got {hp['loss_type']!r}")
+            e = hp["entropy_coef"]
+            if isinstance(e, bool) or not isinstance(e, (int, float)) or e < 0:
+                raise ValueError(f"hparams 'entropy_coef' must be a number >= 0, got {e!r}")
+        elif not isinstance(hp["normalize_advantages"], bool):
+            raise ValueError(f"hparams 'normalize_advantages' must be true or false, "
+                             f"got {hp['normalize_advantages']!r}")
         a = hp["actions"]
         if a is not None and (not isinstance(a, list) or len(a) < 2 or len(set(a)) != len(a)
                               or not all(isinstance(x, str) and x for x in a)):

@@ -96,7 +96,9 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
     data = dataset_from_rows(table)
     gen = {"suppress_tokens": suppressed_ids(tokenizer, model, hp["actions"])} if hp["actions"] else None
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if method == "grpo" else (RLOOConfig, RLOOTrainer)
-    args = trl_config(config_cls, hp, seed, work_dir,
+    own = ({k: hp[k] for k in ("scale_rewards", "loss_type", "entropy_coef")} if method == "grpo"
+           else {"normalize_advantages": hp["normalize_advantages"]})
+    args = trl_config(config_cls, hp, seed, work_dir, **own,
                       num_generations=hp["num_generations"],
                       max_completion_length=hp["max_completion_length"],
                       beta=hp["beta"], temperature=hp["temperature"],
