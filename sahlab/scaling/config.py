@@ -126,7 +126,7 @@ def check_scaling_config(config: dict) -> None:
         kept = [n for n in grid_for(config, task) if n > 0]
         if len(kept) < need:
             _fail("N", f"task {task!r} has {sizes.get(task)} training examples, which leaves "
-                  f"N = {kept} of the grid (larger N are dropped per task); need at least {need} "
+                  f"N = {kept} of {sorted(grid)} (larger N are dropped per task); need at least {need} "
                   f"(see world.tasks.{task}.train or the hub 'limit')")
     mnt = sc.get("max_new_tokens")
     if isinstance(mnt, dict):
