@@ -19,6 +19,14 @@ def _x(ns, zero_x: float) -> np.ndarray:
     return np.where(ns == 0, zero_x, ns)
 
 
+def _footnote(fig, text: str) -> None:
+    """A note under the panels, wrapped to the figure's width (a long line would widen it)."""
+    import textwrap
+
+    width = max(40, int(fig.get_figwidth() * 16))
+    fig.text(0.01, -0.02, textwrap.fill(text, width), fontsize="x-small", va="top")
+
+
 def _log_axis(ax, ns, zero_x: float) -> None:
     """Log x axis with N = 0 labelled '0' at zero_x and a break mark between it and the grid."""
     ticks = [zero_x] + sorted(n for n in set(ns) if n > 0)
@@ -96,7 +104,7 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
                  "same chat prompt as the fine-tuned models")
     if any(bounds.get(n) for n in bounds):
         note += "; grey columns: N whose step count the schedule's floor/cap changes"
-    fig.text(0.01, -0.02, note, fontsize="x-small")
+    _footnote(fig, note)
     fig.tight_layout()
     return fig
 
@@ -139,9 +147,9 @@ def plot_errors(rows: list[dict], vanish: dict | None = None):
         ax.set_xlabel("fine-tuning examples N")
         ax.set_ylabel("share of test examples (error mass)" if j == 0 else "")
     axes[0, -1].legend(fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
-    fig.text(0.01, -0.02, "dashed: format errors, solid: content errors (sahlab/eval/errors.py; "
-             "they add up to 1 − performance); ▲ = N from which format errors stay below "
-             "scaling.format_threshold", fontsize="x-small")
+    _footnote(fig, "dashed: format errors, solid: content errors (sahlab/eval/errors.py; they "
+              "add up to 1 − performance); ▲ = N from which format errors stay below "
+              "scaling.format_threshold")
     fig.tight_layout()
     return fig
 
