@@ -47,7 +47,7 @@ rule scaling_run:
         max_steps=SC.get("max_steps"),
         n_test=SC["n_test"],
         max_new_tokens=lambda wc: max_new_tokens_for(config, wc.task),
-        batch_size=config["evaluation"]["batch_size"],
+        batch_size=SC.get("batch_size") or config["evaluation"]["batch_size"],
     log:
         f"{RESULTS}/logs/scaling/{{model}}-{{task}}-seed{{seed}}.log",
     benchmark:
