@@ -80,6 +80,8 @@ rule scaling_fits:
         seed=config["seed"],
     log:
         f"{RESULTS}/logs/scaling/fits.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/scaling_fits.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -120,6 +122,8 @@ rule scaling_errors:
         tasks=SC_TASKS,
     log:
         f"{RESULTS}/logs/scaling/errors.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/scaling_errors.tsv"
     threads: 1
     resources:
         mem_mb=1000,
