@@ -77,7 +77,8 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
                         color=col, capsize=2, lw=1)
             a, b, c = (boot[p]["value"] for p in "abc")
             grid = np.geomspace(ns[pos].min(), ns[pos].max(), 100)
-            ax.plot(grid, 1 - (a * grid ** (-b) + c), color=col, lw=1.0, ls="--")
+            # clipped to the axis: a fitted a > 1 would draw below 0 at the smallest N
+            ax.plot(grid, np.clip(1 - (a * grid ** (-b) + c), 0, 1), color=col, lw=1.0, ls="--")
             ll = boot["loglog"]
             if "alpha" in ll:
                 al = ll["alpha"]
@@ -122,7 +123,7 @@ def plot_errors(rows: list[dict], vanish: dict | None = None):
     tasks = list(dict.fromkeys(df.task))
     models = list(dict.fromkeys(df.model))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.2), squeeze=False)
     for j, task in enumerate(tasks):
         ax, sub = axes[0, j], df[df.task == task]
         zx = _zero_x(sub.N)
