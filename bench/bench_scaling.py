@@ -62,14 +62,15 @@ def main() -> None:
                 train = _cycle(read_examples(res / f"data/tasks/{task}/train.jsonl"), max(sc["N"]))
                 test = _cycle(read_examples(res / f"data/tasks/{task}/test.jsonl"), sc["n_test"])
                 c0, w0 = time.process_time(), time.perf_counter()
-                _, summary = run_scaling(
+                _, summary, timing = run_scaling(
                     model, task, train, test, sc["N"], sc["seeds"][0], hparams=sc["hparams"],
-                    epochs=sc["epochs"], min_steps=sc["min_steps"], max_steps=sc.get("max_steps"),
+                    epochs=sc["epochs"], min_steps=sc.get("min_steps", 0),
+                    max_steps=sc.get("max_steps"),
                     max_new_tokens=max_new_tokens_for(cfg, task),
                     batch_size=cfg["evaluation"]["batch_size"])
                 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-                train_s = sum(s.get("train_seconds", 0) for s in summary)
-                eval_s = sum(s["eval_seconds"] for s in summary)
+                train_s = sum(t.get("train_seconds", 0) for t in timing)
+                eval_s = sum(t["eval_seconds"] for t in timing)
                 steps = sum(s["steps"] for s in summary)
                 out["jobs"][f"{scale}/{task}"] = {"cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
                                                   "train_wall_s": round(train_s, 1),

@@ -1,7 +1,8 @@
 # Study A (Raghavendra et al. 2024, "Revisiting the SAH"): performance vs the number N of
 # fine-tuning examples (one job per model x task x seed loops over the N grid), power-law fits,
 # the format / reasoning error split, and new-knowledge integration (base vs post-trained).
-from sahlab.scaling.config import check_scaling_config, grid_tasks, max_new_tokens_for
+from sahlab.scaling.config import (check_scaling_config, grid_for, grid_tasks, max_new_tokens_for,
+                                   schedule_bounds)
 
 # Bad grid values (negative N, N beyond a training split, unknown task/model) stop here.
 check_scaling_config(config)
@@ -18,7 +19,9 @@ STUDY_TARGETS.extend(
     figure_paths("scaling_curves") + figure_paths("scaling_errors")
     + [f"{RESULTS}/tables/scaling_fits.csv", f"{RESULTS}/tables/scaling_fits.md"]
     + (figure_paths("scaling_newknowledge") + [f"{RESULTS}/tables/scaling_newknowledge.csv"]
-       if NK_MODELS else []))
+       if NK_MODELS else [])
+    # across models (the paper: performance tracks reasoning ability) needs >= 3 models
+    + ([f"{RESULTS}/tables/scaling_models.csv"] if len(SC["models"]) >= 3 else []))
 
 
 rule scaling_run:
@@ -29,20 +32,22 @@ rule scaling_run:
     output:
         records=f"{RESULTS}/scaling/{{model}}/{{task}}/seed{{seed}}/records.jsonl",
         summary=f"{RESULTS}/scaling/{{model}}/{{task}}/seed{{seed}}/summary.json",
+        # wall-clock seconds per N, apart from the outputs downstream rules read
+        timing=f"{RESULTS}/benchmarks/scaling_{{model}}_{{task}}_seed{{seed}}_per_N.json",
     wildcard_constraints:
         model=one_of(SC["models"]),
         task=one_of(SC_TASKS),
         seed=r"\d+",
     params:
         task=lambda wc: wc.task,
-        grid=SC["N"],
+        grid=lambda wc: grid_for(config, wc.task),
         hparams=SC["hparams"],
         epochs=SC["epochs"],
-        min_steps=SC["min_steps"],
+        min_steps=SC.get("min_steps", 0),
         max_steps=SC.get("max_steps"),
         n_test=SC["n_test"],
         max_new_tokens=lambda wc: max_new_tokens_for(config, wc.task),
-        batch_size=config["evaluation"]["batch_size"],
+        batch_size=SC.get("batch_size") or config["evaluation"]["batch_size"],
     log:
         f"{RESULTS}/logs/scaling/{{model}}-{{task}}-seed{{seed}}.log",
     benchmark:
@@ -60,7 +65,8 @@ rule scaling_run:
 
 rule scaling_fits:
     input:
-        SC_RUNS,
+        records=SC_RUNS,
+        errors=f"{RESULTS}/scaling/errors.csv",
     output:
         json=f"{RESULTS}/scaling/fits.json",
         csv=f"{RESULTS}/tables/scaling_fits.csv",
@@ -69,9 +75,13 @@ rule scaling_fits:
         cells=[c.split("/") for c in SC_RUN_CELLS],
         n_boot=SC["n_boot"],
         heldout=SC["heldout"],
+        saturation=SC.get("saturation", 0.95),
+        format_threshold=SC.get("format_threshold", 0.05),
         seed=config["seed"],
     log:
         f"{RESULTS}/logs/scaling/fits.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/scaling_fits.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -82,21 +92,44 @@ rule scaling_fits:
         "../scripts/scaling_fits.py"
 
 
-rule scaling_errors:
+rule scaling_models:
     input:
-        SC_RUNS,
+        fits=rules.scaling_fits.output.json,
+        stages=f"{RESULTS}/tables/stages.csv",
     output:
-        f"{RESULTS}/scaling/errors.csv",
-    params:
-        cells=[c.split("/") for c in SC_RUN_CELLS],
+        f"{RESULTS}/tables/scaling_models.csv",
     log:
-        f"{RESULTS}/logs/scaling/errors.log",
+        f"{RESULTS}/logs/scaling/models.log",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
-        ENV["figures"]
+        ENV["eval"]
+    script:
+        "../scripts/scaling_models.py"
+
+
+rule scaling_errors:
+    input:
+        records=SC_RUNS,
+        tests=expand(f"{RESULTS}/data/tasks/{{task}}/test.jsonl", task=SC_TASKS),
+        trains=expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=SC_TASKS),
+    output:
+        f"{RESULTS}/scaling/errors.csv",
+    params:
+        cells=[c.split("/") for c in SC_RUN_CELLS],
+        tasks=SC_TASKS,
+    log:
+        f"{RESULTS}/logs/scaling/errors.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/scaling_errors.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV["eval"]  # the task scorers (sacrebleu, IFEval checks)
     script:
         "../scripts/scaling_errors.py"
 
@@ -160,6 +193,8 @@ rule figure_scaling_curves:
                category="Study A: post-training scaling"),
     params:
         cells=SC_CELLS,
+        # N whose step count the schedule's floor or cap changes (shaded in the figure)
+        bounds=lambda wc: schedule_bounds(config),
         style=config["figures"],
     log:
         f"{RESULTS}/logs/figures/scaling_curves.log",
@@ -175,7 +210,8 @@ rule figure_scaling_curves:
 
 rule figure_scaling_errors:
     input:
-        rules.scaling_errors.output[0],
+        errors=rules.scaling_errors.output[0],
+        fits=rules.scaling_fits.output.json,
     output:
         report(figure_paths("scaling_errors"), caption="../report/scaling_errors.rst",
                category="Study A: post-training scaling"),

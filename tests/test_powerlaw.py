@@ -88,7 +88,7 @@ def _records(n_examples=300, seeds=(0, 1, 2), rng_seed=3):
 def test_bootstrap_cis_cover_truth():
     recs = _records()
     out = bootstrap_fit(recs, n_boot=300, seed=0)
-    assert out["n_failed"] == 0 and out["n_boot"] == 300
+    assert out["n_failed"] == {"power": 0, "loglog": 0} and out["n_boot"] == 300
     for k, v in TRUE.items():
         ci = out[k]
         assert ci["ci_low"] <= v <= ci["ci_high"], (k, ci)
@@ -161,3 +161,77 @@ def test_sigma_weights_points():
     assert robust["b"] == pytest.approx(TRUE["b"], abs=0.02)
     with pytest.raises(ValueError, match="sigma"):
         fit_power_law(GRID, err, sigma=np.zeros(GRID.size))
+
+
+# ----------------------------------------------------------------------------- crossed bootstrap
+def _crossed(rng, S=3, E=200, sd_seed=0.15, grid=(1, 4, 16, 64, 256, 1024), C=0.05, alpha=0.3):
+    """X[N, seed, example]: Bernoulli outcomes with mean C N^alpha times an example difficulty
+    (shared across N and seeds) times a seed effect drawn afresh per (N, seed); the population
+    mean is exactly C N^alpha, so alpha is the true exponent of the paper's log-log line."""
+    P = C * np.asarray(grid, float) ** alpha
+    d = rng.uniform(-0.5, 0.5, E)
+    a = rng.normal(0, sd_seed, (len(grid), S))
+    p = P[:, None, None] * (1 + a[:, :, None]) * (1 + d[None, None, :])
+    return np.asarray(grid, float), (rng.random(p.shape) < np.clip(p, 0, 1)).astype(float)
+
+
+def test_crossed_resamples_variance_matches_the_sampling_variance():
+    from sahlab.stats.powerlaw import crossed_resamples
+
+    rng = np.random.default_rng(0)
+    # the true sampling variance of the mean at each N, over fresh seeds, examples and outcomes
+    means = np.array([_crossed(rng)[1].mean(axis=(1, 2)) for _ in range(400)])
+    true_var = means.var(axis=0)
+    boot_var = np.mean([crossed_resamples(_crossed(rng)[1], 300, k).var(axis=0)
+                        for k in range(40)], axis=0)
+    ratio = boot_var / true_var
+    # seed variance estimated from 3 seeds and truncated at 0: slightly conservative, never 3x
+    assert np.all(ratio > 0.75) and np.all(ratio < 1.5), ratio
+    # resampling seeds and examples with product weights counts the residual thrice: wider
+    X = _crossed(rng)[1]
+    S, E = X.shape[1:]
+    pig = np.array([np.einsum("nse,s,e->n", X, rng.multinomial(S, [1 / S] * S),
+                              rng.multinomial(E, [1 / E] * E)) / (S * E) for _ in range(300)])
+    assert np.median(pig.var(axis=0) / crossed_resamples(X, 300, 1).var(axis=0)) > 1.3
+
+
+def test_loglog_ci_covers_the_true_exponent_at_the_nominal_rate():
+    from sahlab.stats.powerlaw import crossed_resamples, fit_performance_loglog
+
+    rng = np.random.default_rng(1)
+    hits, n_sets = 0, 120
+    for k in range(n_sets):
+        N, X = _crossed(rng)
+        P = crossed_resamples(X, 150, k)
+        alphas = [fit_performance_loglog(N, p)["alpha"] for p in P if np.all(p > 0)]
+        lo, hi = np.percentile(alphas, [2.5, 97.5])
+        hits += lo <= 0.3 <= hi
+    assert 0.88 <= hits / n_sets <= 0.99, hits / n_sets
+
+
+def test_one_seed_gives_the_example_bootstrap_and_bad_cubes_fail():
+    from sahlab.stats.powerlaw import crossed_resamples
+
+    rng = np.random.default_rng(2)
+    X = _crossed(rng, S=1)[1]
+    reps = crossed_resamples(X, 500, 0)
+    want = X[:, 0, :].var(axis=1) / X.shape[2]
+    assert np.allclose(reps.var(axis=0), want, rtol=0.35)
+    X[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="complete"):
+        crossed_resamples(X, 5, 0)
+
+
+def test_bootstrap_fit_gives_the_papers_line_with_ci():
+    rng = np.random.default_rng(4)
+    N, X = _crossed(rng, E=400)
+    recs = [{"N": int(n), "seed": s, "example_id": e, "correct": X[i, s, e]}
+            for i, n in enumerate(N) for s in range(X.shape[1]) for e in range(X.shape[2])]
+    out = bootstrap_fit(recs, n_boot=200, seed=0)
+    al = out["loglog"]["alpha"]
+    assert al["ci_low"] <= 0.3 <= al["ci_high"] and al["ci_high"] - al["ci_low"] < 0.2
+    assert out["loglog"]["N"] == [int(n) for n in N] and out["loglog"]["r2"] > 0.9
+    assert out["replicates"].shape == (200, len(N))
+    # a saturated curve keeps only the points below the ceiling
+    flat = bootstrap_fit(recs, n_boot=5, seed=0, saturation=0.3)
+    assert max(flat["loglog"]["N"]) < 1024

@@ -84,9 +84,6 @@ CONFIG_CASES = [
      r"config key 'scales.small': has both 'build' and 'base.hub'; keep one"),
     ("paper_without_replace", None, ["--configfile", "config/paper.yaml"],
      r"has both 'build' and 'base.hub'.*--configfile config/paper.yaml --replace-workflow-config"),
-    ("scaling_n_test", "scaling: {n_test: 170}", [],
-     r"config key 'scaling.n_test': 170 is larger than the test split of task 'multihop' "
-     r"\(160 rows\); use at most 160"),
     ("complexity_n_test", "complexity: {n_test: 600}", [],
      r"config key 'complexity.n_test': 600 is larger than the test split of task 'math' \(500 rows\)"),
     ("newknowledge_n_test", "scaling: {newknowledge: {n_test: 999}}", [],
@@ -100,9 +97,9 @@ CONFIG_CASES = [
      r"config key 'inductive.mdl.layer': 99 is out of range for scale 'small' \(3 layers"),
     ("mdl_layer_negative", "inductive: {mdl: {layer: -9}}", [],
      r"config key 'inductive.mdl.layer': -9 is out of range for scale 'small'"),
-    ("scaling_N_above_split", "scaling: {N: [0, 1, 4, 16, 64, 128, 400]}", [],
-     r"config key 'scaling.N': N = 400 is larger than the training split of task 'multihop' "
-     r"\(300 examples"),
+    ("scaling_N_above_split", "scaling: {N: [0, 1, 4, 16, 400, 1000]}", [],
+     r"config key 'scaling.N': task 'multihop' has 300 training examples, which leaves "
+     r"N = \[1, 4, 16\] of \[0, 1, 4, 16, 400, 1000\]"),
     ("eft_mixture_n_per_task", "eft: {mixture: {n_per_task: 350}}", [],
      r"config key 'eft.mixture.n_per_task': \(350\) is larger than the training split of task "
      r"'multihop' \(300 examples\)"),

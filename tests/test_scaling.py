@@ -13,8 +13,8 @@ import yaml
 
 from sahlab.config import ConfigError
 from sahlab.scaling import analysis
-from sahlab.scaling.config import (check_scaling_config, max_new_tokens_for, steps_for,
-                                   train_split_sizes)
+from sahlab.scaling.config import (check_scaling_config, grid_for, max_new_tokens_for,
+                                   schedule_bound, schedule_bounds, steps_for, train_split_sizes)
 from sahlab.scaling.newknowledge import CONDITIONS, bio_rows, newknowledge_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,12 +31,18 @@ def test_default_config_passes_and_covers_the_required_grid(config):
     sc = config["scaling"]
     assert {f"{s}-base" for s in config["scales"]} <= set(sc["models"])
     assert sc.get("tasks") is None or set(sc["tasks"]) == set(config["tasks"])
-    assert len(sc["N"]) >= 6 and 0 in sc["N"] and len(sc["seeds"]) >= 2
+    assert len(sc["N"]) >= 6 and 0 in sc["N"] and len(sc["seeds"]) >= 3
+    positive = [n for n in sc["N"] if n > 0]
+    assert max(positive) / min(positive) >= 1000  # three decades
+    # no step floor; the cap, if any, binds only at the largest N
+    bounds = schedule_bounds(config)
+    assert sc["n_test"] >= 200 and "floor" not in bounds.values()
+    assert set(bounds) <= {max(sc["N"])}
 
 
 @pytest.mark.parametrize("mutate, pattern", [
     (lambda s: s.update(N=[0, 1, -4, 16, 64]), r"scaling\.N.*>= 0.*-4"),
-    (lambda s: s.update(N=[0, 4, 16, 64, 5000]), r"scaling\.N.*5000.*larger than the training split"),
+    (lambda s: s.update(N=[0, 4, 16, 64, 400, 5000]), r"scaling\.N.*'multihop' has 300.*\[4, 16, 64\]"),
     (lambda s: s.update(N=[]), r"scaling\.N.*empty"),
     (lambda s: s.update(N=[0, 4, 16, 64]), r"scaling\.N.*at least 4 distinct"),
     (lambda s: s.update(tasks=["poetry"]), r"scaling\.tasks.*poetry.*allowed"),
@@ -58,7 +64,9 @@ def test_train_split_size_follows_the_world_config(config):
     config["world"] = {"tasks": {"math": {"train": 100, "test": 10}}}
     assert train_split_sizes(config)["math"] == 100
     config["scaling"]["N"] = [0, 1, 4, 16, 64, 128]
-    with pytest.raises(ConfigError, match=r"128.*'math' \(100 examples"):
+    assert grid_for(config, "math") == [0, 1, 4, 16, 64]  # N above the split: dropped per task
+    config["scaling"]["N"] = [0, 1, 4, 64, 128]
+    with pytest.raises(ConfigError, match=r"'math' has 100 training examples.*\[1, 4, 64\]"):
         check_scaling_config(config)
 
 
@@ -70,15 +78,25 @@ def test_max_new_tokens_per_task_falls_back_to_evaluation(config):
     assert max_new_tokens_for(config, "multihop") == 5
 
 
-@pytest.mark.parametrize("n, bs, epochs, lo, hi, expected", [
-    (0, 16, 2, 4, None, 0),        # prompt only: no training
-    (1, 16, 2, 4, None, 4),        # floor: min_steps
-    (64, 16, 2, 4, None, 8),       # 2 epochs of 4 batches
-    (100, 16, 1, 1, None, 7),      # ceil(100 / 16)
-    (1024, 16, 2, 4, 50, 50),      # cap
+@pytest.mark.parametrize("n, bs, epochs, lo, hi, expected, bound", [
+    (0, 16, 2, 4, None, 0, None),        # prompt only: no training
+    (1, 16, 2, 0, None, 2, None),        # N < batch: one batch of N per epoch, 2 epochs
+    (4, 16, 2, 0, None, 2, None),        # ... the same number of passes as every other N
+    (1, 16, 2, 4, None, 4, "floor"),     # floor: min_steps
+    (64, 16, 2, 4, None, 8, None),       # 2 epochs of 4 batches
+    (100, 16, 1, 0, None, 7, None),      # ceil(100 / 16)
+    (20, 16, 2, 0, None, 4, None),       # 2 batches (16 + 4) per epoch
+    (1024, 16, 2, 4, 50, 50, "cap"),     # cap
 ])
-def test_steps_for(n, bs, epochs, lo, hi, expected):
+def test_steps_for(n, bs, epochs, lo, hi, expected, bound):
     assert steps_for(n, bs, epochs, lo, hi) == expected
+    assert schedule_bound(n, bs, epochs, lo, hi) == bound
+
+
+def test_schedule_bounds_name_the_n_the_floor_or_cap_changes(config):
+    config["scaling"].update(min_steps=4, max_steps=100)
+    # batch 16, 2 epochs: N <= 16 get 2 steps, N = 1024 gets 128
+    assert schedule_bounds(config) == {1: "floor", 4: "floor", 16: "floor", 1024: "cap"}
 
 
 # ----------------------------------------------------------------------------- fits and errors
@@ -113,25 +131,69 @@ def test_fit_recovers_a_known_exponent_with_cis_and_heldout_check():
     assert fit["bootstrap"]["fit"]["zero_shot_error"] == pytest.approx(0.95, abs=0.03)
 
 
+def _error_rows(vanish_at=16, top=1024):
+    """error_split-like rows: format errors 0.5 below `vanish_at`, 0.01 from there on."""
+    return [{"model": "m-base", "task": "math", "N": n, "seed": s,
+             "error_format": 0.5 if n < vanish_at else 0.01}
+            for n in (0, 4, 16, 64, 256, top) for s in (1, 2)]
+
+
+def test_format_vanish_n_is_where_format_errors_stay_below_the_threshold():
+    assert analysis.format_vanish_n(_error_rows(), 0.05) == 16
+    rows = _error_rows() + [{"N": 2048, "seed": 1, "error_format": 0.2}]
+    assert analysis.format_vanish_n(rows, 0.05) is None  # back above it at the largest N
+    assert analysis.format_vanish_n(_error_rows(vanish_at=0), 0.05) == 0
+
+
 def test_fit_table_and_markdown_have_every_parameter_with_ci():
-    fits = analysis.fit_all(_power_records(), n_boot=50, seed=0)
+    fits = analysis.fit_all(_power_records(), n_boot=50, seed=0, error_rows=_error_rows())
     rows = analysis.fit_table(fits)
     assert len(rows) == 1 and tuple(rows[0]) == analysis.FIT_COLUMNS
     r = rows[0]
-    for p in "abc":
+    for p in ("a", "b", "c", "alpha", "C"):
         assert r[f"{p}_ci_low"] <= r[p] <= r[f"{p}_ci_high"]
+    # error 0.6 N^-0.5 + 0.2 falls from N = 16 to 1024: performance keeps rising
+    assert r["format_vanish_N"] == 16 and r["keeps_rising"] == "yes"
+    assert r["gain_ci_low"] > 0 and r["gain_after_format"] == pytest.approx(
+        r["perf_at_max_N"] - r["perf_at_vanish"])
+    assert r["alpha"] > 0 and r["loglog_N"] == "4-1024" and r["n_test"] == 400
+    assert abs(r["heldout_loglog_predicted"] - (1 - r["heldout_observed"])) == pytest.approx(
+        r["heldout_loglog_abs_error"])
     md = analysis.markdown_table(rows)
-    assert md.count("\n| m-base | math |") == 1 and "R²" in md
+    assert md.count("\n| m-base | math |") == 1 and "R²" in md and "| 16 |" in md
 
 
-def test_error_split_counts_each_kind():
-    recs = [{"model": "m", "task": "t", "N": 4, "seed": 1, "correct": c, "error_kind": k}
-            for c, k in [(1.0, "correct"), (0.0, "format"), (0.0, "format"), (0.5, "reasoning")]]
-    (row,) = analysis.error_split(recs)
-    assert (row["error_format"], row["error_reasoning"], row["correct"]) == (0.5, 0.25, 0.25)
-    assert row["performance"] == pytest.approx(1.5 / 4) and row["n"] == 4
-    with pytest.raises(ValueError, match="unknown error_kind"):
-        analysis.error_split([{**recs[0], "error_kind": "style"}])
+def test_error_split_charges_each_examples_error_to_format_or_content():
+    tests = [{"id": f"t{i}", "prompt": "p", "reference": "#### 3", "metadata": {"answer": "3"}}
+             for i in range(4)]
+    outs = ["#### 3", "#### 4", "no answer", "#### 3"]
+    recs = [{"model": "m", "task": "math", "N": 4, "seed": 1, "example_id": f"t{i}",
+             "output": " " + o, "task_output": o} for i, o in enumerate(outs)]
+    (row,) = analysis.error_split(recs, {"math": tests})
+    assert (row["error_format"], row["error_content"], row["performance"]) == (0.25, 0.25, 0.5)
+    assert tuple(row) == analysis.ERROR_COLUMNS and row["format_ok"] == 0.75
+    with pytest.raises(ValueError, match="not in the test split"):
+        analysis.error_split([{**recs[0], "example_id": "zz"}], {"math": tests})
+
+
+def test_models_table_relates_exponents_to_the_models_own_math_score():
+    recs = []
+    for k, (model, b) in enumerate([("s-base", 0.2), ("m-base", 0.5), ("l-base", 0.8)]):
+        recs += [r | {"model": model} for r in _power_records(b=b, seeds=(1,))]
+    fits = analysis.fit_all(recs, n_boot=20, seed=0)
+    stages = [{"scale": sc, "stage": "base", "format": fmt, "task": "math", "metric": "accuracy",
+               "value": v, "ci_low": v - 0.1, "ci_high": v + 0.1}
+              for sc, v in (("s", 0.1), ("m", 0.2), ("l", 0.3)) for fmt, v in (("native", v),
+                                                                               ("chat", 0.0))]
+    rows = analysis.models_table(fits, stages)
+    assert [r["base_math_accuracy"] for r in rows] == [0.3, 0.2, 0.1]  # native, sorted by model
+    assert all(r["n_models"] == 3 for r in rows)
+    # a faster-falling error (b) leaves less to gain on the log-log line: alpha falls, the
+    # level at N = 1024 rises, with the models' math scores
+    assert rows[0]["spearman_alpha"] == pytest.approx(-1.0)
+    assert rows[0]["spearman_level"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no math accuracy of s-base"):
+        analysis.models_table(fits, stages[2:])
 
 
 def test_harness_performance_puts_translation_on_the_unit_scale():
@@ -200,7 +262,7 @@ def test_run_scaling_trains_on_nested_prefixes_and_scores_every_example(tiny_mod
     from sahlab.scaling.run import RECORD_FIELDS, run_scaling
 
     train_rows, test_rows = _math_rows(8, "train"), _math_rows(3, "test")
-    records, summary = run_scaling(
+    records, summary, timing = run_scaling(
         tiny_model, "math", train_rows, test_rows, [4, 0, 2], 7,
         hparams={"lr": 1e-3, "batch_size": 2, "max_length": 64}, epochs=1, min_steps=1,
         max_steps=None, max_new_tokens=6, batch_size=8)
@@ -211,6 +273,9 @@ def test_run_scaling_trains_on_nested_prefixes_and_scores_every_example(tiny_mod
     order = [r["id"] for r in seed_order(train_rows, 7)]
     assert calls == [(order[:2], 1, 7), (order[:4], 2, 7)]
     assert [s["N"] for s in summary] == [0, 2, 4]
+    # wall-clock seconds only in the timing list: summary and records repeat on a rerun
+    assert not any("seconds" in k for s in summary for k in s)
+    assert [t["N"] for t in timing] == [0, 2, 4] and "train_seconds" in timing[1]
     assert len(records) == 3 * len(test_rows)
     assert all(tuple(r) == RECORD_FIELDS for r in records)
     assert {(r["N"], r["example_id"]) for r in records} == {(n, f"test-{i}") for n in (0, 2, 4)
@@ -228,7 +293,7 @@ def test_run_scaling_n0_is_the_unchanged_model_in_chat_format(tiny_model):
     from sahlab.scaling.run import run_scaling
 
     tests = _math_rows(3, "test")
-    records, _ = run_scaling(tiny_model, "math", [], tests, [0], 1, hparams={"lr": 1e-3},
+    records, _, _ = run_scaling(tiny_model, "math", [], tests, [0], 1, hparams={"lr": 1e-3},
                              epochs=1, min_steps=1, max_steps=None, max_new_tokens=5, batch_size=8)
     policy = ModelPolicy(load_model(tiny_model))
     direct = generate(policy, render_prompts(policy.tokenizer, [t["prompt"] for t in tests], "chat"),
@@ -275,7 +340,7 @@ def test_figures_draw_one_panel_per_task_and_the_fitted_curve():
     apply_theme()
     recs = _power_records() + [r | {"task": "multihop"} for r in _power_records(b=1.0)]
     fits = analysis.fit_all(recs, n_boot=20, seed=0)
-    fig = plot_curves(fits, {"m-base/math": 0.1})
+    fig = plot_curves(fits, {"m-base/math": 0.1}, {4: "floor"})
     axes = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in axes] == ["math", "multihop"]
     # the fitted line at the largest N equals 1 - (a N^-b + c) of the fit
@@ -283,7 +348,13 @@ def test_figures_draw_one_panel_per_task_and_the_fitted_curve():
     a, b, c = (f[p]["value"] for p in "abc")
     fitted = [ln for ln in axes[0].get_lines() if len(ln.get_xdata()) == 100][0]
     assert fitted.get_ydata()[-1] == pytest.approx(1 - (a * 1024 ** -b + c))
-    assert plot_errors(analysis.error_split(recs)).axes[0].get_title() == "math"
+    ll = f["loglog"]
+    line = [ln for ln in axes[0].get_lines() if len(ln.get_xdata()) == 50][0]
+    assert line.get_ydata()[-1] == pytest.approx(ll["C"]["value"] * 1024 ** ll["alpha"]["value"])
+    assert "α=" in axes[0].get_legend().get_texts()[0].get_text()
+    rows = [{"model": "m-base", "task": t, "N": n, "seed": 1, "error_format": 0.1,
+             "error_content": 0.5} for t in ("math", "multihop") for n in (0, 4, 16)]
+    assert plot_errors(rows, {"m-base/math": 4}).axes[0].get_title() == "math"
     ci = lambda v: {"value": v, "ci_low": v, "ci_high": v}  # noqa: E731
     rows = newknowledge_table({"m-base": {c: {"metrics": {"exact_match_direct": ci(0.2),
                                                          "exact_match_2hop": ci(0.1)}}

@@ -39,11 +39,20 @@ def test_smoke_run_writes_scaling_outputs(smoke_run):
         for p in "abc":
             assert float(r[f"{p}_ci_low"]) <= float(r[p]) <= float(r[f"{p}_ci_high"])
         assert int(float(r["heldout_N"])) == max(sc["N"])
+        assert r["keeps_rising"] in ("", "yes", "no", "inconclusive")
     errors = list(csv.DictReader((res / "scaling/errors.csv").open()))
     assert len(errors) == len(sc["models"]) * len(tasks) * len(sc["N"]) * len(sc["seeds"])
     for r in errors:
-        total = float(r["error_format"]) + float(r["error_reasoning"]) + float(r["correct"])
+        total = float(r["error_format"]) + float(r["error_content"]) + float(r["performance"])
         assert total == pytest.approx(1.0)
+    # wall-clock seconds live beside the benchmarks, not in the files downstream rules read
+    for model in sc["models"]:
+        for task in tasks:
+            summary = (res / f"scaling/{model}/{task}/seed1/summary.json").read_text()
+            assert "seconds" not in summary
+            timing = json.loads((res / f"benchmarks/scaling_{model}_{task}_seed1_per_N.json")
+                                .read_text())
+            assert [t["N"] for t in timing["per_N"]] == sorted(sc["N"])
     nk = list(csv.DictReader((res / "tables/scaling_newknowledge.csv").open()))
     assert {(r["model"], r["condition"]) for r in nk} == {
         (m, c) for m in sc["newknowledge"]["models"] for c in ("qa_only", "bios+qa")}
@@ -57,9 +66,10 @@ def test_one_scaling_figure_builds_only_its_branch(workflow_copy):
     sc = _smoke_cfg(workflow_copy)["scaling"]
     assert jobs["scaling_run"] == len(sc["models"]) * len(sc["tasks"]) * len(sc["seeds"])
     assert jobs["figure_scaling_errors"] == 1 and jobs["scaling_errors"] == 1
-    # no other study, no fits, no harness evaluation, no new-knowledge runs
+    # the fits mark where format errors vanish; no other study, no harness evaluation, no
+    # new-knowledge runs
     assert set(jobs) <= {"world", "corpus", "task_data", "tokenizer", "pretrain", "scaling_run",
-                         "scaling_errors", "figure_scaling_errors"}
+                         "scaling_errors", "scaling_fits", "figure_scaling_errors"}
 
 
 def test_plotting_option_reruns_only_the_plotting_job(smoke_run):

@@ -31,9 +31,9 @@ def evaluate_policy(policy, prompt_format: str, tasks: dict[str, list[dict]], *,
                        seed=seed)
         outputs = to_task_form(tok, raw, prompt_format, task)
         records, metrics = score(task, outputs, examples, seed=seed, n_boot=n_boot)
-        for rec, ex, out in zip(records, examples, raw):
-            rec.update(id=ex["id"], prompt=ex["prompt"], output=out, reference=ex["reference"],
-                       prompt_format=prompt_format)
+        for rec, ex, out, ans in zip(records, examples, raw, outputs):
+            rec.update(id=ex["id"], prompt=ex["prompt"], output=out, task_output=ans,
+                       reference=ex["reference"], prompt_format=prompt_format)
         results[task] = (records, metrics)
         log.info("%s: %d examples in %.1f s; %s", task, len(examples), time.time() - t0,
                  ", ".join(f"{k}={v['value']:.3f}" for k, v in metrics.items()))

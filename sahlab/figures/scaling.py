@@ -1,4 +1,4 @@
-"""Study A figures: performance vs N with power-law fits, format vs reasoning errors vs N, and
+"""Study A figures: performance vs N with both fits, format vs content errors vs N, and
 new-knowledge bars. N = 0 (prompt only) sits at a separate position left of a log axis."""
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ def _x(ns, zero_x: float) -> np.ndarray:
     return np.where(ns == 0, zero_x, ns)
 
 
+def _footnote(fig, text: str) -> None:
+    """A note under the panels, wrapped to the figure's width (a long line would widen it)."""
+    import textwrap
+
+    width = max(40, int(fig.get_figwidth() * 16))
+    fig.text(0.01, -0.02, textwrap.fill(text, width), fontsize="x-small", va="top")
+
+
 def _log_axis(ax, ns, zero_x: float) -> None:
     """Log x axis with N = 0 labelled '0' at zero_x and a break mark between it and the grid."""
     ticks = [zero_x] + sorted(n for n in set(ns) if n > 0)
@@ -30,22 +38,29 @@ def _log_axis(ax, ns, zero_x: float) -> None:
     ax.set_xlim(zero_x / 1.6, max(ticks) * 1.6)
 
 
-def plot_curves(fits: dict, refs: dict | None = None):
+def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None):
     """fits: analysis.fit_all output. refs: {"<model>/<task>": performance of the model's own
-    harness evaluation (plain prompts for a base model)}, drawn as a hollow marker at N = 0.
+    harness evaluation (its native prompt format)}, drawn as a hollow diamond at N = 0.
+    bounds: {N: "floor" | "cap"} where the training schedule's step floor or cap changes the
+    configured number of epochs; those N get a shaded column and a note.
     One panel per task, one colour per model: points = mean performance per N with bootstrap
-    95 % CIs (band), line = fitted 1 - (a N^-b + c), legend gives b."""
+    95 % CIs (band); solid line = the paper's log-log line P = C N^alpha over the N it was
+    fitted on (legend: alpha with CI, R²); dashed = 1 - (a N^-b + c) over every N >= 1."""
     import matplotlib.pyplot as plt
 
-    refs = refs or {}
+    refs, bounds = refs or {}, bounds or {}
     tasks = list(dict.fromkeys(f["task"] for f in fits.values()))
     models = list(dict.fromkeys(f["model"] for f in fits.values()))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.3 * len(tasks), 3.4), squeeze=False)
     for j, task in enumerate(tasks):
         ax = axes[0, j]
         ns_all = [p["N"] for f in fits.values() if f["task"] == task for p in f["bootstrap"]["per_N"]]
         zx = _zero_x(ns_all)
+        for n, kind in bounds.items():
+            if n in ns_all and n > 0:
+                ax.axvspan(n / 1.3, n * 1.3, color="0.85", lw=0, zorder=0)
+                ax.text(n, 0.98, kind, ha="center", va="top", fontsize="xx-small", color="0.4")
         for k, model in enumerate(models):
             f = fits.get(f"{model}/{task}")
             if f is None:
@@ -62,8 +77,17 @@ def plot_curves(fits: dict, refs: dict | None = None):
                         color=col, capsize=2, lw=1)
             a, b, c = (boot[p]["value"] for p in "abc")
             grid = np.geomspace(ns[pos].min(), ns[pos].max(), 100)
-            ax.plot(grid, 1 - (a * grid ** (-b) + c), color=col, lw=1.5,
-                    label=f"{model}: b={b:.2f}, R²={boot['r2']:.2f}")
+            # clipped to the axis: a fitted a > 1 would draw below 0 at the smallest N
+            ax.plot(grid, np.clip(1 - (a * grid ** (-b) + c), 0, 1), color=col, lw=1.0, ls="--")
+            ll = boot["loglog"]
+            if "alpha" in ll:
+                al = ll["alpha"]
+                g2 = np.geomspace(min(ll["N"]), max(ll["N"]), 50)
+                ax.plot(g2, ll["C"]["value"] * g2 ** al["value"], color=col, lw=1.8,
+                        label=f"{model}: α={al['value']:.2f} [{al['ci_low']:.2f}, "
+                              f"{al['ci_high']:.2f}], R²={ll['r2']:.2f}")
+            else:
+                ax.plot([], [], color=col, lw=1.8, label=f"{model}: no log-log fit")
             ref = refs.get(f"{model}/{task}")
             if ref is not None:
                 ax.plot([zx * 1.25], [ref], marker="D", mfc="none", color=col, ms=5, ls="none")
@@ -73,27 +97,33 @@ def plot_curves(fits: dict, refs: dict | None = None):
         ax.set_xlabel("fine-tuning examples N")
         ax.set_ylabel(f"performance ({PERFORMANCE_LABEL.get(task, 'score')})" if j == 0
                       else PERFORMANCE_LABEL.get(task, "score"))
-        ax.legend(fontsize="x-small", frameon=False, loc="upper left")
+        ax.legend(fontsize="xx-small", frameon=False, loc="upper left")
+    note = ("solid: performance = C·N^α (log-log line on the non-saturated N); dashed: "
+            "1 − (a·N^−b + c); bands: 95 % CIs over seeds and test examples")
     if refs:
-        fig.text(0.01, -0.02, "◇ = the model's own harness evaluation (its native prompt "
-                 "format, evaluation.n_test examples); ● at 0 = same chat prompt as the "
-                 "fine-tuned models", fontsize="x-small")
+        note += ("; ◇ = the model's own harness evaluation (native prompt format); ● at 0 = "
+                 "same chat prompt as the fine-tuned models")
+    if any(bounds.get(n) for n in bounds):
+        note += "; grey columns: N whose step count the schedule's floor/cap changes"
+    _footnote(fig, note)
     fig.tight_layout()
     return fig
 
 
-def plot_errors(rows: list[dict]):
-    """rows: analysis.error_split output. One panel per task: share of test examples with a
-    format error (dashed) and a reasoning/content error (solid) vs N, one colour per model,
-    mean over seeds with the seed range as a band."""
+def plot_errors(rows: list[dict], vanish: dict | None = None):
+    """rows: analysis.error_split output. One panel per task: the format-error share (dashed)
+    and the content-error share (solid; the two add up to 1 - performance) vs N, one colour per
+    model, mean over seeds with the seed range as a band. vanish: {"<model>/<task>": N where
+    format errors vanish (analysis.format_vanish_n)}, marked with a triangle on the axis."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
+    vanish = vanish or {}
     df = pd.DataFrame(rows)
     tasks = list(dict.fromkeys(df.task))
     models = list(dict.fromkeys(df.model))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.2), squeeze=False)
     for j, task in enumerate(tasks):
         ax, sub = axes[0, j], df[df.task == task]
         zx = _zero_x(sub.N)
@@ -101,19 +131,26 @@ def plot_errors(rows: list[dict]):
             g = sub[sub.model == model].groupby("N")
             if not len(g):
                 continue
-            for kind, ls in (("error_format", "--"), ("error_reasoning", "-")):
+            col = colors[k % len(colors)]
+            for kind, ls in (("error_format", "--"), ("error_content", "-")):
                 stat = g[kind].agg(["mean", "min", "max"]).reset_index()
                 x = _x(stat.N, zx)
-                ax.fill_between(x, stat["min"], stat["max"], color=colors[k % len(colors)],
-                                alpha=0.15, lw=0)
-                ax.plot(x, stat["mean"], ls=ls, marker="o", ms=3, color=colors[k % len(colors)],
+                ax.fill_between(x, stat["min"], stat["max"], color=col, alpha=0.15, lw=0)
+                ax.plot(x, stat["mean"], ls=ls, marker="o", ms=3, color=col,
                         label=f"{model} {kind.split('_')[1]}")
+            vn = vanish.get(f"{model}/{task}")
+            if vn is not None:
+                ax.plot([_x([vn], zx)[0]], [-0.01], marker="^", color=col, ms=6, ls="none",
+                        clip_on=False)
         _log_axis(ax, sub.N, zx)
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(task, fontsize="medium")
         ax.set_xlabel("fine-tuning examples N")
-        ax.set_ylabel("share of test examples" if j == 0 else "")
+        ax.set_ylabel("share of test examples (error mass)" if j == 0 else "")
     axes[0, -1].legend(fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    _footnote(fig, "dashed: format errors, solid: content errors (sahlab/eval/errors.py; they "
+              "add up to 1 − performance); ▲ = N from which format errors stay below "
+              "scaling.format_threshold")
     fig.tight_layout()
     return fig
 

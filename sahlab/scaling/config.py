@@ -46,14 +46,52 @@ def max_new_tokens_for(config: dict, task: str) -> int:
     return int(value if value is not None else config["evaluation"]["max_new_tokens"])
 
 
-def steps_for(n: int, batch_size: int, epochs: float, min_steps: int,
-              max_steps: int | None) -> int:
-    """Optimizer steps for N examples: `epochs` passes at `batch_size`, at least `min_steps`
-    (so N = 1 still gets a few updates), at most `max_steps` (None = no cap). 0 for N = 0."""
+def grid_for(config: dict, task: str) -> list[int]:
+    """The N grid of `task`: scaling.N without the values larger than the task's training split
+    (multihop has 300 rows where the other embedded tasks have 4,096), sorted."""
+    size = train_split_sizes(config).get(task)
+    return sorted(n for n in config["scaling"]["N"] if size is None or n <= size)
+
+
+def steps_for(n: int, batch_size: int, epochs: float, min_steps: int = 0,
+              max_steps: int | None = None) -> int:
+    """Optimizer steps for N examples: `epochs` passes over the N examples in batches of at most
+    `batch_size` (N < batch_size: one batch of N per epoch, so a small N is still seen `epochs`
+    times), raised to `min_steps` (0 = no floor) and cut to `max_steps` (None = no cap). 0 for
+    N = 0. `schedule_bound` says where the floor or the cap changes this count."""
     if n == 0:
         return 0
-    steps = max(int(min_steps), math.ceil(epochs * n / batch_size))
+    steps = max(int(min_steps), math.ceil(epochs * math.ceil(n / batch_size)))
     return min(steps, int(max_steps)) if max_steps else steps
+
+
+def schedule_bound(n: int, batch_size: int, epochs: float, min_steps: int = 0,
+                   max_steps: int | None = None) -> str | None:
+    """'floor' if min_steps raises N's step count, 'cap' if max_steps cuts it, else None (the
+    figure marks these points: their N is not trained for the configured number of epochs)."""
+    if n == 0:
+        return None
+    free = math.ceil(epochs * math.ceil(n / batch_size))
+    if min_steps and free < min_steps:
+        return "floor"
+    if max_steps and free > max_steps:
+        return "cap"
+    return None
+
+
+def schedule_bounds(config: dict) -> dict[int, str]:
+    """{N: "floor" | "cap"} for the grid's N whose step count scaling.min_steps / max_steps
+    change (`schedule_bound` at the configured SFT batch size)."""
+    from sahlab.train.common import resolve_hparams
+
+    sc = config["scaling"]
+    batch = resolve_hparams("sft", dict(sc.get("hparams") or {}))["batch_size"]
+    out = {}
+    for n in sc["N"]:
+        kind = schedule_bound(n, batch, sc["epochs"], sc.get("min_steps", 0), sc.get("max_steps"))
+        if kind:
+            out[int(n)] = kind
+    return out
 
 
 def check_scaling_config(config: dict) -> None:
@@ -85,10 +123,11 @@ def check_scaling_config(config: dict) -> None:
               f"{sc.get('heldout', 1)} held out), got {positive}")
     sizes = train_split_sizes(config)
     for task in grid_tasks(config):
-        size = sizes.get(task)
-        if size is not None and max(grid) > size:
-            _fail("N", f"N = {max(grid)} is larger than the training split of task {task!r} "
-                  f"({size} examples; see world.tasks.{task}.train or the hub 'limit')")
+        kept = [n for n in grid_for(config, task) if n > 0]
+        if len(kept) < need:
+            _fail("N", f"task {task!r} has {sizes.get(task)} training examples, which leaves "
+                  f"N = {kept} of {sorted(grid)} (larger N are dropped per task); need at least {need} "
+                  f"(see world.tasks.{task}.train or the hub 'limit')")
     mnt = sc.get("max_new_tokens")
     if isinstance(mnt, dict):
         unknown = [t for t in mnt if t not in config["tasks"]]
@@ -105,7 +144,7 @@ def check_scaling_config(config: dict) -> None:
         _fail("hparams", f"{owned} are set per N from scaling.epochs / min_steps / max_steps; "
               "remove them from hparams")
     _check_hparams(hp, "hparams")
-    mx, mn = sc.get("max_steps"), sc.get("min_steps", 1)
+    mx, mn = sc.get("max_steps"), sc.get("min_steps", 0)
     if mx is not None and mx < mn:
         _fail("max_steps", f"({mx}) must not be below min_steps ({mn})")
     nk = sc.get("newknowledge")

@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 from sahlab.io import work_dir
-from sahlab.scaling.config import steps_for
+from sahlab.scaling.config import schedule_bound, steps_for
 from sahlab.train.common import resolve_hparams
 
 log = logging.getLogger("sahlab.scaling")
-RECORD_FIELDS = ("N", "seed", "example_id", "correct", "format_ok", "error_kind", "output")
+RECORD_FIELDS = ("N", "seed", "example_id", "correct", "format_ok", "error_kind", "output",
+                 "task_output")
 
 
 def seed_order(rows: list[dict], seed: int) -> list[dict]:
@@ -32,14 +33,17 @@ def seed_order(rows: list[dict], seed: int) -> list[dict]:
 def run_scaling(model_dir: str | Path, task: str, train_rows: list[dict], test_rows: list[dict],
                 grid: list[int], seed: int, *, hparams: dict, epochs: float, min_steps: int,
                 max_steps: int | None, max_new_tokens: int, batch_size: int,
-                threads: int = 1, work_root: str | None = None) -> tuple[list[dict], list[dict]]:
+                threads: int = 1, work_root: str | None = None
+                ) -> tuple[list[dict], list[dict], list[dict]]:
     """Fine-tune `model_dir` on the first N rows of the seed's order of `train_rows`
     (`seed_order`) for every N in `grid` and evaluate each model.
 
     hparams: train() SFT hyper-parameters except epochs/max_steps, which the schedule sets
     (`steps_for`: epochs over N at the batch size, clipped to [min_steps, max_steps]).
-    Returns (records, summary): records hold RECORD_FIELDS per (N, test example); summary
-    holds one dict per N (steps, training seconds and loss, evaluation seconds, metrics).
+    Returns (records, summary, timing): records hold RECORD_FIELDS per (N, test example);
+    summary holds one dict per N (steps, training loss, metrics: the same on a rerun); timing
+    holds the wall-clock seconds of training and evaluation per N, kept apart so that a rerun
+    leaves the files downstream rules read byte-identical.
     Raises ValueError if N exceeds the training split or the grid is empty.
     """
     from tqdm import tqdm
@@ -60,32 +64,36 @@ def run_scaling(model_dir: str | Path, task: str, train_rows: list[dict], test_r
     train_rows = seed_order(train_rows, seed)
     hp = resolve_hparams("sft", hparams)  # defaults filled: the batch size and prompt format used
     prompt_format, batch = hp["prompt_format"], hp["batch_size"]
-    records, summary = [], []
+    records, summary, timing = [], [], []
     # Scratch models beside the job's output (`work_root`): a killed job's go at the next start.
     with (work_dir(work_root, "scaling-work") if work_root else
           tempfile.TemporaryDirectory(prefix="sahlab-scaling-")) as work:
         for n in tqdm(grid, desc=f"{task} N grid", mininterval=5):
             steps = steps_for(n, batch, epochs, min_steps, max_steps)
-            info = {"N": n, "seed": seed, "steps": steps}
+            info = {"N": n, "seed": seed, "steps": steps,
+                    "bound": schedule_bound(n, batch, epochs, min_steps, max_steps)}
+            clock = {"N": n, "seed": seed}
             if n == 0:
                 model = load_model(model_dir)
             else:
                 out = Path(work) / f"N{n}"
                 s = train(model_dir, train_rows[:n], "sft", {**hparams, "max_steps": steps}, seed,
                           out, threads=threads, stage="post")
-                info.update(train_seconds=s["seconds"], train_loss=s["train_loss"],
-                            loss_first=s.get("loss_first"), loss_last=s.get("loss_last"))
+                clock["train_seconds"] = s["seconds"]
+                info.update(train_loss=s["train_loss"], loss_first=s.get("loss_first"),
+                            loss_last=s.get("loss_last"))
                 model = load_model(out)
             t0 = time.perf_counter()
             recs, metrics = evaluate_policy(
                 ModelPolicy(model), prompt_format, {task: test_rows}, max_new_tokens=max_new_tokens,
                 batch_size=batch_size, n_boot=0, seed=seed)[task]
-            info["eval_seconds"] = round(time.perf_counter() - t0, 3)
+            clock["eval_seconds"] = round(time.perf_counter() - t0, 3)
+            timing.append(clock)
             info["metrics"] = {k: float(v["value"]) for k, v in metrics.items()}
             summary.append(info)
             log.info("%s N=%d seed=%d: %d steps, %s", task, n, seed, steps, info["metrics"])
             records += [{"N": n, "seed": seed, "example_id": r["id"], "correct": float(r["correct"]),
                          "format_ok": bool(r["format_ok"]), "error_kind": r["error_kind"],
-                         "output": r["output"]} for r in recs]
+                         "output": r["output"], "task_output": r["task_output"]} for r in recs]
             del model
-    return records, summary
+    return records, summary, timing

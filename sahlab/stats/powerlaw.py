@@ -246,35 +246,94 @@ def _outcome_cube(records: Iterable[Mapping[str, Any]]):
     return np.array(Ns), X
 
 
-def _weighted_error(X0: np.ndarray, M: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
-    """Error per N with seed weights ws and example weights we (bootstrap counts)."""
-    W = ws[:, None] * we[None, :]
-    num = np.einsum("nse,se->n", X0, W)
-    den = np.einsum("nse,se->n", M, W)
+def crossed_resamples(X: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap replicates of the mean outcome per N for outcomes X[N, seed, example] of a
+    crossed design (every seed's model scores the same test examples), counting each source of
+    variance once. Returns an array [n_boot, len(N)].
+
+    Per N, X = m + α_seed + β_example + r (two-way decomposition). Resampling seeds and examples
+    together (product weights) counts the residual r three times: the seed means carry r / n_ex,
+    the example means r / n_seeds, and the resampled cells r itself (Owen 2007, "the pigeonhole
+    bootstrap"); with 0/1 outcomes r dominates and the CIs come out ~1.5x too wide. Here each
+    replicate draws seeds and examples with replacement (the same draws at every N, so the
+    curve's correlation across N is kept) and rebuilds the mean from the seed effects shrunk to
+    the seed variance without the residual's share (σ²_seed = var(α) - var(r)/n_ex), the example
+    effects shrunk likewise (σ²_ex = var(β) - var(r)/n_seeds) and the residual once, each scaled
+    by sqrt(n/(n-1)) so the replicate variance estimates σ²_seed/n_seeds + σ²_ex/n_ex +
+    σ²_r/(n_seeds n_ex) without the bootstrap's (n-1)/n shrinkage (which is 2/3 with 3 seeds).
+    A single seed gives the example bootstrap (conditional on that seed).
+    """
+    if X.ndim != 3 or np.isnan(X).any():
+        raise ValueError("crossed_resamples: need a complete X[N, seed, example] (every seed's "
+                         "model scored on the same test examples at every N)")
+    _, S, E = X.shape
+    m = X.mean(axis=(1, 2))
+    alpha = X.mean(axis=2) - m[:, None]                       # [N, S]
+    beta = X.mean(axis=1) - m[:, None]                        # [N, E]
+    resid = X - m[:, None, None] - alpha[:, :, None] - beta[:, None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return 1.0 - num / den
+        if S > 1:
+            var_r = (resid ** 2).sum(axis=(1, 2)) / ((S - 1) * max(E - 1, 1))
+            var_a = (alpha ** 2).sum(axis=1) / (S - 1)
+            var_b = (beta ** 2).sum(axis=1) / max(E - 1, 1)
+            ka = np.sqrt(np.clip(var_a - var_r / E, 0, None) / var_a)
+            kb = np.sqrt(np.clip(var_b - var_r / S, 0, None) / var_b)
+            ka, kb = np.nan_to_num(ka), np.nan_to_num(kb)
+            kr = np.sqrt(S / (S - 1) * E / max(E - 1, 1))
+        else:   # one seed: examples only (beta holds the residual too)
+            ka, kb, kr = np.zeros_like(m), np.ones_like(m), 0.0
+    ka = ka * np.sqrt(S / (S - 1)) if S > 1 else ka
+    kb = kb * np.sqrt(E / (E - 1)) if E > 1 else kb
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, m.size))
+    for i in range(n_boot):
+        ws = rng.multinomial(S, np.full(S, 1 / S)).astype(float)
+        we = rng.multinomial(E, np.full(E, 1 / E)).astype(float)
+        a = alpha @ ws / S - alpha.mean(axis=1)   # centred: the replicates scatter around m
+        b = beta @ we / E - beta.mean(axis=1)
+        r = np.einsum("nse,s,e->n", resid, ws, we) / (S * E) if S > 1 else 0.0
+        out[i] = m + ka * a + kb * b + kr * r
+    return out
 
 
 def _ci(values: np.ndarray, point: float | None, level: float) -> dict[str, float | None]:
     q = (1 - level) / 2
+    values = values[np.isfinite(values)] if values.size else values
     if values.size == 0:
         return {"value": point, "ci_low": None, "ci_high": None}
     lo, hi = np.percentile(values, [100 * q, 100 * (1 - q)])
     return {"value": point, "ci_low": float(lo), "ci_high": float(hi)}
 
 
+def loglog_support(N: Sequence[float], perf: Sequence[float], saturation: float) -> np.ndarray:
+    """The non-saturated part of a curve, where the paper's log-log line is fitted: N >= 1 and
+    0 < performance < `saturation` (log 0 is undefined; a saturated point no longer grows)."""
+    N, perf = np.asarray(N, dtype=float), np.asarray(perf, dtype=float)
+    return (N >= 1) & (perf > 0) & (perf < saturation)
+
+
+def fit_performance_loglog(N: Sequence[float], perf: Sequence[float]) -> dict[str, Any]:
+    """The paper's form: log P = log C + alpha log N (performance P = C N^alpha), by least
+    squares in log space; r2 in log space. Raises ValueError with < 2 distinct usable N."""
+    ll = fit_loglog(N, perf)   # the same line with the sign of the slope turned
+    return {"C": ll["a"], "alpha": -ll["b"], "r2": ll["r2"], "n_points": ll["n_points"]}
+
+
 def bootstrap_fit(records: Iterable[Mapping[str, Any]], n_boot: int = 1000, seed: int = 0,
-                  resample_seeds: bool = True, level: float = 0.95) -> dict[str, Any]:
-    """Power-law fit with percentile bootstrap CIs from per-example outcomes.
+                  level: float = 0.95, saturation: float = 0.95) -> dict[str, Any]:
+    """Both fits of one curve with percentile bootstrap CIs from per-example outcomes.
 
-    `records`: mappings with N, seed (training seed), example_id, correct (bool or [0, 1]).
-    Each replicate resamples test examples with replacement (the same draw for every N and
-    seed, since all runs share the test set) and, if `resample_seeds` and there are several,
-    training seeds; error(N) is then the weighted mean error over (seed, example) cells.
-    Replicates whose fit is impossible are counted in `n_failed`, not silently dropped.
+    `records`: mappings with N, seed (training seed), example_id, correct (bool or [0, 1]);
+    every (N, seed) must score the same examples. Replicates come from `crossed_resamples`
+    (seeds and examples resampled, each variance counted once). Fits: the paper's log-log line
+    of performance on the non-saturated N (`loglog_support` of the point estimate, kept fixed
+    across replicates) and error(N) = a N^-b + c. Replicates where a fit is impossible are
+    counted in `n_failed` (per form), not silently dropped.
 
-    Returns dict(fit, a, b, c, r2, per_N, zero_shot, n_boot, n_failed); a, b, c are
-    {value, ci_low, ci_high}; per_N lists {N, error, ci_low, ci_high} including N = 0.
+    Returns dict(fit, a, b, c, r2, loglog, per_N, zero_shot, n_boot, n_failed, level,
+    replicates); a, b, c and loglog's C, alpha are {value, ci_low, ci_high}; per_N lists
+    {N, error, ci_low, ci_high} including N = 0; `replicates` is the [n_boot, len(N)] array of
+    replicate performances (for statistics the caller derives; not JSON).
     """
     from tqdm import tqdm
 
@@ -283,40 +342,47 @@ def bootstrap_fit(records: Iterable[Mapping[str, Any]], n_boot: int = 1000, seed
     if not 0 < level < 1:
         raise ValueError(f"bootstrap_fit: level must be in (0, 1), got {level}")
     Ns, X = _outcome_cube(records)
-    M = (~np.isnan(X)).astype(float)
-    X0 = np.nan_to_num(X, nan=0.0)
-    n_seeds, n_ex = X.shape[1], X.shape[2]
-    ones_s, ones_e = np.ones(n_seeds), np.ones(n_ex)
-    err = _weighted_error(X0, M, ones_s, ones_e)
-    if np.any(np.isnan(err)):
-        raise ValueError(f"bootstrap_fit: no outcomes at N = {Ns[np.isnan(err)].tolist()}")
+    if np.isnan(X).any():
+        n, s, _ = np.argwhere(np.isnan(X))[0]
+        raise ValueError(f"bootstrap_fit: N = {Ns[n]:g}, seed index {s} lacks outcomes for some "
+                         "test examples; every (N, seed) must score the same examples")
+    perf = X.mean(axis=(1, 2))
+    err = 1.0 - perf
     fit = fit_power_law(Ns, err)
-
-    rng = np.random.default_rng(seed)
-    params, errs, n_failed = [], [], 0
-    for _ in tqdm(range(n_boot), desc="bootstrap power-law fit", mininterval=5):
-        we = rng.multinomial(n_ex, ones_e / n_ex).astype(float)
-        ws = (rng.multinomial(n_seeds, ones_s / n_seeds).astype(float)
-              if resample_seeds and n_seeds > 1 else ones_s)
-        e = _weighted_error(X0, M, ws, we)
-        if np.any(np.isnan(e)):   # every drawn example missing at some N
-            n_failed += 1
-            continue
+    support = loglog_support(Ns, perf, saturation)
+    try:
+        if support.sum() < 3:  # two points always lie on a line: no test of the form
+            raise ValueError(f"the log-log line needs >= 3 non-saturated N with performance > 0 "
+                             f"(and < {saturation}), got N = {Ns[support].tolist()}")
+        ll = fit_performance_loglog(Ns[support], perf[support])
+    except ValueError as e:
+        ll = {"error": str(e)}
+    P = np.clip(crossed_resamples(X, n_boot, seed), 0.0, 1.0)
+    params, lines, failed = [], [], {"power": 0, "loglog": 0}
+    for p in tqdm(P, desc="bootstrap fits", mininterval=5):
         try:
-            f = fit_power_law(Ns, e)
+            f = fit_power_law(Ns, 1.0 - p)
+            params.append((f["a"], f["b"], f["c"]))
         except ValueError:
-            n_failed += 1
-            continue
-        params.append((f["a"], f["b"], f["c"]))
-        errs.append(e)
-    P = np.array(params).reshape(-1, 3)
-    E = np.array(errs).reshape(-1, Ns.size)
+            failed["power"] += 1
+        if "error" not in ll:
+            if np.all(p[support] > 0):
+                g = fit_performance_loglog(Ns[support], p[support])
+                lines.append((g["C"], g["alpha"]))
+            else:
+                failed["loglog"] += 1
+    Pa = np.array(params).reshape(-1, 3)
+    L = np.array(lines).reshape(-1, 2)
     per_n = []
     for j, n in enumerate(Ns):
-        row = _ci(E[:, j], float(err[j]), level)
+        row = _ci(1.0 - P[:, j], float(err[j]), level)
         per_n.append({"N": int(n) if float(n).is_integer() else float(n), "error": row["value"],
                       "ci_low": row["ci_low"], "ci_high": row["ci_high"]})
     zero = next(({k: v for k, v in r.items() if k != "N"} for r in per_n if r["N"] == 0), None)
-    return {"fit": fit, "a": _ci(P[:, 0], fit["a"], level), "b": _ci(P[:, 1], fit["b"], level),
-            "c": _ci(P[:, 2], fit["c"], level), "r2": fit["r2"], "per_N": per_n,
-            "zero_shot": zero, "n_boot": n_boot, "n_failed": n_failed, "level": level}
+    loglog = ({"error": ll["error"]} if "error" in ll else
+              {"C": _ci(L[:, 0], ll["C"], level), "alpha": _ci(L[:, 1], ll["alpha"], level),
+               "r2": ll["r2"], "N": [int(n) for n in Ns[support]]})
+    return {"fit": fit, "a": _ci(Pa[:, 0], fit["a"], level), "b": _ci(Pa[:, 1], fit["b"], level),
+            "c": _ci(Pa[:, 2], fit["c"], level), "r2": fit["r2"], "loglog": loglog,
+            "per_N": per_n, "zero_shot": zero, "n_boot": n_boot, "n_failed": failed,
+            "level": level, "replicates": P, "N": Ns.tolist()}
