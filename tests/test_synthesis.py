@@ -97,8 +97,11 @@ def test_verdict_rows_cover_each_scope_and_name_a_missing_column():
 
 # ------------------------------------------------------------------------------ adapters
 def test_adapters_name_the_missing_column():
-    with pytest.raises(KeyError, match="scaling_fits.csv.*b_ci_low"):
-        sources.scaling_exponents(pd.DataFrame({"model": ["small-base"], "task": ["math"], "b": [0.1]}))
+    with pytest.raises(KeyError, match="scaling_fits.csv.*alpha_ci_low"):
+        sources.scaling_exponents(pd.DataFrame({"model": ["small-base"], "task": ["math"],
+                                                "alpha": [0.1]}))
+    with pytest.raises(KeyError, match="complexity_dose.csv.*saved_over_ceiling"):
+        sources.complexity_ceiling(pd.DataFrame({"scale": ["small"], "task": ["math"]}))
     with pytest.raises(KeyError, match="eft_gains.csv"):
         sources.eft_gains(pd.DataFrame({"task": ["math"]}))
 
@@ -111,7 +114,9 @@ def _stage_gains():
 
 def test_build_leaves_tasks_a_study_does_not_cover_blank():
     fits = pd.DataFrame({"model": ["small-base", "small-post"], "task": ["math", "math"],
-                         "b": [0.3, 0.9], "b_ci_low": [0.1, 0.5], "b_ci_high": [0.5, 1.2]})
+                         "alpha": [0.3, 0.9], "alpha_ci_low": [0.1, 0.5], "alpha_ci_high": [0.5, 1.2],
+                         "format_vanish_N": [16, 1], "gain_after_format": [0.2, 0.1],
+                         "gain_ci_low": [0.1, 0.0], "gain_ci_high": [0.3, 0.2]})
     eft = pd.DataFrame({"task": ["math", "math"], "metric": ["accuracy", "format"],
                         "ft_gain": [0.1, 0.5], "ft_ci_low": [0.0, 0.4], "ft_ci_high": [0.2, 0.6],
                         "pt_gain": [0.2, 0.0], "pt_ci_low": [0.1, 0.0], "pt_ci_high": [0.3, 0.0],
@@ -119,9 +124,9 @@ def test_build_leaves_tasks_a_study_does_not_cover_blank():
                         "pt_minus_ft_ci_high": [0.2, -0.4]})
     df = table.build({"stage_gains": _stage_gains(), "scaling_fits": fits, "eft_gains": eft})
     small_math = df[(df.scale == "small") & (df.task == "math")].iloc[0]
-    assert small_math.A_b == 0.3  # the pre-trained model's fit, not the post-trained one's
+    assert (small_math.A_alpha, small_math.A_format_N) == (0.3, 16)  # the pre-trained model's fit, not the post-trained one's
     assert small_math.C_ft == 0.1  # the task's main metric (accuracy), not the format score
-    assert df[(df.scale == "large") & (df.task == "math")].A_b.isna().all()  # not covered: blank
+    assert df[(df.scale == "large") & (df.task == "math")].A_alpha.isna().all()  # not covered: blank
     assert df[df.task == "multihop"].C_ft.isna().all()
     md = table.markdown(df)
     assert "| small | math |" in md and "0.3 [0.1, 0.5]" in md

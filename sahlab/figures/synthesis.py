@@ -23,7 +23,7 @@ READINGS = {"format": ("post-training selects format", STAGE_COLORS["base"]),
 PANELS = [
     ("stage gains: pre = base − random (native),\npost = post (chat) − base (native)", [("base_native", "pre"),
                                               ("post_own", "post")], None, 0.0, None, None),
-    ("A: scaling exponent b\n(error ∝ N^−b)", [("A_b", "")], None, 0.0, "ability", "format"),
+    ("A: scaling exponent α\n(performance ∝ N^α)", [("A_alpha", "")], None, 0.0, "ability", "format"),
     ("B: complexity reduction\nlog10 bits(pre)/bits(post)", [("B_reduction", "")], "log10", 0.0,
      "format", "ability"),
     ("C: EFT Δpt − Δft", [("C_pt_minus_ft", "")], None, 0.0, "format", "ability"),

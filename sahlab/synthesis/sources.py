@@ -34,18 +34,25 @@ def stage_gains(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(list(out.values()), columns=None if out else ["scale", "task"])
 
 
-def scaling_exponents(df: pd.DataFrame, format_column: str = "format_errors_vanish_N") -> pd.DataFrame:
-    """tables/scaling_fits.csv -> (scale, task, A_b, A_b_ci_low, A_b_ci_high, A_format_N).
+def scaling_exponents(df: pd.DataFrame) -> pd.DataFrame:
+    """tables/scaling_fits.csv -> (scale, task, A_alpha [+ CI], A_format_N, A_gain_after_format
+    [+ CI]).
 
-    The exponent b of error(N) = a·N^(−b) + c of the scale's *pre-trained* model (the paper
-    fine-tunes base models); A_format_N (the N from which format errors stay at zero) only if
-    study A's table carries it, else blank."""
-    require(df, "scaling_fits.csv", ["model", "task", "b", "b_ci_low", "b_ci_high"])
+    The paper's exponent α of performance = C·N^α (log-log line on the non-saturated N) of the
+    scale's *pre-trained* model (the paper fine-tunes base models); A_format_N is the N from which
+    format errors stay below the threshold, and A_gain_after_format the performance gained from
+    there to the largest N (the paper: a handful of examples align the style, performance keeps
+    rising)."""
+    require(df, "scaling_fits.csv", ["model", "task", "alpha", "alpha_ci_low", "alpha_ci_high",
+                                     "format_vanish_N", "gain_after_format", "gain_ci_low",
+                                     "gain_ci_high"])
     base = df[df.model.str.endswith("-base")]
-    out = pd.DataFrame({"scale": base.model.map(_scale), "task": base.task, "A_b": base.b,
-                        "A_b_ci_low": base.b_ci_low, "A_b_ci_high": base.b_ci_high})
-    out["A_format_N"] = base[format_column].values if format_column in base else float("nan")
-    return out.reset_index(drop=True)
+    return pd.DataFrame({
+        "scale": base.model.map(_scale), "task": base.task, "A_alpha": base.alpha,
+        "A_alpha_ci_low": base.alpha_ci_low, "A_alpha_ci_high": base.alpha_ci_high,
+        "A_format_N": base.format_vanish_N, "A_gain_after_format": base.gain_after_format,
+        "A_gain_after_format_ci_low": base.gain_ci_low,
+        "A_gain_after_format_ci_high": base.gain_ci_high}).reset_index(drop=True)
 
 
 def complexity_reduction(df: pd.DataFrame, target: str = "pre_best") -> pd.DataFrame:
@@ -62,17 +69,21 @@ def complexity_reduction(df: pd.DataFrame, target: str = "pre_best") -> pd.DataF
                          "B_reduction_ci_high": sub.reduction_ci_high}).reset_index(drop=True)
 
 
-CEILING_COLUMNS = ("scale", "task", "ceiling_bits", "ceiling_bits_ci_low", "ceiling_bits_ci_high")
+CEILING_COLUMNS = ("scale", "task", "main_arm", "ceiling_task_bits", "saved_over_ceiling")
 
 
 def complexity_ceiling(df: pd.DataFrame | None) -> pd.DataFrame:
-    """tables/complexity_dose*.csv (study B's dose-response, optional) -> (scale, task,
-    B_ceiling_bits [+ CI]); an empty frame when the run has no such table."""
+    """tables/complexity_dose.csv (study B's dose-response, optional) -> (scale, task,
+    B_ceiling_bits, B_saved_over_ceiling) of the main post-training arm: L(D_post | base) of the
+    task's share of the post-training data, and the bits the post-trained model saves at the
+    paper's δ as a share of it; an empty frame when the run has no such table."""
     if df is None:
         return pd.DataFrame(columns=["scale", "task"])
-    require(df, "complexity_dose*.csv", CEILING_COLUMNS)
-    sub = df[list(CEILING_COLUMNS)].drop_duplicates(["scale", "task"])
-    return sub.rename(columns={c: f"B_{c}" for c in CEILING_COLUMNS[2:]}).reset_index(drop=True)
+    require(df, "complexity_dose.csv", CEILING_COLUMNS)
+    sub = df[df.main_arm.astype(str).str.lower() == "true"].drop_duplicates(["scale", "task"])
+    return pd.DataFrame({"scale": sub.scale, "task": sub.task,
+                         "B_ceiling_bits": sub.ceiling_task_bits,
+                         "B_saved_over_ceiling": sub.saved_over_ceiling}).reset_index(drop=True)
 
 
 def eft_gains(df: pd.DataFrame) -> pd.DataFrame:
