@@ -206,3 +206,13 @@ def test_sandbox_cleans_up_and_runs_200_programs_in_seconds():
     assert time.perf_counter() - t0 < 30  # wall, on a loaded 2-core machine
     leftovers = {p for p in set(os.listdir("/tmp")) - before if p.startswith("sahlab-sandbox-")}
     assert not leftovers
+
+
+def test_study_a_error_split_reads_the_coding_records():
+    from sahlab.scaling.analysis import error_split
+
+    outs = ["f(x) = x + 1", "f(x) = x", "nonsense", "f(x) = (x"]
+    recs, _ = score("coding", outs, [_row()] * 4, n_boot=0)
+    rows = error_split([{"model": "m", "task": "coding", "N": 4, "seed": 1, **r} for r in recs])
+    assert rows[0]["error_format"] == 0.5 and rows[0]["error_reasoning"] == 0.25
+    assert rows[0]["performance"] == 0.25
