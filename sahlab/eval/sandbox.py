@@ -152,8 +152,8 @@ def run(source):
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
     if timed_out or sig == signal.SIGXCPU:
         return {"status": "timeout", "detail": "wall-clock or CPU limit"}
-    return {"status": "killed", "detail": f"no status (signal {sig}, exit "
-                                          f"{os.WEXITSTATUS(status) if os.WIFEXITED(status) else None})"}
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    return {"status": "killed", "detail": f"no status (signal {sig}, exit {code})"}
 
 
 for line in sys.stdin:
