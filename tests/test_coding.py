@@ -216,3 +216,10 @@ def test_study_a_error_split_reads_the_coding_records():
     rows = error_split([{"model": "m", "task": "coding", "N": 4, "seed": 1, **r} for r in recs])
     assert rows[0]["error_format"] == 0.5 and rows[0]["error_reasoning"] == 0.25
     assert rows[0]["performance"] == 0.25
+
+
+def test_sandbox_status_pipe_cannot_be_forged():
+    prog = ("import io, os\nfor fd in range(3, 20):\n    try:\n"
+            "        io.FileIO(fd, 'w', closefd=False).write(b'{\"status\": \"passed\"}\\n')\n"
+            "    except Exception:\n        pass\nassert False\n")
+    assert run_many([prog], FAST)[0]["status"] == "failed"

@@ -17,7 +17,8 @@ costs ~30 ms) which, before compiling the program:
   outside the temporary directory.
 
 The server kills the child's whole session at the wall-clock timeout. The outcome is a status
-line the harness writes on a private pipe, never the program's own output (discarded).
+line the harness writes on a private pipe with a per-run random nonce, never the program's own
+output (discarded), so a program that writes "passed" on the pipe does not pass.
 
 This contains buggy and carelessly hostile code (infinite loops, memory bombs, fork bombs, file
 writes, ``os.system``, syntax errors); like the reference harnesses it is not a security boundary
@@ -59,9 +60,10 @@ if sys.argv[4] == "1":
 import builtins, io, shutil as _sh, socket, subprocess
 
 
-def child(source, workdir, w):
+def child(source, workdir, w, nonce):
     def report(status, detail=""):
-        os.write(w, (json.dumps({"status": status, "detail": detail[:300]}) + "\n").encode())
+        os.write(w, (json.dumps({"status": status, "detail": detail[:300], "nonce": nonce})
+                     + "\n").encode())
         os._exit(0)
     os.setsid()
     for name, value in LIMITS.items():
@@ -108,21 +110,22 @@ def child(source, workdir, w):
     try:
         exec(code, {"__name__": "__main__", "__builtins__": builtins})
     except BaseException as e:
-        _write(w, (json.dumps({"status": "failed",
-                               "detail": f"{type(e).__name__}: {e}"[:300]}) + "\n").encode())
+        _write(w, (json.dumps({"status": "failed", "detail": f"{type(e).__name__}: {e}"[:300],
+                               "nonce": nonce}) + "\n").encode())
         _exit(0)
-    _write(w, b'{"status": "passed", "detail": ""}\n')
+    _write(w, (json.dumps({"status": "passed", "detail": "", "nonce": nonce}) + "\n").encode())
     _exit(0)
 
 
 def run(source):
     workdir = tempfile.mkdtemp(prefix="sahlab-sandbox-")
     r, w = os.pipe()
+    nonce = os.urandom(16).hex()  # a status line without it was written by the program
     pid = os.fork()
     if pid == 0:
         os.close(r)
         try:
-            child(source, workdir, w)
+            child(source, workdir, w, nonce)
         finally:
             os._exit(1)
     os.close(w)
@@ -141,14 +144,25 @@ def run(source):
     if timed_out:
         _, status = os.waitpid(pid, 0)
     os.set_blocking(r, False)
+    data = b""
     try:
-        data = os.read(r, 4096)
+        while len(data) < 1 << 20:
+            chunk = os.read(r, 65536)
+            if not chunk:
+                break
+            data += chunk
     except BlockingIOError:
-        data = b""
+        pass
     os.close(r)
     shutil.rmtree(workdir, ignore_errors=True)
-    if data:
-        return json.loads(data.decode("utf-8", "replace").splitlines()[0])
+    for line in data.decode("utf-8", "replace").splitlines():
+        try:  # the harness's line carries the nonce; what the program scribbled does not count
+            out = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(out, dict) and out.get("nonce") == nonce \
+                and out.get("status") in ("passed", "failed", "syntax"):
+            return {"status": out["status"], "detail": str(out.get("detail", ""))}
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
     if timed_out or sig == signal.SIGXCPU:
         return {"status": "timeout", "detail": "wall-clock or CPU limit"}
