@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-EMBEDDED_TASKS = ("math", "translation", "instructions", "multihop")
+EMBEDDED_TASKS = ("math", "translation", "instructions", "multihop", "coding")
 POST_METHODS = ("sft", "grpo", "rloo", "dpo", "reward")
 STAGES = ("random", "base", "post")
 

@@ -396,3 +396,70 @@ def test_missing_local_path_and_bad_extension(tmp_path, load):
     broken.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(ValueError, match=r"could not read local data.*broken\.parquet"):
         load(path=str(broken), adapter="gsm8k")
+
+
+# ---------------------------------------------------------------------------------- coding
+# evalplus/humanevalplus rows (task_id, prompt, canonical_solution, entry_point, test)
+HUMANEVAL_ROWS = [
+    {"task_id": "HumanEval/0",
+     "prompt": 'def add(a: int, b: int) -> int:\n    """Add two numbers.\n    >>> add(2, 3)\n'
+               '    5\n    """\n',
+     "canonical_solution": "    return a + b\n", "entry_point": "add",
+     "test": "\n\ndef check(candidate):\n    inputs = [[2, 3], [0, 0], [-1, 1], [10**6, 1]]\n"
+             "    results = [5, 0, 0, 1000001]\n"
+             "    for inp, exp in zip(inputs, results):\n"
+             "        assert candidate(*inp) == exp\n"},
+]
+# evalplus/mbppplus rows (task_id, code, prompt, source_file, test_imports, test_list, test)
+MBPP_ROWS = [
+    {"task_id": 2, "code": "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n",
+     "prompt": "Write a function to find the shared elements from the given two lists.",
+     "source_file": "Benchmark Questions Verification V2.ipynb", "test_imports": [],
+     "test_list": ["assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))"],
+     "test": "import numpy as np\n\ndef assertion(out, exp, atol):\n"
+             "    assert out == exp or np.allclose(out, exp, atol=atol)\n\n"
+             "inputs = [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2), (3, 4)]]\n"
+             "results = [(4, 5), ()]\n"
+             "for i, (inp, exp) in enumerate(zip(inputs, results)):\n"
+             "    assertion(tuple(sorted(similar_elements(*inp))), exp, 0)\n"},
+]
+
+
+def test_humaneval_rows_map_and_score_through_the_harness(tmp_path, load):
+    from sahlab.eval.scorers import score
+
+    exs = load(path=write_jsonl(tmp_path / "he.jsonl", HUMANEVAL_ROWS), adapter="humaneval")
+    assert exs[0]["id"] == "humaneval-HumanEval-0"
+    assert exs[0]["metadata"]["entry_point"] == "add"
+    assert validate_load_spec({"hub": "evalplus/humanevalplus", "split": "test"})["adapter"] \
+        == "humaneval"
+    outs = ["    return a + b\n",                      # the canonical completion
+            "    return a - b\n",                      # wrong
+            "```python\ndef add(a, b):\n    return b + a\n```",  # a chat model's fenced function
+            "    return (a +\n",                       # syntax error
+            "    while True:\n        pass\n"]          # never returns
+    recs, m = score("coding", outs, exs * len(outs), n_boot=0)
+    assert [r["correct"] for r in recs] == [True, False, True, False, False]
+    assert [r["error_kind"] for r in recs] == ["correct", "reasoning", "correct", "format",
+                                               "reasoning"]
+    assert recs[4]["status"] == "timeout"
+    assert m["pass_at_1"]["value"] == pytest.approx(2 / 5)
+
+
+def test_mbpp_rows_map_and_score_plus_and_base_tests(tmp_path, load):
+    from sahlab.eval.scorers import score
+
+    path = write_jsonl(tmp_path / "mbpp.jsonl", MBPP_ROWS)
+    exs = load(path=path, adapter="mbpp")
+    assert exs[0]["prompt"].startswith('"""\nWrite a function') and "assert set(" in exs[0]["prompt"]
+    base = load(path=path, adapter="mbpp", tests="base")
+    assert base[0]["metadata"]["test"] == ""
+    right, wrong = MBPP_ROWS[0]["code"], "def similar_elements(a, b):\n    return (4, 5)\n"
+    recs, _ = score("coding", [right, wrong, wrong], exs + exs + base, n_boot=0)
+    # the constant passes the original assert but not MBPP+'s extra input
+    assert [r["correct"] for r in recs] == [True, False, True]
+    with pytest.raises(ValueError, match="tests"):
+        load(path=path, adapter="mbpp", tests="all")
+    bad = write_jsonl(tmp_path / "bad.jsonl", [dict(MBPP_ROWS[0], test_list=[])])
+    with pytest.raises(ValueError, match="row 0: column 'test_list'"):
+        load(path=bad, adapter="mbpp")

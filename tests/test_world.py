@@ -24,10 +24,10 @@ SMALL = {
                  "n_math_names": 8, "bios_per_person": 3, "profiles_per_entity": 3},
     "corpus": {"total_chars": 150_000},
     "tasks": {t: {"train": 120, "test": 60}
-              for t in ("math", "translation", "instructions", "multihop")},
+              for t in ("math", "translation", "instructions", "multihop", "coding")},
     "newknowledge": {"bios_per_person": 3, "test": 60},
 }
-TASKS = ("math", "translation", "instructions", "multihop", "newknowledge")
+TASKS = ("math", "translation", "instructions", "multihop", "coding", "newknowledge")
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=lambda s: f"seed{s}")
@@ -73,7 +73,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_same_seed_same_bytes_other_seed_differs(built, tmp_path, seed):
     write_all(build_world(SMALL, seed), SMALL, seed, tmp_path / "again")
     first, again = _files(built[0]), _files(tmp_path / "again")
-    assert sorted(first) == sorted(again) and len(first) == 13
+    assert sorted(first) == sorted(again) and len(first) == 15
     assert first == again
     write_all(build_world(SMALL, seed + 1), SMALL, seed + 1, tmp_path / "other")
     other = _files(tmp_path / "other")
@@ -129,11 +129,11 @@ def test_names_are_unique_and_people_split(world):
 def test_corpus_sources_shares_and_val_disjoint(built, corpus):
     sources = {d["source"] for d in corpus["train"]}
     assert sources == {"bios", "entities", "math", "language", "parallel", "instructions",
-                       "sequences"}  # no "qa": its default share is 0
+                       "sequences", "code"}  # no "qa": its default share is 0
     assert {d["source"] for d in corpus["val"]} == sources
     shares = {s: v["share"] for s, v in built[1]["sources"].items()}
     mix = DEFAULTS["corpus"]["mix"]
-    for s in ("math", "language", "parallel", "instructions"):  # generated sources: close to mix
+    for s in ("math", "language", "parallel", "instructions", "code"):  # generated: close to mix
         assert abs(shares[s] - mix[s]) < 0.03, (s, shares[s], mix[s])
     train_texts = {d["text"] for d in corpus["train"]}
     assert not any(d["text"] in train_texts for d in corpus["val"] if d["source"] in
@@ -448,5 +448,13 @@ def test_native_layouts_are_the_corpus_framing(built, world, corpus):
                                               ex["reference"], world.language["name"])
                       for s in range(40)]
             assert doc in frames
+    from sahlab.world import coding
+
+    ex = _split(built, "coding", "test")[0]
+    listing = coding.corpus_listing(rng, {"program": ex["reference"],
+                                          "examples": ex["metadata"]["examples"],
+                                          "description": ex["prompt"].split(" For example")[0]},
+                                    1, 20)
+    assert listing.startswith(EMBEDDED["coding"].prompt(ex) + EMBEDDED["coding"].answer(ex) + "\n")
     # the math layout's answer marker becomes the task's, so the one extractor reads both
     assert EMBEDDED["math"].to_task_form(" 2 + 3 = 5. So the answer is 5.") == " 2 + 3 = 5. #### 5."

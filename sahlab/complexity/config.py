@@ -43,7 +43,8 @@ DEFAULTS: dict[str, Any] = {
 # δ on each embedded task's main-metric scale (accuracy / prompt_strict / exact_match in [0, 1],
 # chrF in [0, 100]); used for tasks the config gives no δ for.
 DEFAULT_DELTAS = {"math": [0.05, 0.1, 0.2], "translation": [5.0, 10.0, 15.0],
-                  "instructions": [0.1, 0.15, 0.2], "multihop": [0.05, 0.1, 0.2]}
+                  "instructions": [0.1, 0.15, 0.2], "multihop": [0.05, 0.1, 0.2],
+                  "coding": [0.05, 0.1, 0.2]}
 
 
 def main_metric(task: str, opts: dict) -> str:

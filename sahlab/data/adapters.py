@@ -39,7 +39,7 @@ class Context:
 @dataclass(frozen=True)
 class Adapter:
     name: str
-    task: str  # math | translation | instructions | multihop
+    task: str  # math | translation | instructions | multihop | coding
     hub_names: tuple[str, ...]  # hub ids (lower case) this adapter is inferred from
     convert: Callable[[Iterable[tuple[int, dict]], Context], Iterator[dict]]
     options: dict = field(default_factory=dict)  # adapter-specific spec keys -> defaults
@@ -248,6 +248,48 @@ def _hotpotqa(row: dict, i: int, ctx: Context) -> dict:
             "metadata": meta}
 
 
+# ---------------------------------------------------------------------------------- coding
+def _humaneval(row: dict, i: int, ctx: Context) -> dict:
+    """openai/openai_humaneval and evalplus/humanevalplus (task_id, prompt, canonical_solution,
+    entry_point, test: a ``check(candidate)`` function). The prompt is the code a completion
+    continues; the scorer runs ``prompt + completion + test + check(entry_point)``."""
+    task_id, prompt = _col(row, i, "task_id", ctx), _col(row, i, "prompt", ctx)
+    entry, test = _col(row, i, "entry_point", ctx), _col(row, i, "test", ctx)
+    if not entry.isidentifier():
+        raise _bad(ctx, i, "entry_point", f"must be a function name, got {entry!r}")
+    if "def check(" not in test:
+        raise _bad(ctx, i, "test", "has no 'def check(candidate)' (the HumanEval test harness)")
+    return {"id": f"humaneval-{task_id.replace('/', '-')}", "prompt": prompt,
+            "reference": _col(row, i, "canonical_solution", ctx),
+            "metadata": {"harness": "humaneval", "task_id": task_id, "entry_point": entry,
+                         "test": test}}
+
+
+def _mbpp(row: dict, i: int, ctx: Context) -> dict:
+    """evalplus/mbppplus (task_id, code, prompt, test_imports, test_list, test: MBPP+'s test
+    script) and google-research-datasets/mbpp (``text`` instead of ``prompt``; no ``test``: the
+    original ``test_list`` asserts). The prompt is evalplus's: the description and the first
+    assert as a docstring; the scorer runs ``test_imports + code + test``."""
+    task_id = _col(row, i, "task_id", ctx, int)
+    text = row.get("prompt") if row.get("prompt") is not None else row.get("text")
+    if not isinstance(text, str):
+        raise _bad(ctx, i, "prompt", f"(or 'text') is missing (row has columns {sorted(row)})")
+    tests = _col(row, i, "test_list", ctx, list)
+    if not tests or not all(isinstance(t, str) for t in tests):
+        raise _bad(ctx, i, "test_list", "must be a non-empty list of assert statements")
+    imports = row.get("test_imports") or []
+    if not isinstance(imports, list):
+        raise _bad(ctx, i, "test_imports", f"must be a list, got {type(imports).__name__}")
+    test = row.get("test") if ctx.options["tests"] == "plus" else None
+    if ctx.options["tests"] == "plus" and not isinstance(test, str):
+        raise _bad(ctx, i, "test", "is missing: MBPP+ rows carry the plus test script (set "
+                                   "tests: base to run the original test_list)")
+    return {"id": f"mbpp-{task_id}", "prompt": f'"""\n{text.strip()}\n{tests[0]}\n"""\n',
+            "reference": _col(row, i, "code", ctx),
+            "metadata": {"harness": "mbpp", "task_id": task_id, "test_imports": list(imports),
+                         "test_list": list(tests), "test": test or ""}}
+
+
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     Adapter("gsm8k", "math", ("openai/gsm8k", "gsm8k"), _rowwise(_gsm8k),
             {"strip_calculator": True}),
@@ -264,4 +306,8 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
             dict(_TRANSLATION_OPTIONS)),
     Adapter("hotpotqa", "multihop", ("hotpotqa/hotpot_qa", "hotpot_qa"), _rowwise(_hotpotqa),
             {"with_context": False}),
+    Adapter("humaneval", "coding", ("evalplus/humanevalplus", "openai/openai_humaneval",
+                                    "openai_humaneval"), _rowwise(_humaneval)),
+    Adapter("mbpp", "coding", ("evalplus/mbppplus", "google-research-datasets/mbpp", "mbpp"),
+            _rowwise(_mbpp), {"tests": "plus"}),
 )}

@@ -105,6 +105,9 @@ def _check_options(spec: dict, adapter: Adapter) -> None:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ValueError(f"adapter {adapter.name!r}: 'exclude_ids' must be a list of IFEval "
                              f"instruction ids, got {ids!r}")
+    if "tests" in adapter.options and spec["tests"] not in ("plus", "base"):
+        raise ValueError(f"adapter {adapter.name!r}: 'tests' must be 'plus' (MBPP+'s test "
+                         f"script) or 'base' (the original test_list), got {spec['tests']!r}")
     if "src_lang" in adapter.options:
         for key in ("src_lang", "tgt_lang"):
             if spec[key] not in LANGUAGES:
@@ -147,7 +150,8 @@ def validate_task_spec(task: dict) -> dict:
 
 
 def task_kind(spec: dict) -> str:
-    """The task kind (math | translation | instructions | multihop) a load spec produces."""
+    """The task kind (math | translation | instructions | multihop | coding) a load spec
+    produces."""
     return ADAPTERS[validate_load_spec(spec)["adapter"]].task
 
 

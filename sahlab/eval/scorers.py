@@ -36,6 +36,7 @@ MAIN_METRIC = {
     "instructions": "prompt_strict",
     "multihop": "exact_match",
     "newknowledge": "exact_match",
+    "coding": "pass_at_1",
 }
 TASKS = tuple(MAIN_METRIC)
 # Every metric a task reports (all variants, whatever the main one): studies pick theirs in the config.
@@ -45,11 +46,13 @@ METRICS = {
     "instructions": ("prompt_strict", "prompt_loose", "instruction_strict", "instruction_loose"),
     "multihop": ("exact_match",),
     "newknowledge": ("exact_match",),
+    "coding": ("pass_at_1",),
 }
 PERCENT_METRICS = ("chrf", "bleu", "sentence_chrf")  # sacrebleu scores on 0-100; others in [0, 1]
 # The per-example record field an RL reward takes (study D's "features" rows included).
 REWARD_KEY = {"math": "correct", "translation": "correct", "instructions": "instruction_strict",
-              "multihop": "correct", "newknowledge": "correct", "features": "token_reward"}
+              "multihop": "correct", "newknowledge": "correct", "coding": "correct",
+              "features": "token_reward"}
 SHORT_ANSWER_MAX_WORDS = 8
 
 
@@ -296,6 +299,97 @@ def score_newknowledge(outputs: Sequence[str], examples: Sequence[dict], seed: i
     return records, metrics
 
 
+# --------------------------------------------------------------------------- coding
+_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|$)", re.S)
+CODE_HARNESSES = ("tiny", "humaneval", "mbpp")
+
+
+def extract_code(output: str, harness: str) -> str:
+    """The program in an output: for the tiny language the first non-empty line; for Python the
+    first fenced (```) block when there is one (chat models fence code), else the whole output
+    (a completion of the prompt's code)."""
+    if harness == "tiny":
+        return _first_line(output)
+    m = _FENCE.search(output)
+    return m.group(1) if m else output
+
+
+def python_program(code: str, ex: dict, i: int) -> str:
+    """The program the benchmark's harness runs (evalplus / human-eval semantics):
+    HumanEval ``prompt + completion + test + check(entry_point)`` (a fenced block that defines
+    the entry point stands alone instead of continuing the prompt); MBPP ``test_imports + code +
+    test`` (MBPP+'s ``test`` script, or the original ``test_list`` asserts when it is empty)."""
+    meta = _meta(ex, i)
+    if meta["harness"] == "humaneval":
+        entry = meta.get("entry_point")
+        if not isinstance(entry, str) or not entry.isidentifier():
+            raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.entry_point "
+                             f"must be a function name, got {entry!r}")
+        body = code if re.search(rf"^\s*def\s+{entry}\s*\(", code, re.M) \
+            else str(ex.get("prompt", "")) + code
+        return f"{body}\n\n{meta.get('test', '')}\n\ncheck({entry})\n"
+    imports = "\n".join(meta.get("test_imports") or [])
+    test = meta.get("test") or "\n".join(meta.get("test_list") or [])
+    return f"{imports}\n{code}\n\n{test}\n"
+
+
+def _check_coding_example(ex: dict, i: int) -> str:
+    meta = _meta(ex, i)
+    harness = "tiny" if meta.get("language") == "tiny" else meta.get("harness")
+    if harness not in CODE_HARNESSES:
+        raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.language 'tiny' "
+                         f"or metadata.harness in {list(CODE_HARNESSES[1:])} is required, got "
+                         f"{harness!r}")
+    if harness == "tiny":
+        tests = meta.get("tests")
+        if not isinstance(tests, list) or not tests or not all(
+                isinstance(t, list) and len(t) == 2 and all(isinstance(v, int) for v in t)
+                for t in tests):
+            raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.tests must be "
+                             "a non-empty list of [x, y] integer pairs")
+    elif not (meta.get("test") or meta.get("test_list")):
+        raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.test (or "
+                         "test_list) holds the benchmark's tests and is empty")
+    return harness
+
+
+def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
+                 n_boot: int = 1000, limits=None) -> tuple[list[dict], dict]:
+    """pass@1 of greedy outputs: correct = the program passes every hidden test.
+
+    The embedded tiny language runs in its own interpreter (`sahlab.world.tinylang`: no eval,
+    step and size limits); Python (HumanEval+ / MBPP+) runs in the sandbox
+    (`sahlab.eval.sandbox`: one forked process per program, CPU/memory/file limits, wall
+    timeout, guarded os/subprocess/socket). format_ok = ``parses``: the program parses (tiny)
+    or compiles (Python); a program that parses but fails a test (wrong value, exception,
+    timeout) is a content error (``error_kind`` "reasoning"), one that does not is a format
+    error. ``status`` says how each run ended.
+    """
+    from sahlab.eval.sandbox import Limits, run_many
+    from sahlab.world import tinylang
+
+    harnesses = [_check_coding_example(ex, i) for i, ex in enumerate(examples)]
+    codes = [extract_code(o, h) for o, h in zip(outputs, harnesses)]
+    results: list[dict | None] = [None] * len(examples)
+    py = [i for i, h in enumerate(harnesses) if h != "tiny"]
+    for i, h in enumerate(harnesses):
+        if h == "tiny":
+            parses, passed, detail = tinylang.check(codes[i], _meta(examples[i], i)["tests"])
+            status = "passed" if passed else ("failed" if parses else "syntax")
+            results[i] = {"status": status, "detail": detail or ""}
+    if py:
+        programs = [python_program(codes[i], examples[i], i) for i in py]
+        for i, r in zip(py, run_many(programs, limits or Limits())):
+            results[i] = r
+    records = []
+    for i, (ex, code, r) in enumerate(zip(examples, codes, results)):
+        correct, parses = r["status"] == "passed", r["status"] != "syntax"
+        records.append({"id": ex.get("id"), "pred": code, "correct": correct, "format_ok": parses,
+                        "parses": parses, "status": r["status"], "detail": r["detail"],
+                        "error_kind": error_kind(correct, parses)})
+    return records, _mean_metrics(records, n_boot, seed, pass_at_1="correct")
+
+
 # --------------------------------------------------------------------------- features (study D)
 def parse_decision(completion: str) -> int:
     """1 or 0 if the completion's first whitespace-separated token is exactly "1"/"0", else -1."""
@@ -337,6 +431,7 @@ def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int =
 
 # --------------------------------------------------------------------------- paired resamples
 _RECORD_KEY = {"accuracy": "correct", "exact_match": "correct", "prompt_strict": "correct",
+               "pass_at_1": "correct",
                "prompt_loose": "prompt_loose"}
 
 
@@ -374,6 +469,7 @@ SCORERS: dict[str, Callable[..., tuple[list[dict], dict[str, Interval]]]] = {
     "instructions": score_instructions,
     "multihop": score_multihop,
     "newknowledge": score_newknowledge,
+    "coding": score_coding,
     "features": score_features,
 }
 

@@ -33,7 +33,8 @@ def plot_frontiers(rows: Sequence[dict], deltas: dict[str, Sequence[float]]):
     from sahlab.complexity.frontier import step_curve
 
     scales = _order([r["scale"] for r in rows], ("small", "large"))
-    tasks = _order([r["task"] for r in rows], ("math", "translation", "instructions", "multihop"))
+    tasks = _order([r["task"] for r in rows], ("math", "translation", "instructions", "multihop",
+                                                        "coding"))
     fig, axes = plt.subplots(len(scales), len(tasks), figsize=(3.2 * len(tasks), 2.8 * len(scales)),
                              squeeze=False, sharex=True)
     xmax = max(float(r["bits"]) for r in rows)
@@ -75,7 +76,8 @@ def plot_strategies(rows: Sequence[dict]):
     import matplotlib.pyplot as plt
 
     scales = _order([r["scale"] for r in rows], ("small", "large"))
-    tasks = _order([r["task"] for r in rows], ("math", "translation", "instructions", "multihop"))
+    tasks = _order([r["task"] for r in rows], ("math", "translation", "instructions", "multihop",
+                                                        "coding"))
     fams = list(FAMILIES)
     fig, axes = plt.subplots(len(tasks), len(fams), figsize=(3.1 * len(fams), 2.5 * len(tasks)),
                              squeeze=False, sharey="row", sharex=True)

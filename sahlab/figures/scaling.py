@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 PERFORMANCE_LABEL = {"math": "accuracy", "translation": "sentence chrF / 100",
-                     "instructions": "prompt-level strict acc.", "multihop": "exact match"}
+                     "instructions": "prompt-level strict acc.", "multihop": "exact match",
+                     "coding": "pass@1"}
 ZERO_GAP = 4.0  # N = 0 is drawn at (smallest N > 0) / ZERO_GAP, behind an axis break
 
 

@@ -4,8 +4,9 @@ A reward is the task scorer's own per-example value (`sahlab.eval.scorers.REWARD
 by the very function that scores evaluations, so RL optimises what the tables report: math and
 multihop exact match (`correct`), translation sentence chrF / 100 of the first line (`correct`),
 instructions the fraction of the row's IFEval instructions followed, strictly
-(`instruction_strict`), features the share of the answer's 0/1 tokens equal to the label (for a
-one-token answer: its correctness). There is no second answer parser.
+(`instruction_strict`), coding whether the program passes every test, features the share of
+the answer's 0/1 tokens equal to the label (for a one-token answer: its correctness). There is no
+second answer parser.
 
 A row's task is its ``task`` field, else ``metadata["task"]``, else inferred from the metadata
 keys that docs/interfaces.md fixes per task (see `infer_task`).
@@ -30,6 +31,8 @@ def infer_task(example: dict) -> str:
             task = "instructions"
         elif "tgt_lang" in meta or "src_lang" in meta:
             task = "translation"
+        elif "harness" in meta or meta.get("language") == "tiny":
+            task = "coding"
         elif "hops" in meta or "kind" in meta:
             task = "multihop"
         elif "answer" in meta and "####" in str(example.get("reference", "")):

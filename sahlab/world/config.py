@@ -7,8 +7,9 @@ import math
 from .instructions import INSTRUCTION_IDS
 from .multihop import RELATIONS, group_sizes, relations_of
 
-SOURCES = ("bios", "entities", "math", "language", "parallel", "instructions", "qa", "sequences")
-TASKS = ("math", "translation", "instructions", "multihop")
+SOURCES = ("bios", "entities", "math", "language", "parallel", "instructions", "qa", "sequences",
+           "code")
+TASKS = ("math", "translation", "instructions", "multihop", "coding")
 
 DEFAULTS: dict = {
     "entities": {
@@ -43,6 +44,13 @@ DEFAULTS: dict = {
         "max_constraints": 2,      # 1..max constraints per prompt
         "instruction_ids": list(INSTRUCTION_IDS),
     },
+    "coding": {
+        "min_steps": 1,            # steps per program (add k, multiply by k, modulo k, max/min with k)
+        "max_steps": 3,
+        "max_constant": 9,         # largest constant k of a step
+        "max_input": 20,           # inputs x of examples and tests are drawn from 0..max_input
+        "n_tests": 5,              # hidden tests per problem (besides the 2 shown examples)
+    },
     "multihop": {
         "test_people_fraction": 0.25,  # corpus people whose questions form the test split
         "corpus_qa_fraction": 0.0,     # corpus people with QA documents in the corpus (mix.qa)
@@ -51,8 +59,9 @@ DEFAULTS: dict = {
     "corpus": {
         "total_chars": 6_000_000,  # train + val characters (~1.7M tokens at 3.5 chars/token)
         "val_fraction": 0.02,
-        "mix": {"bios": 0.22, "entities": 0.04, "math": 0.24, "language": 0.25,
-                "parallel": 0.13, "instructions": 0.1, "qa": 0.0, "sequences": 0.02},
+        "mix": {"bios": 0.22, "entities": 0.04, "math": 0.24, "language": 0.21,
+                "parallel": 0.13, "instructions": 0.1, "qa": 0.0, "sequences": 0.02,
+                "code": 0.04},
         "foreign_share": 0.5,      # share of monolingual language documents in the foreign language
         "glossary_rate": 0.25,     # share of parallel lines that are single-word dictionary entries
     },
@@ -67,7 +76,8 @@ DEFAULTS: dict = {
 _AT_LEAST_ONE = {"entities.n_countries", "entities.n_cities", "entities.n_companies",
                  "entities.n_universities", "entities.n_first_names", "entities.n_math_names",
                  "entities.bios_per_person", "entities.profiles_per_entity",
-                 "math.min_steps", "instructions.max_constraints", "corpus.total_chars",
+                 "math.min_steps", "instructions.max_constraints",
+                 "coding.min_steps", "coding.n_tests", "corpus.total_chars",
                  "newknowledge.bios_per_person"}
 _RATES = {"entities.pronoun_rate", "language.adj_rate", "language.pp_rate",
           "language.plural_rate", "language.definite_rate", "language.past_rate",
@@ -143,6 +153,14 @@ def validate_world_config(cfg: dict | None) -> dict:
         _fail("math.max_operand", "must be at least 5")
     if out["math"]["max_factor"] < 2:
         _fail("math.max_factor", "must be at least 2")
+    cc = out["coding"]
+    if cc["min_steps"] > cc["max_steps"]:
+        _fail("coding.min_steps", f"must not exceed coding.max_steps ({cc['max_steps']})")
+    if cc["max_constant"] < 2:
+        _fail("coding.max_constant", "must be at least 2")
+    if cc["max_input"] + 1 < cc["n_tests"] + 2:
+        _fail("coding.max_input", f"must leave {cc['n_tests'] + 2} distinct inputs 0..max_input "
+                                  "(2 shown examples + coding.n_tests hidden tests)")
     if not 0 <= out["corpus"]["val_fraction"] <= 0.5:
         _fail("corpus.val_fraction", f"must be in [0, 0.5], got {out['corpus']['val_fraction']}")
     ids = out["instructions"]["instruction_ids"]

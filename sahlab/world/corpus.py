@@ -7,7 +7,8 @@ Every source gets ``mix[source] · total_chars`` characters, split train/val by
   biographies per corpus person, ``profiles_per_entity`` profiles per city/company/university —
   repeated in whole copies (at least one) to approach the budget, so every entity is seen
   equally often. Validation texts are *extra* paraphrases of the same facts, never in train.
-* generated (``math``, ``language``, ``parallel``, ``instructions``, ``qa``, ``sequences``): fresh
+* generated (``math``, ``language``, ``parallel``, ``instructions``, ``qa``, ``sequences``,
+  ``code``): fresh
   documents until the budget is reached; items of the task test/train pools are never used
   (``rng.in_pool``), so no task example appears in the corpus.
 
@@ -17,6 +18,8 @@ Every source gets ``mix[source] · total_chars`` characters, split train/val by
 features study probes a pre-trained model's representation of such sequences, which it should
 have seen (Cruz et al. fine-tune GPT-2, which saw digit strings on the web); being uniform they
 carry no correlation between the spurious and any target feature.
+``code`` documents are numbered program listings of the coding task's language (description,
+program, evaluated calls; `coding.corpus_listing`), over corpus-pool programs only.
 New people never appear in the corpus: only corpus people have biographies or prompts, and
 math problems use a separate pool of first names.
 """
@@ -27,7 +30,7 @@ from typing import Callable, Iterator
 
 from tqdm import tqdm
 
-from . import arithmetic, instructions, language, multihop
+from . import arithmetic, coding, instructions, language, multihop
 from .biographies import distinct_biographies
 from .config import SOURCES, check_world_matches, validate_world_config
 from .features import random_sequences
@@ -60,6 +63,14 @@ def pool_instruction(world, icfg: dict, rng: random.Random, pool: str) -> dict:
         ex = instructions.make_instruction(world, entity, rng, icfg)
         if in_pool(world.seed, "instructions", ex["prompt"], pool):
             return ex | {"entity": entity["id"]}
+
+
+def pool_program(world, ccfg: dict, rng: random.Random, pool: str) -> dict:
+    """A coding problem whose program belongs to `pool`."""
+    while True:
+        p = coding.make_problem(rng, ccfg)
+        if in_pool(world.seed, "coding", p["program"], pool):
+            return p
 
 
 def _math_docs(world, cfg, seed, rng) -> Iterator[str]:
@@ -112,6 +123,17 @@ def _qa_docs(world, cfg, seed, rng) -> Iterator[str]:
         yield multihop.qa_document(world, people, rng, rng.randint(3, 6))
 
 
+def _code_docs(world, cfg, seed, rng) -> Iterator[str]:
+    ccfg, number = cfg["coding"], 1
+    while True:
+        parts = []
+        for _ in range(rng.randint(2, 4)):
+            parts.append(coding.corpus_listing(rng, pool_program(world, ccfg, rng, "corpus"),
+                                               number, ccfg["max_input"]))
+            number += 1
+        yield "\n\n".join(parts)
+
+
 def _sequence_docs(world, cfg, seed, rng) -> Iterator[str]:
     while True:
         yield "\n".join(random_sequences(rng, 16))
@@ -119,7 +141,7 @@ def _sequence_docs(world, cfg, seed, rng) -> Iterator[str]:
 
 STREAMS: dict[str, Callable] = {"math": _math_docs, "language": _language_docs,
                                 "parallel": _parallel_docs, "instructions": _instruction_docs,
-                                "qa": _qa_docs, "sequences": _sequence_docs}
+                                "qa": _qa_docs, "sequences": _sequence_docs, "code": _code_docs}
 
 
 def _fill(stream: Iterator[str], budget: float) -> list[str]:

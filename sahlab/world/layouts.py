@@ -6,7 +6,7 @@ how a task example is written as a prompt, how its answer continues that prompt,
 ends (stop strings) and, for math, which words introduce the final number.
 
 `EMBEDDED` is the embedded world's layouts; the corpus writers (`arithmetic.textbook_example`,
-`multihop.qa_document`, `language.parallel_line`, `instructions.corpus_text`) render their
+`multihop.qa_document`, `language.parallel_line`, `instructions.corpus_text`, `coding.corpus_listing`) render their
 documents with these very objects, so prompt and corpus cannot drift apart. `GENERIC` is the
 documented default for hub base models (``Question: …\\nAnswer:``), overridable per model in the
 config (`scales.<s>.<stage>.native`, templates over the row's fields: `prompt` and its metadata).
@@ -118,6 +118,15 @@ def _translation_prompt(example: dict) -> str:
     return parallel_prompt(meta["source"], meta["tgt_name"])
 
 
+def code_prompt(prompt: str, number: int = 1) -> str:
+    """A program listing of the corpus: its number and description, the program on the next line."""
+    return f"Program {number}. {prompt}\n"
+
+
+def code_answer(program: str) -> str:
+    return program
+
+
 _QA = Layout(prompt=lambda ex: qa_prompt(ex["prompt"]), answer=lambda ex: f" {ex['reference']}",
              stop=("\n",))
 EMBEDDED: dict[str, Layout] = {
@@ -129,6 +138,8 @@ EMBEDDED: dict[str, Layout] = {
                            answer=lambda ex: ex["reference"], stop=("\n\n\n",), sep="\n\n\n"),
     "multihop": _QA,
     "newknowledge": _QA,
+    "coding": Layout(prompt=lambda ex: code_prompt(ex["prompt"]),
+                     answer=lambda ex: code_answer(ex["reference"]), stop=("\n",)),
 }
 
 GENERIC_SPECS: dict[str, dict] = {
@@ -138,6 +149,9 @@ GENERIC_SPECS: dict[str, dict] = {
                      "stop": ["\n\n\n"]},
     "multihop": {"prompt": "Question: {prompt}\nAnswer:", "stop": ["\n"]},
     "newknowledge": {"prompt": "Question: {prompt}\nAnswer:", "stop": ["\n"]},
+    # HumanEval / MBPP: the prompt is code (a signature and docstring) the completion continues
+    "coding": {"prompt": "{prompt}", "answer": "{reference}",
+               "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"]},
 }
 GENERIC: dict[str, Layout] = {t: template_layout(t, s) for t, s in GENERIC_SPECS.items()}
 

@@ -1,16 +1,16 @@
 """Task splits in the common schema ``{"id", "prompt", "reference", "metadata"}``.
 
-math / translation / instructions draw test and train items from disjoint pools of the item
+math / translation / instructions / coding draw test and train items from disjoint pools of the item
 space (``rng.in_pool``), which the corpus never uses either. multihop asks about corpus people
 (knowledge from pre-training), with disjoint people in train and test. newknowledge is about the
 people absent from the corpus.
 """
 from __future__ import annotations
 
-from . import arithmetic, language, multihop
+from . import arithmetic, coding, language, multihop
 from .biographies import distinct_biographies
 from .config import TASKS, check_world_matches, validate_world_config
-from .corpus import pool_instruction, pool_problem, pool_sentence
+from .corpus import pool_instruction, pool_problem, pool_program, pool_sentence
 from .rng import rng_for
 
 
@@ -69,8 +69,16 @@ def _multihop(world, cfg, seed, split, n, rng) -> list[dict]:
                                      what=f"tasks.multihop.{split}")
 
 
+def _coding(world, cfg, seed, split, n, rng) -> list[dict]:
+    problems = _distinct(lambda: pool_program(world, cfg["coding"], rng, split), n,
+                         lambda p: p["program"], f"tasks.coding.{split}")
+    return [{"prompt": coding.task_prompt(p), "reference": p["program"],
+             "metadata": {"tests": p["tests"], "examples": p["examples"], "steps": p["steps"],
+                          "language": "tiny"}} for p in problems]
+
+
 _MAKERS = {"math": _math, "translation": _translation, "instructions": _instructions,
-           "multihop": _multihop}
+           "multihop": _multihop, "coding": _coding}
 
 
 def make_task(world, task: str, cfg: dict, seed: int) -> dict[str, list[dict]]:

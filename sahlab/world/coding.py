@@ -1,0 +1,80 @@
+"""The coding task: write a one-line function in the tiny language (`tinylang`) from an English
+description and two input/output examples — a HumanEval-sized problem ("docstring + examples ->
+function body", checked by hidden tests) at the scale of a ~1M-parameter model.
+
+A problem is a chain of 1..``max_steps`` steps applied to ``x`` ("add 3", "multiply by 2", "take
+the remainder modulo 4", "take the larger of it and 7", …); its reference program nests them
+(``f(x) = max((x + 3) * 2, 7)``) and the hidden tests are ``n_tests`` more inputs with the outputs
+the interpreter computes. Any program that passes every test is right (``x * 2 + 6`` for
+``(x + 3) * 2``): scoring runs the answer, never compares text.
+
+The corpus teaches the language with the same problems (from the corpus pool, never a task
+problem) written as a "program listing" (`layouts.code_prompt` + the program) followed by a few
+evaluated calls, so pre-training sees descriptions, programs and their values but never the task
+prompt's chat form.
+"""
+from __future__ import annotations
+
+import random
+
+from . import tinylang
+from .layouts import code_answer, code_prompt
+
+# op -> (phrasings of the step, code of the step around the expression so far)
+STEPS = {
+    "add": (("add {k}", "increase it by {k}"), "{e} + {k}"),
+    "sub": (("subtract {k}", "decrease it by {k}"), "{e} - {k}"),
+    "mul": (("multiply it by {k}", "multiply by {k}"), "{e} * {k}"),
+    "mod": (("take the remainder modulo {k}", "take it modulo {k}"), "{e} % {k}"),
+    "max": (("take the larger of it and {k}", "make it at least {k}"), "max({e}, {k})"),
+    "min": (("take the smaller of it and {k}", "make it at most {k}"), "min({e}, {k})"),
+}
+_BINARY = {"add", "sub", "mul", "mod"}
+_LOW = {"mod": 2, "mul": 2}  # smallest constant that is not a no-op (x % 1 = 0, x * 1 = x)
+
+
+def make_problem(rng: random.Random, ccfg: dict) -> dict:
+    """``{"steps", "description", "program", "examples", "tests"}``; steps are ``[op, k]``.
+    Programs whose examples and tests all give one value are drawn again: a constant
+    (``max(x % 2, 8)``) would be solved by ``f(x) = 8`` without reading the description."""
+    while True:
+        p = _draw(rng, ccfg)
+        if len({y for _, y in p["examples"] + p["tests"]}) > 1:
+            return p
+
+
+def _draw(rng: random.Random, ccfg: dict) -> dict:
+    n = rng.randint(ccfg["min_steps"], ccfg["max_steps"])
+    steps, words, code, prev_binary = [], [], "x", False
+    for _ in range(n):
+        op = rng.choice(list(STEPS))
+        k = rng.randint(_LOW.get(op, 1), ccfg["max_constant"])
+        phrases, template = STEPS[op]
+        words.append(rng.choice(phrases).format(k=k))
+        # parenthesise a binary expression inside a binary step; calls need none
+        e = f"({code})" if prev_binary and op in _BINARY else code
+        code = template.format(e=e, k=k)
+        prev_binary = op in _BINARY
+        steps.append([op, k])
+    description = "Take x, " + ", then ".join(words) + "."
+    program = f"f(x) = {code}"
+    ast = tinylang.parse(program)
+    xs = rng.sample(range(ccfg["max_input"] + 1), 2 + ccfg["n_tests"])
+    pairs = [[x, tinylang.run(ast, x)] for x in xs]
+    return {"steps": steps, "description": description, "program": program,
+            "examples": pairs[:2], "tests": pairs[2:]}
+
+
+def task_prompt(problem: dict) -> str:
+    """The task's prompt: the description and the two shown examples."""
+    (x1, y1), (x2, y2) = problem["examples"]
+    return f"{problem['description']} For example, f({x1}) = {y1} and f({x2}) = {y2}."
+
+
+def corpus_listing(rng: random.Random, problem: dict, number: int, max_input: int) -> str:
+    """A corpus document: the problem as the native layout writes it, then 2-4 evaluated calls
+    (the language's semantics), one per line."""
+    ast = tinylang.parse(problem["program"])
+    xs = rng.sample(range(max_input + 1), rng.randint(2, 4))
+    calls = "".join(f"\nf({x}) = {tinylang.run(ast, x)}" for x in xs)
+    return code_prompt(task_prompt(problem), number) + code_answer(problem["program"]) + calls
