@@ -87,8 +87,9 @@ CONFIG_CASES = [
     ("scaling_n_test", "scaling: {n_test: 170}", [],
      r"config key 'scaling.n_test': 170 is larger than the test split of task 'multihop' "
      r"\(160 rows\); use at most 160"),
-    ("complexity_n_test", "complexity: {n_test: 600}", [],
-     r"config key 'complexity.n_test': 600 is larger than the test split of task 'math' \(500 rows\)"),
+    ("complexity_n_select", "complexity: {n_select: 160}", [],  # n_test is a cap, n_select is not
+     r"config key 'complexity.n_select': task 'multihop' has a test split of 160: the selection "
+     r"split \(160\) must leave examples for the evaluation split"),
     ("newknowledge_n_test", "scaling: {newknowledge: {n_test: 999}}", [],
      r"config key 'scaling.newknowledge.n_test': 999 is larger than the new-knowledge test set "
      r"\(200 questions"),

@@ -3,24 +3,25 @@ system-style text that says what the assistant does and what the task asks, sent
 in-context demonstrations. Its bits are charged with the demonstrations' (the receiver has
 nothing else), so URIAL competes with plain ICL on the frontier.
 
-The tasks are the synthetic world's; a task without its own line gets the generic part alone.
+The instructions are written for the synthetic world's tasks.
 """
 from __future__ import annotations
 
-GENERIC = ("Below are queries to an assistant, each followed by the assistant's answer. "
-           "The assistant answers helpfully, correctly and exactly as asked.")
+# the paper's URIAL prompts (tvergara/sah, strategies/urial.py): a "# System" line, an
+# "# Instruction" saying what the task asks, then demonstrations
+SYSTEM = "# System\nYou are a helpful, respectful and honest assistant.\n\n# Instruction\n"
 TASKS = {
-    "math": "Each query is a word problem about counts of things; the answer works it out step "
-            "by step and ends with the final number after ####.",
-    "translation": "Each query asks for an English sentence translated into a constructed "
-                   "language; the answer is the translation alone.",
-    "instructions": "Each query asks for a short text about a person and states constraints on "
-                    "its form; the answer follows every constraint.",
-    "multihop": "Each query asks a fact about a person of the world; the answer is the name "
-                "alone.",
+    "math": "Solve the following math problem step by step. Show your reasoning clearly and end "
+            "with the final number after ####.",
+    "translation": "Translate the English sentence into the constructed language. Give the "
+                   "translation alone.",
+    "instructions": "Write what is asked about the person and follow every constraint on its "
+                    "form to every detail.",
+    "multihop": "Answer the question about a person of the world with the name alone.",
 }
 
 
 def preamble(task: str) -> str:
-    """The URIAL text for `task`, ending in a blank line (the demonstrations follow)."""
-    return " ".join(filter(None, (GENERIC, TASKS.get(task)))) + "\n\n"
+    """The URIAL text for `task`, ending in a blank line (the demonstrations follow); a task
+    without its own instruction gets a generic one."""
+    return SYSTEM + TASKS.get(task, "Answer the question exactly as asked.") + "\n\n"
