@@ -159,7 +159,7 @@ def check_complexity_config(config: dict) -> dict:
             _fail(key, f"must be a positive integer, got {v!r}")
     if s["n_select"] >= s["n_test"]:
         _fail("n_select", f"the selection split ({s['n_select']}) must leave evaluation examples "
-              f"out of n_test ({s['n_test']})")
+              f"out of n_test ({s['n_test']}); lower n_select or raise n_test")
     _int_list(s, "icl_k", 1)
     _int_list(s, "lora_ranks", 1)
     for b in _int_list(s, "bits", 1):
