@@ -1,5 +1,5 @@
 # Study B — task complexity (Vergara-Browne et al. 2026): per conditioning model × task, every
-# program (baseline, ICL, LoRA, full fine-tuning, data) as (bits, performance); then Pareto
+# program (baseline, ICL, URIAL, LoRA, full fine-tuning, data) as (bits, performance); then Pareto
 # frontiers, complexity at δ and reduction factors. Logic: sahlab/complexity/.
 from sahlab.complexity.config import check_complexity_config
 
@@ -8,14 +8,17 @@ CX = check_complexity_config(config)
 
 
 # One job per (model, task): the model is loaded once and every strategy's programs are built
-# and evaluated in it (trained adapters/models live in a temporary folder).
+# and scored on the selection split, the chosen ones also on the evaluation split (trained
+# adapters/models live in a temporary folder).
 rule complexity_points:
     input:
         model=lambda wc: model_dir(wc.model),
         train=f"{RESULTS}/data/tasks/{{task}}/train.jsonl",
         test=f"{RESULTS}/data/tasks/{{task}}/test.jsonl",
     output:
-        f"{RESULTS}/complexity/{{model}}/{{task}}/points.json",
+        points=f"{RESULTS}/complexity/{{model}}/{{task}}/points.json",
+        # wall-clock timings, kept out of points.json so reruns give byte-identical results
+        timing=f"{RESULTS}/benchmarks/complexity_{{model}}_{{task}}_timing.json",
     params:
         opts=CX,
         seed=config["seed"],

@@ -79,24 +79,44 @@ def _pt(strategy, bits, perf, boot, perf_eval=None):
             "performance_eval": perf_eval, "boot": boot}
 
 
+def _ev(strategy, bits, perf, perf_eval, boot_eval):
+    """A program chosen on the selection split (perf) and scored on the evaluation split."""
+    return {**_pt(strategy, bits, perf, [], perf_eval), "boot_eval": boot_eval}
+
+
 def test_headline_is_the_pre_trained_best_and_the_post_trained_bits_to_match_it():
     from sahlab.complexity.summary import headline_rows
 
-    pre = [_pt("baseline", 3000, 0.10, [0.10, 0.12, 0.08]), _pt("lora", 80_000, 0.40, [0.40, 0.30, 0.45], 0.38)]
-    post = [_pt("baseline", 3000, 0.35, [0.35, 0.36, 0.30], 0.33), _pt("icl", 9000, 0.42, [0.42, 0.40, 0.46], 0.41)]
-    res = [{"model": "s-base", "task": "math", "metric": "accuracy", "points": pre},
+    pre = [_ev("baseline", 3000, 0.10, 0.09, [0.09, 0.10, 0.08]),
+           _ev("lora", 80_000, 0.40, 0.38, [0.38, 0.30, 0.45])]
+    post = [_ev("baseline", 3000, 0.35, 0.33, [0.33, 0.36, 0.30]),
+            _ev("icl", 9000, 0.42, 0.41, [0.41, 0.40, 0.46]),
+            _pt("icl", 50, 0.9, [0.9, 0.9, 0.9])]  # not checked on the evaluation split: ignored
+    res = [{"model": "s-base", "task": "math", "metric": "accuracy", "points": pre,
+            "n_select": 32, "n_eval": 200},
            {"model": "s-post", "task": "math", "metric": "accuracy", "points": post}]
     best, zero = headline_rows(res)
-    assert best["target"] == "pre_best" and best["delta"] == 0.40
-    assert (best["pre_bits"], best["post_bits"]) == (80_000, 9000)  # icl is the cheapest ≥ 0.40
+    # δ = the evaluation-split score of the program best on the selection split
+    assert best["target"] == "pre_best" and best["delta"] == 0.38
+    assert (best["pre_bits"], best["post_bits"]) == (80_000, 9000)  # icl is the cheapest ≥ 0.38
     assert best["reduction"] == pytest.approx(80_000 / 9000)
     assert best["pre_performance_eval"] == 0.38 and best["post_performance_eval"] == 0.41
-    # resample by resample, δ = that resample's pre-trained best: 0.40 -> post icl (0.42);
-    # 0.30 -> post baseline (0.36); 0.45 -> post icl (0.46): reductions 80000/9000, 80000/3000, …
+    assert (best["n_select"], best["n_eval"]) == (32, 200)
+    # resample by resample (of the evaluation split), δ = that resample's pre-trained best:
+    # 0.38 -> post icl (0.41); 0.30 -> post baseline (0.36); 0.45 -> post icl (0.46)
     assert (best["reduction_ci_low"], best["reduction_ci_high"]) == (80_000 / 9000, 80_000 / 3000)
     assert best["n_boot"] == 3
-    assert zero["target"] == "post_zero_shot" and zero["delta"] == 0.35
+    assert zero["target"] == "post_zero_shot" and zero["delta"] == 0.33
     assert (zero["pre_bits"], zero["post_bits"]) == (80_000, 3000)
+
+
+def test_programs_to_check_are_the_frontier_and_each_strategys_best():
+    from sahlab.complexity.frontier import programs_to_check
+
+    pts = [P("baseline", "p", 10, 0.1), P("icl", "k=1", 20, 0.3), P("icl", "k=2", 30, 0.2),
+           P("lora", "r=1", 500, 0.25), P("lora", "r=4", 900, 0.28), P("online", "N=8", 40, 0.0)]
+    # frontier: baseline, icl k=1; strategy bests add lora r=4; online scores 0 everywhere
+    assert programs_to_check(pts) == {("baseline", "p"), ("icl", "k=1"), ("lora", "r=4")}
 
 
 def test_complexity_ci_chooses_anew_per_resample_and_keeps_unreachable():

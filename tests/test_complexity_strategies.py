@@ -57,7 +57,7 @@ def _make_model(folder: Path, prompt_format: str) -> Path:
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(hf), hidden_size=32, num_hidden_layers=1,
                          num_attention_heads=2, num_key_value_heads=2, intermediate_size=64,
-                         max_position_embeddings=256, bos_token_id=hf.bos_token_id,
+                         max_position_embeddings=512, bos_token_id=hf.bos_token_id,
                          eos_token_id=hf.eos_token_id, pad_token_id=hf.pad_token_id,
                          tie_word_embeddings=True)
     LlamaForCausalLM(config).save_pretrained(folder)
@@ -73,7 +73,7 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 OPTS = {**settings({"scales": {"tiny": {}}, "tasks": {"multihop": {}}}),
-        "n_test": 4, "max_new_tokens": 4, "batch_size": 8, "icl_k": [1, 2], "lora_ranks": [2],
+        "n_test": 4, "n_select": 2, "max_new_tokens": 4, "batch_size": 8, "icl_k": [1, 2], "lora_ranks": [2],
         "bits": [16, 4], "n_train": 8, "prequential_n": [2, 4, 8],
         "full_hparams": {"lr": 1e-3, "max_steps": 1, "batch_size": 8, "max_length": 64},
         "lora_hparams": {"lr": 1e-2, "max_steps": 1, "batch_size": 8, "max_length": 64,
@@ -186,23 +186,27 @@ def test_icl_prompts(job, fmt):
 def test_icl_payload_bits_equal_manual_code_length(job):
     points, skipped = strategies.run_baseline_icl(job)
     assert not skipped
-    assert [p["strategy"] for p in points] == ["baseline", "icl", "icl"]
+    assert [p["strategy"] for p in points] == ["baseline", "icl", "icl", "urial", "urial"]
     assert points[0]["payload_bits"] == 0 and points[0]["bits"] == job.script_bits["baseline"]
+    from sahlab.complexity.urial import preamble
+
     for p in points[1:]:
+        pre = preamble("multihop") if p["strategy"] == "urial" else ""
         # recompute -Σ log2 p(demo tokens) with a plain forward pass
         import random
         order = random.Random(job.seed).sample(range(16), 2)
         demos = [job.train_rows[i] for i in order[:p["k"]]]
-        prefix = inference.icl_prefix(job.tok, demos, "multihop", "native")
-        head, payload = inference.icl_payload(job.tok, demos, "multihop", "native")
+        prefix = inference.icl_prefix(job.tok, demos, "multihop", "native", pre)
+        head, payload = inference.icl_payload(job.tok, demos, "multihop", "native", pre)
         assert head == BOS and head + payload == prefix  # BOS is free, as in the baseline
+        assert payload.startswith(pre)  # URIAL's preamble is charged with the demonstrations
         ids = torch.tensor([job.tok(prefix, add_special_tokens=False)["input_ids"]])
         with torch.no_grad():
             logp = torch.log_softmax(job.base(ids).logits[0, :-1].double(), -1)
         want = -logp.gather(1, ids[0, 1:, None]).sum().item() / math.log(2)
         assert p["payload_bits"] == pytest.approx(want, rel=1e-4)
         assert p["payload_bits_zstd"] == compressed_bits(payload.encode(), level=19)
-        assert p["bits"] == pytest.approx(p["payload_bits"] + job.script_bits["icl"])
+        assert p["bits"] == pytest.approx(p["payload_bits"] + job.script_bits[p["strategy"]])
     assert points[2]["payload_bits"] > points[1]["payload_bits"]  # nested: more demos, more bits
 
 
@@ -259,6 +263,11 @@ def test_icl_bits_do_not_charge_the_templates_default_system_prompt(job):
     import random
     order = random.Random(job.seed).sample(range(16), 2)
     for p in points[1:]:
+        if p["strategy"] == "urial":  # URIAL's preamble goes after the template's head too
+            head, payload = inference.icl_payload(sys_job.tok, [], "multihop", "chat",
+                                                  "PRE\n")
+            assert head == BOS + system and payload == "PRE\n"
+            continue
         demos = [job.train_rows[i] for i in order[:p["k"]]]
         head, payload = inference.icl_payload(sys_job.tok, demos, "multihop", "chat")
         assert head == BOS + system and system not in payload
@@ -274,10 +283,11 @@ def test_icl_bits_do_not_charge_the_templates_default_system_prompt(job):
 
 def test_icl_settings_that_overflow_the_context_are_skipped(job):
     long_job = copy.copy(job)
-    long_job.opts = {**job.opts, "max_new_tokens": 250}
+    long_job.max_new = 500
     points, skipped = strategies.run_baseline_icl(long_job)
     assert [p["strategy"] for p in points] == ["baseline"]
-    assert [s["setting"] for s in skipped] == ["k=1", "k=2"]
+    assert [(s["strategy"], s["setting"]) for s in skipped] == [
+        ("icl", "k=1"), ("icl", "k=2"), ("urial", "k=1"), ("urial", "k=2")]
 
 
 # ------------------------------------------------------------------------------- whole run
@@ -285,10 +295,9 @@ def test_lora_programs_are_evaluated_with_the_decoded_weights(job, monkeypatch):
     """Intercept every evaluation: the weights it sees are base + the dequantised payload."""
     seen = []
     monkeypatch.setattr(strategies._Job, "evaluate",
-                        lambda self, model, demos=(): seen.append(
+                        lambda self, model, demos=(), preamble="", split="select": seen.append(
                             {n: p.detach().clone() for n, p in model.named_parameters()})
-                        or {"performance": 0.0, "format": 1.0, "seconds": 0.0,
-                            "performance_eval": None, "boot": []})
+                        or {"performance": 0.0, "format": 1.0, "boot": []})
     points = strategies.run_lora(job)
     factors = strategies.read_adapter(Path(job.trained["lora_r2"]) / "adapter")
     assert [p["setting"] for p in points] == ["r=2,b=16", "r=2,b=4"]
@@ -312,7 +321,25 @@ def test_run_complexity_end_to_end(model_dir):
         by.setdefault(p["strategy"], []).append(p)
         assert p["bits"] == pytest.approx(p["payload_bits"] + res["script_bits"][p["strategy"]])
         assert 0.0 <= p["performance"] <= 1.0
-    assert sorted(by) == ["baseline", "full", "icl", "lora", "online"]
+    assert sorted(by) == ["baseline", "full", "icl", "lora", "online", "urial"]
+    assert (res["n_select"], res["n_eval"]) == (2, 2)
+    # only the programs chosen on the selection split are scored on the evaluation split:
+    # the frontier and each strategy's best (bootstrap resamples of that split beside them)
+    from sahlab.complexity.frontier import programs_to_check
+
+    chosen = programs_to_check(res["points"])
+    for p in res["points"]:
+        assert (p["performance_eval"] is not None) == ((p["strategy"], p["setting"]) in chosen)
+        if p["performance_eval"] is not None:
+            assert len(p["boot_eval"]) == OPTS["n_boot"]
+    assert ("baseline", "prompt") in chosen
+    # URIAL = the same demonstrations after the task preamble: more payload than ICL
+    for u, i in zip(by["urial"], by["icl"]):
+        assert u["setting"] == i["setting"] and u["payload_bits"] > i["payload_bits"]
+    # the block prequential code of the same prefixes is reported beside the online code
+    assert [c["N"] for c in res["prequential"]["block"]] == [2, 4, 8]
+    assert all(p["bits_block"] > p["script_bits"] for p in by["online"])
+    json.dumps(res)  # no builders or tensors left in the result
     assert [p["setting"] for p in by["full"]] == ["N=8,b=16", "N=8,b=4"]
     # online: the payload of N examples is the lr header plus their summed code lengths
     per = res["prequential"]["per_example_bits"]
@@ -326,7 +353,12 @@ def test_run_complexity_end_to_end(model_dir):
     # training each model and quantising + compressing its payload are both logged
     whats = [t["what"] for t in res["timings"]]
     assert "train lora_r2" in whats and "train full_n8" in whats and "online code pass" in whats
-    assert "quantise+compress full delta b=4" in whats
+    assert "quantise+compress full delta b=4" in whats and "block prequential code" in whats
+    # a rerun gives the same results (wall-clock times are apart, in "timings")
+    again = strategies.run_complexity(model_dir, "multihop", qa_rows(16, "train"),
+                                      qa_rows(4, "test"), OPTS, seed=3)
+    res.pop("timings"), again.pop("timings")
+    assert json.dumps(res, sort_keys=True) == json.dumps(again, sort_keys=True)
 
 
 def test_online_code_charges_whole_sequences_under_the_model_so_far(job):
@@ -361,7 +393,7 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
 
     from sahlab.complexity.programs.online import online
 
-    tests = job.tests[:3]
+    tests = (job.splits["select"] + job.splits["eval"])[:3]
     demos = job.train_rows[:2]
     full_q = inference.render_icl_prompts(job.tok, [], tests, "multihop", job.fmt)
     prefix = inference.icl_prefix(job.tok, demos, "multihop", job.fmt)
@@ -374,22 +406,33 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
 
     runs, wants = [], []  # every script runs as __main__ in one interpreter (one import cost)
 
-    def run(strategy, payload: bytes, queries, model) -> None:
+    def run(strategy, payload: bytes, queries, model, pre=None) -> None:
         k = len(runs)
         (tmp_path / f"payload{k}").write_bytes(payload)
-        extra = {"context": head} if strategy == "icl" else {}  # the format's own start
+        # the format's own start
+        extra = {"context": head} if strategy in ("icl", "urial") else {}
         (tmp_path / f"q{k}.jsonl").write_text("".join(
             json.dumps({**extra, "prompt": q, "stop": stop, "max_new_tokens": 4}) + "\n"
             for q in queries))
         runs.append([str(program_path(strategy)), str(model_dir), str(tmp_path / f"payload{k}"),
                      str(tmp_path / f"q{k}.jsonl")])
-        wants.append(inference.answer(model, job.tok, full_q if strategy != "icl"
-                                      else [prefix + q for q in queries], "multihop", job.fmt,
+        rendered = [(pre or prefix) + q for q in queries] if strategy in ("icl", "urial") \
+            else full_q
+        wants.append(inference.answer(model, job.tok, rendered, "multihop", job.fmt,
                                       max_new_tokens=4, batch_size=8, seed=0))
 
     run("baseline", b"", full_q, job.base)
     assert head + demo_text == prefix
     run("icl", demo_text.encode(), icl_q, job.base)
+    from sahlab.complexity.urial import preamble
+
+    pre = preamble("multihop")
+    u_prefix = inference.icl_prefix(job.tok, demos, "multihop", job.fmt, pre)
+    u_head, u_text = inference.icl_payload(job.tok, demos, "multihop", job.fmt, pre)
+    assert u_head == head and u_text == pre + demo_text and u_head + u_text == u_prefix
+    u_q = [t[len(u_prefix):] for t in inference.render_icl_prompts(job.tok, demos, tests,
+                                                                   "multihop", job.fmt, pre)]
+    run("urial", u_text.encode(), u_q, job.base, u_prefix)
     g = torch.Generator().manual_seed(5)
     for strategy, program in (("lora", lora_program), ("full", full_program)):
         if strategy == "lora":
@@ -416,20 +459,33 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
                           text=True, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     outputs = [[json.loads(a) for a in json.loads(line)] for line in proc.stdout.splitlines()]
-    for strategy, got, want in zip(("baseline", "icl", "lora", "full", "online"), outputs, wants):
+    for strategy, got, want in zip(("baseline", "icl", "urial", "lora", "full", "online"), outputs,
+                                   wants):
         assert got == want, strategy
-    assert len(outputs) == 5 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
+    assert len(outputs) == 6 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
 
 
 # ------------------------------------------------------------------------------- config
 def _config(**complexity):
     return {"scales": {"small": {}}, "tasks": {"math": {"source": "embedded"}},
-            "world": {"tasks": {"math": {"train": 64, "test": 8}}}, "complexity": complexity}
+            "world": {"tasks": {"math": {"train": 64, "test": 40}}}, "complexity": complexity}
 
 
 def test_config_defaults_and_resolution():
     s = check_complexity_config(_config(prequential_n=[8, 16], n_train=32, icl_k=[1, 2]))
     assert s["models"] == ["small-random", "small-base", "small-post"]
+    # 32 select, the rest of n_test (a cap: the 40-example split is used whole) evaluates
+    assert (s["n_test"], s["n_select"]) == (232, 32)
+    assert check_complexity_config(_config(n_test=8))["n_select"] == 4
+    # data-program prefixes beyond the train split become the whole split; post has its own grid
+    from sahlab.complexity.config import max_new_tokens, online_grid
+
+    s = check_complexity_config(_config(prequential_n=[8, 32, 128, 512],
+                                        prequential_n_post=[8, 16],
+                                        max_new_tokens={"math": 48, "default": 16}))
+    assert online_grid(s, "base", 64) == [8, 32, 64] and online_grid(s, "post", 64) == [8, 16]
+    assert online_grid(s, "base", 600) == [8, 32, 128, 512]
+    assert max_new_tokens("math", s) == 48 and max_new_tokens("other", s) == 16
     assert s["tasks"] == ["math"] and s["deltas"] == {"math": [0.05, 0.1, 0.2]}
     assert s["lora_hparams"]["lr"] == 5.0e-3  # defaults kept under a partial override
 
@@ -448,7 +504,11 @@ def test_tasks_without_deltas_get_points_but_no_rows():
     ({"models": ["small-instruct"]}, "complexity.models"),
     ({"tasks": ["poetry"]}, "complexity.tasks"),
     ({"prequential_n": [8, 4]}, "complexity.prequential_n"),
-    ({"prequential_n": [8, 128]}, "complexity.prequential_n"),   # the train split has 64
+    ({"prequential_n_post": [8, 8]}, "complexity.prequential_n_post"),
+    ({"prequential_block_max": -1}, "complexity.prequential_block_max"),
+    ({"n_select": 40}, "complexity.n_select"),   # the test split has 40: nothing left to evaluate
+    ({"max_new_tokens": {"poetry": 4}}, "complexity.max_new_tokens.poetry"),
+    ({"urial": "yes"}, "complexity.urial"),
     ({"n_train": 65}, "complexity.n_train"),
     ({"icl_k": []}, "complexity.icl_k"),
     ({"icl_k": [0, 1]}, "complexity.icl_k"),
@@ -469,8 +529,8 @@ def test_bad_config_names_the_key(bad, key):
 # ------------------------------------------------------------------------------- tables
 def _result(model, points, task="math"):
     return {"model": model, "task": task, "metric": "accuracy",
-            "points": [{"strategy": s, "setting": str(i), "bits": b, "performance": perf}
-                       for i, (s, b, perf) in enumerate(points)]}
+            "points": [{"strategy": s, "setting": str(i), "bits": b, "performance": perf,
+                        "performance_eval": perf} for i, (s, b, perf) in enumerate(points)]}
 
 
 def test_complexity_tables(tmp_path):

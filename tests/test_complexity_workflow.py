@@ -55,16 +55,31 @@ def test_smoke_run_study_outputs(smoke_run):
         assert counts["baseline"] == 1
         assert counts["lora"] == len(smoke["lora_ranks"]) * len(smoke["bits"])
         assert counts["full"] == len(smoke["bits"])
-        assert counts["online"] == len(smoke["prequential_n"])
+        grid = smoke["prequential_n_post"] if model.endswith("-post") else smoke["prequential_n"]
+        assert counts["online"] == len(grid)
+        assert counts["urial"] == counts["icl"] == len(smoke["icl_k"])
         assert (df.bits == df.payload_bits + df.script_bits).all()
         assert (df[df.strategy == "baseline"].payload_bits == 0).all()
         data = df[df.strategy == "online"].sort_values("N")
-        assert list(data.N) == smoke["prequential_n"] and data.payload_bits.is_monotonic_increasing
+        assert list(data.N) == grid and data.payload_bits.is_monotonic_increasing
+        # the block prequential code beside the online code, up to prequential_block_max
+        block = data[data.N <= smoke["prequential_block_max"]]
+        assert block.bits_block.notna().all() and data[data.N > smoke["prequential_block_max"]
+                                                        ].bits_block.isna().all()
+        # selection split of n_test // 2, the rest evaluates the chosen programs only
+        assert (df.n_select == smoke["n_select"]).all() and (df.n_eval == smoke["n_test"] - smoke["n_select"]).all()
+        assert df.performance_eval.notna().any()
         for r in smoke["lora_ranks"]:  # fewer bits per weight, smaller payload
             lora = df[(df.strategy == "lora") & (df.r == r)].sort_values("quant_bits")
             assert lora.payload_bits.is_monotonic_increasing
         raw = json.loads((res / f"complexity/{model}/{task}/points.json").read_text())
         assert len(raw["points"]) == len(df) and raw["model"] == model and raw["task"] == task
+        # wall-clock times live beside the benchmarks, not in the results rules read
+        assert "timings" not in raw and "seconds" not in raw
+        assert not any("seconds" in k for p in raw["points"] for k in p)
+        timing = json.loads((res / f"benchmarks/complexity_{model}_{task}_timing.json").read_text())
+        assert timing["timings"][-1]["what"] == "total"
+    assert points.performance_eval.isna().any()  # not every program is checked
     # multihop prompts are short: every ICL setting fits the smoke models' context
     icl = points[(points.task == "multihop") & (points.strategy == "icl")]
     assert len(icl) == len(smoke["icl_k"]) * len(smoke["models"])
@@ -72,10 +87,10 @@ def test_smoke_run_study_outputs(smoke_run):
     table = pd.read_csv(res / "tables/complexity.csv")
     deltas = yaml.safe_load((REPO / "config/config.yaml").read_text())["complexity"]["deltas"]
     assert len(table) == sum(len(deltas[t]) for t in smoke["tasks"]) * len(smoke["models"])
-    # each row's program is the cheapest in the points table that reaches δ
+    # each row's program is the cheapest of the checked programs reaching δ on the evaluation split
     for _, row in table.iterrows():
         df = points[(points.model == f"{row.scale}-{row.stage}") & (points.task == row.task)]
-        reach = df[df.performance >= row.delta]
+        reach = df[df.performance_eval >= row.delta]
         want = reach.bits.min() if len(reach) else math.inf
         assert float(row.bits) == pytest.approx(want)
     reductions = pd.read_csv(res / "tables/complexity_reductions.csv")

@@ -84,8 +84,9 @@ CONFIG_CASES = [
      r"config key 'scales.small': has both 'build' and 'base.hub'; keep one"),
     ("paper_without_replace", None, ["--configfile", "config/paper.yaml"],
      r"has both 'build' and 'base.hub'.*--configfile config/paper.yaml --replace-workflow-config"),
-    ("complexity_n_test", "complexity: {n_test: 600}", [],
-     r"config key 'complexity.n_test': 600 is larger than the test split of task 'math' \(500 rows\)"),
+    ("complexity_n_select", "complexity: {n_select: 160}", [],  # n_test is a cap, n_select is not
+     r"config key 'complexity.n_select': task 'multihop' has a test split of 160: the selection "
+     r"split \(160\) must leave examples for the evaluation split"),
     ("newknowledge_n_test", "scaling: {newknowledge: {n_test: 999}}", [],
      r"config key 'scaling.newknowledge.n_test': 999 is larger than the new-knowledge test set "
      r"\(200 questions"),

@@ -18,16 +18,22 @@ BITS = (16, 8, 4)
 DEFAULTS: dict[str, Any] = {
     "models": None,            # conditioning models (<scale>-random|base|post); None = all
     "tasks": None,             # tasks; None = every configured task
-    "n_test": 64,              # test examples per program (first n of the test split): the first
-    "n_select": None,          # n_select (default half) choose programs, the rest check them
-    "n_boot": 500,             # paired bootstrap resamples of the selection split (complexity CIs)
-    "max_new_tokens": 64,      # generation budget per answer
+    "n_test": 232,             # test examples (first n of the test split, a cap): the first
+    "n_select": None,          # n_select (default min(32, n_test // 2)) score every program; the
+                               # rest, the evaluation split, scores only the programs chosen there
+    "n_boot": 500,             # paired bootstrap resamples of the evaluation split (complexity CIs)
+    "max_new_tokens": 64,      # generation budget per answer (int, or task -> int)
     "batch_size": 32,          # prompts decoded together
     "icl_k": [1, 2, 4],        # demonstrations per prompt (k = 0 is the baseline, always run)
+    "urial": True,             # also URIAL: the task preamble + the same k demonstrations
     "lora_ranks": [1, 4],      # one LoRA adapter trained per rank, evaluated at every bit width
     "bits": [16, 8, 4],        # quantisation of LoRA adapters and full fine-tuning deltas
     "n_train": 64,             # training examples (train[:n]) for LoRA and full fine-tuning
-    "prequential_n": [8, 16, 32, 64],  # online-code (data as program) prefixes train[:N], increasing
+    "prequential_n": [8, 16, 32, 64],  # online-code (data as program) prefixes train[:N], increasing;
+                               # sizes beyond a task's train split are replaced by the whole split
+    "prequential_n_post": None,  # the grid for post-trained models (None = prequential_n)
+    "prequential_block_max": 64,  # block prequential code beside the online code, up to this N
+                               # (one full fine-tuning per block; 0 = off)
     "online_lr": 1.0e-4,       # AdamW lr of the single-pass online code (one step per example)
     "full_hparams": {"lr": 2.0e-4, "epochs": 1, "batch_size": 16, "max_length": 256},
     "lora_hparams": {"lr": 5.0e-3, "epochs": 1, "batch_size": 16, "max_length": 256,
@@ -52,6 +58,22 @@ def main_metric(task: str, opts: dict) -> str:
     from sahlab.eval.scorers import MAIN_METRIC
 
     return (opts.get("metrics") or {}).get(task) or MAIN_METRIC.get(task, "")
+
+
+def max_new_tokens(task: str, opts: dict) -> int:
+    """The answer budget for `task`: `max_new_tokens` as an int, or its entry for the task."""
+    v = opts["max_new_tokens"]
+    return v if isinstance(v, int) else v.get(task, v.get("default", 64))
+
+
+def online_grid(opts: dict, stage: str, n_train: int) -> list[int]:
+    """The data-program prefixes N for a conditioning model of `stage` on a train split of
+    `n_train` examples: the configured grid, sizes beyond the split replaced by the whole split."""
+    grid = opts["prequential_n"]
+    if stage == "post" and opts.get("prequential_n_post"):
+        grid = opts["prequential_n_post"]
+    out = [n for n in grid if n < n_train]
+    return out + [n_train] if len(out) < len(grid) else out
 
 
 def _fail(key: str, problem: str) -> None:
@@ -120,14 +142,25 @@ def check_complexity_config(config: dict) -> dict:
         if t not in tasks:
             _fail("tasks", f"unknown task {t!r}; allowed (the config's tasks): {tasks}")
     if s["n_select"] is None and isinstance(s["n_test"], int):
-        s["n_select"] = s["n_test"] // 2
-    for key in ("n_test", "max_new_tokens", "batch_size", "n_train", "n_select", "n_boot"):
+        s["n_select"] = min(32, s["n_test"] // 2)
+    mnt = s["max_new_tokens"]
+    if isinstance(mnt, dict):
+        for t, v in mnt.items():
+            if t not in tasks and t != "default":
+                _fail(f"max_new_tokens.{t}", f"unknown task; allowed: {tasks} (or 'default')")
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                _fail(f"max_new_tokens.{t}", f"must be a positive integer, got {v!r}")
+    elif isinstance(mnt, bool) or not isinstance(mnt, int) or mnt < 1:
+        _fail("max_new_tokens", f"must be a positive integer or task -> integer, got {mnt!r}")
+    if not isinstance(s["urial"], bool):
+        _fail("urial", f"must be true or false, got {s['urial']!r}")
+    for key in ("n_test", "batch_size", "n_train", "n_select", "n_boot"):
         v = s[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             _fail(key, f"must be a positive integer, got {v!r}")
     if s["n_select"] >= s["n_test"]:
         _fail("n_select", f"the selection split ({s['n_select']}) must leave evaluation examples "
-              f"out of n_test ({s['n_test']})")
+              f"out of n_test ({s['n_test']}); lower n_select or raise n_test")
     _int_list(s, "icl_k", 1)
     _int_list(s, "lora_ranks", 1)
     for b in _int_list(s, "bits", 1):
@@ -137,8 +170,15 @@ def check_complexity_config(config: dict) -> dict:
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         _fail("online_lr", f"must be a positive number, got {lr!r}")
     pre = _int_list(s, "prequential_n", 1)
-    if any(b <= a for a, b in zip(pre, pre[1:])):
-        _fail("prequential_n", f"prefix sizes must be strictly increasing, got {pre}")
+    for key in ("prequential_n", "prequential_n_post"):
+        if key == "prequential_n_post" and s[key] is None:
+            continue
+        grid = _int_list(s, key, 1)
+        if any(b <= a for a, b in zip(grid, grid[1:])):
+            _fail(key, f"prefix sizes must be strictly increasing, got {grid}")
+    blk = s["prequential_block_max"]
+    if isinstance(blk, bool) or not isinstance(blk, int) or blk < 0:
+        _fail("prequential_block_max", f"must be an integer >= 0 (0 = off), got {blk!r}")
     level = s["zstd_level"]
     if isinstance(level, bool) or not isinstance(level, int) or not 19 <= level <= 22:
         _fail("zstd_level", f"must be an integer in [19, 22] (study B compresses at >= 19), "
@@ -185,13 +225,15 @@ def check_complexity_config(config: dict) -> dict:
         for d in ds:
             if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= hi:
                 _fail(f"deltas.{t}", f"δ = {d!r} is outside the main metric's range [0, {hi:g}]")
-    sizes = split_sizes(config, "train")
+    sizes, test_sizes = split_sizes(config, "train"), split_sizes(config, "test")
     for t in s["tasks"]:
+        if test_sizes.get(t) is not None and test_sizes[t] <= s["n_select"]:
+            _fail("n_select", f"task {t!r} has a test split of {test_sizes[t]}: the selection split "
+                  f"({s['n_select']}) must leave examples for the evaluation split")
         n = sizes.get(t)
         if n is None:
             continue
-        for key, need in (("n_train", s["n_train"]), ("prequential_n", pre[-1]),
-                          ("icl_k", max(s["icl_k"]))):
+        for key, need in (("n_train", s["n_train"]), ("icl_k", max(s["icl_k"]))):
             if need > n:
                 _fail(key, f"needs {need} training examples but task {t!r} has a train split of "
                       f"{n} (world.tasks.{t}.train)")

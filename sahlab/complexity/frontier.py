@@ -103,3 +103,18 @@ def bits_ratio(a: float, b: float) -> float:
     if b == 0:
         return 1.0 if a == 0 else math.inf
     return a / b
+
+
+def programs_to_check(points: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """(strategy, setting) of the programs chosen on the selection split for the evaluation
+    split: every program of the Pareto frontier (the shortest one reaching any δ is among
+    them) and each strategy's best (highest performance, fewest bits among ties). A strategy
+    whose every program scores 0 has no best beyond the frontier's."""
+    pts = _points(points)
+    chosen = {(p["strategy"], p["setting"]) for p in pareto_frontier(pts)}
+    for s in {p["strategy"] for p in pts}:
+        best = min((p for p in pts if p["strategy"] == s),
+                   key=lambda p: (-p["performance"], p["bits"], str(p["setting"])))
+        if best["performance"] > 0:
+            chosen.add((best["strategy"], best["setting"]))
+    return chosen

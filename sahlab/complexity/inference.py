@@ -38,27 +38,35 @@ def template_head(tokenizer) -> str:
     return before[:len(before) - len(header)] if before.endswith(header) else ""
 
 
-def icl_prefix(tokenizer, demos: Sequence[dict], task: str, prompt_format: str) -> str:
+def icl_prefix(tokenizer, demos: Sequence[dict], task: str, prompt_format: str,
+               preamble: str = "") -> str:
     """The rendered demonstrations with what precedes them (the document start, or the chat
-    template's head): the text every k-shot prompt starts with.
+    template's head, then the URIAL `preamble` if any): the text every k-shot prompt starts with.
 
     native: the document start, then per demonstration its layout prompt + layout answer + the
     layout's item separator, as consecutive items of one corpus document;
     chat: the demonstrations as earlier user/assistant turns of the chat template.
     """
-    return render_icl_prompts(tokenizer, demos, [None], task, prompt_format)[0]
+    return render_icl_prompts(tokenizer, demos, [None], task, prompt_format, preamble)[0]
+
+
+def format_head(tokenizer, prompt_format: str) -> str:
+    """What the format adds by itself before anything else (native: `document_start`; chat:
+    `template_head`): free, like the baseline's prompt."""
+    from sahlab.models.prompting import document_start
+
+    return document_start(tokenizer) if prompt_format == "native" else template_head(tokenizer)
 
 
 def icl_payload(tokenizer, demos: Sequence[dict], task: str,
-                prompt_format: str) -> tuple[str, str]:
+                prompt_format: str, preamble: str = "") -> tuple[str, str]:
     """`icl_prefix` split into (context, payload): the context is what the format adds by itself
     (native: `document_start`; chat: `template_head`), free like the baseline's prompt; the
-    payload is the demonstration text alone, the ICL program's bits (coded given the context).
+    payload is the demonstration text alone (URIAL: the preamble and the demonstrations), the
+    program's bits (coded given the context).
     """
-    from sahlab.models.prompting import document_start
-
-    prefix = icl_prefix(tokenizer, demos, task, prompt_format)
-    head = document_start(tokenizer) if prompt_format == "native" else template_head(tokenizer)
+    prefix = icl_prefix(tokenizer, demos, task, prompt_format, preamble)
+    head = format_head(tokenizer, prompt_format)
     if not prefix.startswith(head):
         raise ValueError(f"the {prompt_format} rendering of the demonstrations does not start with "
                          f"the format's own prefix {head!r}; cannot separate the ICL payload")
@@ -66,13 +74,21 @@ def icl_payload(tokenizer, demos: Sequence[dict], task: str,
 
 
 def render_icl_prompts(tokenizer, demos: Sequence[dict], prompts: Sequence[dict | None], task: str,
-                       prompt_format: str) -> list[str]:
+                       prompt_format: str, preamble: str = "") -> list[str]:
     """Every test row (or None) rendered after the same k demonstrations (k = 0 gives the
     model's own zero-shot prompt, exactly as the evaluation harness renders it).
 
     A prompt of None renders the demonstrations only (`icl_prefix`); every full rendering starts
-    with exactly that prefix.
+    with exactly that prefix. A `preamble` (URIAL's task description) goes right after the
+    format's own head (`format_head`), before the demonstrations.
     """
+    if preamble:
+        head = format_head(tokenizer, prompt_format)
+        out = render_icl_prompts(tokenizer, demos, prompts, task, prompt_format)
+        if not all(t.startswith(head) for t in out):
+            raise ValueError(f"the {prompt_format} prompts do not start with the format's own "
+                             f"prefix {head!r}; cannot place the URIAL preamble after it")
+        return [head + preamble + t[len(head):] for t in out]
     from sahlab.models.prompting import default_layouts, document_start, format_prompt
 
     out = []
@@ -114,29 +130,22 @@ def answer(model, tokenizer, rendered: Sequence[str], task: str, prompt_format: 
 
 
 def run_program(model, tokenizer, task: str, tests: Sequence[dict], prompt_format: str, *,
-                demos: Sequence[dict] = (), max_new_tokens: int, batch_size: int,
-                seed: int, metric: str | None = None, n_select: int | None = None,
-                n_boot: int = 0) -> dict:
-    """Answer the test prompts (after `demos`, if any) and score them with the task's scorer.
-
-    The first `n_select` tests (default all) are the selection split: "performance" (`metric`,
-    default the task's main metric), "format" and "boot" (`metric` on `n_boot` paired bootstrap
-    resamples of it) come from it; the rest is the disjoint evaluation split
-    ("performance_eval"), on which a program chosen by its selection performance is checked.
-    """
-    from sahlab.eval.scorers import MAIN_METRIC, resampled, score
+                demos: Sequence[dict] = (), preamble: str = "", max_new_tokens: int,
+                batch_size: int, seed: int, metric: str | None = None, n_boot: int = 0) -> dict:
+    """Answer the test prompts (after `preamble` and `demos`, if any) and score them with the
+    task's scorer: "performance" (`metric`, default the task's main metric), "format", all
+    "metrics", and "boot" (`metric` on `n_boot` paired bootstrap resamples of the tests: the
+    same resamples for every program scored on the same tests)."""
+    from sahlab.eval.scorers import MAIN_METRIC, resampled
 
     t0 = time.perf_counter()
     model.eval()
     metric = metric or MAIN_METRIC[task]
-    rendered = render_icl_prompts(tokenizer, demos, list(tests), task, prompt_format)
+    rendered = render_icl_prompts(tokenizer, demos, list(tests), task, prompt_format, preamble)
     outputs = answer(model, tokenizer, rendered, task, prompt_format,
                      max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
-    k = len(tests) if n_select is None else n_select
-    sel, ev = (outputs[:k], list(tests[:k])), (outputs[k:], list(tests[k:]))
-    metrics, boot = resampled(task, metric, *sel, n_boot=n_boot, seed=seed)
+    metrics, boot = resampled(task, metric, outputs, list(tests), n_boot=n_boot, seed=seed)
     values = {m: float(v["value"]) for m, v in metrics.items()}
-    held = float(score(task, *ev, n_boot=0)[1][metric]["value"]) if ev[0] else None
     return {"performance": values[metric], "format": values.get("format"), "metrics": values,
-            "performance_eval": held, "boot": [round(float(b), 6) for b in boot],
+            "boot": [round(float(b), 6) for b in boot], "n": len(tests),
             "seconds": round(time.perf_counter() - t0, 3)}

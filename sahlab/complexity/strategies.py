@@ -15,9 +15,18 @@ weight payloads are applied with the scripts' own functions. Payloads:
   *decoded* payload merged in;
 - full: full SFT on train[:n_train]; the weight delta quantised and compressed (at
   `zstd_level_delta`); performance of the conditioning model plus the decoded delta;
+- urial: ICL after URIAL's preamble (what the assistant does, what the task asks:
+  `sahlab.complexity.urial`); payload = the arithmetic-code length of preamble + demonstrations;
 - online: data as program, the paper's single-pass online code of train[:N] — every example
   (prompt and answer, as the model reads them) coded under the model after one AdamW step on
-  each earlier example (`programs/online.py`) — and the performance of the model after the pass.
+  each earlier example (`programs/online.py`) — and the performance of the model after the pass;
+  the block prequential code of the same prefixes is reported beside it (`datacode.block_code`).
+
+Every program is scored on the selection split (the first `n_select` test examples); only the
+ones chosen there (`frontier.programs_to_check`: the Pareto frontier and each strategy's best)
+are rebuilt and scored on the disjoint evaluation split (the rest of `n_test`), where the
+tables read complexity. Wall-clock timings are returned apart from the results ("timings"), so
+the results of a rerun are byte-identical.
 """
 from __future__ import annotations
 
@@ -30,10 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sahlab.complexity import inference
+from sahlab.complexity import datacode, inference
 from sahlab.complexity.codelength import bits_from_logprobs
 from sahlab.complexity.compress import compress
-from sahlab.complexity.config import main_metric
+from sahlab.complexity.config import main_metric, max_new_tokens, online_grid
+from sahlab.complexity.frontier import programs_to_check
 from sahlab.complexity.programs import PROGRAMS, code_bits
 from sahlab.complexity.quantize import naive_bits, n_params, quantize_state_dict
 
@@ -100,10 +110,13 @@ class _Job:
         from sahlab.models.registry import load_model, load_tokenizer, read_model_meta
 
         self.model_dir, self.task, self.opts, self.seed = str(model_dir), task, opts, seed
-        self.train_rows, self.tests = train_rows, test_rows[: opts["n_test"]]
+        self.train_rows = train_rows
+        k = opts["n_select"]
+        self.splits = {"select": test_rows[:k], "eval": test_rows[k: opts["n_test"]]}
         self.work, self.threads = Path(work_dir), threads
         self.fmt = read_model_meta(model_dir)["prompt_format"]
         self.metric = main_metric(task, opts)
+        self.max_new = max_new_tokens(task, opts)
         self.base = load_model(model_dir, dtype="float32")
         self.tok = load_tokenizer(model_dir)
         if self.tok.pad_token is None:
@@ -113,20 +126,26 @@ class _Job:
         self.trained: dict[str, str] = {}
         self.timings: list[dict] = []
 
-    def evaluate(self, model, demos=()) -> dict:
-        return inference.run_program(model, self.tok, self.task, self.tests, self.fmt, demos=demos,
-                                     max_new_tokens=self.opts["max_new_tokens"],
-                                     batch_size=self.opts["batch_size"], seed=self.seed,
-                                     metric=self.metric, n_select=self.opts["n_select"],
-                                     n_boot=self.opts["n_boot"])
+    def evaluate(self, model, demos=(), preamble="", split="select") -> dict:
+        res = inference.run_program(model, self.tok, self.task, self.splits[split], self.fmt,
+                                    demos=demos, preamble=preamble, max_new_tokens=self.max_new,
+                                    batch_size=self.opts["batch_size"], seed=self.seed,
+                                    metric=self.metric, n_boot=self.opts["n_boot"])
+        self.timings.append({"what": f"decode {split}", "seconds": res.pop("seconds"),
+                             "n_examples": res["n"]})
+        return res
 
-    def point(self, strategy: str, setting: str, payload_bits: float, result: dict, **extra) -> dict:
+    def point(self, strategy: str, setting: str, payload_bits: float, build, **extra) -> dict:
+        """A program scored on the selection split; `build() -> (model, demos, preamble)`
+        rebuilds its policy if it is chosen for the evaluation split."""
         sb = self.script_bits[strategy]
+        model, demos, preamble = build()
+        result = self.evaluate(model, demos, preamble)
         return {"strategy": strategy, "setting": setting, "bits": payload_bits + sb,
                 "payload_bits": payload_bits, "script_bits": sb,
                 "performance": result["performance"], "format": result["format"],
-                "performance_eval": result["performance_eval"], "boot": result["boot"],
-                "eval_seconds": result["seconds"], **extra}
+                "boot": result["boot"], "performance_eval": None, "format_eval": None,
+                "boot_eval": None, **extra, "_build": build}
 
     def train(self, name: str, rows: list[dict], hparams: dict) -> str:
         """Fine-tune the conditioning model on `rows` (cached by name); returns the folder."""
@@ -147,54 +166,54 @@ class _Job:
 
         return load_model(folder, dtype="float32")
 
-    def answer_bits(self, model, rows) -> float:
-        """-Σ log2 p of each row's reference answer (and its EOS) given the rendered prompt."""
-        from sahlab.eval.generate import render_prompts, sequence_logprobs
-        from sahlab.models.prompting import format_answer
-
-        model.eval()
-        prompts = render_prompts(self.tok, rows, self.fmt, self.task)
-        items = [(p, format_answer(self.tok, r, self.fmt, self.task) + self.tok.eos_token)
-                 for p, r in zip(prompts, rows)]
-        lps = sequence_logprobs(model, self.tok, items, batch_size=self.opts["batch_size"],
-                                progress=False)
-        return sum(bits_from_logprobs(lp) for lp in lps)
+    def with_payload(self, apply, blob):
+        """A builder: a fresh copy of the conditioning model with the decoded payload applied."""
+        def build():
+            model = copy.deepcopy(self.base)
+            apply(model, blob)
+            return model, (), ""
+        return build
 
 
-def _fits(job: _Job, demos) -> bool:
+def _fits(job: _Job, demos, preamble="") -> bool:
     """Whether every ICL prompt plus the answer budget fits the model's context."""
     limit = getattr(job.base.config, "max_position_embeddings", None)
     if not limit:
         return True
-    rendered = inference.render_icl_prompts(job.tok, demos, list(job.tests), job.task, job.fmt)
+    tests = job.splits["select"] + job.splits["eval"]
+    rendered = inference.render_icl_prompts(job.tok, demos, tests, job.task, job.fmt, preamble)
     longest = max(len(job.tok(t, add_special_tokens=False)["input_ids"]) for t in rendered)
-    return longest + job.opts["max_new_tokens"] <= limit
+    return longest + job.max_new <= limit
 
 
 def run_baseline_icl(job: _Job) -> tuple[list[dict], list[dict]]:
-    """Baseline (k = 0) and ICL points; returns (points, skipped settings)."""
+    """Baseline (k = 0), ICL and URIAL points; returns (points, skipped settings)."""
+    from sahlab.complexity.urial import preamble as urial_preamble
     from sahlab.eval.generate import sequence_logprobs
 
-    points = [job.point("baseline", "prompt", 0.0, job.evaluate(job.base))]
+    points = [job.point("baseline", "prompt", 0.0, lambda: (job.base, (), ""))]
     order = random.Random(job.seed).sample(range(len(job.train_rows)), max(job.opts["icl_k"]))
     skipped = []
-    for k in sorted(job.opts["icl_k"]):
-        demos = [job.train_rows[i] for i in order[:k]]
-        if not _fits(job, demos):
-            skipped.append({"strategy": "icl", "setting": f"k={k}",
-                            "reason": "prompt + max_new_tokens exceed max_position_embeddings"})
-            log.warning("icl k=%d skipped: prompts do not fit the context", k)
-            continue
-        # only the demonstrations are charged, coded given what the format adds by itself
-        # (BOS, the chat template's default system prompt), which the baseline gets for free
-        head, payload = inference.icl_payload(job.tok, demos, job.task, job.fmt)
-        ac_bits = bits_from_logprobs(sequence_logprobs(job.base, job.tok,
-                                                       [(head, payload) if head else payload],
-                                                       progress=False)[0])
-        zstd_bits = 8 * len(compress(payload.encode("utf-8"), level=job.level))
-        points.append(job.point("icl", f"k={k}", ac_bits, job.evaluate(job.base, demos), k=k,
-                                payload_bits_zstd=zstd_bits,
-                                bits_zstd=zstd_bits + job.script_bits["icl"]))
+    variants = [("icl", "")] + ([("urial", urial_preamble(job.task))] if job.opts["urial"] else [])
+    for strategy, pre in variants:
+        for k in sorted(job.opts["icl_k"]):
+            demos = [job.train_rows[i] for i in order[:k]]
+            if not _fits(job, demos, pre):
+                skipped.append({"strategy": strategy, "setting": f"k={k}",
+                                "reason": "prompt + max_new_tokens exceed max_position_embeddings"})
+                log.warning("%s k=%d skipped: prompts do not fit the context", strategy, k)
+                continue
+            # only the preamble and demonstrations are charged, coded given what the format adds
+            # by itself (BOS, the chat template's default system prompt): free for the baseline too
+            head, payload = inference.icl_payload(job.tok, demos, job.task, job.fmt, pre)
+            ac_bits = bits_from_logprobs(sequence_logprobs(job.base, job.tok,
+                                                           [(head, payload) if head else payload],
+                                                           progress=False)[0])
+            zstd_bits = 8 * len(compress(payload.encode("utf-8"), level=job.level))
+            points.append(job.point(strategy, f"k={k}", ac_bits,
+                                    lambda demos=demos, pre=pre: (job.base, demos, pre), k=k,
+                                    payload_bits_zstd=zstd_bits,
+                                    bits_zstd=zstd_bits + job.script_bits[strategy]))
     return points, skipped
 
 
@@ -213,9 +232,8 @@ def run_lora(job: _Job) -> list[dict]:
             blob, _, info = weight_payload(factors, b, job.level)
             job.timings.append({"what": f"quantise+compress lora r={r} b={b}",
                                 "seconds": info["seconds"], "n_params": info["n_params"]})
-            model = copy.deepcopy(job.base)
-            lora_program.apply(model, blob)
-            points.append(job.point("lora", f"r={r},b={b}", info["payload_bits"], job.evaluate(model),
+            points.append(job.point("lora", f"r={r},b={b}", info["payload_bits"],
+                                    job.with_payload(lora_program.apply, blob),
                                     r=r, quant_bits=b, zstd_level=job.level,
                                     naive_bits=info["naive_bits"],
                                     n_params=info["n_params"], n_train=len(rows)))
@@ -223,7 +241,8 @@ def run_lora(job: _Job) -> list[dict]:
 
 
 def run_full(job: _Job) -> list[dict]:
-    """Full fine-tuning on train[:n_train]: the quantised weight delta at every bit width."""
+    """Full fine-tuning on train[:n_train] (its own model, trained for this strategy alone):
+    the quantised weight delta at every bit width."""
     from sahlab.complexity.programs import full as full_program
 
     n = job.opts["n_train"]
@@ -234,9 +253,8 @@ def run_full(job: _Job) -> list[dict]:
         blob, _, info = weight_payload(delta, b, job.opts["zstd_level_delta"])
         job.timings.append({"what": f"quantise+compress full delta b={b}",
                             "seconds": info["seconds"], "n_params": info["n_params"]})
-        model = copy.deepcopy(job.base)
-        full_program.apply(model, blob)
-        points.append(job.point("full", f"N={n},b={b}", info["payload_bits"], job.evaluate(model),
+        points.append(job.point("full", f"N={n},b={b}", info["payload_bits"],
+                                job.with_payload(full_program.apply, blob),
                                 quant_bits=b, zstd_level=job.opts["zstd_level_delta"],
                                 naive_bits=info["naive_bits"], n_params=info["n_params"],
                                 n_train=n))
@@ -244,36 +262,61 @@ def run_full(job: _Job) -> list[dict]:
 
 
 def online_texts(job: _Job, rows: list[dict]) -> list[str]:
-    """Training examples as the conditioning model reads them: the prompt in its format, the
-    answer and EOS (the whole sequence is coded, as in the paper: the receiver has nothing else)."""
-    from sahlab.models.prompting import format_answer, format_prompt
-
-    return [format_prompt(job.tok, r, job.fmt, job.task) + format_answer(job.tok, r, job.fmt, job.task)
-            + job.tok.eos_token for r in rows]
+    """Training examples as the conditioning model reads them (`datacode.sequence_texts`)."""
+    return datacode.sequence_texts(job.tok, rows, job.fmt, job.task)
 
 
 def run_online(job: _Job) -> tuple[list[dict], dict]:
     """Data as program: one single-pass online code of train[:N_max] (`programs/online.py`); the
-    program for N is the first N texts (+ the lr header) and the model after N steps."""
-    from sahlab.complexity.programs.online import online
-
-    grid, lr = job.opts["prequential_n"], float(job.opts["online_lr"])
+    program for N is the first N texts (+ the lr header) and the model after N steps. Beside it
+    (bits only), the block prequential code of the same prefixes, each block coded under a
+    model fully fine-tuned (full_hparams) on the examples before it."""
+    stage = job.model_dir.rstrip("/").rpartition("-")[2]
+    grid, lr = online_grid(job.opts, stage, len(job.train_rows)), float(job.opts["online_lr"])
     texts = online_texts(job, job.train_rows[: grid[-1]])
     header_bits = 8 * len(json.dumps({"lr": lr}).encode()) + 8  # the payload's first line
-    model, bits, states = copy.deepcopy(job.base), [], {}
     t0 = time.perf_counter()
-    online(model, job.tok, texts, lr, bits=bits,
-           every=lambda n: states.__setitem__(n, copy.deepcopy(model.state_dict())) if n in grid else None)
+    bits, states = datacode.online_code(copy.deepcopy(job.base), job.tok, texts, lr, keep=grid)
     job.timings.append({"what": "online code pass", "seconds": round(time.perf_counter() - t0, 3),
                         "n_examples": len(texts)})
     points = []
     for n in grid:
-        model.load_state_dict(states.pop(n))
-        model.eval()
-        points.append(job.point("online", f"N={n}", header_bits + sum(bits[:n]), job.evaluate(model),
-                                N=n))
-    return points, {"per_example_bits": bits, "lr": lr,
-                    "cumulative": [{"N": n, "bits": sum(bits[:n])} for n in grid]}
+        def build(n=n):
+            model = copy.deepcopy(job.base)
+            model.load_state_dict(states[n])
+            return model, (), ""
+        points.append(job.point("online", f"N={n}", header_bits + sum(bits[:n]), build, N=n))
+    out = {"per_example_bits": bits, "lr": lr,
+           "cumulative": [{"N": n, "bits": sum(bits[:n])} for n in grid]}
+    block_n = [n for n in grid if n <= job.opts["prequential_block_max"]]
+    if block_n:
+        t0 = time.perf_counter()
+        block = datacode.block_code(
+            job.base, job.tok, texts, block_n,
+            lambda n: job.load(job.train(f"block_n{n}", job.train_rows[:n],
+                                         job.opts["full_hparams"])))
+        job.timings.append({"what": "block prequential code",
+                            "seconds": round(time.perf_counter() - t0, 3),
+                            "n_examples": block_n[-1]})
+        out["block"] = block["cumulative"]
+        for p in points:
+            p["bits_block"] = next((c["bits"] + p["script_bits"] + header_bits
+                                    for c in block["cumulative"] if c["N"] == p["N"]), None)
+    return points, out
+
+
+def check_chosen(job: _Job, points: list[dict]) -> int:
+    """Score the programs chosen on the selection split on the evaluation split."""
+    chosen = programs_to_check(points)
+    for p in points:
+        if (p["strategy"], p["setting"]) in chosen and job.splits["eval"]:
+            model, demos, preamble = p["_build"]()
+            res = job.evaluate(model, demos, preamble, split="eval")
+            p.update(performance_eval=res["performance"], format_eval=res["format"],
+                     boot_eval=res["boot"])
+    for p in points:
+        del p["_build"]
+    return len(chosen)
 
 
 def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list[dict], opts: dict,
@@ -281,12 +324,19 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
     """Every strategy's programs for one conditioning model and task.
 
     opts: the resolved `complexity` config section (`sahlab.complexity.config.settings`).
-    Returns {"model", "task", "metric", "prompt_format", "points", "skipped", "prequential",
-    "script_bits", "timings"}; trained models live in a temporary folder (deleted after).
+    test_rows: the first `n_select` are the selection split, the rest (up to `n_test`) the
+    evaluation split.
+    Returns {"model", "task", "metric", "prompt_format", "n_select", "n_eval", "points",
+    "skipped", "prequential", "script_bits", "timings"}: everything but "timings" is a
+    deterministic function of the inputs; trained models live in a temporary folder.
     """
     if not train_rows or not test_rows:
         raise ValueError(f"{task}: the train and test splits must not be empty")
-    needed = max(opts["n_train"], opts["prequential_n"][-1], max(opts["icl_k"]))
+    if len(test_rows) <= opts["n_select"]:
+        raise ValueError(f"{task}: the test split has {len(test_rows)} examples; the selection "
+                         f"split (complexity.n_select = {opts['n_select']}) must leave some for "
+                         "the evaluation split")
+    needed = max(opts["n_train"], max(opts["icl_k"]))
     if needed > len(train_rows):
         raise ValueError(f"{task}: the complexity grid needs {needed} training examples, the train "
                          f"split has {len(train_rows)}")
@@ -298,9 +348,12 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
         points += run_full(job)
         data_points, preq = run_online(job)
         points += data_points
-        log.info("%s / %s: %d programs in %.1f s", model_dir, task, len(points),
-                 time.perf_counter() - t0)
+        n_checked = check_chosen(job, points)
+        seconds = round(time.perf_counter() - t0, 2)
+        log.info("%s / %s: %d programs (%d checked on %d evaluation examples) in %.1f s",
+                 model_dir, task, len(points), n_checked, len(job.splits["eval"]), seconds)
+    job.timings.append({"what": "total", "seconds": seconds})
     return {"model": Path(model_dir).name, "task": task, "metric": job.metric,
-            "prompt_format": job.fmt, "points": points, "skipped": skipped, "prequential": preq,
-            "script_bits": job.script_bits, "timings": job.timings,
-            "seconds": round(time.perf_counter() - t0, 2)}
+            "prompt_format": job.fmt, "n_select": len(job.splits["select"]),
+            "n_eval": len(job.splits["eval"]), "points": points, "skipped": skipped,
+            "prequential": preq, "script_bits": job.script_bits, "timings": job.timings}

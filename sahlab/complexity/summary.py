@@ -1,7 +1,9 @@
 """Study B's tables: every program as a row, and task complexity at δ with reduction factors.
 
 Input: the per-(model, task) results of `strategies.run_complexity` (points.json files).
-Complexity at δ = fewest program bits reaching performance >= δ (`frontier.complexity_at`);
+Complexity at δ = fewest program bits reaching performance >= δ (`frontier.complexity_at`),
+read on the evaluation split among the programs chosen on the selection split (`eval_points`;
+the selection split only chooses, so the reported complexity is not a max over its noise);
 reduction factors compare conditioning models of one scale:
 pre-trained over post-trained (the paper's ≈1000× collapse) and random init over pre-trained.
 """
@@ -19,17 +21,27 @@ from sahlab.io import atomic_path
 POINT_COLUMNS = ("scale", "stage", "model", "task", "metric", "strategy", "setting", "bits",
                  "payload_bits", "script_bits", "performance", "performance_eval", "format", "payload_bits_zstd",
                  "bits_zstd", "naive_bits", "n_params", "k", "r", "quant_bits", "N", "n_train",
-                 "eval_seconds")
+                 "format_eval", "bits_block", "n_select", "n_eval")
 TABLE_COLUMNS = ("scale", "task", "metric", "delta", "stage", "bits", "bits_ci_low",
-                 "bits_ci_high", "strategy", "setting", "performance", "performance_eval")
+                 "bits_ci_high", "strategy", "setting", "performance", "performance_eval",
+                 "n_select", "n_eval")
 REDUCTION_COLUMNS = ("scale", "task", "delta", "base_over_post", "base_over_post_ci_low",
                      "base_over_post_ci_high", "random_over_base")
 HEADLINE_COLUMNS = ("scale", "task", "metric", "target", "delta", "pre_bits", "pre_bits_ci_low",
                     "pre_bits_ci_high", "pre_program", "pre_performance_eval", "post_bits",
                     "post_bits_ci_low", "post_bits_ci_high", "post_program",
                     "post_performance_eval", "reduction", "reduction_ci_low", "reduction_ci_high",
-                    "n_boot")
+                    "n_boot", "n_select", "n_eval")
 ALPHA = 0.05
+
+
+# ----------------------------------------------------------------------------- evaluation split
+def eval_points(points: Sequence[dict]) -> list[dict]:
+    """The programs scored on the evaluation split, with that split's performance and bootstrap
+    resamples as "performance" / "boot" (the selection split's kept as "performance_select")."""
+    return [{**p, "performance_select": p["performance"], "performance": p["performance_eval"],
+             "boot": p.get("boot_eval") or []}
+            for p in points if p.get("performance_eval") is not None]
 
 
 # ----------------------------------------------------------------------------- paired bootstrap
@@ -77,9 +89,11 @@ def headline_rows(results: Sequence[dict]) -> list[dict]:
     """The paper's headline per scale × task: δ = the pre-trained model's best performance
     (target "pre_best"), the bits the pre-trained model needs for it, the bits the post-trained
     model needs to match it and their ratio; and δ = the post-trained model's zero-payload
-    performance (target "post_zero_shot"). Programs are chosen on the selection split and
-    checked on the evaluation split; CIs redo the whole choice — δ included — on paired
-    bootstrap resamples of the selection split."""
+    performance (target "post_zero_shot"). The pre-trained best is the program with the best
+    selection-split performance, δ its evaluation-split performance; bits are read on the
+    evaluation split among the programs chosen on the selection split (`eval_points`). CIs redo
+    the reading — δ included — on paired bootstrap resamples of the evaluation split (the same
+    items for both models)."""
     by = {}
     for res in results:
         scale, stage = split_model(res["model"])
@@ -88,13 +102,17 @@ def headline_rows(results: Sequence[dict]) -> list[dict]:
     for scale, task in sorted({(k[0], k[1]) for k in by}):
         if (scale, task, "base") not in by or (scale, task, "post") not in by:
             continue
-        pre, post = by[(scale, task, "base")]["points"], by[(scale, task, "post")]["points"]
+        pre = eval_points(by[(scale, task, "base")]["points"])
+        post = eval_points(by[(scale, task, "post")]["points"])
+        if not pre or not post:
+            continue
         n = n_resamples(pre, post)
+        best = max(pre, key=lambda p: (p["performance_select"], -p["bits"]))
         zero = [p for p in post if p["strategy"] == "baseline"]
-        targets = {"pre_best": (max(p["performance"] for p in pre),
-                                lambda b: max(p["boot"][b] for p in pre)),
+        targets = {"pre_best": (best["performance"], lambda b: best["boot"][b]),
                    "post_zero_shot": (zero[0]["performance"] if zero else math.nan,
                                       lambda b: zero[0]["boot"][b] if zero else math.nan)}
+        sizes = {k: by[(scale, task, "base")].get(k) for k in ("n_select", "n_eval")}
         for target, (delta, delta_b) in targets.items():
             if math.isnan(delta):
                 continue
@@ -108,7 +126,7 @@ def headline_rows(results: Sequence[dict]) -> list[dict]:
                    "pre_program": _label(a), "pre_performance_eval": a and a.get("performance_eval"),
                    "post_bits": post_bits, "post_program": _label(c),
                    "post_performance_eval": c and c.get("performance_eval"),
-                   "reduction": bits_ratio(pre_bits, post_bits), "n_boot": n}
+                   "reduction": bits_ratio(pre_bits, post_bits), "n_boot": n, **sizes}
             for key, vals in (("pre_bits", [x for x, _ in boot]), ("post_bits", [y for _, y in boot]),
                               ("reduction", [bits_ratio(x, y) for x, y in boot])):
                 row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_ci(vals) if n else \
@@ -134,6 +152,7 @@ def point_rows(results: Sequence[dict]) -> list[dict[str, Any]]:
             row = {"scale": scale, "stage": stage, "model": res["model"], "task": res["task"],
                    "metric": res["metric"]}
             row.update({k: p.get(k) for k in POINT_COLUMNS if k not in row})
+            row.update(n_select=res.get("n_select"), n_eval=res.get("n_eval"))
             rows.append(row)
     return rows
 
@@ -142,8 +161,10 @@ def complexity_rows(results: Sequence[dict], deltas: dict[str, Sequence[float]]
                     ) -> tuple[list[dict], list[dict]]:
     """(complexity rows, reduction rows) for every scale × task × δ.
 
-    complexity rows: the shortest program of each conditioning stage reaching δ (bits inf and
-    strategy None when no program does); reduction rows: base/post and random/base ratios
+    complexity rows: the shortest program of each conditioning stage reaching δ on the
+    evaluation split, among those chosen on the selection split (bits inf and strategy None
+    when none does; "performance" is its selection-split score, "performance_eval" the one
+    that counts); reduction rows: base/post and random/base ratios
     (`frontier.reduction_factor`: inf / 0 / nan when one or both cannot reach δ)."""
     by = {}
     for res in results:
@@ -159,18 +180,19 @@ def complexity_rows(results: Sequence[dict], deltas: dict[str, Sequence[float]]
             if not stages:
                 continue
             metric = next(iter(stages.values()))["metric"]
+            pts = {st: eval_points(res["points"]) for st, res in stages.items()}
             for d in deltas.get(task, []):
                 for st, res in stages.items():
-                    best = best_program_at(res["points"], d)
-                    lo, hi = complexity_ci(res["points"], d)
+                    best = best_program_at(pts[st], d)
+                    lo, hi = complexity_ci(pts[st], d)
                     table.append({"scale": scale, "task": task, "metric": metric, "delta": d,
                                   "stage": st, "bits": math.inf if best is None else best["bits"],
                                   "bits_ci_low": lo, "bits_ci_high": hi,
                                   "strategy": best and best["strategy"],
                                   "setting": best and best["setting"],
-                                  "performance": best and best["performance"],
-                                  "performance_eval": best and best.get("performance_eval")})
-                pts = {st: res["points"] for st, res in stages.items()}
+                                  "performance": best and best["performance_select"],
+                                  "performance_eval": best and best["performance"],
+                                  "n_select": res.get("n_select"), "n_eval": res.get("n_eval")})
                 both = {"base", "post"} <= set(pts)
                 lo, hi = reduction_ci(pts["base"], pts["post"], d) if both else (math.nan, math.nan)
                 reductions.append({
@@ -254,6 +276,11 @@ def headline_markdown(rows: Sequence[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _split_sizes(results: Sequence[dict]) -> str:
+    sizes = sorted({(r["task"], r.get("n_select"), r.get("n_eval")) for r in results})
+    return "; ".join(f"{t}: {a} selection / {b} evaluation examples" for t, a, b in sizes)
+
+
 def write_tables(results: Sequence[dict], deltas: dict, out_points, out_csv, out_md,
                  out_reductions, out_headline=None) -> None:
     """Write the points CSV, the complexity CSV, the reduction CSV, the paper's headline CSV
@@ -269,9 +296,10 @@ def write_tables(results: Sequence[dict], deltas: dict, out_points, out_csv, out
         Path(tmp).write_text(
             "The paper's headline: δ = the pre-trained model's best performance (and the "
             "post-trained model's zero-shot one); the shortest program of each model reaching it "
-            "(payload + receiver script, in bytes), chosen on the selection split, its performance "
-            "on the disjoint evaluation split, and the reduction factor. 95 % CIs redo the whole "
-            "choice, δ included, on paired bootstrap resamples of the selection split.\n\n"
+            "(payload + receiver script, in bytes) and its performance, both read on the "
+            "evaluation split among the programs chosen on the disjoint selection split "
+            f"({_split_sizes(results)}), and the reduction factor. 95 % CIs redo the reading, δ "
+            "included, on paired bootstrap resamples of the evaluation split.\n\n"
             + headline_markdown(head)
             + "\nTask complexity at the configured δs: the shortest program reaching performance ≥ δ "
             "on the study's metric, per conditioning model, and the reduction factors pre-trained / "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sahlab.figures.theme import STAGE_COLORS, STAGE_LABELS, STAGE_ORDER
 
-FAMILIES = {"prompting (baseline, ICL)": ("baseline", "icl"), "LoRA": ("lora",),
+FAMILIES = {"prompting (baseline, ICL)": ("baseline", "icl"), "URIAL": ("urial",), "LoRA": ("lora",),
             "full fine-tuning": ("full",), "data (online code)": ("online",)}
 SCALE_MARKERS = ("o", "s", "^", "D", "v")
 
@@ -26,8 +26,10 @@ def _log_x(ax) -> None:
 
 
 def plot_frontiers(rows: Sequence[dict], deltas: dict[str, Sequence[float]]):
-    """Rows = scales, columns = tasks; per panel, every program (faint) and the step-curve
-    Pareto frontier of each conditioning model (random init, pre-trained, post-trained)."""
+    """Rows = scales, columns = tasks; per panel, every program at its selection-split
+    performance (faint dots) and, per conditioning model (random init, pre-trained,
+    post-trained), the step-curve Pareto frontier of the programs chosen there at their
+    evaluation-split performance (rings on the curve) — where complexity at δ is read."""
     import matplotlib.pyplot as plt
 
     from sahlab.complexity.frontier import step_curve
@@ -48,9 +50,14 @@ def plot_frontiers(rows: Sequence[dict], deltas: dict[str, Sequence[float]]):
                 c = STAGE_COLORS[stage]
                 ax.scatter([p["bits"] for p in pts], [p["performance"] for p in pts], s=9, color=c,
                            alpha=0.3, linewidths=0)
-                xs, ys = step_curve(pts)
+                checked = [{**p, "performance": p["performance_eval"]} for p in pts
+                           if p.get("performance_eval") is not None]
+                if not checked:
+                    continue
+                xs, ys = step_curve(checked)
                 ax.step(xs + [xmax * 2], ys + ys[-1:], where="post", color=c, lw=1.6,
                         label=STAGE_LABELS[stage])
+                ax.scatter(xs, ys, s=16, facecolors="none", edgecolors=c, linewidths=0.9)
             for d in deltas.get(task, []):
                 ax.axhline(d, color="0.6", lw=0.6, ls=":")
             _log_x(ax)

@@ -4,7 +4,7 @@ Each script is the code half of a program (the other half is its payload): run a
 ``python <strategy>.py MODEL_DIR PAYLOAD QUERIES`` it loads the conditioning model, turns the
 payload into its policy and prints one JSON answer per query (QUERIES: JSON lines
 ``{"prompt", "stop", "max_new_tokens"}``, the task's inputs, given to every program for free;
-for icl also ``"context"``, the format's own start — BOS or the chat template's default system
+for icl and urial also ``"context"``, the format's own start — BOS or the chat template's default system
 turn — before which nothing and after which the demonstrations go).
 As in the paper's own accounting, a program's code bits are the script's raw size × 8
 (`code_bits`); torch, transformers, numpy, zstandard and the model are the free "language".
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROGRAMS = ("baseline", "icl", "lora", "full", "online")
+PROGRAMS = ("baseline", "icl", "urial", "lora", "full", "online")
 _DIR = Path(__file__).resolve().parent
 
 
