@@ -17,7 +17,9 @@ NK_MODELS = NK["models"] if NK else []
 STUDY_TARGETS.extend(
     figure_paths("scaling_curves") + figure_paths("scaling_errors")
     + [f"{RESULTS}/tables/scaling_fits.csv", f"{RESULTS}/tables/scaling_fits.md"]
-    + (figure_paths("scaling_newknowledge") + [f"{RESULTS}/tables/scaling_newknowledge.csv"]
+    + (figure_paths("scaling_newknowledge") + [f"{RESULTS}/tables/scaling_newknowledge.csv",
+                                                f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
+                                                f"{RESULTS}/tables/scaling_newknowledge.md"]
        if NK_MODELS else []))
 
 
@@ -107,6 +109,8 @@ rule scaling_newknowledge:
         bios=f"{RESULTS}/data/tasks/newknowledge/train.jsonl",
         test=f"{RESULTS}/data/tasks/newknowledge/test.jsonl",
         qa=f"{RESULTS}/data/tasks/multihop/train.jsonl" if NK and NK["n_qa"] else [],
+        # the new arm draws its new-people QA from the world's facts
+        world=f"{RESULTS}/data/world/world.json" if NK and NK.get("n_qa_new") else [],
     output:
         metrics=f"{RESULTS}/scaling/{{model}}/newknowledge/metrics.json",
         records=f"{RESULTS}/scaling/{{model}}/newknowledge/records.jsonl",
@@ -133,11 +137,15 @@ rule scaling_newknowledge:
 
 rule scaling_newknowledge_table:
     input:
-        expand(f"{RESULTS}/scaling/{{model}}/newknowledge/metrics.json", model=NK_MODELS),
+        expand(f"{RESULTS}/scaling/{{model}}/newknowledge/records.jsonl", model=NK_MODELS),
     output:
-        f"{RESULTS}/tables/scaling_newknowledge.csv",
+        csv=f"{RESULTS}/tables/scaling_newknowledge.csv",
+        paired=f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
+        md=f"{RESULTS}/tables/scaling_newknowledge.md",
     params:
         models=NK_MODELS,
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     log:
         f"{RESULTS}/logs/scaling/newknowledge_table.log",
     threads: 1
@@ -195,7 +203,8 @@ rule figure_scaling_errors:
 
 rule figure_scaling_newknowledge:
     input:
-        rules.scaling_newknowledge_table.output[0],
+        acc=rules.scaling_newknowledge_table.output.csv,
+        paired=rules.scaling_newknowledge_table.output.paired,
     output:
         report(figure_paths("scaling_newknowledge"), caption="../report/scaling_newknowledge.rst",
                category="Study A: post-training scaling"),
