@@ -111,6 +111,7 @@ rule scaling_newknowledge:
         qa=f"{RESULTS}/data/tasks/multihop/train.jsonl" if NK and NK["n_qa"] else [],
         # the new arm draws its new-people QA from the world's facts
         world=f"{RESULTS}/data/world/world.json" if NK and NK.get("n_qa_new") else [],
+        corpus=f"{RESULTS}/data/corpus/train.jsonl" if NK and NK.get("bios_replay") else [],
     output:
         metrics=f"{RESULTS}/scaling/{{model}}/newknowledge/metrics.json",
         records=f"{RESULTS}/scaling/{{model}}/newknowledge/records.jsonl",

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from sahlab.io import first_examples, read_jsonl, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
-from sahlab.scaling.newknowledge import new_people_qa, run_newknowledge, split_new_people
+from sahlab.scaling.newknowledge import (new_people_qa, replay_docs, run_newknowledge,
+                                         split_new_people)
 
 log = log_to(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -19,8 +20,11 @@ if opts.get("n_qa_new"):
                                        opts["qa_people_fraction"], p.seed)
     new_rows, heldout = new_people_qa(world, qa_people, opts["n_qa_new"], p.seed), set(held)
     log.info("new people: %d with QA in the new arm, %d held out", len(qa_people), len(held))
+docs = read_jsonl(snakemake.input.bios)
+if opts.get("bios_replay"):
+    docs += replay_docs(read_jsonl(snakemake.input.corpus), len(docs), opts["bios_replay"], p.seed)
 records, results = run_newknowledge(
-    snakemake.input.model, read_jsonl(snakemake.input.bios),
+    snakemake.input.model, docs,
     first_examples(snakemake.input.qa, opts["n_qa"], "scaling.newknowledge.n_qa") if opts["n_qa"] else [],
     first_examples(snakemake.input.test, opts["n_test"], "scaling.newknowledge.n_test"), p.seed,
     bios_hparams=opts["bios"], qa_hparams=opts["qa"], max_new_tokens=opts["max_new_tokens"],

@@ -48,6 +48,20 @@ def bio_rows(docs: list[dict]) -> list[dict]:
     return rows
 
 
+def replay_docs(corpus: list[dict], n_bios: int, ratio: float, seed: int) -> list[dict]:
+    """round(ratio·n_bios) pre-training corpus documents (a seeded sample, as {"id","text"}) to mix
+    into stage 1: continued pre-training with replay, so learning the new biographies does not
+    overwrite the old facts 2-hop questions need (the corpus has no new person by construction)."""
+    from sahlab.world.rng import rng_for
+
+    k = round(ratio * n_bios)
+    if k > len(corpus):
+        raise ValueError(f"config key 'scaling.newknowledge.bios_replay': {ratio} x {n_bios} "
+                         f"biographies asks for {k} corpus documents, the corpus has {len(corpus)}")
+    picked = rng_for(seed, "newknowledge", "replay").sample(range(len(corpus)), k)
+    return [{"id": f"replay-{i}", "text": corpus[i]["text"]} for i in sorted(picked)]
+
+
 # ----------------------------------------------------------------------------- the new arm's data
 def split_new_people(person_ids: list[str], qa_fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """(QA-train ids, held-out ids): a seeded shuffle of the new people, the first
