@@ -152,3 +152,25 @@ def test_figure_shows_both_arms_and_the_differences():
     assert titles[2:] == ["direct questions: differences", "2-hop questions: differences"]
     labels = set(fig.axes[1].get_legend_handles_labels()[1])
     assert "bios + QA (incl. new people)" in labels
+
+
+# ----------------------------------------------------------------------------- config checks
+@pytest.mark.parametrize("change, pattern", [
+    ({"n_qa_new": 65}, r"scaling\.newknowledge\.n_qa_new.*must not exceed n_qa"),
+    ({"qa_people_fraction": 0.01}, r"scaling\.newknowledge\.qa_people_fraction.*at least one"),
+    ({"qa_people_fraction": 0.05, "n_qa_new": 20}, r"scaling\.newknowledge\.n_qa_new.*only 18"),
+])
+def test_bad_new_arm_settings_fail_with_the_key_named(change, pattern):
+    from pathlib import Path
+
+    import yaml
+
+    from sahlab.config import ConfigError, check_config
+    from sahlab.scaling.config import check_scaling_config
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    check_config(config)  # the default passes
+    config["scaling"]["newknowledge"].update(change)
+    with pytest.raises(ConfigError, match=pattern):
+        check_scaling_config(config)
+        check_config(config)

@@ -93,8 +93,11 @@ def new_people_qa(world, person_ids: list[str], n: int, seed: int) -> list[dict]
 
 def arm_qa_rows(qa_rows: list[dict], new_rows: list[dict]) -> list[dict]:
     """The new arm's QA set: `qa_rows` (old people) with its first len(new_rows) direct questions
-    replaced, in place, by `new_rows`: same size and mix of kinds as the control's."""
-    slots = [i for i, r in enumerate(qa_rows) if (r.get("metadata") or {}).get("kind") == "direct"]
+    replaced, in place, by `new_rows`: same size and mix of kinds as the control's. Rows without
+    a `metadata.kind` (hub QA such as HotpotQA) are all swap slots, in order."""
+    kinds = [(r.get("metadata") or {}).get("kind") for r in qa_rows]
+    slots = ([i for i, k in enumerate(kinds) if k == "direct"] if any(kinds)
+             else list(range(len(qa_rows))))
     if len(new_rows) > len(slots):
         raise ValueError(f"config key 'scaling.newknowledge.n_qa_new': {len(new_rows)} new-people "
                          f"questions but the {len(qa_rows)} old-people QA rows (n_qa) hold only "
