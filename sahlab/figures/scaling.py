@@ -135,7 +135,7 @@ def plot_newknowledge(rows: list[dict], diffs: list[dict] | None = None):
     dd = pd.DataFrame(diffs or [])
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     n_rows = 2 if len(dd) else 1
-    fig, axes = plt.subplots(n_rows, len(kinds), figsize=(3.6 * len(kinds), 3.2 * n_rows),
+    fig, axes = plt.subplots(n_rows, len(kinds), figsize=(4.0 * len(kinds), 3.2 * n_rows),
                              squeeze=False)
     titles = {"direct": "direct questions", "2hop": "2-hop questions"}
     labels = {"qa_only": "QA (old people) only", "bios+qa": "bios + QA (old people)",
@@ -169,7 +169,7 @@ def plot_newknowledge(rows: list[dict], diffs: list[dict] | None = None):
                          markersize=4)
             ax2.axvline(0, color="0.6", lw=0.8, ls="--")
             ax2.set_yticks(y, names if j == 0 else [""] * len(names), fontsize="x-small")
-            ax2.set_xlabel("paired difference in exact match (95 % CI)")
+            ax2.set_xlabel("paired difference (95 % CI)")
             ax2.set_title(f"{titles[kind]}: differences", fontsize="medium")
     axes[0, -1].legend(title="fine-tuned on", fontsize="x-small", frameon=False, loc="upper left",
                        bbox_to_anchor=(1, 1))
