@@ -18,7 +18,9 @@ NK_MODELS = NK["models"] if NK else []
 STUDY_TARGETS.extend(
     figure_paths("scaling_curves") + figure_paths("scaling_errors")
     + [f"{RESULTS}/tables/scaling_fits.csv", f"{RESULTS}/tables/scaling_fits.md"]
-    + (figure_paths("scaling_newknowledge") + [f"{RESULTS}/tables/scaling_newknowledge.csv"]
+    + (figure_paths("scaling_newknowledge") + [f"{RESULTS}/tables/scaling_newknowledge.csv",
+                                                f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
+                                                f"{RESULTS}/tables/scaling_newknowledge.md"]
        if NK_MODELS else [])
     # across models (the paper: performance tracks reasoning ability) needs >= 3 models
     + ([f"{RESULTS}/tables/scaling_models.csv"] if len(SC["models"]) >= 3 else []))
@@ -140,6 +142,9 @@ rule scaling_newknowledge:
         bios=f"{RESULTS}/data/tasks/newknowledge/train.jsonl",
         test=f"{RESULTS}/data/tasks/newknowledge/test.jsonl",
         qa=f"{RESULTS}/data/tasks/multihop/train.jsonl" if NK and NK["n_qa"] else [],
+        # the new arm draws its new-people QA from the world's facts
+        world=f"{RESULTS}/data/world/world.json" if NK and NK.get("n_qa_new") else [],
+        corpus=f"{RESULTS}/data/corpus/train.jsonl" if NK and NK.get("bios_replay") else [],
     output:
         metrics=f"{RESULTS}/scaling/{{model}}/newknowledge/metrics.json",
         records=f"{RESULTS}/scaling/{{model}}/newknowledge/records.jsonl",
@@ -166,11 +171,15 @@ rule scaling_newknowledge:
 
 rule scaling_newknowledge_table:
     input:
-        expand(f"{RESULTS}/scaling/{{model}}/newknowledge/metrics.json", model=NK_MODELS),
+        expand(f"{RESULTS}/scaling/{{model}}/newknowledge/records.jsonl", model=NK_MODELS),
     output:
-        f"{RESULTS}/tables/scaling_newknowledge.csv",
+        csv=f"{RESULTS}/tables/scaling_newknowledge.csv",
+        paired=f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
+        md=f"{RESULTS}/tables/scaling_newknowledge.md",
     params:
         models=NK_MODELS,
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     log:
         f"{RESULTS}/logs/scaling/newknowledge_table.log",
     threads: 1
@@ -231,7 +240,8 @@ rule figure_scaling_errors:
 
 rule figure_scaling_newknowledge:
     input:
-        rules.scaling_newknowledge_table.output[0],
+        acc=rules.scaling_newknowledge_table.output.csv,
+        paired=rules.scaling_newknowledge_table.output.paired,
     output:
         report(figure_paths("scaling_newknowledge"), caption="../report/scaling_newknowledge.rst",
                category="Study A: post-training scaling"),

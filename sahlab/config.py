@@ -160,6 +160,20 @@ def _check_sizes(config):
         if nk["n_test"] > avail:
             _fail("scaling.newknowledge.n_test", f"{nk['n_test']} is larger than the new-knowledge "
                   f"test set ({avail} questions, world.newknowledge.test); use at most {avail}")
+    if nk and nk.get("n_qa_new"):  # the paper's arm: both parts of the new people non-empty
+        from sahlab.world.build import validate_world_config
+        from sahlab.world.multihop import RELATIONS, relations_of
+
+        n_new = validate_world_config(config.get("world") or {})["entities"]["n_new_people"]
+        k = round(n_new * nk.get("qa_people_fraction", 0.5))
+        if not 0 < k < n_new:
+            _fail("scaling.newknowledge.qa_people_fraction", f"{nk.get('qa_people_fraction', 0.5)} of "
+                  f"{n_new} new people (world.entities.n_new_people) leaves {k} with QA and "
+                  f"{n_new - k} held out; both need at least one")
+        supply = k * sum(len(RELATIONS[r][4]) for r in relations_of("direct"))
+        if nk["n_qa_new"] > supply:
+            _fail("scaling.newknowledge.n_qa_new", f"{nk['n_qa_new']} direct questions about {k} "
+                  f"QA-train new people, but only {supply} distinct ones exist; use at most {supply}")
 
 
 def _check_tasks(config):

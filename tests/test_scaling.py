@@ -15,7 +15,7 @@ from sahlab.config import ConfigError
 from sahlab.scaling import analysis
 from sahlab.scaling.config import (check_scaling_config, grid_for, max_new_tokens_for,
                                    schedule_bound, schedule_bounds, steps_for, train_split_sizes)
-from sahlab.scaling.newknowledge import CONDITIONS, bio_rows, newknowledge_table
+from sahlab.scaling.newknowledge import CONDITIONS, bio_rows
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -212,17 +212,6 @@ def test_bio_rows_have_an_empty_prompt_and_reject_blank_text():
         bio_rows([{"id": "b1", "text": "  "}])
 
 
-def test_newknowledge_table_is_long_format():
-    ci = lambda v: {"value": v, "ci_low": v - 0.1, "ci_high": v + 0.1}  # noqa: E731
-    res = {"s-base": {c: {"metrics": {"exact_match": ci(0.5), "exact_match_direct": ci(0.6),
-                                      "exact_match_2hop": ci(0.4), "format": ci(1.0),
-                                      "bleu": ci(0.0)}} for c in CONDITIONS}}
-    rows = newknowledge_table(res)
-    assert len(rows) == 2 * 4 and {r["stage"] for r in rows} == {"base"}
-    assert {r["metric"] for r in rows} == {"exact_match", "exact_match_direct", "exact_match_2hop",
-                                           "format"}
-
-
 # ----------------------------------------------------------------------------- with a tiny model
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
@@ -323,13 +312,26 @@ def test_run_newknowledge_runs_both_conditions_in_the_models_format(tiny_model):
     hp = {"lr": 1e-3, "max_steps": 1, "batch_size": 2, "max_length": 64}
     records, results = run_newknowledge(tiny_model, docs, qa, tests, 0, bios_hparams=hp,
                                         qa_hparams=hp, max_new_tokens=4, batch_size=4, n_boot=10)
-    assert list(results) == list(CONDITIONS)
+    assert list(results) == ["qa_only", "bios+qa"]  # no new-people QA given: no new arm
     assert set(results["qa_only"]["train"]) == {"qa"}
     assert set(results["bios+qa"]["train"]) == {"bios", "qa"}
     assert results["qa_only"]["prompt_format"] == "native"  # a base model keeps its own format
-    for cond in CONDITIONS:
+    for cond in results:
         assert {"exact_match_direct", "exact_match_2hop"} <= set(results[cond]["metrics"])
     assert len(records) == 2 * len(tests)
+    # the paper's arm: the same QA set with its direct question swapped; one biography stage
+    new = [{"id": "n0", "prompt": "Where does Zed Quon work?", "reference": "Acme",
+            "metadata": {"answer": "Acme", "kind": "direct", "chain": ["person:9"]}}]
+    qa = [qa[0] | {"metadata": {"answer": "Beta", "kind": "direct"}}]
+    for t, who in zip(tests, ("person:8", "person:9")):
+        t["metadata"]["chain"] = [who]
+    records, results = run_newknowledge(tiny_model, docs, qa, tests, 0, bios_hparams=hp,
+                                        qa_hparams=hp, max_new_tokens=4, batch_size=4, n_boot=10,
+                                        new_qa_rows=new, heldout={"person:8"})
+    assert list(results) == list(CONDITIONS)
+    assert results["bios+newqa"]["qa_ids"] == ["n0"] and results["bios+qa"]["qa_ids"] == ["q0"]
+    assert results["bios+newqa"]["train"]["bios"] == results["bios+qa"]["train"]["bios"]
+    assert {(r["id"], r["heldout"]) for r in records} == {("t0", True), ("t1", False)}
 
 
 # ----------------------------------------------------------------------------- figures
@@ -355,12 +357,11 @@ def test_figures_draw_one_panel_per_task_and_the_fitted_curve():
     rows = [{"model": "m-base", "task": t, "N": n, "seed": 1, "error_format": 0.1,
              "error_content": 0.5} for t in ("math", "multihop") for n in (0, 4, 16)]
     assert plot_errors(rows, {"m-base/math": 4}).axes[0].get_title() == "math"
-    ci = lambda v: {"value": v, "ci_low": v, "ci_high": v}  # noqa: E731
-    rows = newknowledge_table({"m-base": {c: {"metrics": {"exact_match_direct": ci(0.2),
-                                                         "exact_match_2hop": ci(0.1)}}
-                                          for c in CONDITIONS}})
-    fig = plot_newknowledge(rows)
-    assert [ax.get_title() for ax in fig.axes] == ["direct questions", "2-hop questions"]
+    rows = [{"model": "m-base", "condition": c, "kind": k, "n": 10, "value": 0.2, "ci_low": 0.1,
+             "ci_high": 0.3} for c in CONDITIONS for k in ("direct", "2hop")]
+    fig = plot_newknowledge(rows)  # accuracies only (figure with differences: test_newknowledge)
+    assert [ax.get_title() for ax in fig.axes] == ["direct questions (n = 10)",
+                                                   "2-hop questions (n = 10)"]
 
 
 def test_each_seed_draws_its_own_nested_subsets():

@@ -54,9 +54,16 @@ def test_smoke_run_writes_scaling_outputs(smoke_run):
                                 .read_text())
             assert [t["N"] for t in timing["per_N"]] == sorted(sc["N"])
     nk = list(csv.DictReader((res / "tables/scaling_newknowledge.csv").open()))
+    nk_models = sc["newknowledge"]["models"]
     assert {(r["model"], r["condition"]) for r in nk} == {
-        (m, c) for m in sc["newknowledge"]["models"] for c in ("qa_only", "bios+qa")}
-    assert {"exact_match_direct", "exact_match_2hop"} <= {r["metric"] for r in nk}
+        (m, c) for m in nk_models for c in ("qa_only", "bios+qa", "bios+newqa")}
+    assert "all" in {r["kind"] for r in nk} and all(int(r["n"]) > 0 for r in nk)
+    # the comparison is on the held-out people only: fewer items than the test questions
+    assert max(int(r["n"]) for r in nk) < sc["newknowledge"]["n_test"]
+    paired = list(csv.DictReader((res / "tables/scaling_newknowledge_paired.csv").open()))
+    assert {r["model"] for r in paired if r["contrast"] == "arm"} == set(nk_models)
+    assert all(r["verdict"] in ("> 0", "< 0", "inconclusive") for r in paired)
+    assert "| arm |" in (res / "tables/scaling_newknowledge.md").read_text()
 
 
 def test_one_scaling_figure_builds_only_its_branch(workflow_copy):

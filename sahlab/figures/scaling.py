@@ -156,39 +156,59 @@ def plot_errors(rows: list[dict], vanish: dict | None = None):
     return fig
 
 
-def plot_newknowledge(rows: list[dict]):
-    """rows: newknowledge_table output. Panels: direct and 2-hop exact match on questions about
-    new people; bars per model, hue = condition (QA format only vs biographies + QA), 95 % CIs."""
+def plot_newknowledge(rows: list[dict], diffs: list[dict] | None = None):
+    """rows, diffs: `newknowledge_tables` output (accuracies, paired differences). Top row: direct
+    and 2-hop exact match per model, hue = condition, 95 % CIs; bottom row (with `diffs`): the
+    paired differences (new-people QA arm − old-people QA arm and biographies − none per model,
+    and the arm effect post − base) with their CIs and a zero line."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    df = pd.DataFrame(rows)
-    metrics = [m for m in ("exact_match_direct", "exact_match_2hop") if (df.metric == m).any()]
-    models = list(dict.fromkeys(df.model))
     from sahlab.scaling.newknowledge import CONDITIONS
 
+    df = pd.DataFrame(rows)
+    kinds = [k for k in ("direct", "2hop") if (df.kind == k).any()]
+    models = list(dict.fromkeys(df.model))
     conds = [c for c in CONDITIONS if (df.condition == c).any()]
+    dd = pd.DataFrame(diffs or [])
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.2), squeeze=False,
-                             sharey=True)
+    n_rows = 2 if len(dd) else 1
+    fig, axes = plt.subplots(n_rows, len(kinds), figsize=(4.0 * len(kinds), 3.2 * n_rows),
+                             squeeze=False)
+    titles = {"direct": "direct questions", "2hop": "2-hop questions"}
+    labels = {"qa_only": "QA (old people) only", "bios+qa": "bios + QA (old people)",
+              "bios+newqa": "bios + QA (incl. new people)"}
     width = 0.8 / len(conds)
-    for j, metric in enumerate(metrics):
+    top = max(0.2, float(np.nanmax(df[df.kind.isin(kinds)].ci_high.astype(float), initial=0)) * 1.15)
+    for j, kind in enumerate(kinds):
         ax = axes[0, j]
         for k, cond in enumerate(conds):
-            sub = df[(df.metric == metric) & (df.condition == cond)].set_index("model").reindex(models)
+            sub = df[(df.kind == kind) & (df.condition == cond)].set_index("model").reindex(models)
             x = np.arange(len(models)) + (k - (len(conds) - 1) / 2) * width
             err = np.vstack([sub.value - sub.ci_low, sub.ci_high - sub.value]).astype(float)
             ax.bar(x, sub.value, width, yerr=np.nan_to_num(err), capsize=2,
-                   color=colors[k % len(colors)], label=cond)
+                   color=colors[k % len(colors)], label=labels.get(cond, cond))
             for xi, v in zip(x, sub.value):  # the value itself: zero bars are otherwise invisible
                 ax.annotate(f"{v:.2f}", (xi, v), xytext=(0, 2), textcoords="offset points",
                             ha="center", va="bottom", fontsize="x-small")
-        ax.set_xticks(range(len(models)), models, rotation=20)
-        ax.set_title({"exact_match_direct": "direct questions",
-                      "exact_match_2hop": "2-hop questions"}[metric], fontsize="medium")
+        n = int(df[df.kind == kind].n.max())
+        ax.set_xticks(range(len(models)), models)
+        ax.set_title(f"{titles[kind]} (n = {n})", fontsize="medium")
         ax.set_ylabel("exact match" if j == 0 else "")
-        ax.set_ylim(0, max(0.2, float(np.nanmax(df[df.metric.isin(metrics)].ci_high.astype(float),
-                                                 initial=0)) * 1.15))
+        ax.set_ylim(0, top)
+        if n_rows == 2:
+            ax2 = axes[1, j]
+            sub = dd[dd.kind == kind].reset_index(drop=True)
+            names = [f"{r.contrast}\n{r.model}" if r.contrast != "post - base" else
+                     f"post − base\n{r.condition}" for r in sub.itertuples()]
+            y = np.arange(len(sub))[::-1]
+            err = np.vstack([sub["diff"] - sub.ci_low, sub.ci_high - sub["diff"]]).astype(float)
+            ax2.errorbar(sub["diff"], y, xerr=np.nan_to_num(err), fmt="o", color="k", capsize=2,
+                         markersize=4)
+            ax2.axvline(0, color="0.6", lw=0.8, ls="--")
+            ax2.set_yticks(y, names if j == 0 else [""] * len(names), fontsize="x-small")
+            ax2.set_xlabel("paired difference (95 % CI)")
+            ax2.set_title(f"{titles[kind]}: differences", fontsize="medium")
     axes[0, -1].legend(title="fine-tuned on", fontsize="x-small", frameon=False, loc="upper left",
                        bbox_to_anchor=(1, 1))
     fig.tight_layout()

@@ -162,6 +162,21 @@ def check_scaling_config(config: dict) -> None:
         if multihop is not None and nk.get("n_qa", 0) > multihop:
             _fail("newknowledge.n_qa", f"({nk['n_qa']}) exceeds the multihop training split "
                   f"({multihop})")
+        _check_new_arm(nk)
+
+
+def _check_new_arm(nk: dict) -> None:
+    """The paper's arm swaps n_qa_new of the n_qa old-people QA rows for new-people ones."""
+    k = nk.get("n_qa_new", 0)
+    if not k:
+        return
+    if k > nk.get("n_qa", 0):
+        _fail("newknowledge.n_qa_new", f"({k}) swaps direct questions into the n_qa old-people "
+              f"QA rows, so it must not exceed n_qa ({nk.get('n_qa', 0)})")
+    frac = nk.get("qa_people_fraction", 0.5)
+    if not 0 < frac < 1:
+        _fail("newknowledge.qa_people_fraction", f"({frac}) must be in (0, 1): some new people "
+              "get QA, the others are held out")
 
 
 def _check_models(names: Any, allowed: list[str], key: str) -> None:
