@@ -1,9 +1,11 @@
 """Rule posttrain_stage: one post-training stage (SFT, GRPO/RLOO, DPO) on the task mixture."""
 from sahlab.io import read_examples
 from sahlab.logs import log_to, set_threads
+from sahlab.parallel import rank_log, relaunch
 from sahlab.train import make_preference_pairs, train
 
-log = log_to(snakemake.log[0])
+relaunch(snakemake.params.parallel, snakemake.log[0])  # a parallel block: accelerate launch, exit
+log = log_to(rank_log(snakemake.log[0]))
 set_threads(snakemake.threads)
 stage, n = snakemake.params.stage, snakemake.params.n_per_task
 # The mixture: the first n training examples of every task (the same rows for every scale).

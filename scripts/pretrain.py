@@ -1,9 +1,11 @@
 """Rule pretrain: pre-train one scale from random initialisation on the corpus (resumable)."""
 from sahlab.io import read_jsonl
 from sahlab.logs import log_to, set_threads
+from sahlab.parallel import rank_log, relaunch
 from sahlab.models.pretrain import pretrain
 
-log = log_to(snakemake.log[0])
+relaunch(snakemake.params.parallel, snakemake.log[0])  # a parallel block: accelerate launch, exit
+log = log_to(rank_log(snakemake.log[0]))
 set_threads(snakemake.threads)
 summary = pretrain(
     build=snakemake.params.build,

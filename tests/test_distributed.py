@@ -1,0 +1,160 @@
+"""Issue 22 on CPU: the `parallel:` path (accelerate launch, 2 gloo processes, DDP) gives the same
+training and evaluation as one process. The two-process runs start through `sahlab.parallel.relaunch`,
+as the rule scripts do; the one-process reference runs in the same driver without a block."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from test_train import base_dir, math_rows, translation_rows  # noqa: E402,F401  (module fixture)
+
+from sahlab.parallel import (accelerate_config, resolve, resources,  # noqa: E402
+                             world_size)
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVER = ROOT / "tests" / "distributed_driver.py"
+TWO = {"processes_per_node": 2, "cpu": True, "port": 29517}
+# Loss tolerance, single vs two processes, per logged step: the same examples make each step,
+# but a DDP step averages the two halves' gradients and losses in another summation order
+# (float32 round-off, amplified a little by the optimizer over the steps).
+LOSS_RTOL = 1e-3
+
+
+def run_driver(tmp_path: Path, name: str, spec: dict, parallel: dict | None) -> float:
+    """Run the driver; returns its CPU time (children included) in seconds."""
+    spec = {**spec, "parallel": parallel, "log": str(tmp_path / f"{name}.log")}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(spec))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    before = os.times()
+    proc = subprocess.run([sys.executable, str(DRIVER), str(path)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    after = os.times()
+    logs = "".join(p.read_text() for p in sorted(tmp_path.glob(f"{name}.log*")))
+    assert proc.returncode == 0, proc.stderr[-3000:] + logs[-3000:]
+    return (after.children_user + after.children_system) - (before.children_user + before.children_system)
+
+
+def losses(out: Path) -> list[tuple[int, float]]:
+    hist = json.loads((out / "train_log.json").read_text())["log_history"]
+    return [(e["step"], e["loss"]) for e in hist if "loss" in e]
+
+
+def _compare(tmp_path, base_dir, method, rows, hp):
+    spec = {"mode": "train", "model": str(base_dir), "method": method, "rows": rows, "hparams": hp}
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_driver(tmp_path, "one", {**spec, "out": str(one)}, None)
+    run_driver(tmp_path, "two", {**spec, "out": str(two)}, TWO)
+    l1, l2 = losses(one), losses(two)
+    print(f"{method} losses, 1 process: {l1}\n{method} losses, 2 processes: {l2}")
+    assert [s for s, _ in l1] == [s for s, _ in l2] and len(l1) == hp["max_steps"]
+    assert json.loads((two / "train_log.json").read_text())["summary"]["processes"] == 2
+    from test_train import load_lm
+
+    model = load_lm(two)  # the saved model loads and is the trained one, not the base
+    assert any(not torch.equal(p, q) for p, q in zip(model.state_dict().values(),
+                                                    load_lm(base_dir).state_dict().values()))
+    assert not list(two.parent.glob(".two.*"))  # no scratch or half-written folder left
+    return l1, l2, load_lm(one)
+
+
+@pytest.mark.distributed
+def test_sft_two_processes_match_one(base_dir, tmp_path):
+    hp = {"lr": 1e-2, "max_steps": 4, "batch_size": 8}
+    l1, l2, m1 = _compare(tmp_path, base_dir, "sft", math_rows(32), hp)
+    for (_, a), (_, b) in zip(l1, l2):
+        assert b == pytest.approx(a, rel=LOSS_RTOL)
+    assert l2[-1][1] < l2[0][1]  # and it learns
+    from test_train import load_lm
+
+    m2 = load_lm(tmp_path / "two")
+    for (k, p), q in zip(m1.state_dict().items(), m2.state_dict().values()):
+        assert torch.allclose(p, q, atol=1e-4), k  # same final weights as one process
+
+
+@pytest.mark.distributed
+def test_grpo_two_processes_match_one(base_dir, tmp_path):
+    """GRPO samples completions: each process draws from its own generator, so the two runs see
+    other completions and rewards. With one iteration per batch (ratio 1) and beta 0 the
+    logged loss is the advantage-weighted mean, ~0 up to the group normalisation: compared with
+    an absolute tolerance; the step count, completions per step and the saved model are exact."""
+    hp = {"lr": 1e-2, "max_steps": 2, "batch_size": 8, "num_generations": 4,
+          "max_completion_length": 6, "beta": 0.0}
+    l1, l2, _ = _compare(tmp_path, base_dir, "grpo", translation_rows(8), hp)
+    for (_, a), (_, b) in zip(l1, l2):
+        assert abs(a - b) < 0.05, (l1, l2)
+    log = json.loads((tmp_path / "two" / "train_log.json").read_text())["log_history"]
+    assert sum("rewards/verifiable/mean" in e for e in log) == hp["max_steps"]
+
+
+@pytest.mark.distributed
+def test_data_parallel_generation_is_identical(base_dir, tmp_path):
+    prompts = [r["prompt"] for r in math_rows(7) + translation_rows(6)]  # 13: an odd last batch
+    spec = {"mode": "generate", "model": str(base_dir), "prompts": prompts,
+            "max_new_tokens": 8, "batch_size": 3}
+    run_driver(tmp_path, "one", {**spec, "out": str(tmp_path / "one.out.json")}, None)
+    run_driver(tmp_path, "two", {**spec, "out": str(tmp_path / "two.out.json")}, TWO)
+    one = json.loads((tmp_path / "one.out.json").read_text())
+    two = json.loads((tmp_path / "two.out.json").read_text())
+    assert len(one) == 13 and any(one) and two == one
+
+
+# --------------------------------------------------------------------------- config -> launch
+def test_blocks_map_to_resources_and_accelerate_configs():
+    assert resolve(None) is None and resources(None) == {"gpu": 1} and world_size(None) == 1
+    one_node = resolve({"processes_per_node": 4, "strategy": "fsdp", "mixed_precision": "bf16"})
+    assert resources(one_node) == {"gpu": 4}
+    cfg = accelerate_config(one_node)
+    assert cfg["distributed_type"] == "FSDP" and cfg["num_processes"] == 4
+    assert cfg["mixed_precision"] == "bf16" and cfg["fsdp_config"]["fsdp_version"] == 2
+    two_nodes = resolve({"processes_per_node": 8, "nodes": 2, "strategy": "zero3"})
+    r = resources(two_nodes)
+    assert r["nodes"] == 2 and r["tasks"] == 2 and r["mpi"] == "srun"
+    assert r["slurm_extra"] == "--gpus-per-node=8 --ntasks-per-node=1"
+    cfg = accelerate_config(two_nodes, machine_rank=1, main_ip="n1")
+    assert cfg["num_processes"] == 16 and cfg["num_machines"] == 2 and cfg["machine_rank"] == 1
+    assert cfg["deepspeed_config"]["zero_stage"] == 3
+    assert resources(resolve(TWO)) == {"gpu": 0, "tasks": 2}
+
+
+@pytest.mark.parametrize("block, match", [
+    ({"strategy": "zero1"}, "strategy"), ({"nodes": 0}, "nodes"), ({"procs": 2}, "unknown"),
+    ({"mixed_precision": "fp8"}, "mixed_precision"), ({"cpu": True, "strategy": "fsdp"}, "gloo"),
+])
+def test_bad_blocks_are_named(block, match):
+    with pytest.raises(ValueError, match=match):
+        resolve(block, "pretrain")
+
+
+def test_per_device_batch_must_divide(monkeypatch):
+    from sahlab.parallel import per_device_batch
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert per_device_batch(8) == 4
+    with pytest.raises(ValueError, match="not divisible by the 2 processes"):
+        per_device_batch(7)
+
+
+def test_device_map_auto_loads_on_cpu(base_dir, monkeypatch):
+    """device_map: auto (models larger than one device) still loads and runs on a CPU machine."""
+    from sahlab.eval.generate import generate, render_prompts
+    from sahlab.eval.policy import ModelPolicy
+
+    prompts = render_prompts(ModelPolicy.from_pretrained(str(base_dir)).tokenizer, ["Tom has 3"], "chat")
+    plain = generate(ModelPolicy.from_pretrained(str(base_dir)), prompts, 5, progress=False)
+    monkeypatch.setenv("SAHLAB_DEVICE_MAP", "auto")
+    policy = ModelPolicy.from_pretrained(str(base_dir))
+    assert policy.device.type == "cpu"  # placed by accelerate: no GPU here, all on the CPU
+    assert generate(policy, prompts, 5, progress=False) == plain
+    monkeypatch.setenv("SAHLAB_DEVICE_MAP", "balanced_everything")
+    with pytest.raises(ValueError, match="device_map"):
+        ModelPolicy.from_pretrained(str(base_dir))
