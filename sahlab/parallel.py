@@ -25,10 +25,11 @@ STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
 PRECISIONS = ("no", "bf16", "fp16")
 DEFAULTS: dict[str, Any] = {"processes_per_node": 1, "nodes": 1, "strategy": "ddp",
                             "mixed_precision": "no", "cpu": False, "port": 29500}
-# rules that accept a block: the trainers, and the evaluations that shard their test set
-TRAIN_RULES = ("pretrain", "posttrain_stage", "reward_model", "scaling_run",
-               "scaling_newknowledge", "inductive_finetune")
-EVAL_RULES = ("evaluate", "evaluate_format")
+# rules that accept a block: the model-building trainers, and the evaluation harness that shards
+# its test sets (`evaluate`'s block also runs `evaluate_format`). The study fine-tunes train
+# hundreds of small runs per job and stay single-process (their `train` calls are preemptible).
+TRAIN_RULES = ("pretrain", "posttrain_stage", "reward_model")
+EVAL_RULES = ("evaluate",)
 RULES = TRAIN_RULES + EVAL_RULES
 _CHILD = "SAHLAB_PARALLEL_CHILD"  # set in launched processes: never relaunch twice
 
@@ -63,7 +64,20 @@ def resolve(block: dict | None, rule: str = "rule") -> dict | None:
 
 
 def rule_block(config: dict, rule: str) -> dict | None:
+    """The checked block of `rule` in the workflow config (evaluate_format: evaluate's)."""
+    rule = {"evaluate_format": "evaluate"}.get(rule, rule)
     return resolve((config.get("parallel") or {}).get(rule), rule)
+
+
+def check_config(config: dict) -> None:
+    """Every block of config `parallel` names a rule that takes one and is valid."""
+    blocks = config.get("parallel") or {}
+    unknown = sorted(set(blocks) - set(RULES))
+    if unknown:
+        raise ValueError(f"parallel: no parallel launch for rule(s) {unknown}; "
+                         f"allowed: {list(RULES)}")
+    for rule, block in blocks.items():
+        resolve(block, rule)
 
 
 def world_size(p: dict | None) -> int:

@@ -6,7 +6,8 @@ from sahlab.logs import log_to, set_threads
 from sahlab.parallel import is_main, rank_log, relaunch
 from sahlab.models.registry import load_model, read_model_meta
 
-relaunch(snakemake.params.parallel, snakemake.log[0])  # a parallel block: accelerate launch, exit
+# a `parallel:` block: run this script under accelerate launch and exit with its code
+relaunch(rule_block(snakemake.config, snakemake.rule), snakemake.log[0])
 log = log_to(rank_log(snakemake.log[0]))
 set_threads(snakemake.threads)
 opts = snakemake.params.opts

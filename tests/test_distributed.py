@@ -26,6 +26,7 @@ TWO = {"processes_per_node": 2, "cpu": True, "port": 29517}
 # but a DDP step averages the two halves' gradients and losses in another summation order
 # (float32 round-off, amplified a little by the optimizer over the steps).
 LOSS_RTOL = 1e-3
+GRPO_ATOL = 0.15  # see test_grpo_two_processes_match_one
 
 
 def run_driver(tmp_path: Path, name: str, spec: dict, parallel: dict | None) -> float:
@@ -84,14 +85,16 @@ def test_sft_two_processes_match_one(base_dir, tmp_path):
 @pytest.mark.distributed
 def test_grpo_two_processes_match_one(base_dir, tmp_path):
     """GRPO samples completions: each process draws from its own generator, so the two runs see
-    other completions and rewards. With one iteration per batch (ratio 1) and beta 0 the
-    logged loss is the advantage-weighted mean, ~0 up to the group normalisation: compared with
-    an absolute tolerance; the step count, completions per step and the saved model are exact."""
+    other completions and rewards, and no exact match is possible. With one iteration per batch
+    (ratio 1) and beta 0 the logged loss is -(token-weighted mean advantage): zero in
+    expectation, off zero only by completion-length imbalance inside a group (|loss| < 0.15 at
+    6 tokens here). The curves are compared within that bound (GRPO_ATOL); the step count,
+    completions per step and the saved, trained model are exact checks."""
     hp = {"lr": 1e-2, "max_steps": 2, "batch_size": 8, "num_generations": 4,
           "max_completion_length": 6, "beta": 0.0}
     l1, l2, _ = _compare(tmp_path, base_dir, "grpo", translation_rows(8), hp)
     for (_, a), (_, b) in zip(l1, l2):
-        assert abs(a - b) < 0.05, (l1, l2)
+        assert abs(a - b) < GRPO_ATOL, (l1, l2)
     log = json.loads((tmp_path / "two" / "train_log.json").read_text())["log_history"]
     assert sum("rewards/verifiable/mean" in e for e in log) == hp["max_steps"]
 
