@@ -115,8 +115,8 @@ def preemption_callback():
     def note(signum, frame):
         _PREEMPT["signal"] = signum
 
-    for s in (signal.SIGTERM, signal.SIGUSR1):
-        signal.signal(s, note)
+    for s in (signal.SIGTERM, signal.SIGUSR1):  # restored by exit_if_preempted
+        _PREEMPT.setdefault("old", {}).setdefault(s, signal.signal(s, note))
 
     class Preemption(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -149,14 +149,18 @@ def exit_if_preempted(who: str, ckpt_dir) -> None:
     import os
     import subprocess
 
+    import signal
+
+    for s, handler in _PREEMPT.pop("old", {}).items():  # the caller's handlers again
+        signal.signal(s, handler)
     signum = _PREEMPT["signal"]
     if signum is None:
         return
-    import signal
 
     print(f"{who}: stopped by signal {signal.Signals(signum).name}; checkpoint saved in "
           f"{ckpt_dir}; exiting with {REQUEUE_EXIT} for a requeue", file=sys.stderr, flush=True)
     job = os.environ.get("SLURM_JOB_ID")
-    if signum == signal.SIGUSR1 and job and os.environ.get("RANK", "0") == "0":
+    if signum == signal.SIGUSR1 and job and os.environ.get("RANK", "0") == "0" \
+            and shutil.which("scontrol"):
         subprocess.run(["scontrol", "requeue", job], check=False)
     sys.exit(REQUEUE_EXIT)

@@ -161,3 +161,52 @@ def test_device_map_auto_loads_on_cpu(base_dir, monkeypatch):
     monkeypatch.setenv("SAHLAB_DEVICE_MAP", "balanced_everything")
     with pytest.raises(ValueError, match="device_map"):
         ModelPolicy.from_pretrained(str(base_dir))
+
+
+# --------------------------------------------------------------------------- preemption
+@pytest.mark.reliability
+def test_preempted_training_saves_exits_75_and_resumes(base_dir, tmp_path, monkeypatch):
+    """SIGTERM (SLURM preemption) mid-run: the step finishes, a complete checkpoint is saved,
+    the process exits with REQUEUE_EXIT; the requeued run (same SLURM job) resumes from it and
+    ends with the weights of an uninterrupted run."""
+    import signal
+
+    from transformers.trainer_callback import TrainerCallback
+
+    from sahlab.checkpoints import REQUEUE_EXIT
+    from sahlab.train import train
+    from test_train import load_lm
+
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")  # a SLURM job keeps its checkpoints (no save_every)
+    hp = {"lr": 1e-2, "max_steps": 4, "batch_size": 4}
+    rows = math_rows(16)
+
+    class Preempt(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    import transformers
+
+    real_init = transformers.Trainer.__init__
+
+    def with_preempt(self, *a, **kw):
+        real_init(self, *a, **kw)
+        self.add_callback(Preempt())
+
+    out = tmp_path / "out"
+    with monkeypatch.context() as mp:
+        mp.setattr(transformers.Trainer, "__init__", with_preempt)
+        with pytest.raises(SystemExit) as exc:
+            train(base_dir, rows, "sft", hp, seed=0, out_dir=out)
+    assert exc.value.code == REQUEUE_EXIT and not out.exists()
+    saved = sorted(p.name for p in (tmp_path / ".out.train-work").glob("checkpoint-*"))
+    assert saved == ["checkpoint-3"]  # the step under way when the signal came, then stop
+    summary = train(base_dir, rows, "sft", hp, seed=0, out_dir=out)
+    assert summary["resumed_from"] == "checkpoint-3" and summary["steps"] == 4
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored after training
+    monkeypatch.delenv("SLURM_JOB_ID")
+    ref = tmp_path / "ref"
+    train(base_dir, rows, "sft", hp, seed=0, out_dir=ref)
+    for (k, p), q in zip(load_lm(ref).state_dict().items(), load_lm(out).state_dict().values()):
+        assert torch.allclose(p, q, atol=1e-5), k
