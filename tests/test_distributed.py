@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,65 @@ def test_preempted_training_saves_exits_75_and_resumes(base_dir, tmp_path, monke
     train(base_dir, rows, "sft", hp, seed=0, out_dir=ref)
     for (k, p), q in zip(load_lm(ref).state_dict().items(), load_lm(out).state_dict().values()):
         assert torch.allclose(p, q, atol=1e-5), k
+
+
+# --------------------------------------------------------------------------- SLURM
+SLURM_SNAKEFILE = '''
+import json
+from sahlab.parallel import resolve, resources
+
+BLOCK = resolve(json.load(open(config["spec"]))["parallel"], "posttrain_stage")
+
+rule sft_two_tasks:
+    output: "out/model/config.json"
+    log: "logs/sft.log"
+    threads: 1
+    resources: mem_mb=1500, runtime=5, **resources(BLOCK)
+    shell: "{config[python]} {config[driver]} {config[spec]}"
+'''
+
+
+@pytest.mark.slurm
+@pytest.mark.workflow
+@pytest.mark.distributed
+def test_two_process_sft_as_one_two_task_slurm_job(base_dir, tmp_path):
+    """A parallel block's resources through snakemake-executor-plugin-slurm on the local
+    slurmctld: one job with --ntasks=2 whose step starts the accelerate launcher of 2 gloo
+    processes; sacct shows it COMPLETED with 2 CPUs, and the model equals a local 2-process run."""
+    from slurm_cluster import ClusterUnavailable, SlurmCluster, ensure_installed
+
+    try:
+        ensure_installed()
+        cluster = SlurmCluster(tmp_path / "slurm")
+        cluster.start()
+    except ClusterUnavailable as e:
+        pytest.skip(f"SLURM cannot be set up here: {e}")
+    try:
+        wf = tmp_path / "wf"
+        wf.mkdir()
+        (wf / "Snakefile").write_text(SLURM_SNAKEFILE)
+        hp = {"lr": 1e-2, "max_steps": 2, "batch_size": 8}
+        spec = {"mode": "train", "model": str(base_dir), "method": "sft", "rows": math_rows(16),
+                "hparams": hp, "out": str(wf / "out/model"), "log": str(wf / "logs/sft.log"),
+                "parallel": TWO}
+        (wf / "spec.json").write_text(json.dumps(spec))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+        cmd = [sys.executable, "-m", "snakemake", "--profile", str(ROOT / "tests/slurm_profile"),
+               "--verbose", "--config", f"python={sys.executable}",
+               f"driver={DRIVER}", f"spec={wf / 'spec.json'}"]
+        proc = subprocess.run(cmd, cwd=wf, env=env, capture_output=True, text=True, timeout=600)
+        text = proc.stdout + proc.stderr
+        assert proc.returncode == 0, text[-4000:]
+        call = next(line for line in text.splitlines() if line.startswith("sbatch call:"))
+        assert "--ntasks=2" in call and "--gpus" not in call, call
+        job = re.search(r"submitted with SLURM jobid (\d+)", text)[1]
+        (row,) = cluster.sacct(job)
+        line = cluster.run("sacct", "-X", "-n", "-P", "-j", job,
+                           "--format=JobID,State,ExitCode,NNodes,AllocCPUS,AllocTRES,Elapsed")
+        print(call, "\nsacct:", line.strip())
+        assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
+        assert "cpu=2" in row["AllocTRES"], row
+        log = json.loads((wf / "out/model/train_log.json").read_text())
+        assert log["summary"]["processes"] == 2 and log["summary"]["steps"] == 2
+    finally:
+        cluster.stop()
