@@ -104,13 +104,15 @@ def preemptible() -> bool:
 
 
 def preemption_callback():
-    """A TrainerCallback that, once SIGTERM or SIGUSR1 arrived (in any process of a
+    """Inside a SLURM job: a TrainerCallback that, once SIGTERM or SIGUSR1 arrived (in any process of a
     multi-process run), saves a checkpoint after the current step and stops training."""
     import signal
 
     from transformers.trainer_callback import TrainerCallback
 
     _PREEMPT["signal"] = None
+    if not preemptible():  # outside SLURM a signal ends the process at once, as before
+        return TrainerCallback()
 
     def note(signum, frame):
         _PREEMPT["signal"] = signum

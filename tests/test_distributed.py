@@ -273,3 +273,16 @@ def test_two_process_sft_as_one_two_task_slurm_job(base_dir, tmp_path):
         assert log["summary"]["processes"] == 2 and log["summary"]["steps"] == 2
     finally:
         cluster.stop()
+
+
+def test_config_check_names_a_bad_parallel_block():
+    import yaml
+
+    from sahlab.config import ConfigError, check_config
+
+    base = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    with pytest.raises(ConfigError, match=r"'parallel'.*scaling_run.*allowed"):
+        check_config({**base, "parallel": {"scaling_run": {"processes_per_node": 2}}})
+    with pytest.raises(ConfigError, match=r"parallel.evaluate: evaluation shards"):
+        check_config({**base, "parallel": {"evaluate": {"strategy": "fsdp"}}})
+    check_config({**base, "parallel": {"pretrain": {"processes_per_node": 2, "cpu": True}}})
