@@ -1,6 +1,6 @@
 """Driver of tests/test_distributed.py: what a rule script does with a `parallel:` block.
 
-    python tests/distributed_driver.py spec.json
+    python tests/distributed_driver.py spec.json    # spec: one job, or {"jobs": [...]}
 
 `relaunch` re-runs this file under `accelerate launch` (the path of scripts/posttrain.py and
 scripts/evaluate.py); the launched processes train (`sahlab.train.train`) or generate
@@ -16,18 +16,19 @@ from sahlab.parallel import is_main, rank_log, relaunch, resolve
 spec = json.loads(open(sys.argv[1]).read())
 relaunch(resolve(spec.get("parallel"), "test"), spec["log"])
 log_to(rank_log(spec["log"]))
-if spec["mode"] == "train":
-    from sahlab.train import train
+for job in spec.get("jobs", [spec]):  # several jobs share one launch (tests stay quick)
+    if job["mode"] == "train":
+        from sahlab.train import train
 
-    train(spec["model"], spec["rows"], spec["method"], spec["hparams"], seed=0,
-          out_dir=spec["out"], threads=1)
-else:
-    from sahlab.eval.generate import generate, render_prompts
-    from sahlab.eval.policy import ModelPolicy
+        train(job["model"], job["rows"], job["method"], job["hparams"], seed=0,
+              out_dir=job["out"], threads=1)
+    else:
+        from sahlab.eval.generate import generate, render_prompts
+        from sahlab.eval.policy import ModelPolicy
 
-    policy = ModelPolicy.from_pretrained(spec["model"])
-    prompts = render_prompts(policy.tokenizer, spec["prompts"], "chat")
-    outputs = generate(policy, prompts, max_new_tokens=spec["max_new_tokens"],
-                       batch_size=spec["batch_size"], progress=False)
-    if is_main():
-        write_json(spec["out"], outputs)
+        policy = ModelPolicy.from_pretrained(job["model"])
+        prompts = render_prompts(policy.tokenizer, job["prompts"], "chat")
+        outputs = generate(policy, prompts, max_new_tokens=job["max_new_tokens"],
+                           batch_size=job["batch_size"], progress=False)
+        if is_main():
+            write_json(job["out"], outputs)

@@ -51,64 +51,81 @@ def losses(out: Path) -> list[tuple[int, float]]:
     return [(e["step"], e["loss"]) for e in hist if "loss" in e]
 
 
-def _compare(tmp_path, base_dir, method, rows, hp):
-    spec = {"mode": "train", "model": str(base_dir), "method": method, "rows": rows, "hparams": hp}
-    one, two = tmp_path / "one", tmp_path / "two"
-    run_driver(tmp_path, "one", {**spec, "out": str(one)}, None)
-    run_driver(tmp_path, "two", {**spec, "out": str(two)}, TWO)
+SFT_HP = {"lr": 1e-2, "max_steps": 4, "batch_size": 8}
+GRPO_HP = {"lr": 1e-2, "max_steps": 2, "batch_size": 8, "num_generations": 4,
+           "max_completion_length": 6, "beta": 0.0}
+PROMPTS = [r["prompt"] for r in math_rows(7) + translation_rows(6)]  # 13: an odd last batch
+
+
+@pytest.fixture(scope="module")
+def two_processes(base_dir, tmp_path_factory):
+    """One 2-process launch (relaunch -> accelerate launch) running the SFT stage, the GRPO
+    stage and the generation of the tests below (one launch: the process start-up dominates)."""
+    tmp = tmp_path_factory.mktemp("two")
+    jobs = [{"mode": "train", "model": str(base_dir), "method": "sft", "rows": math_rows(32),
+             "hparams": SFT_HP, "out": str(tmp / "sft")},
+            {"mode": "train", "model": str(base_dir), "method": "grpo",
+             "rows": translation_rows(8), "hparams": GRPO_HP, "out": str(tmp / "grpo")},
+            {"mode": "generate", "model": str(base_dir), "prompts": PROMPTS,
+             "max_new_tokens": 8, "batch_size": 3, "out": str(tmp / "generated.json")}]
+    cpu = run_driver(tmp, "two", {"jobs": jobs}, TWO)
+    print(f"2-process launch: {cpu:.1f} s CPU")
+    return tmp
+
+
+def _compare(tmp_path, base_dir, two_dir, method, rows, hp):
+    """One process (here, in-process) against the 2-process run of the same stage."""
+    from sahlab.train import train
+    from test_train import load_lm
+
+    one, two = tmp_path / "one", two_dir / method
+    train(base_dir, rows, method, hp, seed=0, out_dir=one)
     l1, l2 = losses(one), losses(two)
     print(f"{method} losses, 1 process: {l1}\n{method} losses, 2 processes: {l2}")
     assert [s for s, _ in l1] == [s for s, _ in l2] and len(l1) == hp["max_steps"]
     assert json.loads((two / "train_log.json").read_text())["summary"]["processes"] == 2
-    from test_train import load_lm
-
     model = load_lm(two)  # the saved model loads and is the trained one, not the base
     assert any(not torch.equal(p, q) for p, q in zip(model.state_dict().values(),
                                                     load_lm(base_dir).state_dict().values()))
-    assert not list(two.parent.glob(".two.*"))  # no scratch or half-written folder left
-    return l1, l2, load_lm(one)
+    assert not [p for p in two.parent.glob(f".{method}.*")]  # no scratch or half-written folder
+    return l1, l2, load_lm(one), model
 
 
 @pytest.mark.distributed
-def test_sft_two_processes_match_one(base_dir, tmp_path):
-    hp = {"lr": 1e-2, "max_steps": 4, "batch_size": 8}
-    l1, l2, m1 = _compare(tmp_path, base_dir, "sft", math_rows(32), hp)
+def test_sft_two_processes_match_one(base_dir, two_processes, tmp_path):
+    l1, l2, m1, m2 = _compare(tmp_path, base_dir, two_processes, "sft", math_rows(32), SFT_HP)
     for (_, a), (_, b) in zip(l1, l2):
         assert b == pytest.approx(a, rel=LOSS_RTOL)
     assert l2[-1][1] < l2[0][1]  # and it learns
-    from test_train import load_lm
-
-    m2 = load_lm(tmp_path / "two")
     for (k, p), q in zip(m1.state_dict().items(), m2.state_dict().values()):
         assert torch.allclose(p, q, atol=1e-4), k  # same final weights as one process
 
 
 @pytest.mark.distributed
-def test_grpo_two_processes_match_one(base_dir, tmp_path):
+def test_grpo_two_processes_match_one(base_dir, two_processes, tmp_path):
     """GRPO samples completions: each process draws from its own generator, so the two runs see
     other completions and rewards, and no exact match is possible. With one iteration per batch
     (ratio 1) and beta 0 the logged loss is -(token-weighted mean advantage): zero in
     expectation, off zero only by completion-length imbalance inside a group (|loss| < 0.15 at
     6 tokens here). The curves are compared within that bound (GRPO_ATOL); the step count,
     completions per step and the saved, trained model are exact checks."""
-    hp = {"lr": 1e-2, "max_steps": 2, "batch_size": 8, "num_generations": 4,
-          "max_completion_length": 6, "beta": 0.0}
-    l1, l2, _ = _compare(tmp_path, base_dir, "grpo", translation_rows(8), hp)
+    l1, l2, _, _ = _compare(tmp_path, base_dir, two_processes, "grpo", translation_rows(8),
+                            GRPO_HP)
     for (_, a), (_, b) in zip(l1, l2):
         assert abs(a - b) < GRPO_ATOL, (l1, l2)
-    log = json.loads((tmp_path / "two" / "train_log.json").read_text())["log_history"]
-    assert sum("rewards/verifiable/mean" in e for e in log) == hp["max_steps"]
+    log = json.loads((two_processes / "grpo" / "train_log.json").read_text())["log_history"]
+    assert sum("rewards/verifiable/mean" in e for e in log) == GRPO_HP["max_steps"]
 
 
 @pytest.mark.distributed
-def test_data_parallel_generation_is_identical(base_dir, tmp_path):
-    prompts = [r["prompt"] for r in math_rows(7) + translation_rows(6)]  # 13: an odd last batch
-    spec = {"mode": "generate", "model": str(base_dir), "prompts": prompts,
-            "max_new_tokens": 8, "batch_size": 3}
-    run_driver(tmp_path, "one", {**spec, "out": str(tmp_path / "one.out.json")}, None)
-    run_driver(tmp_path, "two", {**spec, "out": str(tmp_path / "two.out.json")}, TWO)
-    one = json.loads((tmp_path / "one.out.json").read_text())
-    two = json.loads((tmp_path / "two.out.json").read_text())
+def test_data_parallel_generation_is_identical(base_dir, two_processes):
+    from sahlab.eval.generate import generate, render_prompts
+    from sahlab.eval.policy import ModelPolicy
+
+    policy = ModelPolicy.from_pretrained(str(base_dir))
+    one = generate(policy, render_prompts(policy.tokenizer, PROMPTS, "chat"), max_new_tokens=8,
+                   batch_size=3, progress=False)
+    two = json.loads((two_processes / "generated.json").read_text())
     assert len(one) == 13 and any(one) and two == one
 
 
