@@ -237,6 +237,15 @@ def rank_world() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
+def local_device() -> str:
+    """This process's device: its own GPU (LOCAL_RANK) when there are GPUs, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    return "cpu"
+
+
 def is_main() -> bool:
     return rank_world()[0] == 0
 

@@ -3,7 +3,7 @@ format or the one given; outputs and metrics per task."""
 from sahlab.eval.run import evaluate_policy
 from sahlab.io import read_examples, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
-from sahlab.parallel import is_main, rank_log, relaunch
+from sahlab.parallel import is_main, local_device, rank_log, relaunch, rule_block
 from sahlab.models.registry import load_model, read_model_meta
 
 # a `parallel:` block: run this script under accelerate launch and exit with its code
@@ -13,7 +13,7 @@ set_threads(snakemake.threads)
 opts = snakemake.params.opts
 from sahlab.eval.policy import ModelPolicy  # noqa: E402  (torch import after logging is set up)
 
-model = load_model(snakemake.input.model)
+model = load_model(snakemake.input.model, device=local_device())  # each process its own GPU
 meta = read_model_meta(snakemake.input.model)
 tasks = {t: read_examples(p)[: opts["n_test"]] for t, p in zip(snakemake.params.tasks, snakemake.input.tests)}
 fmt = snakemake.params.fmt or meta["prompt_format"]
