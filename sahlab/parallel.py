@@ -174,8 +174,10 @@ def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = N
     if p["nodes"] == 1:
         cmd = launch_command(p, cfg, script, args)
     else:  # srun: one launcher per node, each learning its machine rank from SLURM
-        cmd = ["srun", f"--nodes={p['nodes']}", "--ntasks-per-node=1", "--kill-on-bad-exit=1",
-               sys.executable, "-m", "sahlab.parallel", "node", json.dumps(p), str(cfg),
+        # the plugin's job step drops the SLURM_* defaults: ask the step's GPUs explicitly
+        gpus = [] if p["cpu"] else [f"--gpus-per-node={p['processes_per_node']}"]
+        cmd = ["srun", f"--nodes={p['nodes']}", "--ntasks-per-node=1", *gpus,
+               "--kill-on-bad-exit=1", sys.executable, "-m", "sahlab.parallel", "node", json.dumps(p), str(cfg),
                script, *args]
     print(f"parallel: {world_size(p)} processes ({p['strategy']}): {shlex.join(cmd)}",
           file=sys.stderr, flush=True)

@@ -303,3 +303,34 @@ def test_config_check_names_a_bad_parallel_block():
     with pytest.raises(ConfigError, match=r"parallel.evaluate: evaluation shards"):
         check_config({**base, "parallel": {"evaluate": {"strategy": "fsdp"}}})
     check_config({**base, "parallel": {"pretrain": {"processes_per_node": 2, "cpu": True}}})
+
+
+def test_relaunch_commands(tmp_path, monkeypatch):
+    """What relaunch runs: accelerate launch with the written config on one node; srun with one
+    launcher per node (and the step's GPUs) on several; nothing inside a launched process."""
+    import sahlab.parallel as par
+
+    seen = []
+    monkeypatch.setattr(par, "_run_forwarding_signals", lambda cmd, env: seen.append(cmd) or 0)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv(par._CHILD, raising=False)
+    par.relaunch(None, tmp_path / "r.log", "s.py", [])  # no block: returns, runs nothing
+    assert seen == []
+    with pytest.raises(SystemExit) as exc:
+        par.relaunch(resolve({"processes_per_node": 4, "strategy": "fsdp"}), tmp_path / "r.log",
+                     "s.py", ["a"])
+    assert exc.value.code == 0
+    cmd = seen.pop()
+    assert cmd[1:3] == ["-m", "accelerate.commands.launch"] and cmd[-2:] == ["s.py", "a"]
+    import yaml
+
+    cfg = yaml.safe_load((tmp_path / "r.accelerate.yaml").read_text())
+    assert cfg["distributed_type"] == "FSDP" and cfg["num_processes"] == 4
+    with pytest.raises(SystemExit):
+        par.relaunch(resolve({"processes_per_node": 4, "nodes": 2}), tmp_path / "r.log", "s.py", [])
+    cmd = seen.pop()
+    assert cmd[:5] == ["srun", "--nodes=2", "--ntasks-per-node=1", "--gpus-per-node=4",
+                       "--kill-on-bad-exit=1"] and "node" in cmd
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    par.relaunch(resolve({"processes_per_node": 2}), tmp_path / "r.log", "s.py", [])
+    assert seen == []
