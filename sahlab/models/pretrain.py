@@ -349,7 +349,7 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
                              f"{hp['seq_len']}; give more documents or a smaller seq_len")
 
     from sahlab.checkpoints import exit_if_preempted, preemption_callback
-    from sahlab.parallel import barrier, broadcast_object, is_main
+    from sahlab.parallel import barrier, broadcast_object, is_main, rank_world
 
     ckpt_dir = Path(ckpt_dir)
     resume = None  # rank 0 manages the checkpoint folder of a parallel block
@@ -369,7 +369,13 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
                            f"{hp['max_steps']}; rerun to resume from {ckpt_dir}")
 
     # Final val loss on every val block (periodic evals may use a subset).
-    final_val = trainer.evaluate(PackedBlocks(val_blocks), metric_key_prefix="final_val")
+    if rank_world()[1] > 1 and trainer.accelerator.distributed_type.value not in ("FSDP",
+                                                                                  "DEEPSPEED"):
+        # DDP: the Trainer would shard the blocks and pad the last shard with repeats, which
+        # shifts the mean; every rank holds the whole model, so each scores all blocks alike
+        final_val = {"final_val_loss": _block_loss(trainer.model, val_blocks, hp["batch_size"])}
+    else:
+        final_val = trainer.evaluate(PackedBlocks(val_blocks), metric_key_prefix="final_val")
     curve = _loss_curve(trainer.state.log_history)
     tokens_per_step = hp["batch_size"] * hp["grad_accum"] * hp["seq_len"]
     step_time = sum(timer.step_times)
@@ -409,6 +415,23 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
             _remove_checkpoints(ckpt_dir)
     barrier()
     return summary
+
+
+def _block_loss(model, blocks, batch_size: int) -> float:
+    """The Trainer's evaluation loss on `blocks` (mean of batch losses weighted by batch size),
+    computed in one process over every block."""
+    import torch
+
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for i in range(0, len(blocks), batch_size):
+            ids = blocks[i:i + batch_size].long().to(device)
+            total += model(input_ids=ids, labels=ids).loss.item() * len(ids)
+    model.train(was_training)
+    return total / len(blocks)
 
 
 def corpus_loss(model_dir, docs: Iterable, seq_len: int, batch_size: int) -> float:
