@@ -32,6 +32,7 @@ TRAIN_RULES = ("pretrain", "posttrain_stage", "reward_model")
 EVAL_RULES = ("evaluate",)
 RULES = TRAIN_RULES + EVAL_RULES
 _CHILD = "SAHLAB_PARALLEL_CHILD"  # set in launched processes: never relaunch twice
+_SIGNALLED: list[int] = []  # signals forwarded to the launched processes
 
 
 def resolve(block: dict | None, rule: str = "rule") -> dict | None:
@@ -182,6 +183,10 @@ def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = N
     print(f"parallel: {world_size(p)} processes ({p['strategy']}): {shlex.join(cmd)}",
           file=sys.stderr, flush=True)
     rc = _run_forwarding_signals(cmd, env)
+    if rc and _SIGNALLED:  # the workers saved and stopped (torchrun reports its own code)
+        from sahlab.checkpoints import REQUEUE_EXIT
+
+        rc = REQUEUE_EXIT
     sys.exit(rc)
 
 
@@ -193,6 +198,7 @@ def _run_forwarding_signals(cmd: list[str], env: dict) -> int:
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
 
     def forward(signum, frame):
+        _SIGNALLED.append(signum)
         try:
             os.killpg(proc.pid, signum)
         except ProcessLookupError:
@@ -214,7 +220,12 @@ def _node_main(block: str, cfg: str, script: str, *args: str) -> int:
                            check=True, capture_output=True, text=True).stdout.split()
     cmd = launch_command(p, cfg, script, args, machine_rank=rank, main_ip=hosts[0])
     env = {**os.environ, _CHILD: "1"} | ({"CUDA_VISIBLE_DEVICES": ""} if p["cpu"] else {})
-    return _run_forwarding_signals(cmd, env)
+    rc = _run_forwarding_signals(cmd, env)
+    if rc and _SIGNALLED:
+        from sahlab.checkpoints import REQUEUE_EXIT
+
+        rc = REQUEUE_EXIT
+    return rc
 
 
 # --------------------------------------------------------------------------- large models
