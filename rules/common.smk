@@ -1,8 +1,10 @@
 # Names, wildcard patterns and input functions shared by the rules (no rules here).
+import os
 import re
 import sys
 
 import sahlab
+import sahlab.parallel
 from sahlab.config import (available_models, check_config, local_data_files, model_names,
                            scale_stages, size_caps)
 from sahlab.models.registry import source_files
@@ -14,6 +16,17 @@ for note in size_caps(config):  # capped sizes are said, not silent
     print(f"sahlab: {note}", file=sys.stderr)
 
 RESULTS = "results"
+# Inference placement (config device_map): read where models are loaded, in every job's process.
+if config.get("device_map"):
+    os.environ[sahlab.parallel.DEVICE_MAP_ENV] = config["device_map"]
+
+
+def parallel_resources(rule):
+    """gpu / nodes / tasks (and SLURM launch) resources that follow the rule's `parallel:` block
+    (the script reads the block from the config: not a param, so a block never re-runs a job)."""
+    return sahlab.parallel.resources(sahlab.parallel.rule_block(config, rule))
+
+
 SCALES = list(config["scales"])
 TASKS = list(config["tasks"])
 STAGES = ("random", "base", "post")

@@ -26,7 +26,7 @@ rule evaluate:
     resources:
         mem_mb=6000,
         runtime=60,
-        gpu=1,
+        **parallel_resources("evaluate"),
     conda:
         ENV["eval"]
     script:

@@ -68,7 +68,7 @@ rule pretrain:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=1,
+        **parallel_resources("pretrain"),
     conda:
         ENV["train"]
     script:

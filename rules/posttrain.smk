@@ -22,7 +22,7 @@ rule posttrain_stage:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=1,
+        **parallel_resources("posttrain_stage"),
     conda:
         ENV["train"]
     script:
@@ -68,7 +68,7 @@ rule reward_model:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
+        **parallel_resources("reward_model"),
     conda:
         ENV["train"]
     script:

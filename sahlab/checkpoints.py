@@ -88,3 +88,81 @@ def resumable_checkpoint(ckpt_dir: Path, fingerprint: str, who: str = "train") -
 def remove_checkpoints(ckpt_dir: Path) -> None:
     for p in Path(ckpt_dir).glob("checkpoint-*"):
         shutil.rmtree(p, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- preemption
+# SLURM preempts (or, with `--signal=USR1@<s>`, warns before the time limit) by a signal to every
+# process of the job. A training process then saves a complete checkpoint at the end of the
+# current step and exits with REQUEUE_EXIT; the requeued job (sbatch --requeue) resumes from it.
+REQUEUE_EXIT = 75  # EX_TEMPFAIL: "try again later"
+_PREEMPT = {"signal": None}
+
+
+def preemptible() -> bool:
+    """Keep the trainer's scratch folder for a resume: under SLURM a job may be requeued."""
+    return "SLURM_JOB_ID" in __import__("os").environ
+
+
+def preemption_callback():
+    """Inside a SLURM job: a TrainerCallback that, once SIGTERM or SIGUSR1 arrived (in any process of a
+    multi-process run), saves a checkpoint after the current step and stops training."""
+    import signal
+
+    from transformers.trainer_callback import TrainerCallback
+
+    _PREEMPT["signal"] = None
+    if not preemptible():  # outside SLURM a signal ends the process at once, as before
+        return TrainerCallback()
+
+    def note(signum, frame):
+        _PREEMPT["signal"] = signum
+
+    for s in (signal.SIGTERM, signal.SIGUSR1):  # restored by exit_if_preempted
+        _PREEMPT.setdefault("old", {}).setdefault(s, signal.signal(s, note))
+
+    class Preemption(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if _any_rank(_PREEMPT["signal"] is not None):
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return Preemption()
+
+
+def _any_rank(flag: bool) -> bool:
+    """`flag` or'ed over the processes, so every rank stops at the same step (the save is a
+    collective under DDP/FSDP)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    import torch
+
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def exit_if_preempted(who: str, ckpt_dir) -> None:
+    """After `trainer.train()`: if a signal stopped it, exit with REQUEUE_EXIT (a SIGUSR1 warning
+    also asks SLURM to requeue the job, which then resumes from the checkpoint just saved)."""
+    import os
+    import subprocess
+
+    import signal
+
+    for s, handler in _PREEMPT.pop("old", {}).items():  # the caller's handlers again
+        signal.signal(s, handler)
+    signum = _PREEMPT["signal"]
+    if signum is None:
+        return
+
+    print(f"{who}: stopped by signal {signal.Signals(signum).name}; checkpoint saved in "
+          f"{ckpt_dir}; exiting with {REQUEUE_EXIT} for a requeue", file=sys.stderr, flush=True)
+    job = os.environ.get("SLURM_JOB_ID")
+    if signum == signal.SIGUSR1 and job and os.environ.get("RANK", "0") == "0" \
+            and shutil.which("scontrol"):
+        subprocess.run(["scontrol", "requeue", job], check=False)
+    sys.exit(REQUEUE_EXIT)

@@ -139,6 +139,17 @@ def check_config(config: dict) -> None:
     _check_scales(config)
     _check_posttrain(config)
     _check_sizes(config)
+    _check_parallel(config)
+
+
+def _check_parallel(config):
+    """`parallel.<rule>` blocks (multi-process launch, sahlab.parallel): known rules, valid keys."""
+    from sahlab.parallel import check_config as check_parallel
+
+    try:
+        check_parallel(config)
+    except ValueError as e:
+        _fail("parallel", str(e))
 
 
 def _check_sizes(config):

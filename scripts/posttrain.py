@@ -1,9 +1,12 @@
 """Rule posttrain_stage: one post-training stage (SFT, GRPO/RLOO, DPO) on the task mixture."""
 from sahlab.io import read_examples
 from sahlab.logs import log_to, set_threads
+from sahlab.parallel import rank_log, relaunch, rule_block
 from sahlab.train import make_preference_pairs, train
 
-log = log_to(snakemake.log[0])
+# a `parallel:` block: run this script under accelerate launch and exit with its code
+relaunch(rule_block(snakemake.config, snakemake.rule), snakemake.log[0])
+log = log_to(rank_log(snakemake.log[0]))
 set_threads(snakemake.threads)
 stage, n = snakemake.params.stage, snakemake.params.n_per_task
 # The mixture: the first n training examples of every task (the same rows for every scale).

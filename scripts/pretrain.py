@@ -1,9 +1,12 @@
 """Rule pretrain: pre-train one scale from random initialisation on the corpus (resumable)."""
 from sahlab.io import read_jsonl
 from sahlab.logs import log_to, set_threads
+from sahlab.parallel import rank_log, relaunch, rule_block
 from sahlab.models.pretrain import pretrain
 
-log = log_to(snakemake.log[0])
+# a `parallel:` block: run this script under accelerate launch and exit with its code
+relaunch(rule_block(snakemake.config, snakemake.rule), snakemake.log[0])
+log = log_to(rank_log(snakemake.log[0]))
 set_threads(snakemake.threads)
 summary = pretrain(
     build=snakemake.params.build,

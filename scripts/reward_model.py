@@ -2,9 +2,12 @@
 from the world (chosen: correct and compliant; rejected: wrong or non-compliant)."""
 from sahlab.io import read_examples
 from sahlab.logs import log_to, set_threads
+from sahlab.parallel import rank_log, relaunch, rule_block
 from sahlab.train import make_preference_pairs, train
 
-log = log_to(snakemake.log[0])
+# a `parallel:` block: run this script under accelerate launch and exit with its code
+relaunch(rule_block(snakemake.config, snakemake.rule), snakemake.log[0])
+log = log_to(rank_log(snakemake.log[0]))
 set_threads(snakemake.threads)
 n = snakemake.params.n_per_task
 pairs = [p for path in snakemake.input.train

@@ -163,3 +163,72 @@ def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tm
     assert not any(r.startswith(("scaling_", "eft_", "inductive_")) for r in everything)
     assert everything["all"] == everything["summary"] == everything["complexity_table"] == 1
     assert not cache.exists() and not (work / "results").exists()
+
+
+# --------------------------------------------------------------------------- 7B preset (issue 22)
+PAPER_7B = ("--configfile", "config/paper.yaml", "config/paper_7b.yaml", "--replace-workflow-config")
+
+
+def test_7b_preset_plans_fsdp_training_with_multi_node_slurm_resources(tmp_path):
+    """config/paper_7b.yaml: OLMo-3 7B is post-trained here with FSDP on 2 nodes x 4 GPUs; the
+    dry-run through profiles/slurm gives those jobs the resources the executor plugin maps to
+    --nodes=2 --ntasks=2 --gpus-per-node=4 --ntasks-per-node=1 (an mpi-style job whose own srun
+    starts one accelerate launcher per node); evaluation runs on 4 GPUs of one node."""
+    from conftest import copy_workflow
+
+    cfg = yaml.safe_load((REPO / "config/paper_7b.yaml").read_text())
+    assert cfg["scales"]["olmo7b"]["base"]["hub"] == "allenai/Olmo-3-1025-7B"
+    assert cfg["scales"]["olmo7b_ai2"]["post"]["hub"] == "allenai/Olmo-3-7B-Instruct"
+    work = copy_workflow(tmp_path)
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in {**PLACEHOLDERS, "HF_HOME": str(work / "hf"),
+                     "HTTPS_PROXY": "http://127.0.0.1:9"}.items():
+            mp.setenv(k, v)
+        proc = run_snakemake(work, "-n", "--profile", "profiles/slurm", "--workflow-profile",
+                             "none", *PAPER_7B)
+    jobs = dry_run_jobs(proc)
+    stages = [j for j in jobs if j["rule"] == "posttrain_stage"]
+    assert len(stages) == 2  # sft then grpo, for olmo7b only (olmo7b_ai2 has a hub post model)
+    for job in stages:
+        res = job["resources"]
+        print("posttrain_stage resources:", res)
+        assert (res["nodes"], res["tasks"], res["mpi"]) == ("2", "2", "srun"), res
+        assert res["slurm_extra"] == "--gpus-per-node=4 --ntasks-per-node=1", res
+        assert res["gpu"] == "0" and res["tasks_per_gpu"] == "0", res  # no --gpus / --ntasks-per-gpu
+        assert res["slurm_partition"] == "gpu_x" and int(res["mem_mb"]) >= 64000, res
+    evals = [j["resources"] for j in jobs if j["rule"] == "evaluate"]
+    assert evals and all(r["gpu"] == "4" and "nodes" not in r for r in evals), evals
+    assert [j["rule"] for j in jobs].count("fetch_model") >= 5  # 4 SmolLM2 + the OLMo models
+    assert "reward_model" not in [j["rule"] for j in jobs]  # no stage uses a reward model
+
+
+def test_parallel_resources_become_the_sbatch_options_of_the_plugin():
+    """The resources of sahlab.parallel go through the plugin's own sbatch builder (the pinned
+    snakemake-executor-plugin-slurm): one node asks --gpus=N, several nodes --nodes/--ntasks with
+    --gpus-per-node and --ntasks-per-node, and never --ntasks-per-gpu."""
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    from sahlab.parallel import resolve, resources
+
+    class Res(dict):
+        __getattr__ = dict.__getitem__
+
+    def sbatch(block):
+        res = Res({"mem_mb": 64000, "runtime": 60, "cpus_per_gpu": 8, **resources(resolve(block))})
+        job = SimpleNamespace(resources=res, threads=8)
+        params = {"run_uuid": "u", "slurm_logfile": "l", "comment_str": "c", "account": "-A a",
+                  "partition": "-p gpu", "workdir": "."}
+        return get_submit_command(job, params) + set_gres_string(job)  # as the executor does
+
+    multi = sbatch({"processes_per_node": 4, "nodes": 2, "strategy": "fsdp"})
+    print(multi)
+    for opt in ("--nodes=2", "--ntasks=2", "--gpus-per-node=4", "--ntasks-per-node=1"):
+        assert opt in multi, (opt, multi)
+    assert "--gpus=" not in multi and "--ntasks-per-gpu" not in multi, multi
+    single = sbatch({"processes_per_node": 8, "strategy": "fsdp"})
+    assert "--gpus=8" in single and "--nodes" not in single and "--ntasks-per-gpu" not in single
+    assert "--cpus-per-gpu=8" in single
+    assert "--gpus=1" in sbatch(None)  # no block: one GPU, as before

@@ -112,11 +112,26 @@ def generate(
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     outputs: list[str] = [""] * len(prompts)
     state = {"generator": None}
-    for batch in tqdm(batches, desc="generate", unit="batch", disable=not progress):
+    # Data-parallel (processes of a `parallel:` block): each process decodes every world-th batch
+    # of the single-process batching, so every row sees the same batch (same padding) as in one
+    # process and the merged outputs are identical. Sampling draws from one generator over all
+    # batches in order, which a split would change: it stays on one process.
+    from sahlab.parallel import gather_objects, rank_world
+
+    rank, world = rank_world()
+    if temperature > 0 and world > 1:
+        raise ValueError("data-parallel generation is greedy only (temperature 0): sampled "
+                         "outputs depend on the whole batch sequence; run sampling on one process")
+    mine = batches[rank::world]
+    for batch in tqdm(mine, desc="generate", unit="batch", disable=not progress or rank > 0):
         texts = _generate_batch(policy, [encoded[i] for i in batch], max_new_tokens, pad_id, eos,
                                 stop_strings, temperature, seed, state)
         for i, text in zip(batch, texts):
             outputs[i] = text
+    if world > 1:
+        for part in gather_objects({i: outputs[i] for batch in mine for i in batch}):
+            for i, text in part.items():
+                outputs[i] = text
     return outputs
 
 

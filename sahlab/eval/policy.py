@@ -67,8 +67,11 @@ class ModelPolicy:
         from sahlab.models.registry import check_model_folder
 
         check_model_folder(path)  # config.json, complete safetensors (no pickle), tokenizer
+        from sahlab.parallel import device_map_kwargs
+
         model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True,
-                                                     **({"dtype": dtype} if dtype is not None else {}))
+                                                     **({"dtype": dtype} if dtype is not None else {}),
+                                                     **device_map_kwargs())
         model.eval()
         return cls(model, load_tokenizer(path))
 

@@ -202,6 +202,8 @@ def make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp: dict,
     from transformers import Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import ProgressCallback
 
+    from sahlab.parallel import per_device_batch
+
     rows_needed = hp["max_steps"] * hp["batch_size"] * hp["grad_accum"]
     train_ds = PackedBlocks(train_blocks, n_items=rows_needed, seed=seed)
     eval_ds = None
@@ -212,7 +214,8 @@ def make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp: dict,
     cuda = torch.cuda.is_available()
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
-        per_device_train_batch_size=hp["batch_size"],
+        # batch_size is the global batch: split over the processes of a parallel block
+        per_device_train_batch_size=per_device_batch(hp["batch_size"], "pretrain batch_size"),
         per_device_eval_batch_size=hp["batch_size"],
         gradient_accumulation_steps=hp["grad_accum"],
         max_steps=hp["max_steps"],
@@ -345,20 +348,34 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
             raise ValueError(f"the {name} corpus has fewer tokens than one block of seq_len="
                              f"{hp['seq_len']}; give more documents or a smaller seq_len")
 
+    from sahlab.checkpoints import exit_if_preempted, preemption_callback
+    from sahlab.parallel import barrier, broadcast_object, is_main, rank_world
+
     ckpt_dir = Path(ckpt_dir)
-    resume = _prepare_ckpt_dir(ckpt_dir, _fingerprint(build, hp, seed, tokenizer_dir, train_blocks))
+    resume = None  # rank 0 manages the checkpoint folder of a parallel block
+    if is_main():
+        resume = _prepare_ckpt_dir(ckpt_dir, _fingerprint(build, hp, seed, tokenizer_dir,
+                                                          train_blocks))
+    resume = broadcast_object(resume)
     model = build_model(build, tokenizer, seed)
     trainer, timer = make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp, seed,
-                                  callbacks)
+                                  [*(callbacks or []), preemption_callback()])
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
+    exit_if_preempted("pretrain", ckpt_dir)
     wall = time.perf_counter() - t0
     if trainer.state.global_step < hp["max_steps"]:
         raise RuntimeError(f"training stopped at step {trainer.state.global_step} of "
                            f"{hp['max_steps']}; rerun to resume from {ckpt_dir}")
 
     # Final val loss on every val block (periodic evals may use a subset).
-    final_val = trainer.evaluate(PackedBlocks(val_blocks), metric_key_prefix="final_val")
+    if rank_world()[1] > 1 and trainer.accelerator.distributed_type.value not in ("FSDP",
+                                                                                  "DEEPSPEED"):
+        # DDP: the Trainer would shard the blocks and pad the last shard with repeats, which
+        # shifts the mean; every rank holds the whole model, so each scores all blocks alike
+        final_val = {"final_val_loss": _block_loss(trainer.model, val_blocks, hp["batch_size"])}
+    else:
+        final_val = trainer.evaluate(PackedBlocks(val_blocks), metric_key_prefix="final_val")
     curve = _loss_curve(trainer.state.log_history)
     tokens_per_step = hp["batch_size"] * hp["grad_accum"] * hp["seq_len"]
     step_time = sum(timer.step_times)
@@ -384,10 +401,37 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
         "hparams": hp,
     }
     curve["final_val"] = {"step": trainer.state.global_step, "loss": final_val["final_val_loss"]}
-    _save_model(trainer.model, tokenizer, out_dir, STAGE_PRETRAINED, build, seed, scale, extra={"loss_curve.json": curve, "train_summary.json": summary})
-    if not hp["keep_checkpoints"]:
-        _remove_checkpoints(ckpt_dir)
+    model = trainer.model
+    if trainer.accelerator.distributed_type.value in ("FSDP", "DEEPSPEED"):
+        # sharded weights: gathered (a collective of every rank), loaded into a full copy
+        state = trainer.accelerator.get_state_dict(trainer.model)
+        if is_main():
+            model = build_model(build, tokenizer, seed)
+            model.load_state_dict(state)
+    if is_main():
+        _save_model(model, tokenizer, out_dir, STAGE_PRETRAINED, build, seed, scale,
+                    extra={"loss_curve.json": curve, "train_summary.json": summary})
+        if not hp["keep_checkpoints"]:
+            _remove_checkpoints(ckpt_dir)
+    barrier()
     return summary
+
+
+def _block_loss(model, blocks, batch_size: int) -> float:
+    """The Trainer's evaluation loss on `blocks` (mean of batch losses weighted by batch size),
+    computed in one process over every block."""
+    import torch
+
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for i in range(0, len(blocks), batch_size):
+            ids = blocks[i:i + batch_size].long().to(device)
+            total += model(input_ids=ids, labels=ids).loss.item() * len(ids)
+    model.train(was_training)
+    return total / len(blocks)
 
 
 def corpus_loss(model_dir, docs: Iterable, seq_len: int, batch_size: int) -> float:

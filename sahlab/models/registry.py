@@ -362,14 +362,17 @@ def load_model(path: str | os.PathLike, dtype: Any = None,
     meta = read_model_meta(folder)
     if dtype is None and meta.get("dtype") == "auto":  # fetched with dtype auto: per device
         dtype = auto_dtype()
+    from sahlab.parallel import device_map_kwargs
+
+    placed = device_map_kwargs()  # device_map auto: spread over the devices, not moved
     try:
         model = AutoModelForCausalLM.from_pretrained(
             str(folder), dtype=_torch_dtype(dtype), use_safetensors=True,
-            trust_remote_code=meta["trust_remote_code"])
+            trust_remote_code=meta["trust_remote_code"], **placed)
     except Exception as e:  # unknown architecture, shape mismatch...: name the folder
         raise ModelFolderError(f"model folder {str(folder)!r} could not be loaded by "
                                f"transformers: {type(e).__name__}: {e}") from e
-    return model.to(device).eval()
+    return (model if placed else model.to(device)).eval()
 
 
 def load_tokenizer(path: str | os.PathLike) -> "PreTrainedTokenizerBase":

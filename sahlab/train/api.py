@@ -51,24 +51,38 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
     if not dataset:
         if method != "sft":
             raise ValueError(f"{method}: the dataset is empty; only sft accepts N = 0")
+        from sahlab.parallel import is_main
+
+        if not is_main():  # one copy, by rank 0
+            return {"method": "sft", "n_examples": 0, "steps": 0}
         return _copy_unchanged(model_dir, out_dir, hp, seed)
 
     tokenizer = load_tokenizer(model_dir)
     start = time.perf_counter()
     # Trainer scratch beside out_dir (not /tmp): a killed job's leftovers go at the next start,
-    # unless it holds checkpoints (save_every > 0) to resume from.
-    keep = hp["save_every"] > 0
-    with scratch_dir(out_dir, "train-work", keep=keep) as work:
+    # unless it holds checkpoints to resume from (save_every > 0, or a SLURM job that may be
+    # preempted and requeued). Processes of a parallel block share it; rank 0 manages it.
+    from sahlab.checkpoints import exit_if_preempted, preemptible, preemption_callback
+    from sahlab.parallel import barrier, broadcast_object, is_main, rank_world
+
+    parallel = rank_world()[1] > 1
+    keep = hp["save_every"] > 0 or preemptible()
+    with scratch_dir(out_dir, "train-work", keep=keep or parallel) as work:
         resume = None
         if keep:
             from sahlab.checkpoints import resumable_checkpoint
 
-            fp = _fingerprint(method, hp, seed, dataset, model_dir, ref_model_dir, reward_model_dir)
-            resume = resumable_checkpoint(work, fp, who=f"train ({method})")
+            if is_main():
+                fp = _fingerprint(method, hp, seed, dataset, model_dir, ref_model_dir,
+                                  reward_model_dir)
+                resume = resumable_checkpoint(work, fp, who=f"train ({method})")
+            resume = broadcast_object(resume)
         trainer = _build(method, model_dir, tokenizer, dataset, hp, seed, str(work),
                          ref_model_dir=ref_model_dir, reward_model_dir=reward_model_dir)
+        trainer.add_callback(preemption_callback())
         n_used = len(trainer.train_dataset)
         result = trainer.train(resume_from_checkpoint=resume)
+        exit_if_preempted(f"train ({method})", work)
         seconds = time.perf_counter() - start
         history = trainer.state.log_history
         steps = trainer.state.global_step
@@ -79,17 +93,26 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
             "train_loss": result.training_loss, "seed": seed, "out_dir": str(out_dir),
             "prompt_format": hp["prompt_format"], "lora": hp["lora"]["r"] if hp["lora"] else None,
             "resumed_from": Path(resume).name if resume else None,
+            "processes": rank_world()[1],
             **history_summary(history),
         }
-        with atomic_path(out_dir, is_dir=True) as tmp:
-            saved = save_trained(trainer, tokenizer, tmp, hp)
-            inherited = {k: v for k, v in info.items() if k not in _RUN_KEYS}
-            meta = {**inherited, "prompt_format": hp["prompt_format"], "stage": stage,
-                    "method": method, "parent": str(model_dir), "seed": seed, **saved}
-            if method == "reward":
-                meta["head"] = "reward"  # a sequence classifier, not a causal LM
-            (tmp / "sahlab.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-            _write_log(tmp, method, hp, seed, history, summary)
+        # FSDP / ZeRO-3 hold shards: gathering the full weights is a collective of all ranks
+        state = None
+        if trainer.accelerator.distributed_type.value in ("FSDP", "DEEPSPEED") and not hp["lora"]:
+            state = trainer.accelerator.get_state_dict(trainer.model)
+        if is_main():
+            with atomic_path(out_dir, is_dir=True) as tmp:
+                saved = save_trained(trainer, tokenizer, tmp, hp, state_dict=state)
+                inherited = {k: v for k, v in info.items() if k not in _RUN_KEYS}
+                meta = {**inherited, "prompt_format": hp["prompt_format"], "stage": stage,
+                        "method": method, "parent": str(model_dir), "seed": seed, **saved}
+                if method == "reward":
+                    meta["head"] = "reward"  # a sequence classifier, not a causal LM
+                (tmp / "sahlab.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+                _write_log(tmp, method, hp, seed, history, summary)
+        barrier()  # no rank removes the scratch folder while rank 0 still saves
+        if parallel and not is_main():
+            return summary
     log.info("%s: %d steps in %.1f s (%.3f s/step) -> %s", method, steps, seconds,
              summary["seconds_per_step"], out_dir)
     return summary

@@ -230,6 +230,8 @@ def trainer_args(hp: dict, seed: int, work_dir: str) -> dict:
     checkpoints (hp["save_every"] > 0) only let a killed job resume (sahlab.checkpoints)."""
     import torch
 
+    from sahlab.parallel import per_device_batch
+
     bf16 = hp["bf16"]
     if bf16 is None:
         bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
@@ -237,7 +239,9 @@ def trainer_args(hp: dict, seed: int, work_dir: str) -> dict:
         output_dir=work_dir, seed=seed, data_seed=seed,
         learning_rate=hp["lr"], num_train_epochs=hp["epochs"],
         max_steps=hp["max_steps"] if hp["max_steps"] is not None else -1,
-        per_device_train_batch_size=hp["batch_size"], gradient_accumulation_steps=hp["grad_accum"],
+        # batch_size is the global batch: split over the processes of a parallel block
+        per_device_train_batch_size=per_device_batch(hp["batch_size"], "hparams 'batch_size'"),
+        gradient_accumulation_steps=hp["grad_accum"],
         lr_scheduler_type=hp["lr_scheduler"], warmup_steps=hp["warmup"],
         weight_decay=hp["weight_decay"], max_grad_norm=hp["max_grad_norm"],
         logging_steps=hp["logging_steps"], logging_first_step=True,
@@ -286,12 +290,13 @@ def require_fields(rows: list[dict], fields: tuple[str, ...], method: str) -> No
 
 
 # --------------------------------------------------------------------------- saving
-def save_trained(trainer, tokenizer, out: Path, hp: dict) -> dict:
+def save_trained(trainer, tokenizer, out: Path, hp: dict, state_dict=None) -> dict:
     """Save the trained model to `out`: plain weights, plus `adapter/` for LoRA.
 
     A LoRA model is saved as its adapter (`out/adapter/`, what complexity estimates compress)
     and, with lora.merge (default), merged into the base weights at `out/` so downstream code
     loads a plain folder. Returns the sahlab.json fields describing what was saved.
+    `state_dict`: the full weights gathered from the processes of an FSDP/ZeRO-3 run.
     """
     from peft import PeftModel
 
@@ -305,7 +310,8 @@ def save_trained(trainer, tokenizer, out: Path, hp: dict) -> dict:
             tokenizer.save_pretrained(str(out))
             return extra
         model = model.merge_and_unload()
-    model.save_pretrained(str(out))
+        state_dict = None  # the merged model's own weights
+    model.save_pretrained(str(out), state_dict=state_dict)
     tokenizer.save_pretrained(str(out))
     return extra
 
