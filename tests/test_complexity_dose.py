@@ -34,8 +34,9 @@ def test_arm_ceilings_sum_the_code_lengths_of_each_arms_rows():
 
 
 def _pt(strategy, bits, perf, boot, setting="s"):
+    # scored alike on both splits: the same resamples serve as the evaluation split's
     return {"strategy": strategy, "setting": setting, "bits": bits, "performance": perf,
-            "performance_eval": perf, "boot": boot}
+            "performance_eval": perf, "boot": boot, "boot_eval": boot}
 
 
 def _res(model, task, points):

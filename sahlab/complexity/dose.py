@@ -167,22 +167,27 @@ def measure_ceiling(model_dir, per_task: Mapping[str, Sequence[dict]], sizes: Se
 def arm_points(model_dir, task: str, train_rows: list[dict], test_rows: list[dict], opts: dict,
                seed: int, strategies: Sequence[str], *, threads: int = 1) -> dict[str, Any]:
     """The programs of `strategies` for one post-trained arm on one task, as in
-    `strategies.run_complexity` (same evaluation split, seeds and bootstrap), without training."""
-    from sahlab.complexity.strategies import _Job, run_baseline_icl, run_online
+    `strategies.run_complexity` (same selection/evaluation split, seeds and bootstrap: the
+    programs chosen on the selection split are scored on the evaluation split), without
+    training. Returns the points.json fields of `run_complexity`, "timings" apart."""
+    from sahlab.complexity.strategies import _Job, check_chosen, run_baseline_icl, run_online
 
     with tempfile.TemporaryDirectory(prefix="sahlab-dose-") as tmp:
         job = _Job(model_dir, task, train_rows, test_rows, opts, seed, tmp, threads)
         t0 = time.perf_counter()
         if "icl" in strategies:
             points, skipped = run_baseline_icl(job)
+            points = [p for p in points if p["strategy"] in strategies]
         else:
-            points, skipped = [job.point("baseline", "prompt", 0.0, job.evaluate(job.base))], []
+            points, skipped = [job.point("baseline", "prompt", 0.0, lambda: (job.base, (), ""))], []
         if "online" in strategies:
             points += run_online(job)[0]
+        check_chosen(job, points)
+    job.timings.append({"what": "total", "seconds": round(time.perf_counter() - t0, 2)})
     return {"model": Path(model_dir).name, "task": task, "metric": job.metric,
-            "prompt_format": job.fmt, "points": points, "skipped": skipped,
-            "script_bits": job.script_bits, "timings": job.timings,
-            "seconds": round(time.perf_counter() - t0, 2)}
+            "prompt_format": job.fmt, "n_select": len(job.splits["select"]),
+            "n_eval": len(job.splits["eval"]), "points": points, "skipped": skipped,
+            "script_bits": job.script_bits, "timings": job.timings}
 
 
 # ----------------------------------------------------------------------------- the table
@@ -213,8 +218,8 @@ def dose_rows(base: Sequence[dict], arms: Mapping[tuple[str, int], Sequence[dict
     arms: (scale, n_per_task) -> the arm's per-task results (only `strategies` are used, so an
     arm reused from the main study counts the same programs as the others);
     ceilings: scale -> `measure_ceiling` result."""
-    from sahlab.complexity.summary import (_cheapest_bits, headline_rows, n_resamples,
-                                           percentile_ci, split_model)
+    from sahlab.complexity.summary import (_cheapest_bits, eval_points, headline_rows,
+                                           n_resamples, percentile_ci, split_model)
 
     base_by = {(split_model(r["model"])[0], r["task"]): r for r in base}
     rows = []
@@ -230,12 +235,17 @@ def dose_rows(base: Sequence[dict], arms: Mapping[tuple[str, int], Sequence[dict
             post = [p for p in res["points"] if p["strategy"] in strategies]
             post_res = {**res, "model": f"{scale}-post", "points": post}
             head = next(h for h in headline_rows([pre_res, post_res]) if h["target"] == "pre_best")
-            pre_pts = pre_res["points"]
-            nb = n_resamples(pre_pts, post)
+            # the bits saved on the same resamples as headline_rows: the evaluation split, δ_b the
+            # evaluation score of the program best on the selection split (not a max over noise)
+            pre_pts, post_pts = eval_points(pre_res["points"]), eval_points(post)
+            nb = n_resamples(pre_pts, post_pts) if pre_pts and post_pts else 0
             boot = []
-            for b in range(nb):
-                d_b = max(p["boot"][b] for p in pre_pts)
-                boot.append(_saved(_cheapest_bits(pre_pts, d_b, b), _cheapest_bits(post, d_b, b)))
+            if nb:
+                best = max(pre_pts, key=lambda p: (p["performance_select"], -p["bits"]))
+                for b in range(nb):
+                    d_b = best["boot"][b]
+                    boot.append(_saved(_cheapest_bits(pre_pts, d_b, b),
+                                       _cheapest_bits(post_pts, d_b, b)))
             lo, hi = percentile_ci(boot) if nb else (math.nan, math.nan)
             zero = next(p for p in post if p["strategy"] == "baseline")
             saved = _saved(head["pre_bits"], head["post_bits"])
