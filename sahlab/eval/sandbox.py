@@ -67,7 +67,11 @@ def child(source, workdir, w, nonce):
         os._exit(0)
     os.setsid()
     for name, value in LIMITS.items():
-        resource.setrlimit(getattr(resource, name), (value, value))
+        # CPU: the soft limit sends SIGXCPU (read as "timeout"); the hard limit one second later
+        # SIGKILLs a program that catches it. With soft == hard Linux sends SIGKILL at once, and
+        # whether a loop ends as "timeout" (wall clock first) or "killed" would depend on load.
+        hard = value + 1 if name == "RLIMIT_CPU" else value
+        resource.setrlimit(getattr(resource, name), (value, hard))
     os.chdir(workdir)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
