@@ -212,10 +212,13 @@ def test_study_a_error_split_reads_the_coding_records():
     from sahlab.scaling.analysis import error_split
 
     outs = ["f(x) = x + 1", "f(x) = x", "nonsense", "f(x) = (x"]
-    recs, _ = score("coding", outs, [_row()] * 4, n_boot=0)
-    rows = error_split([{"model": "m", "task": "coding", "N": 4, "seed": 1, **r} for r in recs])
-    assert rows[0]["error_format"] == 0.5 and rows[0]["error_reasoning"] == 0.25
-    assert rows[0]["performance"] == 0.25
+    rows = [{**_row(), "id": f"c{i}"} for i in range(4)]
+    records = [{"model": "m", "task": "coding", "N": 4, "seed": 1, "example_id": f"c{i}",
+                "output": out} for i, out in enumerate(outs)]
+    split = error_split(records, {"coding": rows})
+    # format = does not parse as a program; content = parses but fails a test
+    assert split[0]["error_format"] == 0.5 and split[0]["error_content"] == 0.25
+    assert split[0]["performance"] == 0.25
 
 
 def test_sandbox_status_pipe_cannot_be_forged():
