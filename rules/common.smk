@@ -7,7 +7,7 @@ import sahlab
 import sahlab.parallel
 from sahlab.config import (available_models, check_config, local_data_files, model_names,
                            scale_stages, size_caps)
-from sahlab.models.registry import source_files
+from sahlab.models.registry import STAGES, source_files
 
 # Cross-field checks the JSON schema cannot express (unknown task in a grid, N larger than a
 # split, ...): fail here, before any job runs, with one message naming the key.
@@ -29,7 +29,6 @@ def parallel_resources(rule):
 
 SCALES = list(config["scales"])
 TASKS = list(config["tasks"])
-STAGES = ("random", "base", "post")
 MODELS = available_models(config)  # <scale>-<stage> for the stages each scale has
 NAMES = model_names(config)  # built scales, hub models, scales post-trained here
 POST_STAGES = [s["name"] for s in config["posttrain"]["stages"]]

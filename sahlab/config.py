@@ -9,9 +9,10 @@ import re
 import sys
 from pathlib import Path
 
+from sahlab.models.registry import STAGES  # model names are <scale>-<stage>
+
 EMBEDDED_TASKS = ("math", "translation", "instructions", "multihop", "coding")
 POST_METHODS = ("sft", "grpo", "rloo", "dpo", "reward")
-STAGES = ("random", "base", "post")
 
 
 class ConfigError(ValueError):

@@ -10,7 +10,6 @@ from typing import Any
 
 from sahlab.config import ConfigError, split_sizes
 
-MODEL_STAGES = ("random", "base", "post")
 # train() hparams the schedule owns: the number of optimizer steps is derived per N.
 SCHEDULE_OWNED = ("epochs", "max_steps")
 
