@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config_sizes import fill_sizes  # noqa: E402  (bench/ is on sys.path as the script folder)
+
 from sahlab.complexity.compress import compress, decompress  # noqa: E402
 from sahlab.complexity.quantize import quantize_state_dict  # noqa: E402
 
@@ -137,8 +138,8 @@ def main() -> None:
     t_step = bench_training(model, a)
     print(f"training: {t_step:.2f} s per AdamW step (batch {a.batch_size} x {a.seq_len} tokens, "
           f"full model; a LoRA step costs about the same forward/backward)")
-    print(f"\npricing time at zstd-19 / training time  (ratio = (t_quantise + t_zstd) / "
-          f"(n_steps x t_step); target < 5 %)")
+    print("\npricing time at zstd-19 / training time  (ratio = (t_quantise + t_zstd) / "
+          "(n_steps x t_step); target < 5 %)")
     print(f"{'payload':<22}{'pricing s':>10}{'= steps':>9}{'ratio @100 steps':>18}"
           f"{'steps for < 5 %':>17}")
     for label, t in cost.items():

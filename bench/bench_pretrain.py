@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402  (a benchmark needs torch anyway)
-
 from config_sizes import fill_sizes  # noqa: E402  (bench/ is on sys.path as the script folder)
+
 from sahlab.models.pretrain import PackedBlocks, build_model, make_trainer, resolve_hparams  # noqa: E402
 from sahlab.models.tokenizer import train_tokenizer  # noqa: E402
 

@@ -149,9 +149,8 @@ def exit_if_preempted(who: str, ckpt_dir) -> None:
     """After `trainer.train()`: if a signal stopped it, exit with REQUEUE_EXIT (a SIGUSR1 warning
     also asks SLURM to requeue the job, which then resumes from the checkpoint just saved)."""
     import os
-    import subprocess
-
     import signal
+    import subprocess
 
     for s, handler in _PREEMPT.pop("old", {}).items():  # the caller's handlers again
         signal.signal(s, handler)

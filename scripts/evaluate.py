@@ -3,8 +3,8 @@ format or the one given; outputs and metrics per task."""
 from sahlab.eval.run import evaluate_policy
 from sahlab.io import read_examples, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
-from sahlab.parallel import is_main, local_device, rank_log, relaunch, rule_block
 from sahlab.models.registry import load_model, read_model_meta
+from sahlab.parallel import is_main, local_device, rank_log, relaunch, rule_block
 
 # a `parallel:` block: run this script under accelerate launch and exit with its code
 relaunch(rule_block(snakemake.config, snakemake.rule), snakemake.log[0])

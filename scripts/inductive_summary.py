@@ -4,8 +4,7 @@ import pandas as pd
 
 from sahlab.io import read_json
 from sahlab.logs import log_to
-from sahlab.probing.analysis import (CORR_COLUMNS, MDL_COLUMNS, correlation_caption, summarise,
-                                     write_table)
+from sahlab.probing.analysis import CORR_COLUMNS, MDL_COLUMNS, correlation_caption, summarise, write_table
 
 log = log_to(snakemake.log[0])
 p, out = snakemake.params, snakemake.output

@@ -1,8 +1,8 @@
 """Rule pretrain: pre-train one scale from random initialisation on the corpus (resumable)."""
 from sahlab.io import read_jsonl
 from sahlab.logs import log_to, set_threads
-from sahlab.parallel import rank_log, relaunch, rule_block
 from sahlab.models.pretrain import pretrain
+from sahlab.parallel import rank_log, relaunch, rule_block
 
 # a `parallel:` block: run this script under accelerate launch and exit with its code
 relaunch(rule_block(snakemake.config, snakemake.rule), snakemake.log[0])

@@ -4,8 +4,7 @@ from pathlib import Path
 
 from sahlab.io import first_examples, read_jsonl, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
-from sahlab.scaling.newknowledge import (new_people_qa, replay_docs, run_newknowledge,
-                                         split_new_people)
+from sahlab.scaling.newknowledge import new_people_qa, replay_docs, run_newknowledge, split_new_people
 
 log = log_to(snakemake.log[0])
 set_threads(snakemake.threads)

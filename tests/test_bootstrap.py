@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from sahlab.eval.bootstrap import bootstrap_ci, bootstrap_summed, resample_counts, \
-    resample_indices
+from sahlab.eval.bootstrap import bootstrap_ci, bootstrap_summed, resample_counts, resample_indices
 
 
 def test_ci_contains_true_mean_of_a_large_sample():

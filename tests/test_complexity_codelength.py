@@ -4,8 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from sahlab.complexity.codelength import (arithmetic_decode, arithmetic_encode, bits_from_logprobs,
-                                          ideal_bits, quantize_distribution)
+from sahlab.complexity.codelength import (
+    arithmetic_decode,
+    arithmetic_encode,
+    bits_from_logprobs,
+    ideal_bits,
+    quantize_distribution,
+)
 
 
 def test_bits_from_natural_log_probs():

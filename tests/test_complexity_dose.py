@@ -5,8 +5,7 @@ import math
 
 import pytest
 
-from sahlab.complexity.dose import (arm_ceilings, check_dose_config, dose_markdown, dose_rows,
-                                    round_robin)
+from sahlab.complexity.dose import arm_ceilings, check_dose_config, dose_markdown, dose_rows, round_robin
 from sahlab.config import ConfigError
 
 

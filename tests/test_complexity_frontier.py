@@ -3,8 +3,14 @@ import math
 
 import pytest
 
-from sahlab.complexity.frontier import (best_program_at, complexity_at, complexity_table,
-                                        pareto_frontier, reduction_factor, step_curve)
+from sahlab.complexity.frontier import (
+    best_program_at,
+    complexity_at,
+    complexity_table,
+    pareto_frontier,
+    reduction_factor,
+    step_curve,
+)
 
 
 def P(strategy, setting, bits, perf):

@@ -4,8 +4,14 @@ import struct
 import numpy as np
 import pytest
 
-from sahlab.complexity.quantize import (dequantize_payload, naive_bits, n_params, pack_nibbles,
-                                        quantize_state_dict, unpack_nibbles)
+from sahlab.complexity.quantize import (
+    dequantize_payload,
+    n_params,
+    naive_bits,
+    pack_nibbles,
+    quantize_state_dict,
+    unpack_nibbles,
+)
 
 torch = pytest.importorskip("torch")
 

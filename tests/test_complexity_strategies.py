@@ -7,18 +7,17 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from sahlab.complexity import inference, strategies  # noqa: E402
+from sahlab.complexity.compress import compressed_bits  # noqa: E402
+from sahlab.complexity.config import check_complexity_config, settings  # noqa: E402
 from sahlab.complexity.programs import code_bits, program_path  # noqa: E402
 from sahlab.complexity.programs import full as full_program  # noqa: E402
 from sahlab.complexity.programs import lora as lora_program  # noqa: E402
-from sahlab.complexity.compress import compressed_bits  # noqa: E402
-from sahlab.complexity.config import check_complexity_config, settings  # noqa: E402
 from sahlab.complexity.quantize import quantize_state_dict  # noqa: E402
 from sahlab.config import ConfigError  # noqa: E402
 from sahlab.models.prompting import BOS, CHAT_TEMPLATE, EOS, PAD, SPECIAL_TOKENS, format_prompt  # noqa: E402
@@ -110,6 +109,7 @@ def test_lora_payload_merge_equals_dequantised_factors_and_peft_merge(model_dir,
     """The model evaluated for a LoRA program has W + deq(s·B) @ deq(A) — the decoded bytes —
     and at 16 bits agrees with PEFT's own merge of the unquantised adapter."""
     from peft import LoraConfig, get_peft_model
+
     from sahlab.models.registry import load_model
 
     base = load_model(model_dir, dtype="float32")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake, planned_jobs
+from conftest import REPO, planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

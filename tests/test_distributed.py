@@ -17,8 +17,7 @@ pytest.importorskip("trl")
 
 from test_train import base_dir, math_rows, translation_rows  # noqa: E402,F401  (module fixture)
 
-from sahlab.parallel import (accelerate_config, resolve, resources,  # noqa: E402
-                             world_size)
+from sahlab.parallel import accelerate_config, resolve, resources, world_size  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "distributed_driver.py"
@@ -75,8 +74,9 @@ def two_processes(base_dir, tmp_path_factory):
 
 def _compare(tmp_path, base_dir, two_dir, method, rows, hp):
     """One process (here, in-process) against the 2-process run of the same stage."""
-    from sahlab.train import train
     from test_train import load_lm
+
+    from sahlab.train import train
 
     one, two = tmp_path / "one", two_dir / method
     train(base_dir, rows, method, hp, seed=0, out_dir=one)
@@ -189,11 +189,11 @@ def test_preempted_training_saves_exits_75_and_resumes(base_dir, tmp_path, monke
     ends with the weights of an uninterrupted run."""
     import signal
 
+    from test_train import load_lm
     from transformers.trainer_callback import TrainerCallback
 
     from sahlab.checkpoints import REQUEUE_EXIT
     from sahlab.train import train
-    from test_train import load_lm
 
     monkeypatch.setenv("SLURM_JOB_ID", "4242")  # a SLURM job keeps its checkpoints (no save_every)
     hp = {"lr": 1e-2, "max_steps": 4, "batch_size": 4}

@@ -13,8 +13,14 @@ import yaml
 
 from sahlab.config import ConfigError
 from sahlab.eft.config import check_eft_config, max_new_tokens_for, mixture_tasks, scale_models, variant_names
-from sahlab.eft.experiment import (diagonal_rows, grid_tables, markdown, metric_rows, rescore_outputs,
-                                   variant_dataset)
+from sahlab.eft.experiment import (
+    diagonal_rows,
+    grid_tables,
+    markdown,
+    metric_rows,
+    rescore_outputs,
+    variant_dataset,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -354,10 +360,15 @@ def test_grid_cell_rows_and_zero_delta_equals_large_base(dirs):
 
 
 def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
-    from sahlab.eft.experiment import run_beta_sweep, run_grid_cell, run_lambda_sweep
-
+    from sahlab.eft.experiment import (
+        emulated_policy,
+        load_members,
+        role_formats,
+        run_beta_sweep,
+        run_grid_cell,
+        run_lambda_sweep,
+    )
     from sahlab.eval.generate import generate
-    from sahlab.eft.experiment import emulated_policy, load_members, role_formats
 
     tests = _tests(1)
     kw = dict(batch_size=4, n_boot=20, seed=0)

@@ -10,10 +10,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 stats = pytest.importorskip("scipy.stats")
 
+from test_eft import OWN_LARGE, OWN_SMALL, PROMPTS, make_model, make_tokenizer  # noqa: E402
+
 from sahlab.eft import EFTPolicy, greedy_accept, speculative_accept, speculative_generate  # noqa: E402
 from sahlab.eval.generate import generate  # noqa: E402
 from sahlab.eval.policy import ModelPolicy  # noqa: E402
-from test_eft import OWN_LARGE, OWN_SMALL, PROMPTS, make_model, make_tokenizer  # noqa: E402
 
 
 def chi_square_p(counts: dict, expected_probs: dict, n: int) -> float:

@@ -2,13 +2,11 @@
 any job, and the study's outputs in the shared smoke run."""
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake, planned_jobs
+from conftest import REPO, planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

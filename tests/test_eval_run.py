@@ -9,8 +9,7 @@ import torch  # noqa: E402
 
 from sahlab.eval.policy import ModelPolicy  # noqa: E402
 from sahlab.eval.run import evaluate_policy  # noqa: E402
-from sahlab.models.registry import (  # noqa: E402
-    fetch_hub_model, llama_config, load_model, read_model_meta, reinit_like)
+from sahlab.models.registry import fetch_hub_model, llama_config, load_model, read_model_meta, reinit_like  # noqa: E402
 from sahlab.world.build import build_world, make_task, validate_world_config  # noqa: E402
 
 torch.set_num_threads(1)
@@ -25,6 +24,7 @@ SMALL_WORLD = {"entities": {"n_corpus_people": 20, "n_new_people": 4, "n_cities"
 def hub_style_folder(tmp_path_factory):
     """A tiny Llama + tokenizer saved as a hub repository holds them (no sahlab.json)."""
     from transformers import LlamaForCausalLM
+
     from sahlab.models.tokenizer import train_tokenizer
     tok = train_tokenizer(["Anna has 3 apples. #### 3", "Translate into X: a cat."] * 30,
                           vocab_size=300, out_dir=tmp_path_factory.mktemp("tok") / "tok")

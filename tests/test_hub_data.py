@@ -10,8 +10,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import pytest  # noqa: E402
 
-from sahlab.data.hub import (  # noqa: E402
-    ADAPTERS, load_hub_task, validate_load_spec, validate_task_spec)
+from sahlab.data.hub import ADAPTERS, load_hub_task, validate_load_spec, validate_task_spec  # noqa: E402
 from sahlab.data.rlvr import parse_ground_truth  # noqa: E402
 from sahlab.ifeval import check  # noqa: E402
 

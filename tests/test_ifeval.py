@@ -2,9 +2,7 @@
 variants, the hub kwargs layout and the error messages."""
 import pytest
 
-from sahlab import ifeval
-from sahlab.ifeval import SUPPORTED_IDS, check, check_loose, count_words, loose_variants, \
-    split_sentences
+from sahlab.ifeval import SUPPORTED_IDS, check, check_loose, count_words, loose_variants, split_sentences
 
 # (instruction id, kwargs, a compliant response, a non-compliant response)
 CASES = [

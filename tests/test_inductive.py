@@ -12,10 +12,17 @@ import yaml
 from sahlab.config import ConfigError
 from sahlab.probing import config as ind_config
 from sahlab.probing.analysis import disagreement_f1, run_summaries, summarise
-from sahlab.probing.experiment import (PAIR_SEP, check_pair_name, evidence_fraction,
-                                       feature_split, parse_pair, probe_split, section_test_set)
-from sahlab.train.rewards import parse_decision, task_rewards, trl_reward_func
+from sahlab.probing.experiment import (
+    PAIR_SEP,
+    check_pair_name,
+    evidence_fraction,
+    feature_split,
+    parse_pair,
+    probe_split,
+    section_test_set,
+)
 from sahlab.probing.nl_features import nl_label_spurious
+from sahlab.train.rewards import parse_decision, task_rewards, trl_reward_func
 from sahlab.world.features import label_spurious, label_target, parse_sequence
 
 REPO = Path(__file__).resolve().parents[1]
@@ -265,8 +272,7 @@ def test_figures_show_rho_ci_and_both_errors():
     matplotlib.use("Agg")
     import pandas as pd
 
-    from sahlab.figures.inductive import (evidence_note, plot_extractability_scatter,
-                                          plot_use_vs_rate)
+    from sahlab.figures.inductive import evidence_note, plot_extractability_scatter, plot_use_vs_rate
     from sahlab.probing.features_stats import feature_use
 
     use = {"f1": 0.9, "f2": 0.6, "f3": 0.3, "f4": 0.1}

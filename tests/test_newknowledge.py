@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sahlab.scaling.newknowledge import (CONDITIONS, arm_qa_rows, new_people_qa,
-                                         newknowledge_markdown, newknowledge_tables, person_of,
-                                         split_new_people)
+from sahlab.scaling.newknowledge import (
+    CONDITIONS,
+    arm_qa_rows,
+    new_people_qa,
+    newknowledge_markdown,
+    newknowledge_tables,
+    person_of,
+    split_new_people,
+)
 
 WORLD = {"entities": {"n_corpus_people": 30, "n_new_people": 12, "n_cities": 6, "n_companies": 8,
                       "n_universities": 3},

@@ -8,8 +8,14 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from sahlab.models.pretrain import (PackedBlocks, corpus_loss, init_random, pack_documents, pretrain,
-                                    resolve_hparams)
+from sahlab.models.pretrain import (
+    PackedBlocks,
+    corpus_loss,
+    init_random,
+    pack_documents,
+    pretrain,
+    resolve_hparams,
+)
 from sahlab.models.registry import read_model_meta
 from sahlab.models.tokenizer import train_tokenizer
 

@@ -6,10 +6,21 @@ import math
 import numpy as np
 import pytest
 
-from sahlab.probing.online_code import (DEFAULT_FRACTIONS, balanced_order, block_boundaries,
-                                        codelength_bits, online_codelength)
-from sahlab.probing.probes import (FinetuneProbe, LinearProbe, MLPProbe, extract_features,
-                                   mdl_over_seeds, relative_extractability)
+from sahlab.probing.online_code import (
+    DEFAULT_FRACTIONS,
+    balanced_order,
+    block_boundaries,
+    codelength_bits,
+    online_codelength,
+)
+from sahlab.probing.probes import (
+    FinetuneProbe,
+    LinearProbe,
+    MLPProbe,
+    extract_features,
+    mdl_over_seeds,
+    relative_extractability,
+)
 
 
 @pytest.fixture(autouse=True)

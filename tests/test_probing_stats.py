@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from sahlab.probing.features_stats import (bootstrap_ci, correlation_summary, evidence_required,
-                                           feature_use, fit_logistic, logistic_curve, pearson,
-                                           permutation_test, section_metrics, spearman)
+from sahlab.probing.features_stats import (
+    bootstrap_ci,
+    correlation_summary,
+    evidence_required,
+    feature_use,
+    fit_logistic,
+    logistic_curve,
+    pearson,
+    permutation_test,
+    section_metrics,
+    spearman,
+)
 
 
 # --------------------------------------------------------------------------- sections

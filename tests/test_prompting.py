@@ -7,8 +7,16 @@ import json
 
 import pytest
 
-from sahlab.models.prompting import (BOS, bind_layouts, document_start, format_answer, format_prompt,
-                                     model_layouts, stop_strings, to_task_form)
+from sahlab.models.prompting import (
+    BOS,
+    bind_layouts,
+    document_start,
+    format_answer,
+    format_prompt,
+    model_layouts,
+    stop_strings,
+    to_task_form,
+)
 from sahlab.models.tokenizer import train_tokenizer
 from sahlab.world.layouts import EMBEDDED, GENERIC, layouts_for, template_layout
 

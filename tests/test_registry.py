@@ -13,9 +13,20 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from sahlab.models.registry import (  # noqa: E402
-    auto_dtype, is_local_source, source_files,
-    ModelFolderError, check_model_folder, count_params, fetch_hub_model, hub_allow_patterns,
-    llama_config, load_model, load_tokenizer, read_model_meta, validate_model_entry)
+    ModelFolderError,
+    auto_dtype,
+    check_model_folder,
+    count_params,
+    fetch_hub_model,
+    hub_allow_patterns,
+    is_local_source,
+    llama_config,
+    load_model,
+    load_tokenizer,
+    read_model_meta,
+    source_files,
+    validate_model_entry,
+)
 
 torch.set_num_threads(1)
 

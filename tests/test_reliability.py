@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_workflow, planned_jobs, run_snakemake
 
+from conftest import REPO, copy_workflow, planned_jobs, run_snakemake
 from sahlab.io import atomic_path, read_examples, read_jsonl, work_dir
 
 pytestmark = pytest.mark.reliability

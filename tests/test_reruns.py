@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import run_snakemake, planned_jobs
+from conftest import planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

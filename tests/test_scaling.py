@@ -2,9 +2,6 @@
 split, new-knowledge helpers and figures (unit tests; tiny models built here)."""
 from __future__ import annotations
 
-import copy
-import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +10,15 @@ import yaml
 
 from sahlab.config import ConfigError
 from sahlab.scaling import analysis
-from sahlab.scaling.config import (check_scaling_config, grid_for, max_new_tokens_for,
-                                   schedule_bound, schedule_bounds, steps_for, train_split_sizes)
+from sahlab.scaling.config import (
+    check_scaling_config,
+    grid_for,
+    max_new_tokens_for,
+    schedule_bound,
+    schedule_bounds,
+    steps_for,
+    train_split_sizes,
+)
 from sahlab.scaling.newknowledge import CONDITIONS, bio_rows
 
 REPO = Path(__file__).resolve().parents[1]

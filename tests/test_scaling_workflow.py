@@ -7,9 +7,9 @@ import json
 
 import pytest
 import yaml
+from test_workflow import planned_jobs
 
 from conftest import run_snakemake
-from test_workflow import planned_jobs
 
 pytestmark = pytest.mark.workflow
 

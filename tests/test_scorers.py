@@ -3,8 +3,7 @@ the error split, corpus metrics against sacrebleu's public API, and the dispatch
 import pytest
 import sacrebleu
 
-from sahlab.eval.scorers import MAIN_METRIC, error_kind, extract_math_answer, normalize_answer, \
-    score
+from sahlab.eval.scorers import MAIN_METRIC, error_kind, extract_math_answer, normalize_answer, score
 
 
 def ex(i, prompt="", reference="", **meta):

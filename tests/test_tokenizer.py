@@ -4,9 +4,18 @@ import random
 
 import pytest
 
-from sahlab.models.prompting import (ASSISTANT, BOS, CHAT_TEMPLATE, EOS, PAD, SPECIAL_TOKENS, USER,
-                                     answer_prefix, format_prompt,
-                                     strip_answer_prefix)
+from sahlab.models.prompting import (
+    ASSISTANT,
+    BOS,
+    CHAT_TEMPLATE,
+    EOS,
+    PAD,
+    SPECIAL_TOKENS,
+    USER,
+    answer_prefix,
+    format_prompt,
+    strip_answer_prefix,
+)
 from sahlab.models.tokenizer import load_tokenizer, train_tokenizer
 
 

@@ -246,9 +246,7 @@ def reward_model(base_dir, tmp_path_factory):
 
 
 def test_reward_model_ranks_chosen_above_rejected(base_dir, reward_model):
-    from transformers import AutoModelForSequenceClassification
-
-    from transformers import set_seed
+    from transformers import AutoModelForSequenceClassification, set_seed
 
     from sahlab.train.reward_model import load_reward_model
 

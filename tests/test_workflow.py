@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake, planned_jobs
+from conftest import REPO, planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

@@ -12,8 +12,7 @@ import pytest
 from sahlab import ifeval
 from sahlab.io import read_examples, read_jsonl
 from sahlab.world.arithmetic import SCENARIOS
-from sahlab.world.build import (DEFAULTS, build_world, make_corpus, make_task,
-                                validate_world_config, write_all)
+from sahlab.world.build import DEFAULTS, build_world, make_corpus, make_task, validate_world_config, write_all
 from sahlab.world.entities import World
 from sahlab.world.rng import POOLS, bucket
 
@@ -183,7 +182,7 @@ def test_task_test_items_not_in_corpus(built, corpus, world):
 
 # ----------------------------------------------------------------------------- math
 GAIN = {v for _, g, _, _ in SCENARIOS for v in g}
-LOSS = {v for _, _, l, _ in SCENARIOS for v in l}
+LOSS = {v for _, _, lose, _ in SCENARIOS for v in lose}
 
 
 def _solve(question: str) -> int:

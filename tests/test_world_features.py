@@ -6,8 +6,15 @@ from collections import Counter
 
 import pytest
 
-from sahlab.world.features import (FEATURES, SECTIONS, label_spurious, label_target,
-                                   make_feature_split, make_probe_split, parse_sequence)
+from sahlab.world.features import (
+    FEATURES,
+    SECTIONS,
+    label_spurious,
+    label_target,
+    make_feature_split,
+    make_probe_split,
+    parse_sequence,
+)
 
 
 def _truth(name: str, s: list[int]) -> int:

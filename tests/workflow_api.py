@@ -23,8 +23,7 @@ def load_rules(workdir: Path) -> dict[str, RuleInfo]:
     """Every rule of the Snakefile in `workdir` (with its default config) by name (parsed once
     per test session; treat the result as read-only)."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, OutputSettings, ResourceSettings,
-                                          StorageSettings)
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
 
     cwd = os.getcwd()
     try:

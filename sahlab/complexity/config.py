@@ -93,7 +93,7 @@ def settings(config: dict) -> dict:
             out[key] = {**out[key], **copy.deepcopy(value)}
         else:
             out[key] = copy.deepcopy(value)
-    scales, tasks = list(config["scales"]), list(config["tasks"])
+    tasks = list(config["tasks"])
     if out["models"] is None:
         from sahlab.config import available_models
 
@@ -127,7 +127,7 @@ def check_complexity_config(config: dict) -> dict:
     train split, δ outside the metric's range, training hparams without a learning rate.
     """
     s = settings(config)
-    scales, tasks = list(config["scales"]), list(config["tasks"])
+    tasks = list(config["tasks"])
     from sahlab.config import available_models, missing_stage_hint
 
     models = available_models(config)
@@ -169,7 +169,7 @@ def check_complexity_config(config: dict) -> dict:
     lr = s["online_lr"]
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         _fail("online_lr", f"must be a positive number, got {lr!r}")
-    pre = _int_list(s, "prequential_n", 1)
+    _int_list(s, "prequential_n", 1)  # checks the grid
     for key in ("prequential_n", "prequential_n_post"):
         if key == "prequential_n_post" and s[key] is None:
             continue

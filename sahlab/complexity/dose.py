@@ -218,8 +218,14 @@ def dose_rows(base: Sequence[dict], arms: Mapping[tuple[str, int], Sequence[dict
     arms: (scale, n_per_task) -> the arm's per-task results (only `strategies` are used, so an
     arm reused from the main study counts the same programs as the others);
     ceilings: scale -> `measure_ceiling` result."""
-    from sahlab.complexity.summary import (_cheapest_bits, eval_points, headline_rows,
-                                           n_resamples, percentile_ci, split_model)
+    from sahlab.complexity.summary import (
+        _cheapest_bits,
+        eval_points,
+        headline_rows,
+        n_resamples,
+        percentile_ci,
+        split_model,
+    )
 
     base_by = {(split_model(r["model"])[0], r["task"]): r for r in base}
     rows = []

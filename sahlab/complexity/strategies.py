@@ -45,7 +45,7 @@ from sahlab.complexity.compress import compress
 from sahlab.complexity.config import main_metric, max_new_tokens, online_grid
 from sahlab.complexity.frontier import programs_to_check
 from sahlab.complexity.programs import PROGRAMS, code_bits
-from sahlab.complexity.quantize import naive_bits, n_params, quantize_state_dict
+from sahlab.complexity.quantize import n_params, naive_bits, quantize_state_dict
 
 log = logging.getLogger("sahlab.complexity")
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
-    import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from sahlab.eval.policy import DecodingPolicy

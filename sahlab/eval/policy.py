@@ -62,9 +62,7 @@ class ModelPolicy:
         """Load a `save_pretrained` folder (model + tokenizer) in eval mode."""
         from transformers import AutoModelForCausalLM
 
-        from sahlab.models.registry import load_tokenizer
-
-        from sahlab.models.registry import check_model_folder
+        from sahlab.models.registry import check_model_folder, load_tokenizer
 
         check_model_folder(path)  # config.json, complete safetensors (no pickle), tokenizer
         from sahlab.parallel import device_map_kwargs

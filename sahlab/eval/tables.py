@@ -5,7 +5,6 @@ from pathlib import Path
 
 from sahlab.io import read_json
 
-
 # Probes of pipeline-built models beside the tasks' main metrics (rule corpus_probes).
 PROBE_METRIC = {"knowledge": "cloze_accuracy", "corpus": "val_loss"}
 STAGE_RANK = {"random": 0, "base": 1, "post": 2}

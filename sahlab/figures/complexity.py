@@ -112,7 +112,7 @@ def plot_strategies(rows: Sequence[dict]):
                 ax.set_ylabel(f"{task}\nperformance")
             if i == len(tasks) - 1:
                 ax.set_xlabel("program bits")
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes.ravel():
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sahlab.eft.knowledge import METRIC as CLOZE_METRIC, TASK as KNOWLEDGE
+from sahlab.eft.knowledge import METRIC as CLOZE_METRIC
+from sahlab.eft.knowledge import TASK as KNOWLEDGE
 from sahlab.eval.scorers import MAIN_METRIC, PERCENT_METRICS
 
 METRIC_OF = {KNOWLEDGE: CLOZE_METRIC}  # the grid's likelihood factuality "task"

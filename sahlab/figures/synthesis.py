@@ -119,7 +119,7 @@ def plot(df: pd.DataFrame, paths, *, tasks=None, context: str = "paper") -> None
             if j == 0:
                 ax.text(-0.62, 0.5, task, transform=ax.transAxes, rotation=90, ha="center",
                         va="center", fontsize=9, fontweight="bold")
-    handles = [Line2D([], [], color=c, marker="o", lw=2, label=l) for l, c in READINGS.values()]
+    handles = [Line2D([], [], color=c, marker="o", lw=2, label=name) for name, c in READINGS.values()]
     fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=8,
                bbox_to_anchor=(0.5, -0.01))
     fig.tight_layout(rect=(0.03, 0.04, 1, 1))

@@ -126,7 +126,7 @@ def pair_correlations(pairs_by_subset: dict[str, list[dict]], *, rates: Sequence
     "Evidence required" never reached is capped at 2 × the largest rate (its rank stays last).
     A subset with < 3 pairs, or a constant x or y, gets NaN values and the reason in `note`.
     """
-    from sahlab.probing.features_stats import (bootstrap_ci, permutation_test, spearman_power)
+    from sahlab.probing.features_stats import bootstrap_ci, permutation_test, spearman_power
 
     cap = 2 * max(rates) if max(rates) > 0 else 1.0
     power_cache: dict[int, dict] = {}

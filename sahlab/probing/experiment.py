@@ -20,8 +20,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sahlab.io import work_dir
-from sahlab.probing.nl_features import (NL_SPURIOUS_PREFIX, NL_TARGETS, cue_of,
-                                        make_nl_feature_split, make_nl_probe_split)
+from sahlab.probing.nl_features import (
+    NL_SPURIOUS_PREFIX,
+    NL_TARGETS,
+    cue_of,
+    make_nl_feature_split,
+    make_nl_probe_split,
+)
 from sahlab.world.features import SECTIONS, check_pair, make_feature_split, make_probe_split
 
 log = logging.getLogger("sahlab.inductive")

@@ -9,9 +9,16 @@ import shutil
 import time
 from pathlib import Path
 
-from sahlab.io import atomic_path, work_dir as scratch_dir
-from sahlab.train.common import (history_summary, load_causal_lm, load_tokenizer, read_model_info,
-                                 resolve_hparams, save_trained)
+from sahlab.io import atomic_path
+from sahlab.io import work_dir as scratch_dir
+from sahlab.train.common import (
+    history_summary,
+    load_causal_lm,
+    load_tokenizer,
+    read_model_info,
+    resolve_hparams,
+    save_trained,
+)
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,15 @@ given.
 from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
-from sahlab.train.common import (dataset_from_rows, load_causal_lm, lora_config, render_prompt, row_task,
-                                 require_fields, trl_config)
+from sahlab.train.common import (
+    dataset_from_rows,
+    load_causal_lm,
+    lora_config,
+    render_prompt,
+    require_fields,
+    row_task,
+    trl_config,
+)
 
 
 def dpo_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:

@@ -9,8 +9,14 @@ the same position in training and in use.
 from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
-from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields, row_task,
-                                 trl_config)
+from sahlab.train.common import (
+    dataset_from_rows,
+    lora_config,
+    render_prompt,
+    require_fields,
+    row_task,
+    trl_config,
+)
 
 
 def tokenize_pairs(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:

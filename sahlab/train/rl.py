@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 
 from sahlab.models.prompting import answer_prefix, to_task_form
-from sahlab.train.common import (dataset_from_rows, lora_config, render_prompt, require_fields,
-                                 row_task, trl_config)
+from sahlab.train.common import (
+    dataset_from_rows,
+    lora_config,
+    render_prompt,
+    require_fields,
+    row_task,
+    trl_config,
+)
 from sahlab.train.rewards import infer_task, trl_reward_func
 
 

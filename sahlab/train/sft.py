@@ -10,8 +10,7 @@ tokens are trained.
 from __future__ import annotations
 
 from sahlab.models.prompting import format_answer, format_prompt
-from sahlab.train.common import (dataset_from_rows, lora_config, require_fields, row_task,
-                                 trl_config)
+from sahlab.train.common import dataset_from_rows, lora_config, require_fields, row_task, trl_config
 
 
 def tokenize_sft_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:

@@ -125,12 +125,12 @@ def make_entities(ecfg: dict, seed: int, registry: NameRegistry) -> dict[str, li
 
     companies = []
     for i in range(ecfg["n_companies"]):
-        f, l = full_name(rng.choice(("female", "male")))
+        f, last = full_name(rng.choice(("female", "male")))
         companies.append({
             "id": f"company:{i}",
             "name": f"{registry.word('company')} {rng.choice(COMPANY_SUFFIXES)}",
             "hq": rng.choice(cities)["id"], "founded": rng.randint(*COMPANY_FOUNDED),
-            "industry": rng.choice(INDUSTRIES), "founder": f"{f} {l}",
+            "industry": rng.choice(INDUSTRIES), "founder": f"{f} {last}",
         })
     universities = [{
         "id": f"university:{i}",
@@ -141,9 +141,9 @@ def make_entities(ecfg: dict, seed: int, registry: NameRegistry) -> dict[str, li
     n_total = ecfg["n_corpus_people"] + ecfg["n_new_people"]
     for i in range(n_total):
         gender = rng.choice(("female", "male"))
-        f, l = full_name(gender)
+        f, last = full_name(gender)
         people.append({
-            "id": f"person:{i}", "first": f, "last": l, "name": f"{f} {l}", "gender": gender,
+            "id": f"person:{i}", "first": f, "last": last, "name": f"{f} {last}", "gender": gender,
             "birth_year": rng.randint(*BIRTH_YEAR), "birth_city": rng.choice(cities)["id"],
             "employer": rng.choice(companies)["id"], "profession": rng.choice(PROFESSIONS),
             "university": rng.choice(universities)["id"], "hobby": rng.choice(HOBBIES),
