@@ -247,10 +247,13 @@ def test_study_b_baseline_and_icl_programs(smol, tasks, tmp_path, fmt):
         points, skipped = strategies.run_baseline_icl(job)
     finally:
         (folder / "sahlab.json").write_text(json.dumps(meta))
-    assert not skipped and [p["strategy"] for p in points] == ["baseline", "icl", "icl"]
+    assert not skipped and [p["strategy"] for p in points] == ["baseline", "icl", "icl", "urial",
+                                                                  "urial"]
     assert points[0]["payload_bits"] == 0
     one, two = points[1], points[2]
     assert 0 < one["payload_bits"] < two["payload_bits"]
+    # URIAL = the same demonstrations after a charged task preamble
+    assert points[3]["payload_bits"] > one["payload_bits"] and points[4]["payload_bits"] > two["payload_bits"]
     # a pre-trained LM compresses English demonstrations far below a uniform code over its
     # vocabulary (log2 49152 = 15.6 bits per token): a broken conversion would not
     order = __import__("random").Random(3).sample(range(16), 2)

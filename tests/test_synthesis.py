@@ -187,3 +187,13 @@ def test_figure_colours_each_estimate_by_the_reading_its_ci_supports(tmp_path):
     df["B_reduction"], df["B_reduction_ci_low"], df["B_reduction_ci_high"] = 0.0, 0.0, math.inf
     plot(df, [tmp_path / "s.png"])
     assert (tmp_path / "s.png").stat().st_size > 10_000
+
+
+def test_a_claim_without_an_estimate_still_gets_an_na_row():
+    claims = [{"id": "Z", "study": "A", "claim": "α > 0", "source": "s", "column": "A_alpha",
+               "direction": ">", "null_value": 0, "tasks": ["math"]}]
+    df = pd.DataFrame({"scale": ["small"], "task": ["translation"], "A_alpha": [0.2],
+                       "A_alpha_ci_low": [0.1], "A_alpha_ci_high": [0.3]})
+    rows = verdict_rows(claims, df, alpha=0.05)
+    assert [(r["claim"], r["verdict"]) for r in rows] == [("Z", "n/a")]
+    assert "math" in rows[0]["reason"]

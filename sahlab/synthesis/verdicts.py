@@ -109,6 +109,12 @@ def verdict_rows(claims, synthesis, *, alpha: float) -> list[dict]:
             sub = sub[sub.task.isin(c["tasks"])]
         if c.get("per") == "task":  # a quantity of the task, repeated on each scale's row
             sub = sub.drop_duplicates("task")
+        if sub.empty:  # every claim gets a row: say that this run has no estimate for it
+            scope = ", ".join(c.get("tasks") or []) or "any task"
+            rows.append({"claim": c["id"], "study": c["study"], "statement": c["claim"],
+                         "scope": scope, "estimate": None, "verdict": "n/a",
+                         "reason": f"no estimate of {col} in this run ({scope})"})
+            continue
         for _, r in sub.iterrows():
             p = r.get(c["p_column"]) if c.get("p_column") else None
             res = judge(r[col], r.get(f"{col}_ci_low"), r.get(f"{col}_ci_high"),
