@@ -22,7 +22,8 @@ LEADING = {"stages"}  # the table that opens its section
 # benchmark file stem prefix -> part of the run it belongs to
 PARTS = (("pretrain", "pre-training"), ("eval", "evaluation"), ("posttrain", "post-training"),
          ("scaling", "study A"), ("complexity", "study B"), ("eft", "study C"),
-         ("inductive", "study D"))
+         ("inductive", "study D"), ("dose", "study B (dose-response)"),
+         ("synthesis", "synthesis"))
 
 
 def section_of(path: str | Path) -> int:

@@ -317,5 +317,7 @@ def write_dose_tables(rows: Sequence[dict], out_csv, out_md) -> None:
             "online code length of the whole post-training mixture under the base model (in "
             "brackets: this task's share). A pre-trained model can always be sent D_post, so the "
             "bits saved cannot exceed the ceiling (up to the post-training recipe's code) unless "
-            "the pre-trained search missed shorter programs. 95 % CIs: paired bootstrap of the "
-            "selection split, δ re-chosen in each resample.\n\n" + dose_markdown(rows))
+            "the pre-trained search missed shorter programs. Bits and δ are read on the evaluation "
+            "split among the programs chosen on the selection split ('post zero-shot': the "
+            "selection-split score); 95 % CIs: paired bootstrap of the evaluation split, δ "
+            "re-read in each resample.\n\n" + dose_markdown(rows))
