@@ -165,7 +165,10 @@ def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = N
     """In the first process: run `script` (default: the running one) on `world_size(p)`
     processes and exit with their return code. A no-op without a block, for one process, and
     inside the launched processes."""
-    if world_size(p) == 1 or os.environ.get(_CHILD) or "WORLD_SIZE" in os.environ:
+    if os.environ.get(_CHILD) or "WORLD_SIZE" in os.environ:
+        _shutdown_at_exit()
+        return
+    if world_size(p) == 1:
         return
     script = script or os.path.abspath(sys.argv[0])
     args = list(sys.argv[1:] if args is None else args)
@@ -188,6 +191,29 @@ def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = N
 
         rc = REQUEUE_EXIT
     sys.exit(rc)
+
+
+def _shutdown_at_exit() -> None:
+    """A launched process leaves together with the others and tears its process group down
+    before the interpreter does: a rank whose peer already exited, or a gloo group left to
+    interpreter shutdown, can abort ("terminate called without an active exception")."""
+    import atexit
+
+    def down():
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return
+        try:
+            if dist.get_backend() == "gloo":  # bounded: a crashed peer cannot hang the exit
+                from datetime import timedelta
+
+                dist.monitored_barrier(timeout=timedelta(seconds=120))
+            dist.destroy_process_group()
+        except Exception as e:  # leaving anyway; the launcher reports a failed rank
+            print(f"parallel: process group shutdown: {e}", file=sys.stderr, flush=True)
+
+    atexit.register(down)
 
 
 def _run_forwarding_signals(cmd: list[str], env: dict) -> int:
