@@ -184,10 +184,7 @@ def arm_points(model_dir, task: str, train_rows: list[dict], test_rows: list[dic
             points += run_online(job)[0]
         check_chosen(job, points)
     job.timings.append({"what": "total", "seconds": round(time.perf_counter() - t0, 2)})
-    return {"model": Path(model_dir).name, "task": task, "metric": job.metric,
-            "prompt_format": job.fmt, "n_select": len(job.splits["select"]),
-            "n_eval": len(job.splits["eval"]), "points": points, "skipped": skipped,
-            "script_bits": job.script_bits, "timings": job.timings}
+    return job.result(points, skipped)
 
 
 # ----------------------------------------------------------------------------- the table

@@ -147,6 +147,13 @@ class _Job:
                 "boot": result["boot"], "performance_eval": None, "format_eval": None,
                 "boot_eval": None, **extra, "_build": build}
 
+    def result(self, points: list[dict], skipped: list[dict], **extra) -> dict:
+        """The points.json fields of this (model, task), "timings" included (callers split it)."""
+        return {"model": Path(self.model_dir).name, "task": self.task, "metric": self.metric,
+                "prompt_format": self.fmt, "n_select": len(self.splits["select"]),
+                "n_eval": len(self.splits["eval"]), "points": points, "skipped": skipped,
+                **extra, "script_bits": self.script_bits, "timings": self.timings}
+
     def train(self, name: str, rows: list[dict], hparams: dict) -> str:
         """Fine-tune the conditioning model on `rows` (cached by name); returns the folder."""
         from sahlab.train import train
@@ -353,7 +360,4 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
         log.info("%s / %s: %d programs (%d checked on %d evaluation examples) in %.1f s",
                  model_dir, task, len(points), n_checked, len(job.splits["eval"]), seconds)
     job.timings.append({"what": "total", "seconds": seconds})
-    return {"model": Path(model_dir).name, "task": task, "metric": job.metric,
-            "prompt_format": job.fmt, "n_select": len(job.splits["select"]),
-            "n_eval": len(job.splits["eval"]), "points": points, "skipped": skipped,
-            "prequential": preq, "script_bits": job.script_bits, "timings": job.timings}
+    return job.result(points, skipped, prequential=preq)

@@ -9,19 +9,19 @@ analysis       — the study's tables: per-run and per-pair summaries, pair-leve
 experiment     — (target, spurious) pair data, MDL measurement, fine-tuning over evidence rates
 """
 from sahlab.probing.online_code import (
-                                        DEFAULT_FRACTIONS,
-                                        balanced_order,
-                                        block_boundaries,
-                                        codelength_bits,
-                                        online_codelength,
+    DEFAULT_FRACTIONS,
+    balanced_order,
+    block_boundaries,
+    codelength_bits,
+    online_codelength,
 )
 from sahlab.probing.probes import (
-                                        FinetuneProbe,
-                                        LinearProbe,
-                                        MLPProbe,
-                                        extract_features,
-                                        mdl_over_seeds,
-                                        relative_extractability,
+    FinetuneProbe,
+    LinearProbe,
+    MLPProbe,
+    extract_features,
+    mdl_over_seeds,
+    relative_extractability,
 )
 
 __all__ = ["DEFAULT_FRACTIONS", "balanced_order", "block_boundaries", "codelength_bits",
