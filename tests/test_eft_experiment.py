@@ -476,3 +476,13 @@ def test_native_stops_never_cut_a_chat_answer_of_the_embedded_tasks():
         assert rows
         stops = EMBEDDED[task].stop
         assert not [r["reference"] for r in rows if any(s in r["reference"] for s in stops)], task
+
+
+def test_verdict_names_each_reading_of_an_interval():
+    from sahlab.eft.paired import verdict
+    assert verdict({"ci_low": 0.1, "ci_high": 0.3}) == "> 0"
+    assert verdict({"ci_low": -0.3, "ci_high": -0.1}) == "< 0"
+    assert verdict({"ci_low": -0.1, "ci_high": 0.1}) == "inconclusive"
+    assert verdict({"ci_low": 0.0, "ci_high": 0.2}) == "inconclusive"  # touches 0: both readings
+    assert verdict({"ci_low": 0.0, "ci_high": 0.0}) == "= 0"  # the cells agree item for item
+    assert verdict({"ci_low": None, "ci_high": None}) == "n/a"

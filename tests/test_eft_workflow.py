@@ -74,8 +74,10 @@ def test_smoke_run_study_outputs(smoke_run):
     for name in ("ft", "pt", "pt_minus_ft"):  # paired CIs around every contrast, and a verdict
         value = gains[name if name == "pt_minus_ft" else f"{name}_gain"]
         assert (gains[f"{name}_ci_low"] <= value + 1e-9).all() and (value <= gains[f"{name}_ci_high"] + 1e-9).all()
-        inside = (gains[f"{name}_ci_low"] <= 0) & (gains[f"{name}_ci_high"] >= 0)
+        zero = (gains[f"{name}_ci_low"] == 0) & (gains[f"{name}_ci_high"] == 0)
+        inside = (gains[f"{name}_ci_low"] <= 0) & (gains[f"{name}_ci_high"] >= 0) & ~zero
         assert ((gains[f"{name}_verdict"] == "inconclusive") == inside).all()
+        assert ((gains[f"{name}_verdict"] == "= 0") == zero).all()
     assert "inconclusive" in (res / "tables/eft_gains.md").read_text() or not inside.any()
     beta = pd.read_csv(res / "tables/eft_beta.csv")
     assert sorted(beta.beta.unique()) == sorted(float(b) for b in smoke["beta"]["values"])

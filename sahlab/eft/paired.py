@@ -105,10 +105,13 @@ def paired_metric(metric: str, cells: dict[str, Sequence[dict]], reported: dict[
 
 
 def verdict(interval: dict) -> str:
-    """"> 0" / "< 0" when the interval excludes 0, else "inconclusive" (or "n/a" without one)."""
+    """"> 0" / "< 0" when the interval excludes 0, "= 0" when every resample gives exactly 0 (the
+    cells agree item for item, e.g. a format every model meets), else "inconclusive" ("n/a" without one)."""
     low, high = interval.get("ci_low"), interval.get("ci_high")
     if low is None or high is None:
         return "n/a"
+    if low == high == 0:
+        return "= 0"
     if low > 0:
         return "> 0"
     if high < 0:
