@@ -43,6 +43,24 @@ def planned_jobs(proc) -> dict[str, int]:
             if m[1] != "total"}
 
 
+def pytest_configure(config):
+    # xdist workers share the cores: one torch thread each (subprocesses such as snakemake keep theirs)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for `pytest -n 2 --dist loadgroup` (test.sh): every test of the one smoke run (and the
+    SLURM tests, which start daemons on fixed ports) on one worker, so the smoke run happens once;
+    other tests by module, so module fixtures (trained toy models) are built once."""
+    for item in items:
+        smoke = "smoke_run" in item.fixturenames or item.get_closest_marker("slurm") is not None
+        group = "smoke" if smoke else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def workflow_copy(tmp_path):
     return copy_workflow(tmp_path)
