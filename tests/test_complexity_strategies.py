@@ -449,6 +449,19 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
     online(model, job.tok, texts, 1e-2)
     payload = "".join(json.dumps(r) + "\n" for r in [{"lr": 1e-2}, *({"text": t} for t in texts)])
     run("online", payload.encode(), full_q, model)
+    from sahlab.complexity import blora
+    from sahlab.complexity.programs import blora as blora_program
+
+    # a real BLoRA payload: trained (a large lr, so the adapter moves the answers), gated, coded
+    trained = copy.deepcopy(job.base)
+    layers, _ = blora.train_blora(trained, job.tok, [{**r, "task": "multihop"}
+                                                     for r in job.train_rows[:4]], job.fmt,
+                                  {**blora.DEFAULTS, "r": 2, "epochs": 2, "batch_size": 2,
+                                   "lr": 0.3}, seed=0)
+    blob, _ = blora.payload(layers, 19)
+    model = copy.deepcopy(job.base)
+    blora_program.apply(model, blob)
+    run("blora", blob, full_q, model)
     driver = ("import contextlib, io, json, runpy, sys\n"
               "for argv in json.loads(sys.argv[1]):\n"
               "    sys.argv, out = argv, io.StringIO()\n"
@@ -459,10 +472,10 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
                           text=True, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     outputs = [[json.loads(a) for a in json.loads(line)] for line in proc.stdout.splitlines()]
-    for strategy, got, want in zip(("baseline", "icl", "urial", "lora", "full", "online"), outputs,
-                                   wants):
+    for strategy, got, want in zip(("baseline", "icl", "urial", "lora", "full", "online", "blora"),
+                                   outputs, wants):
         assert got == want, strategy
-    assert len(outputs) == 6 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
+    assert len(outputs) == 7 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
 
 
 # ------------------------------------------------------------------------------- config
@@ -520,6 +533,12 @@ def test_tasks_without_deltas_get_points_but_no_rows():
     ({"full_hparams": {"lora": {"r": 2}}}, "complexity.full_hparams.lora"),
     ({"lora_hparams": {"learning_rate": 1e-3}}, "complexity.lora_hparams"),
     ({"grid": 1}, "complexity.grid"),
+    ({"blora": "yes"}, "complexity.blora"),
+    ({"blora": {"rank": 4}}, "complexity.blora.rank"),
+    ({"blora": {"r": 1}}, "complexity.blora.r"),
+    ({"blora": {"gates_lr": 0}}, "complexity.blora.gates_lr"),
+    ({"blora": {"lambda_rank": -1e-3}}, "complexity.blora.lambda_rank"),
+    ({"blora": {"gamma_init": -3.0}}, "complexity.blora.gamma_init"),
 ])
 def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
