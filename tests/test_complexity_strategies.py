@@ -314,14 +314,20 @@ def test_lora_programs_are_evaluated_with_the_decoded_weights(job, monkeypatch):
 
 
 def test_run_complexity_end_to_end(model_dir):
+    from sahlab.complexity.config import BLORA_DEFAULTS
+
+    opts = {**OPTS, "blora": {**BLORA_DEFAULTS, "r": 2, "epochs": 1, "batch_size": 8}}
     res = strategies.run_complexity(model_dir, "multihop", qa_rows(16, "train"),
-                                    qa_rows(4, "test"), OPTS, seed=3)
+                                    qa_rows(4, "test"), opts, seed=3)
     by = {}
     for p in res["points"]:
         by.setdefault(p["strategy"], []).append(p)
         assert p["bits"] == pytest.approx(p["payload_bits"] + res["script_bits"][p["strategy"]])
         assert 0.0 <= p["performance"] <= 1.0
-    assert sorted(by) == ["baseline", "full", "icl", "lora", "online", "urial"]
+    assert sorted(by) == ["baseline", "blora", "full", "icl", "lora", "online", "urial"]
+    (bl,) = by["blora"]  # one program: its coded payload, the paper's nominal count beside it
+    assert bl["r"] == 2 and bl["payload_bits"] > 0 and bl["nominal_bits"] > 0
+    assert set(bl["blora_modules"]) and all(1 <= m["rank"] <= 2 for m in bl["blora_modules"].values())
     assert (res["n_select"], res["n_eval"]) == (2, 2)
     # only the programs chosen on the selection split are scored on the evaluation split:
     # the frontier and each strategy's best (bootstrap resamples of that split beside them)
@@ -356,7 +362,7 @@ def test_run_complexity_end_to_end(model_dir):
     assert "quantise+compress full delta b=4" in whats and "block prequential code" in whats
     # a rerun gives the same results (wall-clock times are apart, in "timings")
     again = strategies.run_complexity(model_dir, "multihop", qa_rows(16, "train"),
-                                      qa_rows(4, "test"), OPTS, seed=3)
+                                      qa_rows(4, "test"), opts, seed=3)
     res.pop("timings"), again.pop("timings")
     assert json.dumps(res, sort_keys=True) == json.dumps(again, sort_keys=True)
 
