@@ -314,14 +314,20 @@ def test_lora_programs_are_evaluated_with_the_decoded_weights(job, monkeypatch):
 
 
 def test_run_complexity_end_to_end(model_dir):
+    from sahlab.complexity.config import BLORA_DEFAULTS
+
+    opts = {**OPTS, "blora": {**BLORA_DEFAULTS, "r": 2, "epochs": 1, "batch_size": 8}}
     res = strategies.run_complexity(model_dir, "multihop", qa_rows(16, "train"),
-                                    qa_rows(4, "test"), OPTS, seed=3)
+                                    qa_rows(4, "test"), opts, seed=3)
     by = {}
     for p in res["points"]:
         by.setdefault(p["strategy"], []).append(p)
         assert p["bits"] == pytest.approx(p["payload_bits"] + res["script_bits"][p["strategy"]])
         assert 0.0 <= p["performance"] <= 1.0
-    assert sorted(by) == ["baseline", "full", "icl", "lora", "online", "urial"]
+    assert sorted(by) == ["baseline", "blora", "full", "icl", "lora", "online", "urial"]
+    (bl,) = by["blora"]  # one program: its coded payload, the paper's nominal count beside it
+    assert bl["r"] == 2 and bl["payload_bits"] > 0 and bl["nominal_bits"] > 0
+    assert set(bl["blora_modules"]) and all(1 <= m["rank"] <= 2 for m in bl["blora_modules"].values())
     assert (res["n_select"], res["n_eval"]) == (2, 2)
     # only the programs chosen on the selection split are scored on the evaluation split:
     # the frontier and each strategy's best (bootstrap resamples of that split beside them)
@@ -356,7 +362,7 @@ def test_run_complexity_end_to_end(model_dir):
     assert "quantise+compress full delta b=4" in whats and "block prequential code" in whats
     # a rerun gives the same results (wall-clock times are apart, in "timings")
     again = strategies.run_complexity(model_dir, "multihop", qa_rows(16, "train"),
-                                      qa_rows(4, "test"), OPTS, seed=3)
+                                      qa_rows(4, "test"), opts, seed=3)
     res.pop("timings"), again.pop("timings")
     assert json.dumps(res, sort_keys=True) == json.dumps(again, sort_keys=True)
 
@@ -449,6 +455,19 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
     online(model, job.tok, texts, 1e-2)
     payload = "".join(json.dumps(r) + "\n" for r in [{"lr": 1e-2}, *({"text": t} for t in texts)])
     run("online", payload.encode(), full_q, model)
+    from sahlab.complexity import blora
+    from sahlab.complexity.programs import blora as blora_program
+
+    # a real BLoRA payload: trained (a large lr, so the adapter moves the answers), gated, coded
+    trained = copy.deepcopy(job.base)
+    layers, _ = blora.train_blora(trained, job.tok, [{**r, "task": "multihop"}
+                                                     for r in job.train_rows[:4]], job.fmt,
+                                  {**blora.DEFAULTS, "r": 2, "epochs": 2, "batch_size": 2,
+                                   "lr": 0.3}, seed=0)
+    blob, _ = blora.payload(layers, 19)
+    model = copy.deepcopy(job.base)
+    blora_program.apply(model, blob)
+    run("blora", blob, full_q, model)
     driver = ("import contextlib, io, json, runpy, sys\n"
               "for argv in json.loads(sys.argv[1]):\n"
               "    sys.argv, out = argv, io.StringIO()\n"
@@ -459,10 +478,10 @@ def test_receiver_scripts_reproduce_the_pipelines_answers(job, model_dir, tmp_pa
                           text=True, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     outputs = [[json.loads(a) for a in json.loads(line)] for line in proc.stdout.splitlines()]
-    for strategy, got, want in zip(("baseline", "icl", "urial", "lora", "full", "online"), outputs,
-                                   wants):
+    for strategy, got, want in zip(("baseline", "icl", "urial", "lora", "full", "online", "blora"),
+                                   outputs, wants):
         assert got == want, strategy
-    assert len(outputs) == 6 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
+    assert len(outputs) == 7 and sum(bool(a) for o in outputs for a in o) >= 5  # real answers
 
 
 # ------------------------------------------------------------------------------- config
@@ -520,6 +539,12 @@ def test_tasks_without_deltas_get_points_but_no_rows():
     ({"full_hparams": {"lora": {"r": 2}}}, "complexity.full_hparams.lora"),
     ({"lora_hparams": {"learning_rate": 1e-3}}, "complexity.lora_hparams"),
     ({"grid": 1}, "complexity.grid"),
+    ({"blora": "yes"}, "complexity.blora"),
+    ({"blora": {"rank": 4}}, "complexity.blora.rank"),
+    ({"blora": {"r": 1}}, "complexity.blora.r"),
+    ({"blora": {"gates_lr": 0}}, "complexity.blora.gates_lr"),
+    ({"blora": {"lambda_rank": -1e-3}}, "complexity.blora.lambda_rank"),
+    ({"blora": {"gamma_init": -3.0}}, "complexity.blora.gamma_init"),
 ])
 def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

@@ -57,6 +57,10 @@ def test_smoke_run_study_outputs(smoke_run):
         grid = smoke["prequential_n_post"] if model.endswith("-post") else smoke["prequential_n"]
         assert counts["online"] == len(grid)
         assert counts["urial"] == counts["icl"] == len(smoke["icl_k"])
+        # BLoRA (on in smoke): one program, its coded payload and the paper's nominal count
+        blora = df[df.strategy == "blora"]
+        assert len(blora) == 1 and (blora.payload_bits > 0).all() and (blora.nominal_bits > 0).all()
+        assert (blora.r == smoke["blora"]["r"]).all()
         assert (df.bits == df.payload_bits + df.script_bits).all()
         assert (df[df.strategy == "baseline"].payload_bits == 0).all()
         data = df[df.strategy == "online"].sort_values("N")

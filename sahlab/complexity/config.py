@@ -12,6 +12,13 @@ from typing import Any
 from sahlab.config import ConfigError, split_sizes
 
 BITS = (16, 8, 4)
+# BLoRA (`sahlab.complexity.blora`): the paper's code's defaults (λ_quant = λ_rank = 1e-3, gates
+# start at γ = 6, scales_lr 0.01, weight decay 1e-3) except gates_lr (paper 0.01) and the
+# schedule: at 0.01 no gate moves in the ~16 steps of a toy run (all stay at 32 bits, full rank).
+BLORA_DEFAULTS: dict[str, Any] = {
+    "r": 8, "lr": 5.0e-3, "epochs": 4, "batch_size": 16, "max_length": 256,
+    "lambda_quant": 1.0e-3, "lambda_rank": 1.0e-3, "gates_lr": 1.0, "scales_lr": 0.01,
+    "gamma_init": 6.0, "weight_decay": 1.0e-3}
 # Defaults (the embedded default study's grid is sized for ~10 minutes on 2 cores; a bigger
 # grid, e.g. icl_k [1, 2, 4, 8, 16], lora_ranks [1, 2, 4, 8, 16], prequential_n up to 1024, in
 # a preset).
@@ -26,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "batch_size": 32,          # prompts decoded together
     "icl_k": [1, 2, 4],        # demonstrations per prompt (k = 0 is the baseline, always run)
     "urial": True,             # also URIAL: the task preamble + the same k demonstrations
+    "blora": None,             # BLoRA (learned widths and ranks, `sahlab.complexity.blora`): None =
+                               # off; a mapping of blora.DEFAULTS keys (missing keys: defaults) = on
     "lora_ranks": [1, 4],      # one LoRA adapter trained per rank, evaluated at every bit width
     "bits": [16, 8, 4],        # quantisation of LoRA adapters and full fine-tuning deltas
     "n_train": 64,             # training examples (train[:n]) for LoRA and full fine-tuning
@@ -94,6 +103,8 @@ def settings(config: dict) -> dict:
         else:
             out[key] = copy.deepcopy(value)
     tasks = list(config["tasks"])
+    if out["blora"] is True or isinstance(out["blora"], dict):
+        out["blora"] = {**BLORA_DEFAULTS, **(out["blora"] if isinstance(out["blora"], dict) else {})}
     if out["models"] is None:
         from sahlab.config import available_models
 
@@ -117,6 +128,36 @@ def _int_list(s: dict, key: str, minimum: int) -> list[int]:
     if len(set(v)) != len(v):
         _fail(key, f"has duplicates: {v}")
     return v
+
+
+def _check_blora(b) -> None:
+    """complexity.blora: null/false (off) or a mapping of sahlab.complexity.blora.DEFAULTS keys."""
+    BLORA = BLORA_DEFAULTS
+    if b is None or b is False:
+        return
+    if not isinstance(b, dict):
+        _fail("blora", f"must be null (off), true (defaults) or a mapping of {sorted(BLORA)}, "
+              f"got {b!r}")
+    unknown = sorted(set(b) - set(BLORA))
+    if unknown:
+        _fail(f"blora.{unknown[0]}", f"unknown key; allowed: {sorted(BLORA)}")
+    for key in ("r", "epochs", "batch_size", "max_length"):
+        v = b[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key == "r" else 1):
+            _fail(f"blora.{key}", f"must be an integer >= {2 if key == 'r' else 1} (r: the rank "
+                  f"gates prune from it), got {v!r}")
+    for key in ("lr", "gates_lr", "scales_lr"):
+        v = b[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            _fail(f"blora.{key}", f"must be a positive number, got {v!r}")
+    for key in ("lambda_quant", "lambda_rank", "weight_decay"):
+        v = b[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            _fail(f"blora.{key}", f"must be a number >= 0, got {v!r}")
+    v = b["gamma_init"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > -2:
+        _fail("blora.gamma_init", f"must be a number > -2 (gates at <= -2 are closed for good), "
+              f"got {v!r}")
 
 
 def check_complexity_config(config: dict) -> dict:
@@ -154,6 +195,7 @@ def check_complexity_config(config: dict) -> dict:
         _fail("max_new_tokens", f"must be a positive integer or task -> integer, got {mnt!r}")
     if not isinstance(s["urial"], bool):
         _fail("urial", f"must be true or false, got {s['urial']!r}")
+    _check_blora(s["blora"])
     for key in ("n_test", "batch_size", "n_train", "n_select", "n_boot"):
         v = s[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:

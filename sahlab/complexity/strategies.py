@@ -13,6 +13,10 @@ weight payloads are applied with the scripts' own functions. Payloads:
 - lora: one adapter per rank trained on train[:n_train] with the shared `train` (SFT); its factors
   (A, scaling·B) quantised to each bit width, zstd-compressed; performance of the model with the
   *decoded* payload merged in;
+- blora (`complexity.blora` on): an SVD-form LoRA adapter trained on train[:n_train] with
+  Bayesian-Bits gates on its bit widths (2..32) and rank (`sahlab.complexity.blora`, the paper's
+  BLoRA); payload = zstd of its integer codes at the learned widths and ranks; the paper's
+  nominal count (Σ #params × width) beside it (`nominal_bits`);
 - full: full SFT on train[:n_train]; the weight delta quantised and compressed (at
   `zstd_level_delta`); performance of the conditioning model plus the decoded delta;
 - urial: ICL after URIAL's preamble (what the assistant does, what the task asks:
@@ -247,6 +251,31 @@ def run_lora(job: _Job) -> list[dict]:
     return points
 
 
+def run_blora(job: _Job) -> list[dict]:
+    """BLoRA (`sahlab.complexity.blora`): one SVD-form adapter trained on train[:n_train] with
+    Bayesian-Bits gates on its widths and rank; one point, its payload at the learned widths."""
+    from sahlab.complexity import blora
+    from sahlab.complexity.programs import blora as blora_program
+
+    opts, n = job.opts["blora"], job.opts["n_train"]
+    rows = [{**r, "task": job.task} for r in job.train_rows[:n]]
+    model = copy.deepcopy(job.base)
+    t0 = time.perf_counter()
+    layers, summary = blora.train_blora(model, job.tok, rows, job.fmt, opts, job.seed, log=log)
+    job.timings.append({"what": "train blora", "seconds": round(time.perf_counter() - t0, 3),
+                        "n_examples": n})
+    blob, info = blora.payload(layers, job.level)
+    ranks = [m["rank"] for m in info["modules"].values()]
+    widths = [w for m in info["modules"].values() for w in m["widths"].values()]
+    log.info("blora: %d modules, ranks %d-%d of %d, widths %d-%d bits, %d payload bits "
+             "(nominal %d)", len(ranks), min(ranks), max(ranks), opts["r"], min(widths),
+             max(widths), info["payload_bits"], info["nominal_bits"])
+    return [job.point("blora", f"r={opts['r']}", info["payload_bits"],
+                      job.with_payload(blora_program.apply, blob), r=opts["r"], n_train=n,
+                      nominal_bits=info["nominal_bits"], blora_modules=info["modules"],
+                      blora_train=summary)]
+
+
 def run_full(job: _Job) -> list[dict]:
     """Full fine-tuning on train[:n_train] (its own model, trained for this strategy alone):
     the quantised weight delta at every bit width."""
@@ -352,6 +381,8 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
         t0 = time.perf_counter()
         points, skipped = run_baseline_icl(job)
         points += run_lora(job)
+        if job.opts.get("blora"):
+            points += run_blora(job)
         points += run_full(job)
         data_points, preq = run_online(job)
         points += data_points

@@ -21,7 +21,7 @@ from sahlab.io import atomic_path
 POINT_COLUMNS = ("scale", "stage", "model", "task", "metric", "strategy", "setting", "bits",
                  "payload_bits", "script_bits", "performance", "performance_eval", "format", "payload_bits_zstd",
                  "bits_zstd", "naive_bits", "n_params", "k", "r", "quant_bits", "N", "n_train",
-                 "format_eval", "bits_block", "n_select", "n_eval")
+                 "format_eval", "bits_block", "nominal_bits", "n_select", "n_eval")
 TABLE_COLUMNS = ("scale", "task", "metric", "delta", "stage", "bits", "bits_ci_low",
                  "bits_ci_high", "strategy", "setting", "performance", "performance_eval",
                  "n_select", "n_eval")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sahlab.figures.theme import STAGE_COLORS, STAGE_LABELS, STAGE_ORDER
 
 FAMILIES = {"prompting (baseline, ICL)": ("baseline", "icl"), "URIAL": ("urial",), "LoRA": ("lora",),
-            "full fine-tuning": ("full",), "data (online code)": ("online",)}
+            "BLoRA": ("blora",), "full fine-tuning": ("full",), "data (online code)": ("online",)}
 SCALE_MARKERS = ("o", "s", "^", "D", "v")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROGRAMS = ("baseline", "icl", "urial", "lora", "full", "online")
+PROGRAMS = ("baseline", "icl", "urial", "lora", "blora", "full", "online")
 _DIR = Path(__file__).resolve().parent
 
 
