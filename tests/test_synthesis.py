@@ -197,3 +197,25 @@ def test_a_claim_without_an_estimate_still_gets_an_na_row():
     rows = verdict_rows(claims, df, alpha=0.05)
     assert [(r["claim"], r["verdict"]) for r in rows] == [("Z", "n/a")]
     assert "math" in rows[0]["reason"]
+
+
+def test_knowledge_row_of_study_c_gets_a_row_per_scale_and_decides_c4():
+    """The grid's knowledge items (factuality by likelihood) exist only in study C: the synthesis
+    gives them a row per scale with their cloze-accuracy gains, and claim C4 reads that row."""
+    from conftest import REPO
+
+    eft = pd.DataFrame({"task": ["knowledge", "knowledge", "multihop"],
+                        "metric": ["cloze_accuracy", "format", "exact_match"],
+                        "ft_gain": [-0.1, 0.9, 0.2], "ft_ci_low": [-0.2, 0.8, 0.1],
+                        "ft_ci_high": [0.0, 1.0, 0.3], "pt_gain": [0.1, 0.0, 0.1],
+                        "pt_ci_low": [0.05, 0.0, 0.0], "pt_ci_high": [0.15, 0.0, 0.2],
+                        "pt_minus_ft": [0.2, -0.9, -0.1], "pt_minus_ft_ci_low": [0.1, -1.0, -0.2],
+                        "pt_minus_ft_ci_high": [0.3, -0.8, -0.01]})
+    df = table.build({"stage_gains": _stage_gains(), "eft_gains": eft})
+    know = df[df.task == "knowledge"]
+    assert sorted(know.scale) == ["large", "small"]
+    assert (know.C_pt_minus_ft == 0.2).all()  # cloze accuracy, not another metric of the task
+    assert know.post_own.isna().all()  # no stage gain of its own: blank, not invented
+    claims = [c for c in load_claims(REPO / "report/claims.yaml") if c["id"] == "C4"]
+    rows = verdict_rows(claims, df, alpha=0.05)
+    assert [(r["scope"], r["estimate"], r["verdict"]) for r in rows] == [("knowledge", 0.2, "supported")]

@@ -117,6 +117,9 @@ def test_smoke_run_writes_the_synthesis_verdicts_and_summary(smoke_run):
     claims = yaml.safe_load((workdir / "report/claims.yaml").read_text())["claims"]
     assert {c["id"] for c in claims} == {r["claim"] for r in verdicts}
     assert {r["verdict"] for r in verdicts} <= {"supported", "not supported", "inconclusive", "n/a"}
+    # study C's knowledge items (factuality by likelihood) get a row per scale; C4 is judged on them
+    assert {(s, "knowledge") for s in smoke["scales"]} <= keys
+    assert [r["scope"] for r in verdicts if r["claim"] == "C4"] == ["knowledge"]
     summary = (res / "SUMMARY.md").read_text()
     for part in ("## Models and stages", "### `synthesis.md`", "### `verdicts.md`",
                  "- machine:", "- run: first benchmarked job started"):

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sahlab.eft import knowledge as eft_knowledge
 from sahlab.eval.scorers import MAIN_METRIC
+
+# study C's row per task: the task's main metric, and for the grid's knowledge items (factuality by
+# likelihood: the true value ranked first among the world's candidates) their cloze accuracy
+EFT_METRIC = {**MAIN_METRIC, eft_knowledge.TASK: eft_knowledge.METRIC}
 
 
 def require(df: pd.DataFrame, table: str, columns) -> None:
@@ -87,12 +92,13 @@ def complexity_ceiling(df: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def eft_gains(df: pd.DataFrame) -> pd.DataFrame:
-    """tables/eft_gains.csv -> (task, C_ft, C_pt, C_pt_minus_ft, each with CI) on the task's main metric.
-    Both contrasts span the two scales, so they belong to the task, not to one scale."""
+    """tables/eft_gains.csv -> (task, C_ft, C_pt, C_pt_minus_ft, each with CI) on the task's main
+    metric (`EFT_METRIC`; the knowledge items: cloze accuracy). Both contrasts span the two
+    scales, so they belong to the task, not to one scale."""
     require(df, "eft_gains.csv", ["task", "metric", "ft_gain", "ft_ci_low", "ft_ci_high",
                                   "pt_gain", "pt_ci_low", "pt_ci_high", "pt_minus_ft",
                                   "pt_minus_ft_ci_low", "pt_minus_ft_ci_high"])
-    main = df[[MAIN_METRIC.get(t) == m for t, m in zip(df.task, df.metric)]]
+    main = df[[EFT_METRIC.get(t) == m for t, m in zip(df.task, df.metric)]]
     return pd.DataFrame({"task": main.task, "C_ft": main.ft_gain, "C_ft_ci_low": main.ft_ci_low,
                          "C_ft_ci_high": main.ft_ci_high, "C_pt": main.pt_gain,
                          "C_pt_ci_low": main.pt_ci_low, "C_pt_ci_high": main.pt_ci_high,

@@ -48,9 +48,15 @@ def build(tables: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
     for other in per_scale[1:]:
         if len(other.columns) > 2:
             df = df.merge(other, on=["scale", "task"], how="outer")
-    if tables.get("eft_gains") is not None:
-        df = df.merge(sources.eft_gains(tables["eft_gains"]), on="task", how="left")
     scales = list(dict.fromkeys(tables["stage_gains"].scale))
+    if tables.get("eft_gains") is not None:
+        eft = sources.eft_gains(tables["eft_gains"])
+        # a task only study C scores (its knowledge items) gets a row per scale, as its other tasks
+        have = set(df.task)
+        extra = [{"scale": s, "task": t} for t in eft.task if t not in have for s in scales]
+        if extra:
+            df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
+        df = df.merge(eft, on="task", how="left")
     df["_s"] = df.scale.map(lambda s: scales.index(s) if s in scales else len(scales))
     return df.sort_values(["_s", "task"]).drop(columns="_s").reset_index(drop=True)
 
