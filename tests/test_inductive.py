@@ -172,6 +172,7 @@ def test_pair_separator_matches_the_library():
      "palindrome"),
     ("pairs", ["contains_1-vs-contains_2"] * 3, "unique"),
     ("toy", {"vocab_size": 5}, "vocab_size"),
+    ("toy", {"render": "letters"}, "toy.render"),
     ("converged_at", 1.5, "converged_at"),
     ("evidence", "weak", "evidence"),
     ("rates", [0.0, 1.5], "rates"),
