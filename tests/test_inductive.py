@@ -172,6 +172,7 @@ def test_pair_separator_matches_the_library():
      "palindrome"),
     ("pairs", ["contains_1-vs-contains_2"] * 3, "unique"),
     ("toy", {"vocab_size": 5}, "vocab_size"),
+    ("toy", {"render": "letters"}, "toy.render"),
     ("converged_at", 1.5, "converged_at"),
     ("evidence", "weak", "evidence"),
     ("rates", [0.0, 1.5], "rates"),
@@ -294,3 +295,36 @@ def test_figures_show_rho_ci_and_both_errors():
     assert len(fig2.axes[0].lines) == len(use) and "s-only" in fig2.axes[0].get_ylabel()
     assert "t-only" in fig2.axes[1].get_ylabel()
     assert feature_use  # imported for the section semantics the rows mimic
+
+
+# --------------------------------------------------------------------------- toy rendering
+@pytest.fixture(scope="module")
+def word_tokenizer(tmp_path_factory):
+    from sahlab.models.tokenizer import train_tokenizer
+
+    words = ["cat", "dog", "house", "tree", "river", "stone", "apple", "bread", "chair", "table",
+             "window", "garden", "market", "bridge", "valley", "forest"]
+    texts = [" ".join(words[i:] + words[:i]) + " 3 14 159." for i in range(len(words))] * 40
+    return train_tokenizer(texts, 400, tmp_path_factory.mktemp("tok"))
+
+
+def test_word_symbols_are_one_token_each_and_the_features_hold(word_tokenizer):
+    from sahlab.probing.experiment import resolve_toy
+
+    t = resolve_toy({"vocab_size": 12, "length": 10, "render": "words"}, tokenizer=word_tokenizer)
+    syms = t["symbols"]
+    assert len(syms) == len(set(syms)) == 12
+    assert all(len(word_tokenizer(s, add_special_tokens=False)["input_ids"]) == 1 for s in syms)
+    rows = feature_split("first_equals_last-vs-contains_3", 60, 0.5, seed=2, toy=t,
+                         evidence="mixed")
+    for r in rows:
+        ids = word_tokenizer(r["prompt"], add_special_tokens=False)["input_ids"]
+        assert len(ids) == 10  # one token per symbol
+        seq = [syms.index(word_tokenizer.decode([i])) for i in ids]
+        assert seq == parse_sequence(r["metadata"]["sequence"])
+        assert label_target("first_equals_last", seq) == r["metadata"]["label"]
+        assert label_spurious(seq, "contains_3") == r["metadata"]["spurious"]
+    with pytest.raises(ValueError, match="single-token words"):
+        resolve_toy({"vocab_size": 5000, "render": "words"}, tokenizer=word_tokenizer)
+    with pytest.raises(ValueError, match="model_dir"):
+        feature_split("contains_1-vs-contains_2", 4, 0.0, seed=0, toy={"render": "words"})

@@ -7,6 +7,7 @@ features_stats — per-section metrics, feature use, evidence required, correlat
                  exact permutation p-values and bootstrap CIs, Spearman power, logistic fit
 analysis       — the study's tables: per-run and per-pair summaries, pair-level correlations
 experiment     — (target, spurious) pair data, MDL measurement, fine-tuning over evidence rates
+toy_render     — how toy symbols are written for the model (decimal, or single-token words)
 """
 from sahlab.probing.online_code import (
     DEFAULT_FRACTIONS,

@@ -56,8 +56,10 @@ def check_inductive_config(config: dict) -> None:
             _fail("scales", f"study D probes and fine-tunes <scale>-base; scale {scale!r} gives "
                   f"only {scale_stages(config)[scale]}")
     toy = sec.get("toy", {})
-    if not isinstance(toy, dict) or set(toy) - {"vocab_size", "length"}:
-        _fail("toy", f"must be a mapping with keys vocab_size, length; got {toy!r}")
+    if not isinstance(toy, dict) or set(toy) - {"vocab_size", "length", "render"}:
+        _fail("toy", f"must be a mapping with keys vocab_size, length, render; got {toy!r}")
+    if toy.get("render", "decimal") not in ("decimal", "words"):  # = toy_render.RENDERINGS
+        _fail("toy.render", f"must be 'decimal' or 'words', got {toy.get('render')!r}")
     if "vocab_size" in toy:
         v = toy["vocab_size"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 10:

@@ -27,7 +27,14 @@ from sahlab.probing.nl_features import (
     make_nl_feature_split,
     make_nl_probe_split,
 )
-from sahlab.world.features import SECTIONS, check_pair, make_feature_split, make_probe_split
+from sahlab.probing.toy_render import RENDERINGS, render_symbols, word_symbols
+from sahlab.world.features import (
+    SECTIONS,
+    check_pair,
+    make_feature_split,
+    make_probe_split,
+    parse_sequence,
+)
 
 log = logging.getLogger("sahlab.inductive")
 
@@ -35,7 +42,7 @@ PAIR_SEP = "-vs-"
 FT_METHODS = ("grpo", "rloo", "sft")
 PROBES = ("linear", "mlp", "finetune")
 FEATURES_TASK = "features"
-TOY_DEFAULTS = {"vocab_size": 10, "length": 10}
+TOY_DEFAULTS = {"vocab_size": 10, "length": 10, "render": "decimal"}
 
 
 # --------------------------------------------------------------------------- pairs
@@ -76,21 +83,48 @@ def _need_world(pair: str, world: dict | None, toy: dict | None) -> tuple[str, s
     return target, spurious
 
 
+def resolve_toy(toy: dict | None, model_dir: str | None = None, tokenizer=None) -> dict:
+    """The toy settings with defaults; for ``render: words`` also ``symbols`` (symbol i's text),
+    read from `tokenizer` or else the tokenizer of `model_dir` (`sahlab.probing.toy_render`)."""
+    t = {**TOY_DEFAULTS, **(toy or {})}
+    if t["render"] not in RENDERINGS:
+        raise ValueError(f"toy render {t['render']!r} unknown; allowed: {list(RENDERINGS)}")
+    if t["render"] == "words" and "symbols" not in t:
+        if tokenizer is None and model_dir is None:
+            raise ValueError("toy render 'words' takes its symbols from a model's tokenizer: "
+                             "pass model_dir (or toy['symbols'])")
+        if tokenizer is None:
+            from sahlab.models.registry import load_tokenizer
+
+            tokenizer = load_tokenizer(model_dir)
+        t["symbols"] = word_symbols(tokenizer, t["vocab_size"])
+    return t
+
+
+def _rendered(rows: list[dict], t: dict) -> list[dict]:
+    """Rows re-written with the symbol words (decimal form kept in metadata["sequence"])."""
+    if t["render"] == "decimal":
+        return rows
+    return [r | {"prompt": render_symbols(parse_sequence(r["prompt"]), t["symbols"]),
+                 "metadata": r["metadata"] | {"sequence": r["prompt"]}} for r in rows]
+
+
 def feature_split(pair: str, n: int, evidence_rate: float, seed: int, *,
                   world: dict | None = None, section: str | None = None,
                   evidence: str = "spurious_only", toy: dict | None = None) -> list[dict]:
     """A training split (section=None; exactly round(rate·n) evidence examples) or one test
     section of a feature pair, toy or natural-language, in the common schema (task="features").
-    `toy`: {vocab_size, length} of the toy sequences (default: the 10 digits, length 10)."""
+    `toy`: {vocab_size, length, render} of the toy sequences (default: the 10 digits, length 10,
+    decimal); render "words" needs toy["symbols"] (`resolve_toy` with the model's directory)."""
     target, spurious = _need_world(pair, world, toy)
     if target in NL_TARGETS:
         rows = make_nl_feature_split(world, target, n, evidence_rate, seed, section, evidence,
                                      cue=cue_of(spurious))
     else:
-        t = {**TOY_DEFAULTS, **(toy or {})}
-        rows = make_feature_split(target, n, evidence_rate, seed, section, evidence,
-                                  length=t["length"], spurious=spurious,
-                                  vocab_size=t["vocab_size"])
+        t = resolve_toy(toy)
+        rows = _rendered(make_feature_split(target, n, evidence_rate, seed, section, evidence,
+                                            length=t["length"], spurious=spurious,
+                                            vocab_size=t["vocab_size"]), t)
     return [r | {"task": FEATURES_TASK} for r in rows]
 
 
@@ -100,9 +134,9 @@ def probe_split(pair: str, feature: str, n: int, seed: int, *, world: dict | Non
     target, spurious = _need_world(pair, world, toy)
     if target in NL_TARGETS:
         return make_nl_probe_split(world, target, feature, n, seed, cue=cue_of(spurious))
-    t = {**TOY_DEFAULTS, **(toy or {})}
-    return make_probe_split(target, feature, n, seed, length=t["length"], spurious=spurious,
-                            vocab_size=t["vocab_size"])
+    t = resolve_toy(toy)
+    return _rendered(make_probe_split(target, feature, n, seed, length=t["length"],
+                                      spurious=spurious, vocab_size=t["vocab_size"]), t)
 
 
 def section_test_set(pair: str, n_per_section: int, seed: int, *, world: dict | None = None,
@@ -157,6 +191,7 @@ def measure_mdl(model_dir: str, pairs: Sequence[str], n: int, probe_seeds: Seque
     from sahlab.probing.probes import extract_features, mdl_over_seeds, relative_extractability
 
     opts = probe_opts or {}
+    toy = resolve_toy(toy, model_dir)
     rows = []
     for pair in tqdm(list(pairs), desc="MDL pairs"):
         target, spurious = check_pair_name(pair, toy)
@@ -249,6 +284,7 @@ def finetune_over_rates(model_dir: str, pair: str, method: str, seed: int,
     if method not in FT_METHODS:
         raise ValueError(f"unknown fine-tuning method {method!r}; allowed: {list(FT_METHODS)}")
     target, spurious = check_pair_name(pair, toy)
+    toy = resolve_toy(toy, model_dir)
     tests = section_test_set(pair, n_test_per_section, data_seed, world=world, toy=toy)
     hp = {"prompt_format": "plain", **hparams}
     out = []
