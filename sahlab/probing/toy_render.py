@@ -6,7 +6,7 @@ Lovering's features are defined on integer symbols; the model only ever sees tex
   tokenizer splits digits individually, so a symbol of the 1 000-symbol vocabulary is up to four
   tokens (space + three digits) and "first equals last" means comparing two three-token spans
   ~35 tokens apart: a tiny model does not learn that within study D's budget.
-* ``words`` — symbol i is the i-th single-token word of the model's own tokenizer (a token
+* ``words`` — symbol i is the i-th of the rarest single-token words of the model's own tokenizer (a token
   "Ġ<lowercase letters>" that the tokenizer writes back as exactly that one token), so a
   sequence of `length` symbols is `length` tokens, one per symbol, as in Cruz et al.'s toy RL
   (a word-level tokenizer: one token per symbol) and Lovering's LSTM (one embedding per symbol).
@@ -19,8 +19,10 @@ RENDERINGS = ("decimal", "words")
 
 
 def word_symbols(tokenizer, n: int) -> list[str]:
-    """The first `n` (by token id: the most frequent BPE merges first) lowercase word tokens of
-    `tokenizer` that carry a leading space and round-trip as one token, as text (" cat").
+    """The last `n` (by token id: the rarest BPE merges) lowercase word tokens of `tokenizer` that
+    carry a leading space and round-trip as one token, as text (" cat"), in id order. The rarest
+    merges have near-equal corpus frequencies, so no symbol is privileged by pre-training (the first
+    ones — " the", " in" — made the symmetric control contains_3-vs-contains_2 read 0.48, not ~1).
 
     ValueError if the tokenizer has fewer than `n` such tokens (then lower `toy.vocab_size`)."""
     out: list[str] = []
@@ -31,8 +33,8 @@ def word_symbols(tokenizer, n: int) -> list[str]:
         text = " " + tok[1:]
         if len(tokenizer(text, add_special_tokens=False)["input_ids"]) == 1:
             out.append(text)
-            if len(out) == n:
-                return out
+    if len(out) >= n:
+        return out[len(out) - n:]
     raise ValueError(f"inductive.toy.render 'words' needs {n} single-token words "
                      f"(inductive.toy.vocab_size) but the tokenizer has only {len(out)}: "
                      f"lower toy.vocab_size or use render 'decimal'")
