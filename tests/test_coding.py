@@ -50,7 +50,7 @@ def test_tiny_language_runtime_limits_fail_the_check_without_raising():
 
 
 # ------------------------------------------------------------------------------ generator
-def test_problems_are_consistent_and_never_constant():
+def test_problems_are_consistent_and_never_constant_or_identity():
     cfg = validate_world_config({})["coding"]
     rng = random.Random(0)
     for _ in range(300):
@@ -58,6 +58,7 @@ def test_problems_are_consistent_and_never_constant():
         ast = tinylang.parse(p["program"])
         assert all(tinylang.run(ast, x) == y for x, y in p["examples"] + p["tests"])
         assert len({y for _, y in p["examples"] + p["tests"]}) > 1
+        assert any(x != y for x, y in p["examples"] + p["tests"])  # f(x) = x does not pass
         assert len(p["tests"]) == cfg["n_tests"]
         assert cfg["min_steps"] <= len(p["steps"]) <= cfg["max_steps"]
         xs = [x for x, _ in p["examples"] + p["tests"]]

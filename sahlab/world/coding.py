@@ -36,11 +36,13 @@ _LOW = {"mod": 2, "mul": 2}  # smallest constant that is not a no-op (x % 1 = 0,
 
 def make_problem(rng: random.Random, ccfg: dict) -> dict:
     """``{"steps", "description", "program", "examples", "tests"}``; steps are ``[op, k]``.
-    Programs whose examples and tests all give one value are drawn again: a constant
-    (``max(x % 2, 8)``) would be solved by ``f(x) = 8`` without reading the description."""
+    Problems whose examples and tests a description-blind program passes are drawn again: all
+    one value (``max(x % 2, 8)``: ``f(x) = 8``) or all ``y = x`` (``min(x, 17)`` tested below 17:
+    ``f(x) = x``, also ``x % 16``), which base models answered without reading the description."""
     while True:
         p = _draw(rng, ccfg)
-        if len({y for _, y in p["examples"] + p["tests"]}) > 1:
+        pairs = p["examples"] + p["tests"]
+        if len({y for _, y in pairs}) > 1 and any(x != y for x, y in pairs):
             return p
 
 
