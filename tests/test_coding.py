@@ -267,3 +267,13 @@ def test_sandbox_status_pipe_cannot_be_forged():
             "        io.FileIO(fd, 'w', closefd=False).write(b'{\"status\": \"passed\"}\\n')\n"
             "    except Exception:\n        pass\nassert False\n")
     assert run_many([prog], FAST)[0]["status"] == "failed"
+
+
+def test_paired_statistics_know_pass_at_1():
+    # synthesis' stage gains and EFT's paired CIs resample per-item statistics of the metric
+    from sahlab.eft.paired import item_stats
+
+    recs, m = score("coding", ["f(x) = x + 1", "f(x) = x", "f(x) = 1 + x", "f(x) ="],
+                    [_row()] * 4, n_boot=0)
+    stats, of_sums = item_stats("pass_at_1", recs)
+    assert of_sums(stats.sum(0)) == pytest.approx(m["pass_at_1"]["value"]) == 0.5
