@@ -50,7 +50,7 @@ def test_tiny_language_runtime_limits_fail_the_check_without_raising():
 
 
 # ------------------------------------------------------------------------------ generator
-def test_problems_are_consistent_and_never_constant():
+def test_problems_are_consistent_and_never_constant_or_identity():
     cfg = validate_world_config({})["coding"]
     rng = random.Random(0)
     for _ in range(300):
@@ -58,10 +58,21 @@ def test_problems_are_consistent_and_never_constant():
         ast = tinylang.parse(p["program"])
         assert all(tinylang.run(ast, x) == y for x, y in p["examples"] + p["tests"])
         assert len({y for _, y in p["examples"] + p["tests"]}) > 1
+        assert any(x != y for x, y in p["examples"] + p["tests"])  # f(x) = x does not pass
         assert len(p["tests"]) == cfg["n_tests"]
         assert cfg["min_steps"] <= len(p["steps"]) <= cfg["max_steps"]
         xs = [x for x, _ in p["examples"] + p["tests"]]
         assert len(set(xs)) == len(xs) and all(0 <= x <= cfg["max_input"] for x in xs)
+
+
+def test_step_weights_set_the_difficulty_mix():
+    cfg = validate_world_config({"coding": {"step_weights": [6, 3, 1]}})["coding"]
+    rng = random.Random(1)
+    lengths = [len(coding.make_problem(rng, cfg)["steps"]) for _ in range(2000)]
+    shares = [lengths.count(n) / len(lengths) for n in (1, 2, 3)]
+    assert shares == pytest.approx([0.6, 0.3, 0.1], abs=0.04)
+    only_two = validate_world_config({"coding": {"step_weights": [0, 1, 0]}})["coding"]
+    assert {len(coding.make_problem(rng, only_two)["steps"]) for _ in range(50)} == {2}
 
 
 def test_coding_config_is_checked():
@@ -69,6 +80,9 @@ def test_coding_config_is_checked():
         validate_world_config({"coding": {"min_steps": 4, "max_steps": 2}})
     with pytest.raises(ValueError, match="coding.max_input"):
         validate_world_config({"coding": {"max_input": 3, "n_tests": 5}})
+    for bad in ([1, 1], [1, -1, 1], [0, 0, 0], "easy"):
+        with pytest.raises(ValueError, match="coding.step_weights"):
+            validate_world_config({"coding": {"step_weights": bad}})
     with pytest.raises(ValueError, match="corpus.mix.cod"):
         validate_world_config({"corpus": {"mix": {"cod": 1.0}}})
 
@@ -85,6 +99,7 @@ def test_task_splits_are_disjoint_and_in_the_common_schema(small_world):
     assert [len(splits["train"]), len(splits["test"])] == [200, 60]
     progs = {s: {r["reference"] for r in rows} for s, rows in splits.items()}
     assert not progs["train"] & progs["test"]
+    assert len({r["prompt"] for r in splits["test"]}) == 60  # distinct prompts
     row = splits["test"][0]
     assert row["id"] == "coding-test-0" and row["metadata"]["language"] == "tiny"
     assert row["prompt"].startswith("Take x, ") and "For example, f(" in row["prompt"]
@@ -94,6 +109,17 @@ def test_task_splits_are_disjoint_and_in_the_common_schema(small_world):
     layout = EMBEDDED["coding"]
     assert layout.prompt(row) == f"Program 1. {row['prompt']}\n" and layout.stop == ("\n",)
     assert make_task(world, "coding", cfg, 7) == splits  # seeded
+
+
+def test_one_step_problems_fill_a_split_with_disjoint_programs(small_world):
+    # ~50 one-step programs, a tenth of them in the test pool: items recur as programs with
+    # other examples and words, never across splits
+    world, _ = small_world
+    cfg = validate_world_config({**SMALL, "coding": {"step_weights": [1, 0, 0]}})
+    splits = make_task(world, "coding", cfg, 7)
+    assert len(splits["test"]) == 60 and all(len(r["metadata"]["steps"]) == 1
+                                             for r in splits["test"])
+    assert not {r["reference"] for r in splits["train"]} & {r["reference"] for r in splits["test"]}
 
 
 def test_corpus_teaches_the_language_without_task_programs(small_world):
@@ -135,7 +161,12 @@ def test_embedded_scoring_splits_format_from_content_errors():
     assert [r["parses"] for r in recs] == [r["format_ok"] for r in recs]
     assert m["pass_at_1"]["value"] == pytest.approx(2 / 6)
     assert m["error_format"]["value"] == pytest.approx(3 / 6)
-    assert REWARD_KEY["coding"] == "correct"
+    assert REWARD_KEY["coding"] == "tests_passed"
+    # partial credit: f(x) = x + 2 fails both tests; x % 5 + 1 passes (1, 2) but not (5, 6)
+    recs, _ = score("coding", ["f(x) = x % 5 + 1", "f(x) = x +", "f(x) = 2 % (x - 1)"],
+                    [_row()] * 3, n_boot=0)
+    assert [r["tests_passed"] for r in recs] == [0.5, 0.0, 0.0]
+    assert [r["correct"] for r in recs] == [False, False, False]
 
 
 def test_embedded_scoring_of_200_examples_is_fast():
@@ -158,6 +189,16 @@ def test_rewards_are_the_scorers_value():
     assert infer_task(_row()) == "coding"
     assert example_reward(_row(), "f(x) = x + 1") == 1.0
     assert example_reward(_row(), "f(x) = x") == 0.0
+    assert example_reward(_row(), "f(x) = min(x + 1, 2)") == 0.5  # share of tests passed
+
+
+def test_run_tests_counts_each_test_and_a_runtime_error_fails_only_its_own():
+    tests = [[1, 0], [2, 0], [3, 1]]  # f(x) = 3 % (x - 1) fails at x = 1 (modulo by zero)
+    assert tinylang.run_tests("f(x) = 3 % (x - 1)", tests) == (True, 2,
+                                                               "runtime error: modulo by zero")
+    assert tinylang.run_tests("f(x) = (", tests)[:2] == (False, 0)
+    assert tinylang.check("f(x) = 3 % (x - 1)", tests) == (True, False,
+                                                          "runtime error: modulo by zero")
 
 
 # ------------------------------------------------------------------------------ sandbox
@@ -226,3 +267,13 @@ def test_sandbox_status_pipe_cannot_be_forged():
             "        io.FileIO(fd, 'w', closefd=False).write(b'{\"status\": \"passed\"}\\n')\n"
             "    except Exception:\n        pass\nassert False\n")
     assert run_many([prog], FAST)[0]["status"] == "failed"
+
+
+def test_paired_statistics_know_pass_at_1():
+    # synthesis' stage gains and EFT's paired CIs resample per-item statistics of the metric
+    from sahlab.eft.paired import item_stats
+
+    recs, m = score("coding", ["f(x) = x + 1", "f(x) = x", "f(x) = 1 + x", "f(x) ="],
+                    [_row()] * 4, n_boot=0)
+    stats, of_sums = item_stats("pass_at_1", recs)
+    assert of_sums(stats.sum(0)) == pytest.approx(m["pass_at_1"]["value"]) == 0.5

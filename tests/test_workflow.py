@@ -75,7 +75,9 @@ def test_smoke_run_end_to_end(smoke_run):
     # smoke.yaml overrides config.yaml key by key (snakemake merges nested dicts)
     cfg = yaml.safe_load((workdir / "config/config.yaml").read_text())
     smoke = yaml.safe_load((workdir / "config/smoke.yaml").read_text())
-    cfg.update(scales=smoke["scales"], evaluation=cfg["evaluation"] | smoke["evaluation"])
+    cfg.update(scales=smoke["scales"], evaluation=cfg["evaluation"] | smoke["evaluation"],
+               tasks=cfg["tasks"] | smoke.get("tasks", {}))
+    assert "coding" in cfg["tasks"]  # smoke exercises the coding task while the default has it off
     for fig in ("world", "stages", "pretrain_loss"):
         for ext in ("pdf", "png"):
             f = res / f"figures/{fig}.{ext}"

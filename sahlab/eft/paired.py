@@ -28,7 +28,7 @@ from sahlab.eval.bootstrap import bootstrap_ci
 # metric -> record field whose mean it is (`sahlab.eval.scorers`; cloze: `sahlab.eft.knowledge`)
 MEAN_FIELDS = {"accuracy": "correct", "exact_match": "correct", "prompt_strict": "correct",
                "prompt_loose": "prompt_loose", "sentence_chrf": "chrf", "format": "format_ok",
-               "cloze_accuracy": "correct"}
+               "cloze_accuracy": "correct", "pass_at_1": "correct"}
 ERROR_KINDS = {"error_format": "format", "error_reasoning": "reasoning"}
 RATIO_LISTS = {"instruction_strict": "strict", "instruction_loose": "loose"}
 CORPUS = ("chrf", "bleu")

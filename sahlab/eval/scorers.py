@@ -49,9 +49,11 @@ METRICS = {
     "coding": ("pass_at_1",),
 }
 PERCENT_METRICS = ("chrf", "bleu", "sentence_chrf")  # sacrebleu scores on 0-100; others in [0, 1]
-# The per-example record field an RL reward takes (study D's "features" rows included).
+# The per-example record field an RL reward takes (study D's "features" rows included). Coding's
+# is the share of hidden tests passed (partial credit, a standard code-RL reward): with pass/fail,
+# a small model's coding groups were all 0 and gave GRPO no signal; the metric stays pass@1.
 REWARD_KEY = {"math": "correct", "translation": "correct", "instructions": "instruction_strict",
-              "multihop": "correct", "newknowledge": "correct", "coding": "correct",
+              "multihop": "correct", "newknowledge": "correct", "coding": "tests_passed",
               "features": "token_reward"}
 SHORT_ANSWER_MAX_WORDS = 8
 
@@ -363,7 +365,9 @@ def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0
     timeout, guarded os/subprocess/socket). format_ok = ``parses``: the program parses (tiny)
     or compiles (Python); a program that parses but fails a test (wrong value, exception,
     timeout) is a content error (``error_kind`` "reasoning"), one that does not is a format
-    error. ``status`` says how each run ended.
+    error. ``status`` says how each run ended; ``tests_passed`` is the share of hidden tests
+    passed (the RL reward; 0 if the program does not parse; for Python, where the harness runs
+    all tests in one program, it equals ``correct``).
     """
     from sahlab.eval.sandbox import Limits, run_many
     from sahlab.world import tinylang
@@ -374,9 +378,12 @@ def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0
     py = [i for i, h in enumerate(harnesses) if h != "tiny"]
     for i, h in enumerate(harnesses):
         if h == "tiny":
-            parses, passed, detail = tinylang.check(codes[i], _meta(examples[i], i)["tests"])
+            tests = _meta(examples[i], i)["tests"]
+            parses, n_passed, detail = tinylang.run_tests(codes[i], tests)
+            passed = parses and n_passed == len(tests)
             status = "passed" if passed else ("failed" if parses else "syntax")
-            results[i] = {"status": status, "detail": detail or ""}
+            results[i] = {"status": status, "detail": detail or "",
+                          "tests_passed": n_passed / len(tests)}
     if py:
         programs = [python_program(codes[i], examples[i], i) for i in py]
         for i, r in zip(py, run_many(programs, limits or Limits())):
@@ -386,6 +393,7 @@ def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0
         correct, parses = r["status"] == "passed", r["status"] != "syntax"
         records.append({"id": ex.get("id"), "pred": code, "correct": correct, "format_ok": parses,
                         "parses": parses, "status": r["status"], "detail": r["detail"],
+                        "tests_passed": r.get("tests_passed", float(correct)),
                         "error_kind": error_kind(correct, parses)})
     return records, _mean_metrics(records, n_boot, seed, pass_at_1="correct")
 

@@ -4,7 +4,8 @@ A reward is the task scorer's own per-example value (`sahlab.eval.scorers.REWARD
 by the very function that scores evaluations, so RL optimises what the tables report: math and
 multihop exact match (`correct`), translation sentence chrF / 100 of the first line (`correct`),
 instructions the fraction of the row's IFEval instructions followed, strictly
-(`instruction_strict`), coding whether the program passes every test, features the share of
+(`instruction_strict`), coding the share of hidden tests the program passes (the tiny
+language; Python: whether it passes all), features the share of
 the answer's 0/1 tokens equal to the label (for a one-token answer: its correctness). There is no
 second answer parser.
 

@@ -2,7 +2,8 @@
 description and two input/output examples — a HumanEval-sized problem ("docstring + examples ->
 function body", checked by hidden tests) at the scale of a ~1M-parameter model.
 
-A problem is a chain of 1..``max_steps`` steps applied to ``x`` ("add 3", "multiply by 2", "take
+A problem is a chain of ``min_steps``..``max_steps`` steps (drawn with ``step_weights``, or
+uniformly) applied to ``x`` ("add 3", "multiply by 2", "take
 the remainder modulo 4", "take the larger of it and 7", …); its reference program nests them
 (``f(x) = max((x + 3) * 2, 7)``) and the hidden tests are ``n_tests`` more inputs with the outputs
 the interpreter computes. Any program that passes every test is right (``x * 2 + 6`` for
@@ -35,16 +36,21 @@ _LOW = {"mod": 2, "mul": 2}  # smallest constant that is not a no-op (x % 1 = 0,
 
 def make_problem(rng: random.Random, ccfg: dict) -> dict:
     """``{"steps", "description", "program", "examples", "tests"}``; steps are ``[op, k]``.
-    Programs whose examples and tests all give one value are drawn again: a constant
-    (``max(x % 2, 8)``) would be solved by ``f(x) = 8`` without reading the description."""
+    Problems whose examples and tests a description-blind program passes are drawn again: all
+    one value (``max(x % 2, 8)``: ``f(x) = 8``) or all ``y = x`` (``min(x, 17)`` tested below 17:
+    ``f(x) = x``, also ``x % 16``), which base models answered without reading the description."""
     while True:
         p = _draw(rng, ccfg)
-        if len({y for _, y in p["examples"] + p["tests"]}) > 1:
+        pairs = p["examples"] + p["tests"]
+        if len({y for _, y in pairs}) > 1 and any(x != y for x, y in pairs):
             return p
 
 
 def _draw(rng: random.Random, ccfg: dict) -> dict:
-    n = rng.randint(ccfg["min_steps"], ccfg["max_steps"])
+    lo, hi = ccfg["min_steps"], ccfg["max_steps"]
+    weights = ccfg.get("step_weights")
+    # a difficulty mix: mostly short programs that a small model can learn, some long ones
+    n = rng.choices(range(lo, hi + 1), weights)[0] if weights else rng.randint(lo, hi)
     steps, words, code, prev_binary = [], [], "x", False
     for _ in range(n):
         op = rng.choice(list(STEPS))

@@ -47,6 +47,7 @@ DEFAULTS: dict = {
     "coding": {
         "min_steps": 1,            # steps per program (add k, multiply by k, modulo k, max/min with k)
         "max_steps": 3,
+        "step_weights": None,      # relative frequency of min_steps..max_steps; null = uniform
         "max_constant": 9,         # largest constant k of a step
         "max_input": 20,           # inputs x of examples and tests are drawn from 0..max_input
         "n_tests": 5,              # hidden tests per problem (besides the 2 shown examples)
@@ -156,6 +157,14 @@ def validate_world_config(cfg: dict | None) -> dict:
     cc = out["coding"]
     if cc["min_steps"] > cc["max_steps"]:
         _fail("coding.min_steps", f"must not exceed coding.max_steps ({cc['max_steps']})")
+    w = cc["step_weights"]
+    n_lengths = cc["max_steps"] - cc["min_steps"] + 1
+    if w is not None and not (isinstance(w, list) and len(w) == n_lengths and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+            for v in w) and sum(w) > 0):
+        _fail("coding.step_weights", f"must be null or {n_lengths} non-negative weights (one per "
+                                     f"length {cc['min_steps']}..{cc['max_steps']}), not all 0, "
+                                     f"got {w!r}")
     if cc["max_constant"] < 2:
         _fail("coding.max_constant", "must be at least 2")
     if cc["max_input"] + 1 < cc["n_tests"] + 2:

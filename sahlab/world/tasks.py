@@ -70,8 +70,11 @@ def _multihop(world, cfg, seed, split, n, rng) -> list[dict]:
 
 
 def _coding(world, cfg, seed, split, n, rng) -> list[dict]:
+    # distinct prompts (description + examples), programs disjoint across splits (`in_pool` on the
+    # program): a short program may recur with other examples and words, else the few one-step
+    # programs of a pool could not carry a difficulty mix
     problems = _distinct(lambda: pool_program(world, cfg["coding"], rng, split), n,
-                         lambda p: p["program"], f"tasks.coding.{split}")
+                         coding.task_prompt, f"tasks.coding.{split}")
     return [{"prompt": coding.task_prompt(p), "reference": p["program"],
              "metadata": {"tests": p["tests"], "examples": p["examples"], "steps": p["steps"],
                           "language": "tiny"}} for p in problems]

@@ -179,14 +179,24 @@ def run(ast: tuple, x: int) -> int:
 def check(program: str, tests: list) -> tuple[bool, bool, str | None]:
     """(parses, passes every ``[x, y]`` test, error message or None). Never raises on the
     program's text: a bad program is a failed check."""
+    parses, n_passed, detail = run_tests(program, tests)
+    return parses, parses and n_passed == len(tests), detail
+
+
+def run_tests(program: str, tests: list) -> tuple[bool, int, str | None]:
+    """(parses, number of ``[x, y]`` tests passed, first failure's message or None). Every test
+    runs (a runtime error fails only its own test), so the count is a partial credit."""
     try:
         ast = parse(program)
     except ParseError as e:
-        return False, False, f"parse error: {e}"
-    try:
-        for x, y in tests:
-            if run(ast, x) != y:
-                return True, False, f"f({x}) != {y}"
-    except RunError as e:
-        return True, False, f"runtime error: {e}"
-    return True, True, None
+        return False, 0, f"parse error: {e}"
+    n_passed, detail = 0, None
+    for x, y in tests:
+        try:
+            ok = run(ast, x) == y
+            msg = None if ok else f"f({x}) != {y}"
+        except RunError as e:
+            ok, msg = False, f"runtime error: {e}"
+        n_passed += ok
+        detail = detail or msg
+    return True, n_passed, detail
