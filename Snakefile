@@ -24,6 +24,8 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
 # Wildcards never swallow each other: each matches exactly the names the config defines.
 wildcard_constraints:
     task=one_of(TASKS + ["newknowledge"]),
@@ -37,6 +39,8 @@ include: "rules/models.smk"
 include: "rules/posttrain.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
+
+
 # The four studies are optional: a config without a study's section (a preset replacing
 # config.yaml, e.g. real_cpu.yaml) plans none of that study's jobs.
 if config.get("scaling") is not None:
@@ -71,10 +75,38 @@ include: "rules/summary.smk"
 
 # Seconds-long rules (copies, tables, figures) run on the submitting node under --executor
 # slurm instead of queueing for minutes; everything else becomes a SLURM job (profiles/slurm).
-localrules: all, post_model, provenance, summary, stages_table, figure_world, figure_stages, figure_pretrain_loss, scaling_fits, scaling_errors, scaling_newknowledge_table, figure_scaling_curves, figure_scaling_errors, figure_scaling_newknowledge, complexity_table, figure_complexity_frontiers, figure_complexity_strategies, eft_grid_table, eft_figure_grid, eft_figure_beta, eft_figure_lambda, inductive_use_table, inductive_summary, figure_inductive_use, figure_inductive_extractability, synthesis, figure_synthesis, report_tables
+localrules:
+    all,
+    post_model,
+    provenance,
+    summary,
+    stages_table,
+    figure_world,
+    figure_stages,
+    figure_pretrain_loss,
+    scaling_fits,
+    scaling_errors,
+    scaling_newknowledge_table,
+    figure_scaling_curves,
+    figure_scaling_errors,
+    figure_scaling_newknowledge,
+    complexity_table,
+    figure_complexity_frontiers,
+    figure_complexity_strategies,
+    eft_grid_table,
+    eft_figure_grid,
+    eft_figure_beta,
+    eft_figure_lambda,
+    inductive_use_table,
+    inductive_summary,
+    figure_inductive_use,
+    figure_inductive_extractability,
+    synthesis,
+    figure_synthesis,
+    report_tables,
 
 
 rule all:
+    default_target: True
     input:
         all_targets() + [rules.summary.output[0]],
-    default_target: True

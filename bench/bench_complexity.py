@@ -11,6 +11,7 @@ Usage:
         [--config config/config.yaml] [--threads 1]
 e.g. MODEL_DIR = results/models/large-base, TRAIN/TEST = results/data/tasks/math/{train,test}.jsonl.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,21 +54,32 @@ def main() -> None:
     cfg["tasks"] = {a.task: {}}
     opts = settings(cfg)
     t_import = time.perf_counter() - wall0
-    res = run_complexity(a.model_dir, a.task, read_examples(a.train), read_examples(a.test), opts,
-                         seed=cfg.get("seed", 0), threads=a.threads)
+    res = run_complexity(
+        a.model_dir,
+        a.task,
+        read_examples(a.train),
+        read_examples(a.test),
+        opts,
+        seed=cfg.get("seed", 0),
+        threads=a.threads,
+    )
     wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
 
-    print(f"job {Path(a.model_dir).name} / {a.task}: wall {wall:.1f} s, CPU {cpu:.1f} s "
-          f"(imports {t_import:.1f} s); {len(res['points'])} programs")
+    print(
+        f"job {Path(a.model_dir).name} / {a.task}: wall {wall:.1f} s, CPU {cpu:.1f} s "
+        f"(imports {t_import:.1f} s); {len(res['points'])} programs"
+    )
     evals = {}
     for p in res["points"]:
         evals.setdefault(p["strategy"], []).append(p["eval_seconds"])
-    print("evaluation s per strategy: " + ", ".join(
-        f"{s} {sum(v):.1f} ({len(v)} runs)" for s, v in evals.items()))
-    trains = {t["what"][len("train "):]: t["seconds"] for t in res["timings"]
-              if t["what"].startswith("train ")}
-    print(f"training s: {sum(trains.values()):.1f} "
-          + ", ".join(f"{k} {v:.1f}" for k, v in trains.items()))
+    print(
+        "evaluation s per strategy: "
+        + ", ".join(f"{s} {sum(v):.1f} ({len(v)} runs)" for s, v in evals.items())
+    )
+    trains = {
+        t["what"][len("train ") :]: t["seconds"] for t in res["timings"] if t["what"].startswith("train ")
+    }
+    print(f"training s: {sum(trains.values()):.1f} " + ", ".join(f"{k} {v:.1f}" for k, v in trains.items()))
     print("| artefact | params | train s | pricing s (all bit widths) | ratio |")
     print("|---|---:|---:|---:|---:|")
     for name, t_train in trains.items():
@@ -80,8 +92,9 @@ def main() -> None:
             continue
         pricing = [t for t in res["timings"] if t["what"].startswith(f"quantise+compress {tag}")]
         s = sum(t["seconds"] for t in pricing)
-        print(f"| {name} | {pricing[0]['n_params']:,} | {t_train:.2f} | {s:.3f} | "
-              f"{100 * s / t_train:.1f} % |")
+        print(
+            f"| {name} | {pricing[0]['n_params']:,} | {t_train:.2f} | {s:.3f} | {100 * s / t_train:.1f} % |"
+        )
 
 
 if __name__ == "__main__":

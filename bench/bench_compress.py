@@ -12,6 +12,7 @@ tokens, so the share of training time spent on pricing can be read off directly:
 Usage: .venv/bin/python bench/bench_compress.py [--rank 8] [--train-steps 3] [--no-train]
 Model sizes come from config/config.yaml (scales.<scale>.build) unless given on the command line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,15 @@ def build_model(a):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=a.vocab, hidden_size=a.hidden, num_hidden_layers=a.layers,
-                      num_attention_heads=a.heads, num_key_value_heads=a.heads,
-                      intermediate_size=a.intermediate, max_position_embeddings=max(512, a.seq_len))
+    cfg = LlamaConfig(
+        vocab_size=a.vocab,
+        hidden_size=a.hidden,
+        num_hidden_layers=a.layers,
+        num_attention_heads=a.heads,
+        num_key_value_heads=a.heads,
+        intermediate_size=a.intermediate,
+        max_position_embeddings=max(512, a.seq_len),
+    )
     return LlamaForCausalLM(cfg)
 
 
@@ -54,8 +61,11 @@ def payloads(model, rank: int) -> dict[str, dict]:
         if name.rsplit(".", 1)[-1] in LINEAR:
             lora[f"{name}.lora_A.weight"] = torch.randn(rank, mod.in_features, generator=g) * 0.02
             lora[f"{name}.lora_B.weight"] = torch.randn(mod.out_features, rank, generator=g) * 0.02
-    full = {k: torch.randn(v.shape, generator=g) * 1e-3 for k, v in model.state_dict().items()
-            if v.is_floating_point()}
+    full = {
+        k: torch.randn(v.shape, generator=g) * 1e-3
+        for k, v in model.state_dict().items()
+        if v.is_floating_point()
+    }
     return {f"LoRA r={rank}": lora, "full delta": full}
 
 
@@ -69,8 +79,10 @@ def bench_pricing(sds: dict[str, dict]) -> dict[str, float]:
     """Print one table row per (payload, bits, zstd mode); return the level-19 pricing times."""
     modes = [("zstd-3", 3, False), ("zstd-19", 19, False), ("zstd-19-long", 19, True)]
     print(f"{'':<47}" + "".join(f"{'--- ' + m + ' ---':>27}" for m, _, _ in modes))
-    print(f"{'payload':<14}{'params':>10}{'bits':>5}{'raw MB':>9}{'quant s':>9}"
-          + f"{'MB/s':>9}{'out MB':>10}{'ratio':>8}" * len(modes))
+    print(
+        f"{'payload':<14}{'params':>10}{'bits':>5}{'raw MB':>9}{'quant s':>9}"
+        + f"{'MB/s':>9}{'out MB':>10}{'ratio':>8}" * len(modes)
+    )
     cost = {}
     for label, sd in sds.items():
         n = sum(v.numel() for v in sd.values())
@@ -125,9 +137,12 @@ def main() -> None:
     fill_sizes(a)
 
     import torch
-    print(f"model: hidden={a.hidden} layers={a.layers} heads={a.heads} "
-          f"intermediate={a.intermediate} vocab={a.vocab}; torch threads={torch.get_num_threads()}, "
-          f"load average={os.getloadavg()[0]:.2f}\n")
+
+    print(
+        f"model: hidden={a.hidden} layers={a.layers} heads={a.heads} "
+        f"intermediate={a.intermediate} vocab={a.vocab}; torch threads={torch.get_num_threads()}, "
+        f"load average={os.getloadavg()[0]:.2f}\n"
+    )
     model = build_model(a)
     cost = bench_pricing(payloads(model, a.rank))
 
@@ -136,15 +151,20 @@ def main() -> None:
         print("training not timed (--no-train); ratio = (t_quantise + t_zstd) / (n_steps x t_step)")
         return
     t_step = bench_training(model, a)
-    print(f"training: {t_step:.2f} s per AdamW step (batch {a.batch_size} x {a.seq_len} tokens, "
-          f"full model; a LoRA step costs about the same forward/backward)")
-    print("\npricing time at zstd-19 / training time  (ratio = (t_quantise + t_zstd) / "
-          "(n_steps x t_step); target < 5 %)")
-    print(f"{'payload':<22}{'pricing s':>10}{'= steps':>9}{'ratio @100 steps':>18}"
-          f"{'steps for < 5 %':>17}")
+    print(
+        f"training: {t_step:.2f} s per AdamW step (batch {a.batch_size} x {a.seq_len} tokens, "
+        f"full model; a LoRA step costs about the same forward/backward)"
+    )
+    print(
+        "\npricing time at zstd-19 / training time  (ratio = (t_quantise + t_zstd) / "
+        "(n_steps x t_step); target < 5 %)"
+    )
+    print(f"{'payload':<22}{'pricing s':>10}{'= steps':>9}{'ratio @100 steps':>18}{'steps for < 5 %':>17}")
     for label, t in cost.items():
-        print(f"{label:<22}{t:>10.2f}{t / t_step:>9.2f}{t / (100 * t_step):>17.2%}"
-              f"{int(np.ceil(20 * t / t_step)):>17}")
+        print(
+            f"{label:<22}{t:>10.2f}{t / t_step:>9.2f}{t / (100 * t_step):>17.2%}"
+            f"{int(np.ceil(20 * t / t_step)):>17}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Model sizes of one scale of a sahlab config, for the benchmarks' defaults."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +12,21 @@ def config_sizes(config: str | Path, scale: str) -> dict:
     sizes = dict(FALLBACK)
     if Path(config).exists():
         import yaml
+
         cfg = yaml.safe_load(Path(config).read_text()) or {}
         b = cfg.get("scales", {}).get(scale, {}).get("build", {})
-        sizes.update({k: b[src] for k, src in (("hidden", "hidden_size"), ("layers", "num_layers"),
-                      ("heads", "num_heads"), ("intermediate", "intermediate_size")) if src in b})
+        sizes.update(
+            {
+                k: b[src]
+                for k, src in (
+                    ("hidden", "hidden_size"),
+                    ("layers", "num_layers"),
+                    ("heads", "num_heads"),
+                    ("intermediate", "intermediate_size"),
+                )
+                if src in b
+            }
+        )
         sizes["vocab"] = cfg.get("tokenizer", {}).get("vocab_size", sizes["vocab"])
     return sizes
 

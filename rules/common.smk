@@ -5,8 +5,14 @@ import sys
 
 import sahlab
 import sahlab.parallel
-from sahlab.config import (available_models, check_config, local_data_files, model_names,
-                           scale_stages, size_caps)
+from sahlab.config import (
+    available_models,
+    check_config,
+    local_data_files,
+    model_names,
+    scale_stages,
+    size_caps,
+)
 from sahlab.models.registry import STAGES, source_files
 
 # Cross-field checks the JSON schema cannot express (unknown task in a grid, N larger than a
@@ -47,10 +53,12 @@ def model_dir(model):
 def posttrain_input(wildcards):
     """Each post-training stage starts from the previous stage's model (the first from base)."""
     i = POST_STAGES.index(wildcards.stage)
-    prev = (f"{RESULTS}/posttrain/{wildcards.scale}/{POST_STAGES[i - 1]}" if i
-            else model_dir(f"{wildcards.scale}-base"))
-    inputs = {"model": prev,
-              "train": expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS)}
+    prev = (
+        f"{RESULTS}/posttrain/{wildcards.scale}/{POST_STAGES[i - 1]}"
+        if i
+        else model_dir(f"{wildcards.scale}-base")
+    )
+    inputs = {"model": prev, "train": expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS)}
     if config["posttrain"]["stages"][i].get("hparams", {}).get("reward") == "reward_model":
         inputs["reward_model"] = f"{RESULTS}/posttrain/{wildcards.scale}/reward_model"
     return inputs
@@ -60,10 +68,12 @@ def dose_posttrain_input(wildcards):
     """As posttrain_input, for a dose–response arm (rules/dose.smk) of n examples per task:
     the first stage starts from the base model."""
     i = POST_STAGES.index(wildcards.stage)
-    prev = (f"{RESULTS}/dose/{wildcards.scale}/n{wildcards.n}/{POST_STAGES[i - 1]}" if i
-            else model_dir(f"{wildcards.scale}-base"))
-    inputs = {"model": prev,
-              "train": expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS)}
+    prev = (
+        f"{RESULTS}/dose/{wildcards.scale}/n{wildcards.n}/{POST_STAGES[i - 1]}"
+        if i
+        else model_dir(f"{wildcards.scale}-base")
+    )
+    inputs = {"model": prev, "train": expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS)}
     if config["posttrain"]["stages"][i].get("hparams", {}).get("reward") == "reward_model":
         # the main run's reward model (trained on posttrain.n_per_task examples per task)
         inputs["reward_model"] = f"{RESULTS}/posttrain/{wildcards.scale}/reward_model"
@@ -80,8 +90,13 @@ STUDY_TARGETS = []
 
 def all_targets():
     loss = figure_paths("pretrain_loss") if NAMES["built"] else []  # only built models have curves
-    return (figure_paths("world") + figure_paths("stages") + loss
-            + [f"{RESULTS}/tables/stages.csv", f"{RESULTS}/provenance.json"] + STUDY_TARGETS)
+    return (
+        figure_paths("world")
+        + figure_paths("stages")
+        + loss
+        + [f"{RESULTS}/tables/stages.csv", f"{RESULTS}/provenance.json"]
+        + STUDY_TARGETS
+    )
 
 
 def random_init_input(wildcards):

@@ -19,44 +19,43 @@ rule complexity_points:
         points=f"{RESULTS}/complexity/{{model}}/{{task}}/points.json",
         # wall-clock timings, kept out of points.json so reruns give byte-identical results
         timing=f"{RESULTS}/benchmarks/complexity_{{model}}_{{task}}_timing.json",
-    params:
-        opts=CX,
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/complexity/{{model}}_{{task}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/complexity_{{model}}_{{task}}.tsv"
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=6000,
         runtime=60,
         gpu=1,
-    conda:
-        ENV["train"]
+    params:
+        opts=CX,
+        seed=config["seed"],
     script:
         "../scripts/complexity_points.py"
 
 
 rule complexity_table:
     input:
-        expand(f"{RESULTS}/complexity/{{model}}/{{task}}/points.json",
-               model=CX["models"], task=CX["tasks"]),
+        expand(f"{RESULTS}/complexity/{{model}}/{{task}}/points.json", model=CX["models"], task=CX["tasks"]),
     output:
         points=f"{RESULTS}/tables/complexity_points.csv",
         csv=f"{RESULTS}/tables/complexity.csv",
         reductions=f"{RESULTS}/tables/complexity_reductions.csv",
         headline=f"{RESULTS}/tables/complexity_headline.csv",
         md=f"{RESULTS}/tables/complexity.md",
-    params:
-        deltas=CX["deltas"],
     log:
         f"{RESULTS}/logs/tables/complexity.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        deltas=CX["deltas"],
     script:
         "../scripts/complexity_table.py"
 
@@ -65,19 +64,22 @@ rule figure_complexity_frontiers:
     input:
         rules.complexity_table.output.points,
     output:
-        report(figure_paths("complexity_frontiers"), caption="../report/complexity_frontiers.rst",
-               category="Study B: task complexity"),
-    params:
-        style=config["figures"],
-        deltas=CX["deltas"],
+        report(
+            figure_paths("complexity_frontiers"),
+            caption="../report/complexity_frontiers.rst",
+            category="Study B: task complexity",
+        ),
     log:
         f"{RESULTS}/logs/figures/complexity_frontiers.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
+        deltas=CX["deltas"],
     script:
         "../scripts/figure_complexity_frontiers.py"
 
@@ -86,19 +88,21 @@ rule figure_complexity_strategies:
     input:
         rules.complexity_table.output.points,
     output:
-        report(figure_paths("complexity_strategies"),
-               caption="../report/complexity_strategies.rst",
-               category="Study B: task complexity"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("complexity_strategies"),
+            caption="../report/complexity_strategies.rst",
+            category="Study B: task complexity",
+        ),
     log:
         f"{RESULTS}/logs/figures/complexity_strategies.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/figure_complexity_strategies.py"
 
@@ -106,6 +110,10 @@ rule figure_complexity_strategies:
 STUDY_TARGETS.extend(
     figure_paths("complexity_frontiers")
     + figure_paths("complexity_strategies")
-    + [f"{RESULTS}/tables/complexity.csv", f"{RESULTS}/tables/complexity.md",
-       f"{RESULTS}/tables/complexity_reductions.csv", f"{RESULTS}/tables/complexity_headline.csv"]
+    + [
+        f"{RESULTS}/tables/complexity.csv",
+        f"{RESULTS}/tables/complexity.md",
+        f"{RESULTS}/tables/complexity_reductions.csv",
+        f"{RESULTS}/tables/complexity_headline.csv",
+    ]
 )

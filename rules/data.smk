@@ -4,17 +4,17 @@
 rule world:
     output:
         f"{RESULTS}/data/world/world.json",
-    params:
-        world=config["world"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/data/world.log",
+    conda:
+        ENV["data"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV["data"]
+    params:
+        world=config["world"],
+        seed=config["seed"],
     script:
         "../scripts/world.py"
 
@@ -25,17 +25,17 @@ rule corpus:
     output:
         train=f"{RESULTS}/data/corpus/train.jsonl",
         val=f"{RESULTS}/data/corpus/val.jsonl",
-    params:
-        world=config["world"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/data/corpus.log",
+    conda:
+        ENV["data"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV["data"]
+    params:
+        world=config["world"],
+        seed=config["seed"],
     script:
         "../scripts/corpus.py"
 
@@ -47,17 +47,17 @@ rule task_data:
     output:
         train=f"{RESULTS}/data/tasks/{{task}}/train.jsonl",
         test=f"{RESULTS}/data/tasks/{{task}}/test.jsonl",
-    params:
-        spec=lambda wc: config["tasks"].get(wc.task, {"source": "embedded"}),
-        world=config["world"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/data/task_{{task}}.log",
+    conda:
+        ENV["data"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        ENV["data"]
+    params:
+        spec=lambda wc: config["tasks"].get(wc.task, {"source": "embedded"}),
+        world=config["world"],
+        seed=config["seed"],
     script:
         "../scripts/task_data.py"

@@ -10,7 +10,9 @@ DOSE = check_dose_config(config)  # bad sizes / scales / tasks fail here, before
 DOSE_DIR = f"{RESULTS}/dose"
 
 
-localrules: dose_table, figure_dose
+localrules:
+    dose_table,
+    figure_dose,
 
 
 rule dose_posttrain_stage:
@@ -18,25 +20,25 @@ rule dose_posttrain_stage:
         unpack(dose_posttrain_input),
     output:
         directory(f"{DOSE_DIR}/{{scale}}/n{{n}}/{{stage}}"),
-    wildcard_constraints:
-        scale=one_of(DOSE["scales"]),
-        n=one_of([str(n) for n in DOSE["new_sizes"]]),
-        stage=one_of(POST_STAGES),
-    params:
-        stage=lambda wc: config["posttrain"]["stages"][POST_STAGES.index(wc.stage)],
-        n_per_task=lambda wc: int(wc.n),
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/dose/{{scale}}-n{{n}}-{{stage}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/dose_posttrain_{{scale}}_n{{n}}_{{stage}}.tsv"
+    wildcard_constraints:
+        scale=one_of(DOSE["scales"]),
+        n=one_of([str(n) for n in DOSE["new_sizes"]]),
+        stage=one_of(POST_STAGES),
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=8000,
         runtime=120,
         gpu=1,
-    conda:
-        ENV["train"]
+    params:
+        stage=lambda wc: config["posttrain"]["stages"][POST_STAGES.index(wc.stage)],
+        n_per_task=lambda wc: int(wc.n),
+        seed=config["seed"],
     script:
         "../scripts/posttrain.py"
 
@@ -49,25 +51,25 @@ rule dose_points:
         test=expand(f"{RESULTS}/data/tasks/{{task}}/test.jsonl", task=DOSE["tasks"]),
     output:
         f"{DOSE_DIR}/{{scale}}/n{{n}}/points.json",
-    wildcard_constraints:
-        scale=one_of(DOSE["scales"]),
-        n=one_of([str(n) for n in DOSE["new_sizes"]]),
-    params:
-        opts=CX,
-        tasks=DOSE["tasks"],
-        strategies=DOSE["strategies"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/dose/{{scale}}-n{{n}}-points.log",
     benchmark:
         f"{RESULTS}/benchmarks/dose_points_{{scale}}_n{{n}}.tsv"
+    wildcard_constraints:
+        scale=one_of(DOSE["scales"]),
+        n=one_of([str(n) for n in DOSE["new_sizes"]]),
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=6000,
         runtime=60,
         gpu=1,
-    conda:
-        ENV["train"]
+    params:
+        opts=CX,
+        tasks=DOSE["tasks"],
+        strategies=DOSE["strategies"],
+        seed=config["seed"],
     script:
         "../scripts/dose_points.py"
 
@@ -79,50 +81,58 @@ rule dose_ceiling:
         train=expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=TASKS),
     output:
         f"{DOSE_DIR}/{{scale}}/ceiling.json",
-    wildcard_constraints:
-        scale=one_of(DOSE["scales"]),
-    params:
-        sizes=DOSE["sizes"],
-        lr=CX["online_lr"],
     log:
         f"{RESULTS}/logs/dose/{{scale}}-ceiling.log",
     benchmark:
         f"{RESULTS}/benchmarks/dose_ceiling_{{scale}}.tsv"
+    wildcard_constraints:
+        scale=one_of(DOSE["scales"]),
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=1,
-    conda:
-        ENV["train"]
+    params:
+        sizes=DOSE["sizes"],
+        lr=CX["online_lr"],
     script:
         "../scripts/dose_ceiling.py"
 
 
 rule dose_table:
     input:
-        base=expand(f"{RESULTS}/complexity/{{scale}}-base/{{task}}/points.json",
-                    scale=DOSE["scales"], task=DOSE["tasks"]),
-        main=(expand(f"{RESULTS}/complexity/{{scale}}-post/{{task}}/points.json",
-                     scale=DOSE["scales"], task=DOSE["tasks"])
-              if DOSE["default_size"] in DOSE["sizes"] else []),
-        arms=expand(f"{DOSE_DIR}/{{scale}}/n{{n}}/points.json", scale=DOSE["scales"],
-                    n=DOSE["new_sizes"]),
+        base=expand(
+            f"{RESULTS}/complexity/{{scale}}-base/{{task}}/points.json",
+            scale=DOSE["scales"],
+            task=DOSE["tasks"],
+        ),
+        main=(
+            expand(
+                f"{RESULTS}/complexity/{{scale}}-post/{{task}}/points.json",
+                scale=DOSE["scales"],
+                task=DOSE["tasks"],
+            )
+            if DOSE["default_size"] in DOSE["sizes"]
+            else []
+        ),
+        arms=expand(f"{DOSE_DIR}/{{scale}}/n{{n}}/points.json", scale=DOSE["scales"], n=DOSE["new_sizes"]),
         ceilings=expand(f"{DOSE_DIR}/{{scale}}/ceiling.json", scale=DOSE["scales"]),
     output:
         csv=f"{RESULTS}/tables/complexity_dose.csv",
         md=f"{RESULTS}/tables/complexity_dose.md",
-    params:
-        strategies=DOSE["strategies"],
-        main_size=DOSE["default_size"],
     log:
         f"{RESULTS}/logs/tables/complexity_dose.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        strategies=DOSE["strategies"],
+        main_size=DOSE["default_size"],
     script:
         "../scripts/dose_table.py"
 
@@ -131,18 +141,21 @@ rule figure_dose:
     input:
         rules.dose_table.output.csv,
     output:
-        report(figure_paths("complexity_dose"), caption="../report/complexity_dose.rst",
-               category="Study B: task complexity"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("complexity_dose"),
+            caption="../report/complexity_dose.rst",
+            category="Study B: task complexity",
+        ),
     log:
         f"{RESULTS}/logs/figures/complexity_dose.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/figure_dose.py"
 

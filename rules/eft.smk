@@ -1,8 +1,15 @@
 # Study C (Mitchell et al. 2024, emulated fine-tuning): the 2×2 pre-training × fine-tuning grid
 # (diagonal = the real post-trained models, off-diagonal = EFT up-/down-scaling), a β sweep of
 # up-scaling, a λ mixture of two fine-tuned variants of the small base, and speculative up-scaling.
-from sahlab.eft.config import (EMULATED, check_eft_config, eft_tasks, max_new_tokens_for,
-                               mixture_tasks, scale_models, variant_names)
+from sahlab.eft.config import (
+    EMULATED,
+    check_eft_config,
+    eft_tasks,
+    max_new_tokens_for,
+    mixture_tasks,
+    scale_models,
+    variant_names,
+)
 from sahlab.eft.experiment import EMULATION
 
 # Bad grid values (unknown scale or task, n_test beyond a split, λ outside [0, 1]) stop here.
@@ -20,10 +27,14 @@ EFT_UP_MODELS = {r: model_dir(EFT_M[r]) for r in EMULATION["up"]}
 EFT_KNOWLEDGE = all(EFT[r] in NAMES["built"] for r in ("small", "large"))
 
 STUDY_TARGETS.extend(
-    figure_paths("eft_grid") + figure_paths("eft_beta") + figure_paths("eft_lambda")
-    + expand(f"{RESULTS}/tables/eft_{{name}}.{{ext}}", name=["grid", "gains", "speculative"],
-             ext=["csv", "md"])
-    + [f"{RESULTS}/tables/eft_beta.csv", f"{RESULTS}/tables/eft_lambda.csv"])
+    figure_paths("eft_grid")
+    + figure_paths("eft_beta")
+    + figure_paths("eft_lambda")
+    + expand(
+        f"{RESULTS}/tables/eft_{{name}}.{{ext}}", name=["grid", "gains", "speculative"], ext=["csv", "md"]
+    )
+    + [f"{RESULTS}/tables/eft_beta.csv", f"{RESULTS}/tables/eft_lambda.csv"]
+)
 
 
 rule eft_grid_cell:
@@ -33,8 +44,19 @@ rule eft_grid_cell:
     output:
         metrics=f"{RESULTS}/eft/grid/{{cell}}/metrics.json",
         records=f"{RESULTS}/eft/grid/{{cell}}/records.jsonl",
+    log:
+        f"{RESULTS}/logs/eft/grid_{{cell}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_grid_{{cell}}.tsv"
     wildcard_constraints:
         cell=one_of(EMULATED),
+    conda:
+        ENV["eval"]
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
     params:
         cell=lambda wc: wc.cell,
         roles=lambda wc: list(EMULATION[wc.cell]),
@@ -45,17 +67,6 @@ rule eft_grid_cell:
         batch_size=config["evaluation"]["batch_size"],
         n_boot=config["evaluation"]["n_boot"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/eft/grid_{{cell}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/eft_grid_{{cell}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["eval"]
     script:
         "../scripts/eft_grid_cell.py"
 
@@ -70,21 +81,21 @@ rule eft_knowledge:
     output:
         metrics=f"{RESULTS}/eft/knowledge/metrics.json",
         records=f"{RESULTS}/eft/knowledge/records.jsonl",
-    params:
-        roles=list(EFT_M),
-        n_boot=config["evaluation"]["n_boot"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/eft/knowledge.log",
     benchmark:
         f"{RESULTS}/benchmarks/eft_knowledge.tsv"
+    conda:
+        ENV["eval"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
         gpu=1,
-    conda:
-        ENV["eval"]
+    params:
+        roles=list(EFT_M),
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     script:
         "../scripts/eft_knowledge.py"
 
@@ -103,19 +114,19 @@ rule eft_grid_table:
         md=f"{RESULTS}/tables/eft_grid.md",
         gains_csv=f"{RESULTS}/tables/eft_gains.csv",
         gains_md=f"{RESULTS}/tables/eft_gains.md",
+    log:
+        f"{RESULTS}/logs/eft/grid_table.log",
+    conda:
+        ENV["eval"]
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         tasks=EFT_TASKS,
         n_test=EFT["n_test"],
         n_boot=config["evaluation"]["n_boot"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/eft/grid_table.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        ENV["eval"]
     script:
         "../scripts/eft_grid_table.py"
 
@@ -126,6 +137,17 @@ rule eft_beta:
         tests=EFT_TESTS,
     output:
         csv=f"{RESULTS}/tables/eft_beta.csv",
+    log:
+        f"{RESULTS}/logs/eft/beta.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_beta.tsv"
+    conda:
+        ENV["eval"]
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
     params:
         roles=list(EFT_UP_MODELS),
         tasks=EFT_TASKS,
@@ -135,17 +157,6 @@ rule eft_beta:
         batch_size=config["evaluation"]["batch_size"],
         n_boot=config["evaluation"]["n_boot"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/eft/beta.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/eft_beta.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["eval"]
     script:
         "../scripts/eft_beta.py"
 
@@ -153,29 +164,30 @@ rule eft_beta:
 rule eft_variant:
     input:
         model=model_dir(EFT_M["small_base"]),
-        train=lambda wc: expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl",
-                                task=EFT["mixture"]["variants"][wc.variant]),
+        train=lambda wc: expand(
+            f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=EFT["mixture"]["variants"][wc.variant]
+        ),
     output:
         directory(f"{RESULTS}/eft/variants/{{variant}}"),
+    log:
+        f"{RESULTS}/logs/eft/variant_{{variant}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_variant_{{variant}}.tsv"
     wildcard_constraints:
         variant=one_of(EFT_VARIANTS),
+    conda:
+        ENV["train"]
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
     params:
         variant=lambda wc: wc.variant,
         tasks=lambda wc: EFT["mixture"]["variants"][wc.variant],
         n_per_task=EFT["mixture"]["n_per_task"],
         hparams=EFT["mixture"]["hparams"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/eft/variant_{{variant}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/eft_variant_{{variant}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["train"]
     script:
         "../scripts/eft_variant.py"
 
@@ -188,6 +200,17 @@ rule eft_lambda:
         tests=expand(f"{RESULTS}/data/tasks/{{task}}/test.jsonl", task=EFT_MIX_TASKS),
     output:
         csv=f"{RESULTS}/tables/eft_lambda.csv",
+    log:
+        f"{RESULTS}/logs/eft/lambda.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_lambda.tsv"
+    conda:
+        ENV["eval"]
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
     params:
         variants=EFT_VARIANTS,
         tasks=EFT_MIX_TASKS,
@@ -198,17 +221,6 @@ rule eft_lambda:
         batch_size=config["evaluation"]["batch_size"],
         n_boot=config["evaluation"]["n_boot"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/eft/lambda.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/eft_lambda.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["eval"]
     script:
         "../scripts/eft_lambda.py"
 
@@ -220,6 +232,17 @@ rule eft_speculative:
     output:
         csv=f"{RESULTS}/tables/eft_speculative.csv",
         md=f"{RESULTS}/tables/eft_speculative.md",
+    log:
+        f"{RESULTS}/logs/eft/speculative.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eft_speculative.tsv"
+    conda:
+        ENV["eval"]
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=1,
     params:
         roles=list(EFT_UP_MODELS),
         tasks=EFT_TASKS,
@@ -229,17 +252,6 @@ rule eft_speculative:
         temperatures=EFT["speculative"]["temperatures"],
         max_new_tokens=EFT["speculative"]["max_new_tokens"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/eft/speculative.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/eft_speculative.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["eval"]
     script:
         "../scripts/eft_speculative.py"
 
@@ -249,18 +261,21 @@ rule eft_figure_grid:
         cells=rules.eft_grid_table.output.csv,
         gains=rules.eft_grid_table.output.gains_csv,
     output:
-        report(figure_paths("eft_grid"), caption="../report/eft_grid.rst",
-               category="Study C: emulated fine-tuning"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("eft_grid"),
+            caption="../report/eft_grid.rst",
+            category="Study C: emulated fine-tuning",
+        ),
     log:
         f"{RESULTS}/logs/figures/eft_grid.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/eft_figure_grid.py"
 
@@ -269,18 +284,21 @@ rule eft_figure_beta:
     input:
         rules.eft_beta.output.csv,
     output:
-        report(figure_paths("eft_beta"), caption="../report/eft_beta.rst",
-               category="Study C: emulated fine-tuning"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("eft_beta"),
+            caption="../report/eft_beta.rst",
+            category="Study C: emulated fine-tuning",
+        ),
     log:
         f"{RESULTS}/logs/figures/eft_beta.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/eft_figure_beta.py"
 
@@ -289,19 +307,22 @@ rule eft_figure_lambda:
     input:
         rules.eft_lambda.output.csv,
     output:
-        report(figure_paths("eft_lambda"), caption="../report/eft_lambda.rst",
-               category="Study C: emulated fine-tuning"),
-    params:
-        style=config["figures"],
-        variants=EFT_VARIANTS,
-        variant_tasks=[EFT["mixture"]["variants"][v] for v in EFT_VARIANTS],
+        report(
+            figure_paths("eft_lambda"),
+            caption="../report/eft_lambda.rst",
+            category="Study C: emulated fine-tuning",
+        ),
     log:
         f"{RESULTS}/logs/figures/eft_lambda.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
+        variants=EFT_VARIANTS,
+        variant_tasks=[EFT["mixture"]["variants"][v] for v in EFT_VARIANTS],
     script:
         "../scripts/eft_figure_lambda.py"

@@ -12,23 +12,23 @@ rule evaluate:
     output:
         metrics=expand(f"{RESULTS}/eval/{{{{model}}}}/{{task}}/metrics.json", task=TASKS),
         outputs=expand(f"{RESULTS}/eval/{{{{model}}}}/{{task}}/outputs.jsonl", task=TASKS),
-    params:
-        tasks=TASKS,
-        opts=config["evaluation"],
-        seed=config["seed"],
-        fmt=None,  # the model's own format (sahlab.json)
     log:
         f"{RESULTS}/logs/eval/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/eval_{{model}}.tsv"
     priority: 10  # the models chain first: the studies on post-trained models wait for it
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        **parallel_resources("evaluate"),
     conda:
         ENV["eval"]
+    threads: 1
+    resources:
+        **parallel_resources("evaluate"),
+        mem_mb=6000,
+        runtime=60,
+    params:
+        tasks=TASKS,
+        opts=config["evaluation"],
+        seed=config["seed"],
+        fmt=None,  # the model's own format (sahlab.json)
     script:
         "../scripts/evaluate.py"
 
@@ -40,6 +40,10 @@ use rule evaluate as evaluate_format with:
     output:
         metrics=expand(f"{RESULTS}/eval/{{{{model}}}}/{{{{fmt}}}}/{{task}}/metrics.json", task=TASKS),
         outputs=expand(f"{RESULTS}/eval/{{{{model}}}}/{{{{fmt}}}}/{{task}}/outputs.jsonl", task=TASKS),
+    log:
+        f"{RESULTS}/logs/eval/{{model}}_{{fmt}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/eval_{{model}}_{{fmt}}.tsv"
     wildcard_constraints:
         fmt="chat|native",
     params:
@@ -47,10 +51,6 @@ use rule evaluate as evaluate_format with:
         opts=config["evaluation"],
         seed=config["seed"],
         fmt=lambda wc: wc.fmt,
-    log:
-        f"{RESULTS}/logs/eval/{{model}}_{{fmt}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/eval_{{model}}_{{fmt}}.tsv"
 
 
 # Probes of what pre-training put in a model, on the embedded corpus and world: held-out loss and
@@ -64,18 +64,18 @@ rule corpus_probes:
         loss=f"{RESULTS}/eval/{{model}}/corpus_loss.json",
         knowledge=f"{RESULTS}/eval/{{model}}/knowledge/metrics.json",
         knowledge_outputs=f"{RESULTS}/eval/{{model}}/knowledge/outputs.jsonl",
-    params:
-        seq_len=256,
-        n_boot=config["evaluation"]["n_boot"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/eval/{{model}}_corpus_probes.log",
+    conda:
+        ENV["eval"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        ENV["eval"]
+    params:
+        seq_len=256,
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     script:
         "../scripts/corpus_probes.py"
 
@@ -85,10 +85,10 @@ BUILT_MODELS = [f"{s}-{st}" for s in NAMES["built"] for st in STAGES]
 
 rule stages_table:
     input:
-        metrics=expand(f"{RESULTS}/eval/{{model}}/{{task}}/metrics.json",
-                       model=MODELS, task=TASKS),
-        cross=expand(f"{RESULTS}/eval/{{model}}/chat/{{task}}/metrics.json",
-                     model=CROSS_FORMAT_MODELS, task=TASKS),
+        metrics=expand(f"{RESULTS}/eval/{{model}}/{{task}}/metrics.json", model=MODELS, task=TASKS),
+        cross=expand(
+            f"{RESULTS}/eval/{{model}}/chat/{{task}}/metrics.json", model=CROSS_FORMAT_MODELS, task=TASKS
+        ),
         # corpus loss and knowledge of the embedded world mean something only for pipeline-built models
         losses=expand(f"{RESULTS}/eval/{{model}}/corpus_loss.json", model=BUILT_MODELS),
         knowledge=expand(f"{RESULTS}/eval/{{model}}/knowledge/metrics.json", model=BUILT_MODELS),
@@ -97,11 +97,11 @@ rule stages_table:
         md=f"{RESULTS}/tables/stages.md",
     log:
         f"{RESULTS}/logs/tables/stages.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["figures"]
     script:
         "../scripts/stages_table.py"

@@ -16,24 +16,24 @@ rule inductive_mdl:
         world=rules.world.output[0],
     output:
         f"{IND_DIR}/mdl.json",
-    wildcard_constraints:
-        model=one_of(IND_MODELS),
-    params:
-        pairs=IND["pairs"],
-        mdl=IND["mdl"],
-        toy=IND.get("toy", {}),
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/inductive/{{model}}_mdl.log",
     benchmark:
         f"{RESULTS}/benchmarks/inductive_{{model}}_mdl.tsv"
+    wildcard_constraints:
+        model=one_of(IND_MODELS),
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
         gpu=1,
-    conda:
-        ENV["train"]
+    params:
+        pairs=IND["pairs"],
+        mdl=IND["mdl"],
+        toy=IND.get("toy", {}),
+        seed=config["seed"],
     script:
         "../scripts/inductive_mdl.py"
 
@@ -44,11 +44,22 @@ rule inductive_finetune:
         world=rules.world.output[0],
     output:
         f"{IND_DIR}/{{method}}/{{pair}}/seed{{seed}}.json",
+    log:
+        f"{RESULTS}/logs/inductive/{{model}}_{{method}}_{{pair}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/inductive_{{model}}_{{method}}_{{pair}}_seed{{seed}}.tsv"
     wildcard_constraints:
         model=one_of(IND_MODELS),
         method=one_of(IND["methods"]),
         pair=one_of(IND["pairs"]),
         seed=r"\d+",
+    conda:
+        ENV["train"]
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=1,
     params:
         rates=IND["rates"],
         n_train=IND["n_train"],
@@ -58,35 +69,29 @@ rule inductive_finetune:
         converged_at=IND.get("converged_at", 0.95),
         evidence=IND.get("evidence", "spurious_only"),
         data_seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/inductive/{{model}}_{{method}}_{{pair}}_seed{{seed}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/inductive_{{model}}_{{method}}_{{pair}}_seed{{seed}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["train"]
     script:
         "../scripts/inductive_finetune.py"
 
 
 rule inductive_use_table:
     input:
-        expand(f"{RESULTS}/inductive/{{model}}/features/{{method}}/{{pair}}/seed{{seed}}.json",
-               model=IND_MODELS, method=IND["methods"], pair=IND["pairs"], seed=IND["seeds"]),
+        expand(
+            f"{RESULTS}/inductive/{{model}}/features/{{method}}/{{pair}}/seed{{seed}}.json",
+            model=IND_MODELS,
+            method=IND["methods"],
+            pair=IND["pairs"],
+            seed=IND["seeds"],
+        ),
     output:
         csv=f"{RESULTS}/tables/inductive_use.csv",
     log:
         f"{RESULTS}/logs/tables/inductive_use.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["figures"]
     script:
         "../scripts/inductive_use_table.py"
 
@@ -102,6 +107,14 @@ rule inductive_summary:
         corr_md=f"{RESULTS}/tables/inductive_correlations.md",
         pairs=f"{RESULTS}/tables/inductive_pairs.csv",
         runs=f"{RESULTS}/tables/inductive_runs.csv",
+    log:
+        f"{RESULTS}/logs/tables/inductive_summary.log",
+    conda:
+        ENV["figures"]
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         rates=IND["rates"],
         threshold=IND["threshold"],
@@ -109,14 +122,6 @@ rule inductive_summary:
         n_permutations=IND["n_permutations"],
         n_boot=IND["n_boot"],
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/tables/inductive_summary.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        ENV["figures"]
     script:
         "../scripts/inductive_summary.py"
 
@@ -125,18 +130,21 @@ rule figure_inductive_use:
     input:
         rules.inductive_use_table.output.csv,
     output:
-        report(figure_paths("inductive_use"), caption="../report/inductive_use.rst",
-               category="Study D: inductive biases"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("inductive_use"),
+            caption="../report/inductive_use.rst",
+            category="Study D: inductive biases",
+        ),
     log:
         f"{RESULTS}/logs/figures/inductive_use.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/inductive_figure_use.py"
 
@@ -147,19 +155,21 @@ rule figure_inductive_extractability:
         corr=rules.inductive_summary.output.corr_csv,
         use=rules.inductive_use_table.output.csv,
     output:
-        report(figure_paths("inductive_extractability"),
-               caption="../report/inductive_extractability.rst",
-               category="Study D: inductive biases"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("inductive_extractability"),
+            caption="../report/inductive_extractability.rst",
+            category="Study D: inductive biases",
+        ),
     log:
         f"{RESULTS}/logs/figures/inductive_extractability.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/inductive_figure_extractability.py"
 

@@ -7,16 +7,16 @@ rule tokenizer:
         corpus=rules.corpus.output.train,
     output:
         directory(f"{RESULTS}/models/tokenizer"),
-    params:
-        vocab_size=config["tokenizer"]["vocab_size"],
     log:
         f"{RESULTS}/logs/models/tokenizer.log",
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV["train"]
+    params:
+        vocab_size=config["tokenizer"]["vocab_size"],
     script:
         "../scripts/tokenizer.py"
 
@@ -26,18 +26,18 @@ rule random_init:
         unpack(random_init_input),
     output:
         directory(f"{RESULTS}/models/{{scale}}-random"),
-    params:
-        build=lambda wc: config["scales"][wc.scale].get("build"),
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/models/{{scale}}-random.log",
     priority: 10  # cheap, and every random-init evaluation and study job waits for it
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        ENV["train"]
+    params:
+        build=lambda wc: config["scales"][wc.scale].get("build"),
+        seed=config["seed"],
     script:
         "../scripts/random_init.py"
 
@@ -49,28 +49,28 @@ rule pretrain:
         val=rules.corpus.output.val,
     output:
         directory(f"{RESULTS}/models/{{scale}}-base"),
+    log:
+        f"{RESULTS}/logs/models/{{scale}}-base.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/pretrain_{{scale}}.tsv"
     wildcard_constraints:
         scale=one_of(NAMES["built"]),
+    # one thread: the scales pre-train side by side on a 2-core laptop (measured faster than
+    # one after the other with two threads each); clusters give it a GPU instead
+    priority: 10  # the models chain first: the studies on post-trained models wait for it
+    conda:
+        ENV["train"]
+    threads: 1
+    resources:
+        **parallel_resources("pretrain"),
+        mem_mb=8000,
+        runtime=120,
     params:
         build=lambda wc: config["scales"][wc.scale]["build"],
         hparams=lambda wc: config["scales"][wc.scale]["pretrain"],
         seed=config["seed"],
         # Checkpoints live outside the declared output so a killed job resumes on re-run.
         ckpt_dir=lambda wc: f"{RESULTS}/checkpoints/pretrain/{wc.scale}",
-    log:
-        f"{RESULTS}/logs/models/{{scale}}-base.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/pretrain_{{scale}}.tsv"
-    # one thread: the scales pre-train side by side on a 2-core laptop (measured faster than
-    # one after the other with two threads each); clusters give it a GPU instead
-    priority: 10  # the models chain first: the studies on post-trained models wait for it
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=120,
-        **parallel_resources("pretrain"),
-    conda:
-        ENV["train"]
     script:
         "../scripts/pretrain.py"
 
@@ -81,17 +81,17 @@ rule fetch_model:
         lambda wc: source_files(hub_entry(wc.model)),
     output:
         directory(f"{RESULTS}/models/{{model}}"),
-    wildcard_constraints:
-        model=one_of(NAMES["hub"]),
-    params:
-        entry=lambda wc: hub_entry(wc.model),
     log:
         f"{RESULTS}/logs/models/{{model}}.log",
+    wildcard_constraints:
+        model=one_of(NAMES["hub"]),
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=32000,
         runtime=120,
-    conda:
-        ENV["train"]
+    params:
+        entry=lambda wc: hub_entry(wc.model),
     script:
         "../scripts/fetch_model.py"

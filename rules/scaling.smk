@@ -1,8 +1,13 @@
 # Study A (Raghavendra et al. 2024, "Revisiting the SAH"): performance vs the number N of
 # fine-tuning examples (one job per model x task x seed loops over the N grid), power-law fits,
 # the format / reasoning error split, and new-knowledge integration (base vs post-trained).
-from sahlab.scaling.config import (check_scaling_config, grid_for, grid_tasks, max_new_tokens_for,
-                                   schedule_bounds)
+from sahlab.scaling.config import (
+    check_scaling_config,
+    grid_for,
+    grid_tasks,
+    max_new_tokens_for,
+    schedule_bounds,
+)
 
 # Bad grid values (negative N, N beyond a training split, unknown task/model) stop here.
 check_scaling_config(config)
@@ -16,14 +21,22 @@ NK = SC.get("newknowledge")
 NK_MODELS = NK["models"] if NK else []
 
 STUDY_TARGETS.extend(
-    figure_paths("scaling_curves") + figure_paths("scaling_errors")
+    figure_paths("scaling_curves")
+    + figure_paths("scaling_errors")
     + [f"{RESULTS}/tables/scaling_fits.csv", f"{RESULTS}/tables/scaling_fits.md"]
-    + (figure_paths("scaling_newknowledge") + [f"{RESULTS}/tables/scaling_newknowledge.csv",
-                                                f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
-                                                f"{RESULTS}/tables/scaling_newknowledge.md"]
-       if NK_MODELS else [])
+    + (
+        figure_paths("scaling_newknowledge")
+        + [
+            f"{RESULTS}/tables/scaling_newknowledge.csv",
+            f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
+            f"{RESULTS}/tables/scaling_newknowledge.md",
+        ]
+        if NK_MODELS
+        else []
+    )
     # across models (the paper: performance tracks reasoning ability) needs >= 3 models
-    + ([f"{RESULTS}/tables/scaling_models.csv"] if len(SC["models"]) >= 3 else []))
+    + ([f"{RESULTS}/tables/scaling_models.csv"] if len(SC["models"]) >= 3 else [])
+)
 
 
 rule scaling_run:
@@ -36,10 +49,21 @@ rule scaling_run:
         summary=f"{RESULTS}/scaling/{{model}}/{{task}}/seed{{seed}}/summary.json",
         # wall-clock seconds per N, apart from the outputs downstream rules read
         timing=f"{RESULTS}/benchmarks/scaling_{{model}}_{{task}}_seed{{seed}}_per_N.json",
+    log:
+        f"{RESULTS}/logs/scaling/{{model}}-{{task}}-seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/scaling_{{model}}_{{task}}_seed{{seed}}.tsv"
     wildcard_constraints:
         model=one_of(SC["models"]),
         task=one_of(SC_TASKS),
         seed=r"\d+",
+    conda:
+        ENV["train"]
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=1,
     params:
         task=lambda wc: wc.task,
         grid=lambda wc: grid_for(config, wc.task),
@@ -50,17 +74,6 @@ rule scaling_run:
         n_test=SC["n_test"],
         max_new_tokens=lambda wc: max_new_tokens_for(config, wc.task),
         batch_size=SC.get("batch_size") or config["evaluation"]["batch_size"],
-    log:
-        f"{RESULTS}/logs/scaling/{{model}}-{{task}}-seed{{seed}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/scaling_{{model}}_{{task}}_seed{{seed}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=1,
-    conda:
-        ENV["train"]
     script:
         "../scripts/scaling_run.py"
 
@@ -73,6 +86,16 @@ rule scaling_fits:
         json=f"{RESULTS}/scaling/fits.json",
         csv=f"{RESULTS}/tables/scaling_fits.csv",
         md=f"{RESULTS}/tables/scaling_fits.md",
+    log:
+        f"{RESULTS}/logs/scaling/fits.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/scaling_fits.tsv"
+    conda:
+        ENV["eval"]  # scipy + tqdm (the bootstrap's progress bar)
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         cells=[c.split("/") for c in SC_RUN_CELLS],
         n_boot=SC["n_boot"],
@@ -80,16 +103,6 @@ rule scaling_fits:
         saturation=SC.get("saturation", 0.95),
         format_threshold=SC.get("format_threshold", 0.05),
         seed=config["seed"],
-    log:
-        f"{RESULTS}/logs/scaling/fits.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/scaling_fits.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        ENV["eval"]  # scipy + tqdm (the bootstrap's progress bar)
     script:
         "../scripts/scaling_fits.py"
 
@@ -102,12 +115,12 @@ rule scaling_models:
         f"{RESULTS}/tables/scaling_models.csv",
     log:
         f"{RESULTS}/logs/scaling/models.log",
+    conda:
+        ENV["eval"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["eval"]
     script:
         "../scripts/scaling_models.py"
 
@@ -119,19 +132,19 @@ rule scaling_errors:
         trains=expand(f"{RESULTS}/data/tasks/{{task}}/train.jsonl", task=SC_TASKS),
     output:
         f"{RESULTS}/scaling/errors.csv",
-    params:
-        cells=[c.split("/") for c in SC_RUN_CELLS],
-        tasks=SC_TASKS,
     log:
         f"{RESULTS}/logs/scaling/errors.log",
     benchmark:
         f"{RESULTS}/benchmarks/scaling_errors.tsv"
+    conda:
+        ENV["eval"]  # the task scorers (sacrebleu, IFEval checks)
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["eval"]  # the task scorers (sacrebleu, IFEval checks)
+    params:
+        cells=[c.split("/") for c in SC_RUN_CELLS],
+        tasks=SC_TASKS,
     script:
         "../scripts/scaling_errors.py"
 
@@ -148,23 +161,23 @@ rule scaling_newknowledge:
     output:
         metrics=f"{RESULTS}/scaling/{{model}}/newknowledge/metrics.json",
         records=f"{RESULTS}/scaling/{{model}}/newknowledge/records.jsonl",
-    wildcard_constraints:
-        model=one_of(NK_MODELS),
-    params:
-        opts=NK,
-        n_boot=config["evaluation"]["n_boot"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/scaling/{{model}}-newknowledge.log",
     benchmark:
         f"{RESULTS}/benchmarks/scaling_{{model}}_newknowledge.tsv"
+    wildcard_constraints:
+        model=one_of(NK_MODELS),
+    conda:
+        ENV["train"]
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=1,
-    conda:
-        ENV["train"]
+    params:
+        opts=NK,
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     script:
         "../scripts/scaling_newknowledge.py"
 
@@ -176,18 +189,18 @@ rule scaling_newknowledge_table:
         csv=f"{RESULTS}/tables/scaling_newknowledge.csv",
         paired=f"{RESULTS}/tables/scaling_newknowledge_paired.csv",
         md=f"{RESULTS}/tables/scaling_newknowledge.md",
-    params:
-        models=NK_MODELS,
-        n_boot=config["evaluation"]["n_boot"],
-        seed=config["seed"],
     log:
         f"{RESULTS}/logs/scaling/newknowledge_table.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        models=NK_MODELS,
+        n_boot=config["evaluation"]["n_boot"],
+        seed=config["seed"],
     script:
         "../scripts/scaling_newknowledge_table.py"
 
@@ -198,21 +211,24 @@ rule figure_scaling_curves:
         # the model's own harness evaluation: the zero-shot reference in its native format
         refs=[f"{RESULTS}/eval/{c}/metrics.json" for c in SC_CELLS],
     output:
-        report(figure_paths("scaling_curves"), caption="../report/scaling_curves.rst",
-               category="Study A: post-training scaling"),
+        report(
+            figure_paths("scaling_curves"),
+            caption="../report/scaling_curves.rst",
+            category="Study A: post-training scaling",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/scaling_curves.log",
+    conda:
+        ENV["figures"]
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         cells=SC_CELLS,
         # N whose step count the schedule's floor or cap changes (shaded in the figure)
         bounds=lambda wc: schedule_bounds(config),
         style=config["figures"],
-    log:
-        f"{RESULTS}/logs/figures/scaling_curves.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        ENV["figures"]
     script:
         "../scripts/figure_scaling_curves.py"
 
@@ -222,18 +238,21 @@ rule figure_scaling_errors:
         errors=rules.scaling_errors.output[0],
         fits=rules.scaling_fits.output.json,
     output:
-        report(figure_paths("scaling_errors"), caption="../report/scaling_errors.rst",
-               category="Study A: post-training scaling"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("scaling_errors"),
+            caption="../report/scaling_errors.rst",
+            category="Study A: post-training scaling",
+        ),
     log:
         f"{RESULTS}/logs/figures/scaling_errors.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/figure_scaling_errors.py"
 
@@ -243,17 +262,20 @@ rule figure_scaling_newknowledge:
         acc=rules.scaling_newknowledge_table.output.csv,
         paired=rules.scaling_newknowledge_table.output.paired,
     output:
-        report(figure_paths("scaling_newknowledge"), caption="../report/scaling_newknowledge.rst",
-               category="Study A: post-training scaling"),
-    params:
-        style=config["figures"],
+        report(
+            figure_paths("scaling_newknowledge"),
+            caption="../report/scaling_newknowledge.rst",
+            category="Study A: post-training scaling",
+        ),
     log:
         f"{RESULTS}/logs/figures/scaling_newknowledge.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        style=config["figures"],
     script:
         "../scripts/figure_scaling_newknowledge.py"

@@ -8,15 +8,15 @@ rule summary:
         provenance=f"{RESULTS}/provenance.json",
     output:
         f"{RESULTS}/SUMMARY.md",
-    params:
-        bench_dir=f"{RESULTS}/benchmarks",
     log:
         f"{RESULTS}/logs/tables/summary.log",
+    conda:
+        ENV["figures"]
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV["figures"]
+    params:
+        bench_dir=f"{RESULTS}/benchmarks",
     script:
         "../scripts/summary.py"

@@ -3,4 +3,5 @@
 The library never imports Snakemake; scripts/ call it, rules/ wire the scripts.
 Heavy imports (torch, transformers, trl) stay inside the functions that need them.
 """
+
 __version__ = "0.1.0"

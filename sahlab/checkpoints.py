@@ -5,6 +5,7 @@ checkpoint folder is complete when the file the Trainer writes last (trainer_sta
 there and names its step, and the weights and optimizer files are whole; anything else is what
 a kill or a full disk left mid-save, and is removed so the next run starts from the one before.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,10 @@ def resumable_checkpoint(ckpt_dir: Path, fingerprint: str, who: str = "train") -
         old = None  # an unreadable stamp: treat the checkpoints as another configuration's
     last = last_complete_checkpoint(ckpt_dir, who)
     if last is not None and old != fingerprint:
-        print(f"{who}: checkpoints in {ckpt_dir} come from another configuration; "
-              "starting from scratch", file=sys.stderr)
+        print(
+            f"{who}: checkpoints in {ckpt_dir} come from another configuration; starting from scratch",
+            file=sys.stderr,
+        )
         remove_checkpoints(ckpt_dir)
         last = None
     write_json(stamp, {"fingerprint": fingerprint})
@@ -158,10 +161,13 @@ def exit_if_preempted(who: str, ckpt_dir) -> None:
     if signum is None:
         return
 
-    print(f"{who}: stopped by signal {signal.Signals(signum).name}; checkpoint saved in "
-          f"{ckpt_dir}; exiting with {REQUEUE_EXIT} for a requeue", file=sys.stderr, flush=True)
+    print(
+        f"{who}: stopped by signal {signal.Signals(signum).name}; checkpoint saved in "
+        f"{ckpt_dir}; exiting with {REQUEUE_EXIT} for a requeue",
+        file=sys.stderr,
+        flush=True,
+    )
     job = os.environ.get("SLURM_JOB_ID")
-    if signum == signal.SIGUSR1 and job and os.environ.get("RANK", "0") == "0" \
-            and shutil.which("scontrol"):
+    if signum == signal.SIGUSR1 and job and os.environ.get("RANK", "0") == "0" and shutil.which("scontrol"):
         subprocess.run(["scontrol", "requeue", job], check=False)
     sys.exit(REQUEUE_EXIT)

@@ -3,6 +3,7 @@
 Called by the Snakefile right after schema validation, so a bad config fails before any job
 runs with one message naming the key and the allowed values (and nothing in results/ is touched).
 """
+
 from __future__ import annotations
 
 import re
@@ -58,8 +59,7 @@ def missing_stage_hint(config: dict, model: str) -> str:
     """Why a <scale>-<stage> name is not available, for the error of the study that names it."""
     scale, _, stage = model.rpartition("-")
     if scale in config["scales"] and stage in STAGES:
-        return (f"scale {scale!r} has no {stage} model (it gives only "
-                f"{scale_stages(config)[scale]})")
+        return f"scale {scale!r} has no {stage} model (it gives only {scale_stages(config)[scale]})"
     return f"allowed: {available_models(config)}"
 
 
@@ -67,16 +67,24 @@ def check_cores(cores) -> None:
     """Refuse a core count snakemake would accept and then wait on forever (0, negative).
     None (e.g. --executor slurm with --jobs) is fine."""
     if cores is not None and (isinstance(cores, bool) or not isinstance(cores, int) or cores < 1):
-        raise ConfigError(f"--cores {cores}: give a positive number of cores (or --cores all); "
-                          "with fewer than 1 core no job can ever start")
+        raise ConfigError(
+            f"--cores {cores}: give a positive number of cores (or --cores all); "
+            "with fewer than 1 core no job can ever start"
+        )
 
 
 def schema_error(exc: BaseException) -> str:
     """One line for a JSON-schema failure: the key path and the problem (snakemake's own
     message ends with the whole schema, hundreds of lines)."""
     # snakemake raises its WorkflowError inside `except ValidationError`: the context holds it.
-    err = next((e for e in (exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ()))
-                if hasattr(e, "absolute_path")), None)
+    err = next(
+        (
+            e
+            for e in (exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ()))
+            if hasattr(e, "absolute_path")
+        ),
+        None,
+    )
     if err is None:
         return str(exc)
     key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
@@ -106,8 +114,12 @@ def split_sizes(config: dict, split: str) -> dict[str, int | None]:
 # Sizes that are caps by design: "the first n rows of each task", a smaller split is used whole
 # (the default world's multihop split is 300 train / 160 test). The numbers used are recorded:
 # `n` of every metric, n_examples in the post-training log. Every other size is an error.
-CAPPED_SIZES = {"posttrain.n_per_task": "train", "evaluation.n_test": "test",
-                "complexity.n_test": "test", "scaling.n_test": "test"}
+CAPPED_SIZES = {
+    "posttrain.n_per_task": "train",
+    "evaluation.n_test": "test",
+    "complexity.n_test": "test",
+    "scaling.n_test": "test",
+}
 
 
 def size_caps(config: dict) -> list[str]:
@@ -159,9 +171,12 @@ def _check_sizes(config):
     for split, per_task in sizes.items():
         for task, size in per_task.items():
             if size == 0:
-                _fail(f"world.tasks.{task}.{split}" if config["tasks"][task].get(
-                      "source", "embedded") == "embedded" else f"tasks.{task}.{split}.limit",
-                      f"the {split} split of task {task!r} would be empty")
+                _fail(
+                    f"world.tasks.{task}.{split}"
+                    if config["tasks"][task].get("source", "embedded") == "embedded"
+                    else f"tasks.{task}.{split}.limit",
+                    f"the {split} split of task {task!r} would be empty",
+                )
 
     # scaling.n_test, complexity.n_test and eft.n_test are caps (CAPPED_SIZES): no check here
     nk = (config.get("scaling") or {}).get("newknowledge")
@@ -170,8 +185,11 @@ def _check_sizes(config):
 
         avail = validate_world_config(config.get("world") or {})["newknowledge"]["test"]
         if nk["n_test"] > avail:
-            _fail("scaling.newknowledge.n_test", f"{nk['n_test']} is larger than the new-knowledge "
-                  f"test set ({avail} questions, world.newknowledge.test); use at most {avail}")
+            _fail(
+                "scaling.newknowledge.n_test",
+                f"{nk['n_test']} is larger than the new-knowledge "
+                f"test set ({avail} questions, world.newknowledge.test); use at most {avail}",
+            )
     if nk and nk.get("n_qa_new"):  # the paper's arm: both parts of the new people non-empty
         from sahlab.world.build import validate_world_config
         from sahlab.world.multihop import RELATIONS, relations_of
@@ -179,22 +197,31 @@ def _check_sizes(config):
         n_new = validate_world_config(config.get("world") or {})["entities"]["n_new_people"]
         k = round(n_new * nk.get("qa_people_fraction", 0.5))
         if not 0 < k < n_new:
-            _fail("scaling.newknowledge.qa_people_fraction", f"{nk.get('qa_people_fraction', 0.5)} of "
-                  f"{n_new} new people (world.entities.n_new_people) leaves {k} with QA and "
-                  f"{n_new - k} held out; both need at least one")
+            _fail(
+                "scaling.newknowledge.qa_people_fraction",
+                f"{nk.get('qa_people_fraction', 0.5)} of "
+                f"{n_new} new people (world.entities.n_new_people) leaves {k} with QA and "
+                f"{n_new - k} held out; both need at least one",
+            )
         supply = k * sum(len(RELATIONS[r][4]) for r in relations_of("direct"))
         if nk["n_qa_new"] > supply:
-            _fail("scaling.newknowledge.n_qa_new", f"{nk['n_qa_new']} direct questions about {k} "
-                  f"QA-train new people, but only {supply} distinct ones exist; use at most {supply}")
+            _fail(
+                "scaling.newknowledge.n_qa_new",
+                f"{nk['n_qa_new']} direct questions about {k} "
+                f"QA-train new people, but only {supply} distinct ones exist; use at most {supply}",
+            )
 
 
 def _check_tasks(config):
     for task, spec in config["tasks"].items():
         if spec.get("source", "embedded") == "embedded" and task not in EMBEDDED_TASKS:
-            _fail(f"tasks.{task}", f"unknown embedded task; allowed: {list(EMBEDDED_TASKS)} "
-                  "(or give a hub source)")
+            _fail(
+                f"tasks.{task}",
+                f"unknown embedded task; allowed: {list(EMBEDDED_TASKS)} (or give a hub source)",
+            )
         if spec.get("source") == "hub":
             from sahlab.data.hub import validate_task_spec
+
             try:
                 validate_task_spec(spec)
             except ValueError as e:
@@ -203,6 +230,7 @@ def _check_tasks(config):
 
 def _check_world(config):
     from sahlab.world.build import validate_world_config
+
     try:
         validate_world_config(config.get("world") or {})
     except ValueError as e:
@@ -211,6 +239,7 @@ def _check_world(config):
 
 def _check_scales(config):
     from sahlab.models.registry import validate_model_entry
+
     if not config["scales"]:
         _fail("scales", "at least one scale is needed")
     for scale, entry in config["scales"].items():
@@ -224,13 +253,19 @@ def _check_scales(config):
             except ValueError as e:
                 _fail(f"scales.{scale}.build", str(e))
         elif not any("hub" in (entry.get(st) or {}) for st in ("base", "post")):
-            _fail(f"scales.{scale}", "give 'build' (pipeline-built), 'base: {hub: ...}' or, for a "
-                  "scale with only a post-trained model, 'post: {hub: ...}'")
+            _fail(
+                f"scales.{scale}",
+                "give 'build' (pipeline-built), 'base: {hub: ...}' or, for a "
+                "scale with only a post-trained model, 'post: {hub: ...}'",
+            )
         if "build" in entry and "hub" in (entry.get("base") or {}):
             # Two rules (pretrain, fetch_model) would both make <scale>-base.
-            _fail(f"scales.{scale}", "has both 'build' and 'base.hub'; keep one (a preset such as "
-                  "config/paper.yaml replaces the default scales: run it with --configfile "
-                  "config/paper.yaml --replace-workflow-config)")
+            _fail(
+                f"scales.{scale}",
+                "has both 'build' and 'base.hub'; keep one (a preset such as "
+                "config/paper.yaml replaces the default scales: run it with --configfile "
+                "config/paper.yaml --replace-workflow-config)",
+            )
         for stage in ("base", "post"):
             if stage in entry:
                 try:
@@ -245,14 +280,17 @@ def _check_posttrain(config):
     if len(set(names)) != len(names):
         _fail("posttrain.stages", f"stage names must be unique, got {names}")
     if model_names(config)["built_post"] and not stages:
-        _fail("posttrain.stages", "some scale has no hub 'post' model, so at least one "
-              "post-training stage is needed")
+        _fail(
+            "posttrain.stages",
+            "some scale has no hub 'post' model, so at least one post-training stage is needed",
+        )
     from sahlab.train.common import resolve_hparams
 
     for i, st in enumerate(stages):
         if st["method"] not in POST_METHODS:
-            _fail(f"posttrain.stages[{i}].method",
-                  f"{st['method']!r} is unknown; allowed: {list(POST_METHODS)}")
+            _fail(
+                f"posttrain.stages[{i}].method", f"{st['method']!r} is unknown; allowed: {list(POST_METHODS)}"
+            )
         try:  # the trainers' own resolver: a bad value fails now, not after pre-training
             resolve_hparams(st["method"], st.get("hparams"))
         except ValueError as e:
@@ -281,14 +319,16 @@ def check_config_file(path: str) -> dict:
     except yaml.YAMLError as e:
         tabs = [i for i, line in enumerate(text.splitlines(), 1) if re.match(r"^ *\t", line)]
         if tabs:
-            raise ConfigError(f"{path}, line {tabs[0]}: a tab in the indentation; YAML indents "
-                              "with spaces only") from None
+            raise ConfigError(
+                f"{path}, line {tabs[0]}: a tab in the indentation; YAML indents with spaces only"
+            ) from None
         mark = getattr(e, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
     if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of config keys, got "
-                          f"{type(data).__name__}")
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of config keys, got {type(data).__name__}"
+        )
     return data or {}
 
 

@@ -18,6 +18,7 @@ Deliberate, documented simplifications (no nltk):
 
 As in IFEval's evaluation, a blank response follows no instruction (strict and loose).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,16 +62,17 @@ def _get(iid: str, kw: dict, key: str, kind: type) -> Any:
         if isinstance(value, float) and value.is_integer():  # parquet may store ints as floats
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be an integer, "
-                             f"got {value!r}")
+            raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be an integer, got {value!r}")
     elif kind is str:
         if not isinstance(value, str):
             raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be a string, got {value!r}")
     elif kind is list:
-        if isinstance(value, str) or not isinstance(value, (list, tuple)) \
-                or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be a list of strings, "
-                             f"got {value!r}")
+        if (
+            isinstance(value, str)
+            or not isinstance(value, (list, tuple))
+            or not all(isinstance(v, str) for v in value)
+        ):
+            raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be a list of strings, got {value!r}")
     return value
 
 
@@ -80,8 +82,7 @@ def _compare(iid: str, kw: dict, key: str, count: int, target: int) -> bool:
         return count < target
     if relation == "at least":
         return count >= target
-    raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be one of {RELATIONS}, "
-                     f"got {relation!r}")
+    raise ValueError(f"instruction {iid!r}: kwarg {key!r} must be one of {RELATIONS}, got {relation!r}")
 
 
 # --------------------------------------------------------------------------- checkers
@@ -117,8 +118,7 @@ def _number_words(iid, kw, r, p):
 
 
 def _number_sentences(iid, kw, r, p):
-    return _compare(iid, kw, "relation", len(split_sentences(r)),
-                    _get(iid, kw, "num_sentences", int))
+    return _compare(iid, kw, "relation", len(split_sentences(r)), _get(iid, kw, "num_sentences", int))
 
 
 def _markdown_paragraphs(r: str) -> list[str] | None:
@@ -155,8 +155,10 @@ def _keyword_existence(iid, kw, r, p):
 
 
 def _forbidden_words(iid, kw, r, p):
-    return not any(re.search(r"\b" + re.escape(w) + r"\b", r, re.IGNORECASE)
-                   for w in _get(iid, kw, "forbidden_words", list))
+    return not any(
+        re.search(r"\b" + re.escape(w) + r"\b", r, re.IGNORECASE)
+        for w in _get(iid, kw, "forbidden_words", list)
+    )
 
 
 def _keyword_frequency(iid, kw, r, p):
@@ -167,10 +169,8 @@ def _keyword_frequency(iid, kw, r, p):
 def _letter_frequency(iid, kw, r, p):
     letter = _get(iid, kw, "letter", str).lower()
     if len(letter) != 1:
-        raise ValueError(f"instruction {iid!r}: kwarg 'letter' must be one character, "
-                         f"got {letter!r}")
-    return _compare(iid, kw, "let_relation", r.lower().count(letter),
-                    _get(iid, kw, "let_frequency", int))
+        raise ValueError(f"instruction {iid!r}: kwarg 'letter' must be one character, got {letter!r}")
+    return _compare(iid, kw, "let_relation", r.lower().count(letter), _get(iid, kw, "let_frequency", int))
 
 
 def _end_checker(iid, kw, r, p):
@@ -311,16 +311,20 @@ def _checker(instruction_id: str) -> Callable[[str, dict, str, str], bool]:
     try:
         return _CHECKERS[instruction_id]
     except KeyError:
-        raise ValueError(f"unknown instruction id {instruction_id!r}; supported ids: "
-                         f"{', '.join(SUPPORTED_IDS)}") from None
+        raise ValueError(
+            f"unknown instruction id {instruction_id!r}; supported ids: {', '.join(SUPPORTED_IDS)}"
+        ) from None
 
 
-_CASE_ONLY = {"change_case:english_capital": lambda iid, kw, r, p: r.isupper(),
-              "change_case:english_lowercase": lambda iid, kw, r, p: r.islower()}
+_CASE_ONLY = {
+    "change_case:english_capital": lambda iid, kw, r, p: r.isupper(),
+    "change_case:english_lowercase": lambda iid, kw, r, p: r.islower(),
+}
 
 
-def check(instruction_id: str, kwargs: dict | None, response: str, prompt: str = "",
-          detect_language: bool = True) -> bool:
+def check(
+    instruction_id: str, kwargs: dict | None, response: str, prompt: str = "", detect_language: bool = True
+) -> bool:
     """Strict IFEval check: does `response` follow the instruction `instruction_id`?
 
     `kwargs` is the instruction's IFEval kwargs dict (``None`` values are ignored); `prompt`
@@ -331,8 +335,9 @@ def check(instruction_id: str, kwargs: dict | None, response: str, prompt: str =
     if not detect_language:
         fn = _CASE_ONLY.get(instruction_id, fn)
     if kwargs is not None and not isinstance(kwargs, dict):
-        raise ValueError(f"instruction {instruction_id!r}: kwargs must be a dict or None, "
-                         f"got {type(kwargs).__name__}")
+        raise ValueError(
+            f"instruction {instruction_id!r}: kwargs must be a dict or None, got {type(kwargs).__name__}"
+        )
     kw = {k: v for k, v in (kwargs or {}).items() if v is not None}
     if not isinstance(response, str):
         raise ValueError(f"response must be a string, got {type(response).__name__}")
@@ -354,13 +359,17 @@ def loose_variants(response: str) -> list[str]:
     without ``*`` characters removed (markdown emphasis): 8 variants in all.
     """
     lines = response.split("\n")
-    base = [response, "\n".join(lines[1:]).strip(), "\n".join(lines[:-1]).strip(),
-            "\n".join(lines[1:-1]).strip()]
+    base = [
+        response,
+        "\n".join(lines[1:]).strip(),
+        "\n".join(lines[:-1]).strip(),
+        "\n".join(lines[1:-1]).strip(),
+    ]
     return base + [v.replace("*", "") for v in base]
 
 
-def check_loose(instruction_id: str, kwargs: dict | None, response: str, prompt: str = "",
-                detect_language: bool = True) -> bool:
+def check_loose(
+    instruction_id: str, kwargs: dict | None, response: str, prompt: str = "", detect_language: bool = True
+) -> bool:
     """Loose IFEval check: true if any of :func:`loose_variants` passes the strict check."""
-    return any(check(instruction_id, kwargs, v, prompt, detect_language)
-               for v in loose_variants(response))
+    return any(check(instruction_id, kwargs, v, prompt, detect_language) for v in loose_variants(response))

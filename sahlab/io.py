@@ -1,4 +1,5 @@
 """Atomic file output and the common task-example schema (id, prompt, reference, metadata)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -111,8 +112,7 @@ def read_examples(path) -> list[dict]:
         where = f"{path}:{lineno} (id={row.get('id')!r})"
         missing = [k for k in SCHEMA_FIELDS if k not in row]
         if missing:
-            raise ValueError(f"{where} lacks field(s) {missing}; every example needs "
-                             f"{list(SCHEMA_FIELDS)}")
+            raise ValueError(f"{where} lacks field(s) {missing}; every example needs {list(SCHEMA_FIELDS)}")
         for key in ("prompt", "reference"):
             if not isinstance(row[key], str):
                 got = "null" if row[key] is None else type(row[key]).__name__
@@ -128,8 +128,9 @@ def first_examples(path, n: int, key: str) -> list[dict]:
     `key` (hub splits without a `limit` are sized only here, after the download)."""
     rows = read_examples(path)
     if len(rows) < n:
-        raise ValueError(f"config key '{key}': {n} is larger than {path} ({len(rows)} rows); "
-                         f"use at most {len(rows)}")
+        raise ValueError(
+            f"config key '{key}': {n} is larger than {path} ({len(rows)} rows); use at most {len(rows)}"
+        )
     return rows[:n]
 
 

@@ -1,4 +1,5 @@
 """Job logging: send everything a job prints (Python, tqdm, C libraries) to its log file."""
+
 from __future__ import annotations
 
 import logging
@@ -18,13 +19,18 @@ def log_to(path: str | os.PathLike | None) -> logging.Logger:
         os.dup2(f.fileno(), 1)
         os.dup2(f.fileno(), 2)
         sys.stdout = sys.stderr = f
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     return logging.getLogger("sahlab")
 
 
 def set_threads(n: int) -> None:
     """Use exactly the threads Snakemake gave this job (torch would otherwise take every core)."""
     import torch
+
     torch.set_num_threads(max(1, int(n)))

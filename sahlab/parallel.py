@@ -11,6 +11,7 @@ through `srun` with one launcher per node (`python -m sahlab.parallel node ...`)
 with its return code. In the launched processes (`WORLD_SIZE` set) `relaunch` returns and the
 script runs as usual; `is_main()` / `barrier()` keep saving to rank 0.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,14 @@ from typing import Any
 
 STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
 PRECISIONS = ("no", "bf16", "fp16")
-DEFAULTS: dict[str, Any] = {"processes_per_node": 1, "nodes": 1, "strategy": "ddp",
-                            "mixed_precision": "no", "cpu": False, "port": 29500}
+DEFAULTS: dict[str, Any] = {
+    "processes_per_node": 1,
+    "nodes": 1,
+    "strategy": "ddp",
+    "mixed_precision": "no",
+    "cpu": False,
+    "port": 29500,
+}
 # rules that accept a block: the model-building trainers, and the evaluation harness that shards
 # its test sets (`evaluate`'s block also runs `evaluate_format`). The study fine-tunes train
 # hundreds of small runs per job and stay single-process (their `train` calls are preemptible).
@@ -49,18 +56,21 @@ def resolve(block: dict | None, rule: str = "rule") -> dict | None:
         if isinstance(p[key], bool) or not isinstance(p[key], int) or p[key] < 1:
             raise ValueError(f"parallel.{rule}.{key} must be a positive integer, got {p[key]!r}")
     if p["strategy"] not in STRATEGIES:
-        raise ValueError(f"parallel.{rule}.strategy must be one of {list(STRATEGIES)}, "
-                         f"got {p['strategy']!r}")
+        raise ValueError(f"parallel.{rule}.strategy must be one of {list(STRATEGIES)}, got {p['strategy']!r}")
     if p["mixed_precision"] not in PRECISIONS:
-        raise ValueError(f"parallel.{rule}.mixed_precision must be one of {list(PRECISIONS)}, "
-                         f"got {p['mixed_precision']!r}")
+        raise ValueError(
+            f"parallel.{rule}.mixed_precision must be one of {list(PRECISIONS)}, got {p['mixed_precision']!r}"
+        )
     if p["cpu"] and p["strategy"] != "ddp":
-        raise ValueError(f"parallel.{rule}: cpu processes (gloo) support strategy ddp only, "
-                         f"got {p['strategy']!r}")
+        raise ValueError(
+            f"parallel.{rule}: cpu processes (gloo) support strategy ddp only, got {p['strategy']!r}"
+        )
     if rule in EVAL_RULES and p["strategy"] != "ddp":
-        raise ValueError(f"parallel.{rule}: evaluation shards the test set (strategy ddp); "
-                         f"got {p['strategy']!r} (use device_map: auto for models too large "
-                         "for one device)")
+        raise ValueError(
+            f"parallel.{rule}: evaluation shards the test set (strategy ddp); "
+            f"got {p['strategy']!r} (use device_map: auto for models too large "
+            "for one device)"
+        )
     return p
 
 
@@ -75,8 +85,7 @@ def check_config(config: dict) -> None:
     blocks = config.get("parallel") or {}
     unknown = sorted(set(blocks) - set(RULES))
     if unknown:
-        raise ValueError(f"parallel: no parallel launch for rule(s) {unknown}; "
-                         f"allowed: {list(RULES)}")
+        raise ValueError(f"parallel: no parallel launch for rule(s) {unknown}; allowed: {list(RULES)}")
     for rule, block in blocks.items():
         resolve(block, rule)
 
@@ -102,21 +111,33 @@ def resources(p: dict | None) -> dict:
         return out | ({"nodes": nodes, "mpi": "srun"} if nodes > 1 else {})
     if nodes == 1:
         return {"gpu": n}
-    return {"gpu": 0, "nodes": nodes, "tasks": nodes, "tasks_per_gpu": 0, "mpi": "srun",
-            "slurm_extra": f"--gpus-per-node={n} --ntasks-per-node=1"}
+    return {
+        "gpu": 0,
+        "nodes": nodes,
+        "tasks": nodes,
+        "tasks_per_gpu": 0,
+        "mpi": "srun",
+        "slurm_extra": f"--gpus-per-node={n} --ntasks-per-node=1",
+    }
 
 
 def accelerate_config(p: dict, machine_rank: int = 0, main_ip: str | None = None) -> dict:
     """The accelerate config file (the `accelerate config` YAML) for block `p`."""
     n = world_size(p)
     cfg: dict[str, Any] = {
-        "compute_environment": "LOCAL_MACHINE", "debug": False,
+        "compute_environment": "LOCAL_MACHINE",
+        "debug": False,
         # cpu: accelerate's `--cpu` launcher needs mpirun for > 1 process; its torchrun launcher
         # (MULTI_GPU) starts CPU processes too, which pick gloo as no CUDA device is visible
         "distributed_type": "MULTI_GPU",
-        "num_machines": p["nodes"], "num_processes": n, "machine_rank": machine_rank,
-        "mixed_precision": p["mixed_precision"], "use_cpu": False,
-        "rdzv_backend": "static", "same_network": True, "main_training_function": "main",
+        "num_machines": p["nodes"],
+        "num_processes": n,
+        "machine_rank": machine_rank,
+        "mixed_precision": p["mixed_precision"],
+        "use_cpu": False,
+        "rdzv_backend": "static",
+        "same_network": True,
+        "main_training_function": "main",
         "main_process_port": p["port"],
     }
     if main_ip:
@@ -124,18 +145,24 @@ def accelerate_config(p: dict, machine_rank: int = 0, main_ip: str | None = None
     if p["strategy"] == "fsdp":
         cfg["distributed_type"] = "FSDP"
         cfg["fsdp_config"] = {
-            "fsdp_version": 2, "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
-            "fsdp_cpu_ram_efficient_loading": True, "fsdp_offload_params": False,
-            "fsdp_reshard_after_forward": True, "fsdp_state_dict_type": "SHARDED_STATE_DICT",
+            "fsdp_version": 2,
+            "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+            "fsdp_cpu_ram_efficient_loading": True,
+            "fsdp_offload_params": False,
+            "fsdp_reshard_after_forward": True,
+            "fsdp_state_dict_type": "SHARDED_STATE_DICT",
             "fsdp_activation_checkpointing": False,
         }
     elif p["strategy"] in ("zero2", "zero3"):
         cfg["distributed_type"] = "DEEPSPEED"
         cfg["deepspeed_config"] = {
-            "zero_stage": int(p["strategy"][-1]), "offload_optimizer_device": "none",
-            "offload_param_device": "none", "zero3_init_flag": p["strategy"] == "zero3",
+            "zero_stage": int(p["strategy"][-1]),
+            "offload_optimizer_device": "none",
+            "offload_param_device": "none",
+            "zero3_init_flag": p["strategy"] == "zero3",
             "zero3_save_16bit_model": p["strategy"] == "zero3",
-            "gradient_accumulation_steps": "auto", "gradient_clipping": "auto",
+            "gradient_accumulation_steps": "auto",
+            "gradient_clipping": "auto",
         }
     return cfg
 
@@ -151,17 +178,29 @@ def write_config(p: dict, folder: str | os.PathLike, name: str, **kw) -> Path:
     return path
 
 
-def launch_command(p: dict, config_file: str | os.PathLike, script: str, args=(),
-                   machine_rank: int = 0, main_ip: str | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
-           "--machine_rank", str(machine_rank)]
+def launch_command(
+    p: dict,
+    config_file: str | os.PathLike,
+    script: str,
+    args=(),
+    machine_rank: int = 0,
+    main_ip: str | None = None,
+) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config_file),
+        "--machine_rank",
+        str(machine_rank),
+    ]
     if main_ip:
         cmd += ["--main_process_ip", main_ip]
     return cmd + [script, *args]
 
 
-def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = None,
-             args=None) -> None:
+def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = None, args=None) -> None:
     """In the first process: run `script` (default: the running one) on `world_size(p)`
     processes and exit with their return code. A no-op without a block, for one process, and
     inside the launched processes."""
@@ -180,11 +219,26 @@ def relaunch(p: dict | None, log_file: str | os.PathLike, script: str | None = N
     else:  # srun: one launcher per node, each learning its machine rank from SLURM
         # the plugin's job step drops the SLURM_* defaults: ask the step's GPUs explicitly
         gpus = [] if p["cpu"] else [f"--gpus-per-node={p['processes_per_node']}"]
-        cmd = ["srun", f"--nodes={p['nodes']}", "--ntasks-per-node=1", *gpus,
-               "--kill-on-bad-exit=1", sys.executable, "-m", "sahlab.parallel", "node", json.dumps(p), str(cfg),
-               script, *args]
-    print(f"parallel: {world_size(p)} processes ({p['strategy']}): {shlex.join(cmd)}",
-          file=sys.stderr, flush=True)
+        cmd = [
+            "srun",
+            f"--nodes={p['nodes']}",
+            "--ntasks-per-node=1",
+            *gpus,
+            "--kill-on-bad-exit=1",
+            sys.executable,
+            "-m",
+            "sahlab.parallel",
+            "node",
+            json.dumps(p),
+            str(cfg),
+            script,
+            *args,
+        ]
+    print(
+        f"parallel: {world_size(p)} processes ({p['strategy']}): {shlex.join(cmd)}",
+        file=sys.stderr,
+        flush=True,
+    )
     rc = _run_forwarding_signals(cmd, env)
     if rc and _SIGNALLED:  # the workers saved and stopped (torchrun reports its own code)
         from sahlab.checkpoints import REQUEUE_EXIT
@@ -242,8 +296,12 @@ def _node_main(block: str, cfg: str, script: str, *args: str) -> int:
     """Entry of one srun task on a node: accelerate launch with this node's machine rank."""
     p = json.loads(block)
     rank = int(os.environ.get("SLURM_NODEID", "0"))
-    hosts = subprocess.run(["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
-                           check=True, capture_output=True, text=True).stdout.split()
+    hosts = subprocess.run(
+        ["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     cmd = launch_command(p, cfg, script, args, machine_rank=rank, main_ip=hosts[0])
     env = {**os.environ, _CHILD: "1"} | ({"CUDA_VISIBLE_DEVICES": ""} if p["cpu"] else {})
     rc = _run_forwarding_signals(cmd, env)
@@ -266,8 +324,7 @@ def device_map_kwargs() -> dict:
     if value is None:
         return {}
     if value != "auto":
-        raise ValueError(f"{DEVICE_MAP_ENV} (config device_map) must be 'auto' or unset, "
-                         f"got {value!r}")
+        raise ValueError(f"{DEVICE_MAP_ENV} (config device_map) must be 'auto' or unset, got {value!r}")
     return {"device_map": "auto"}
 
 
@@ -301,8 +358,7 @@ def _ensure_group():
     if not dist.is_initialized():
         import torch
 
-        backend = "nccl" if torch.cuda.is_available() and not os.environ.get("ACCELERATE_USE_CPU") \
-            else "gloo"
+        backend = "nccl" if torch.cuda.is_available() and not os.environ.get("ACCELERATE_USE_CPU") else "gloo"
         dist.init_process_group(backend)
     return dist
 
@@ -337,8 +393,10 @@ def per_device_batch(batch_size: int, what: str = "batch_size") -> int:
     the same loss curve) on any number of processes."""
     world = rank_world()[1]
     if batch_size % world:
-        raise ValueError(f"{what} {batch_size} is not divisible by the {world} processes of the "
-                         "parallel block; make it a multiple so a step sees the same examples")
+        raise ValueError(
+            f"{what} {batch_size} is not divisible by the {world} processes of the "
+            "parallel block; make it a multiple so a step sees the same examples"
+        )
     return batch_size // world
 
 

@@ -3,6 +3,7 @@
 A metrics file holds only what a re-run with the same config reproduces, so two clean runs write
 byte-identical files; how long a job took goes to the job's log, its `benchmark:` file or a
 separate timing file (DESIGN.md, "Metrics files hold metrics")."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Rule post_model: publish the last post-training stage as the scale's post-trained model."""
+
 import shutil
 
 from sahlab.io import atomic_path

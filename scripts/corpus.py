@@ -1,4 +1,5 @@
 """Rule corpus: the pre-training corpus (train + held-out validation) drawn from the world."""
+
 from pathlib import Path
 
 from sahlab.io import write_jsonl
@@ -11,5 +12,4 @@ world = World.from_json(Path(snakemake.input.world).read_text())
 corpus = make_corpus(world, cfg, seed=snakemake.params.seed)
 for split in ("train", "val"):
     n = write_jsonl(snakemake.output[split], corpus[split])
-    log.info("corpus %s: %d documents, %d characters", split, n,
-             sum(len(d["text"]) for d in corpus[split]))
+    log.info("corpus %s: %d documents, %d characters", split, n, sum(len(d["text"]) for d in corpus[split]))

@@ -1,4 +1,5 @@
 """Rule corpus_probes: held-out corpus loss (nats per token) and cloze knowledge of one model."""
+
 import math
 
 from sahlab.io import read_jsonl, write_json, write_jsonl
@@ -16,11 +17,19 @@ from sahlab.eval.knowledge import knowledge_probe  # noqa: E402  (torch import a
 from sahlab.models.registry import load_model, load_tokenizer  # noqa: E402
 
 world = World.from_json(open(snakemake.input.world).read())
-records, metrics = knowledge_probe(load_model(snakemake.input.model),
-                                   load_tokenizer(snakemake.input.model), world,
-                                   n_boot=snakemake.params.n_boot, seed=snakemake.params.seed)
-log.info("knowledge: cloze accuracy %.3f (chance %.3f) over %d facts",
-         metrics["cloze_accuracy"]["value"], metrics["chance"]["value"], len(records))
+records, metrics = knowledge_probe(
+    load_model(snakemake.input.model),
+    load_tokenizer(snakemake.input.model),
+    world,
+    n_boot=snakemake.params.n_boot,
+    seed=snakemake.params.seed,
+)
+log.info(
+    "knowledge: cloze accuracy %.3f (chance %.3f) over %d facts",
+    metrics["cloze_accuracy"]["value"],
+    metrics["chance"]["value"],
+    len(records),
+)
 write_jsonl(snakemake.output.knowledge_outputs, records)
 write_json(snakemake.output.knowledge, metrics)
 write_json(snakemake.output.loss, {"val_loss": loss, "val_ppl": math.exp(loss), "n_docs": len(docs)})

@@ -1,5 +1,6 @@
 """Rule dose_ceiling: L(D_post | base) of every post-training arm of one scale (the online code
 length of the post-training mixture under the base model)."""
+
 from pathlib import Path
 
 from sahlab.complexity.dose import measure_ceiling
@@ -14,6 +15,10 @@ per_task = {Path(p).parent.name: read_examples(p)[: max(sizes)] for p in snakema
 res = measure_ceiling(snakemake.input.model, per_task, sizes, snakemake.params.lr)
 write_json(snakemake.output[0], {"scale": snakemake.wildcards.scale, **res})
 for arm in res["arms"]:
-    log.info("n=%d per task: %d examples, L(D_post | base) = %.0f bits", arm["n_per_task"],
-             arm["n_examples"], arm["bits"])
+    log.info(
+        "n=%d per task: %d examples, L(D_post | base) = %.0f bits",
+        arm["n_per_task"],
+        arm["n_examples"],
+        arm["bits"],
+    )
 log.info("online pass over %d examples: %.1f s", len(res["per_example"]), res["seconds"])

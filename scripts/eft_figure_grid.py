@@ -1,4 +1,5 @@
 """Rule eft_figure_grid: the 2×2 pre-training × fine-tuning grid per task and metric."""
+
 from sahlab.figures.eft import plot_grid
 from sahlab.figures.theme import apply_theme, save
 from sahlab.logs import log_to

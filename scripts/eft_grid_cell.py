@@ -1,4 +1,5 @@
 """Rule eft_grid_cell: one emulated cell of the 2×2 grid (up- or down-scaling) on every task."""
+
 from sahlab.eft.experiment import run_grid_cell
 from sahlab.io import read_examples, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
@@ -10,7 +11,8 @@ p = snakemake.params
 # re-scores the harness's outputs of the same examples)
 tests = {t: read_examples(path)[: p.n_test] for t, path in zip(p.tasks, snakemake.input.tests)}
 dirs = {role: snakemake.input[role] for role in p.roles}
-rows, records = run_grid_cell(p.cell, dirs, tests, p.max_new_tokens, batch_size=p.batch_size,
-                              n_boot=p.n_boot, seed=p.seed)
+rows, records = run_grid_cell(
+    p.cell, dirs, tests, p.max_new_tokens, batch_size=p.batch_size, n_boot=p.n_boot, seed=p.seed
+)
 write_jsonl(snakemake.output.records, records)
 write_json(snakemake.output.metrics, rows)

@@ -1,5 +1,6 @@
 """Rules evaluate / evaluate_format: one model on every task's test split, in its own prompt
 format or the one given; outputs and metrics per task."""
+
 from sahlab.eval.run import evaluate_policy
 from sahlab.io import read_examples, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
@@ -18,9 +19,15 @@ meta = read_model_meta(snakemake.input.model)
 tasks = {t: read_examples(p)[: opts["n_test"]] for t, p in zip(snakemake.params.tasks, snakemake.input.tests)}
 fmt = snakemake.params.fmt or meta["prompt_format"]
 log.info("%s: prompt format %s", snakemake.input.model, fmt)
-results = evaluate_policy(ModelPolicy(model), fmt, tasks,
-                          max_new_tokens=opts["max_new_tokens"], batch_size=opts["batch_size"],
-                          n_boot=opts["n_boot"], seed=snakemake.params.seed)
+results = evaluate_policy(
+    ModelPolicy(model),
+    fmt,
+    tasks,
+    max_new_tokens=opts["max_new_tokens"],
+    batch_size=opts["batch_size"],
+    n_boot=opts["n_boot"],
+    seed=snakemake.params.seed,
+)
 for i, task in enumerate(snakemake.params.tasks if is_main() else ()):  # rank 0 writes
     records, metrics = results[task]
     write_jsonl(snakemake.output.outputs[i], records)

@@ -1,4 +1,5 @@
 """Rule fetch_model: download a hub model once into the common on-disk form."""
+
 from sahlab.logs import log_to
 from sahlab.models.registry import fetch_hub_model
 

@@ -1,4 +1,5 @@
 """Rule figure_complexity_strategies: programs of each strategy family per task."""
+
 from sahlab.complexity.summary import read_point_rows
 from sahlab.figures.complexity import plot_strategies
 from sahlab.figures.theme import apply_theme, save

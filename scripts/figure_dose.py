@@ -1,4 +1,5 @@
 """Rule figure_dose: the collapse (bits saved) of every post-training arm against its ceiling."""
+
 import csv
 
 from sahlab.figures.dose import plot_dose

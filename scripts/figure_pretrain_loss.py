@@ -1,4 +1,5 @@
 """Rule figure_pretrain_loss: loss curves saved by pre-training."""
+
 from pathlib import Path
 
 from sahlab.figures.pretrain_loss import plot_pretrain_loss

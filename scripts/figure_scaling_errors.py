@@ -1,4 +1,5 @@
 """Rule figure_scaling_errors: format vs content errors vs N per task."""
+
 import pandas as pd
 
 from sahlab.figures.scaling import plot_errors

@@ -1,4 +1,5 @@
 """Rule figure_stages: stage x scale x task figure with CIs."""
+
 import pandas as pd
 
 from sahlab.eval.scorers import MAIN_METRIC

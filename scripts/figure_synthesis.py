@@ -1,4 +1,5 @@
 """Rule figure_synthesis: per task, each study's evidence against the SAH's two readings."""
+
 import pandas as pd
 
 from sahlab.figures.synthesis import plot

@@ -1,4 +1,5 @@
 """Rule figure_world: corpus mix and task sizes."""
+
 from pathlib import Path
 
 from sahlab.figures.theme import apply_theme, save

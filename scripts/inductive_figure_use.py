@@ -1,4 +1,5 @@
 """Rule figure_inductive_use: s-only and t-only errors vs evidence rate per pair and method."""
+
 import pandas as pd
 
 from sahlab.figures.inductive import evidence_note, plot_use_vs_rate

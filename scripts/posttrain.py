@@ -1,4 +1,5 @@
 """Rule posttrain_stage: one post-training stage (SFT, GRPO/RLOO, DPO) on the task mixture."""
+
 from sahlab.io import read_examples
 from sahlab.logs import log_to, set_threads
 from sahlab.parallel import rank_log, relaunch, rule_block
@@ -12,12 +13,22 @@ stage, n = snakemake.params.stage, snakemake.params.n_per_task
 # The mixture: the first n training examples of every task (the same rows for every scale).
 per_task = {path.split("/")[-2]: read_examples(path)[:n] for path in snakemake.input.train}
 if stage["method"] == "dpo":
-    data = [p for task, rows in per_task.items()
-            for p in make_preference_pairs(rows, task, seed=snakemake.params.seed)]
+    data = [
+        p
+        for task, rows in per_task.items()
+        for p in make_preference_pairs(rows, task, seed=snakemake.params.seed)
+    ]
 else:
     data = [row | {"task": task} for task, rows in per_task.items() for row in rows]
-summary = train(snakemake.input.model, data, stage["method"], stage.get("hparams", {}),
-                seed=snakemake.params.seed, out_dir=snakemake.output[0],
-                reward_model_dir=snakemake.input.get("reward_model"), threads=snakemake.threads,
-                stage="post")
+summary = train(
+    snakemake.input.model,
+    data,
+    stage["method"],
+    stage.get("hparams", {}),
+    seed=snakemake.params.seed,
+    out_dir=snakemake.output[0],
+    reward_model_dir=snakemake.input.get("reward_model"),
+    threads=snakemake.threads,
+    stage="post",
+)
 log.info("stage %s (%s) done: %s", stage["name"], stage["method"], summary)

@@ -1,4 +1,5 @@
 """Rule pretrain: pre-train one scale from random initialisation on the corpus (resumable)."""
+
 from sahlab.io import read_jsonl
 from sahlab.logs import log_to, set_threads
 from sahlab.models.pretrain import pretrain

@@ -1,4 +1,5 @@
 """Rule provenance: the config, code version and package versions behind this results folder."""
+
 from sahlab.io import write_json
 from sahlab.logs import log_to
 from sahlab.provenance import provenance

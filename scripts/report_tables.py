@@ -1,4 +1,5 @@
 """Rule report_tables: every table of the run as an HTML file for `snakemake --report`."""
+
 from sahlab.logs import log_to
 from sahlab.synthesis.report_tables import render_all
 

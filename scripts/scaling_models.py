@@ -1,4 +1,5 @@
 """Rule scaling_models: each model's fitted exponent and level beside its base reasoning score."""
+
 import csv
 
 from sahlab.io import atomic_path, read_json

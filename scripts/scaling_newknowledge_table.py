@@ -1,6 +1,7 @@
 """Rule scaling_newknowledge_table: accuracies per model x condition x question kind and the paired
 differences (new-people QA arm − old-people QA arm, post − base), with bootstrap CIs over the
 held-out people's questions."""
+
 import csv
 
 from sahlab.io import atomic_path, read_jsonl
@@ -18,6 +19,14 @@ for path, rows in ((snakemake.output.csv, acc), (snakemake.output.paired, diffs)
         w.writeheader()
         w.writerows(rows)
 with atomic_path(snakemake.output.md) as tmp:
-    tmp.write_text(newknowledge_markdown(acc, diffs, heldout=(
-        "the held-out new people (no QA about them in any arm)" if heldout_only
-        else "all new people (no QA/held-out split configured)")))
+    tmp.write_text(
+        newknowledge_markdown(
+            acc,
+            diffs,
+            heldout=(
+                "the held-out new people (no QA about them in any arm)"
+                if heldout_only
+                else "all new people (no QA/held-out split configured)"
+            ),
+        )
+    )

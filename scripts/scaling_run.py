@@ -1,4 +1,5 @@
 """Rule scaling_run: one (model, task, seed) over the whole N grid (SFT, then evaluation)."""
+
 from sahlab.io import read_examples, write_json, write_jsonl
 from sahlab.logs import log_to, set_threads
 from sahlab.scaling.run import run_scaling
@@ -8,14 +9,37 @@ set_threads(snakemake.threads)
 p = snakemake.params
 # scaling.n_test is a cap: a smaller test split (multihop: 160 rows) is used whole
 records, summary, timing = run_scaling(
-    snakemake.input.model, p.task, read_examples(snakemake.input.train),
-    read_examples(snakemake.input.test)[:p.n_test], p.grid,
+    snakemake.input.model,
+    p.task,
+    read_examples(snakemake.input.train),
+    read_examples(snakemake.input.test)[: p.n_test],
+    p.grid,
     int(snakemake.wildcards.seed),
-    hparams=p.hparams, epochs=p.epochs, min_steps=p.min_steps, max_steps=p.max_steps,
-    max_new_tokens=p.max_new_tokens, batch_size=p.batch_size, threads=snakemake.threads,
-    work_root=snakemake.output.records)
+    hparams=p.hparams,
+    epochs=p.epochs,
+    min_steps=p.min_steps,
+    max_steps=p.max_steps,
+    max_new_tokens=p.max_new_tokens,
+    batch_size=p.batch_size,
+    threads=snakemake.threads,
+    work_root=snakemake.output.records,
+)
 write_jsonl(snakemake.output.records, records)
-write_json(snakemake.output.summary, {"model": snakemake.wildcards.model, "task": p.task,
-                                      "seed": int(snakemake.wildcards.seed), "per_N": summary})
-write_json(snakemake.output.timing, {"model": snakemake.wildcards.model, "task": p.task,
-                                     "seed": int(snakemake.wildcards.seed), "per_N": timing})
+write_json(
+    snakemake.output.summary,
+    {
+        "model": snakemake.wildcards.model,
+        "task": p.task,
+        "seed": int(snakemake.wildcards.seed),
+        "per_N": summary,
+    },
+)
+write_json(
+    snakemake.output.timing,
+    {
+        "model": snakemake.wildcards.model,
+        "task": p.task,
+        "seed": int(snakemake.wildcards.seed),
+        "per_N": timing,
+    },
+)

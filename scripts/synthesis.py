@@ -1,4 +1,5 @@
 """Rule synthesis: paired stage gains, the synthesis table and the claims' verdicts."""
+
 import pandas as pd
 
 from sahlab.eval.scorers import MAIN_METRIC
@@ -12,8 +13,7 @@ from sahlab.synthesis.stage_gains import CAPTION, COLUMNS, gains_rows
 log = log_to(snakemake.log[0])
 p, out = snakemake.params, snakemake.output
 records = {record_key(f): read_jsonl(f) for f in [*snakemake.input.own, *snakemake.input.cross]}
-gains = pd.DataFrame(gains_rows(records, MAIN_METRIC, n_boot=p.n_boot, seed=p.seed),
-                     columns=list(COLUMNS))
+gains = pd.DataFrame(gains_rows(records, MAIN_METRIC, n_boot=p.n_boot, seed=p.seed), columns=list(COLUMNS))
 with atomic_path(out.gains_csv) as tmp:
     gains.to_csv(tmp, index=False)
 with atomic_path(out.gains_md) as tmp:

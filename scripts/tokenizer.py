@@ -1,4 +1,5 @@
 """Rule tokenizer: byte-level BPE trained on the pre-training corpus, with the chat template."""
+
 from sahlab.io import read_jsonl
 from sahlab.logs import log_to
 from sahlab.models.tokenizer import train_tokenizer

@@ -1,4 +1,5 @@
 """Shared fixtures: a copy of the workflow in a temporary folder and a helper to run snakemake."""
+
 from __future__ import annotations
 
 import os
@@ -25,11 +26,14 @@ def copy_workflow(dest: Path) -> Path:
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600):
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONHASHSEED="0")
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [*SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -38,9 +42,8 @@ def planned_jobs(proc) -> dict[str, int]:
     text = proc.stdout + proc.stderr
     if "Job stats:" not in text:
         return {}
-    table = text[text.index("Job stats:"):]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-            if m[1] != "total"}
+    table = text[text.index("Job stats:") :]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
 
 
 def pytest_configure(config):
@@ -70,6 +73,5 @@ def workflow_copy(tmp_path):
 def smoke_run(tmp_path_factory):
     """The smoke config run end-to-end once per test session (shared by the workflow tests)."""
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
-    proc = run_snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml",
-                         timeout=1800)
+    proc = run_snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml", timeout=1800)
     return workdir, proc

@@ -6,6 +6,7 @@
 scripts/evaluate.py); the launched processes train (`sahlab.train.train`) or generate
 (`sahlab.eval.generate.generate`), and rank 0 writes the result.
 """
+
 import json
 import sys
 
@@ -20,15 +21,19 @@ for job in spec.get("jobs", [spec]):  # several jobs share one launch (tests sta
     if job["mode"] == "train":
         from sahlab.train import train
 
-        train(job["model"], job["rows"], job["method"], job["hparams"], seed=0,
-              out_dir=job["out"], threads=1)
+        train(job["model"], job["rows"], job["method"], job["hparams"], seed=0, out_dir=job["out"], threads=1)
     else:
         from sahlab.eval.generate import generate, render_prompts
         from sahlab.eval.policy import ModelPolicy
 
         policy = ModelPolicy.from_pretrained(job["model"])
         prompts = render_prompts(policy.tokenizer, job["prompts"], "chat")
-        outputs = generate(policy, prompts, max_new_tokens=job["max_new_tokens"],
-                           batch_size=job["batch_size"], progress=False)
+        outputs = generate(
+            policy,
+            prompts,
+            max_new_tokens=job["max_new_tokens"],
+            batch_size=job["batch_size"],
+            progress=False,
+        )
         if is_main():
             write_json(job["out"], outputs)

@@ -13,6 +13,7 @@ cluster's name and the recorded PIDs) are stopped before a new start.
 Facts this relies on are in ../shared/SLURM.md (Slurm 22.05, munge 0.5.15, MariaDB 10.11).
 Never imports snakemake.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,10 +24,21 @@ import tempfile
 import time
 from pathlib import Path
 
-PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge", "slurmdbd", "mariadb-server",
-            "mariadb-client")
-BINARIES = ("slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "sacctmgr", "scontrol",
-            "sinfo", "munged", "munge", "mariadbd", "mariadb-install-db")
+PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge", "slurmdbd", "mariadb-server", "mariadb-client")
+BINARIES = (
+    "slurmctld",
+    "slurmd",
+    "slurmdbd",
+    "sbatch",
+    "sacct",
+    "sacctmgr",
+    "scontrol",
+    "sinfo",
+    "munged",
+    "munge",
+    "mariadbd",
+    "mariadb-install-db",
+)
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
 ACCOUNT = "sahlab"
@@ -56,17 +68,19 @@ def ensure_installed(timeout: int = 900) -> None:
     if not missing:
         return
     if os.geteuid() != 0:
-        raise ClusterUnavailable(f"SLURM binaries {missing} are missing and installing them "
-                                 "needs root")
+        raise ClusterUnavailable(f"SLURM binaries {missing} are missing and installing them needs root")
     if shutil.which("apt-get") is None:
         raise ClusterUnavailable(f"SLURM binaries {missing} are missing and there is no apt-get")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]):
+    for cmd in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
+    ):
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:
-            raise ClusterUnavailable(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n"
-                                     f"{(proc.stdout + proc.stderr)[-2000:]}")
+            raise ClusterUnavailable(
+                f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-2000:]}"
+            )
     still = _missing_binaries()
     if still:
         raise ClusterUnavailable(f"after apt-get install, binaries {still} are still missing")
@@ -98,13 +112,15 @@ def _munge_answers() -> bool:
 def _node_line(hostname: str) -> str:
     """This machine's node definition from `slurmd -C`, memory lowered to 95 % (slurmd refuses a
     node that reports less memory than configured)."""
-    out = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, timeout=30,
-                         check=True).stdout.splitlines()[0].split()
+    out = (
+        subprocess.run(["slurmd", "-C"], capture_output=True, text=True, timeout=30, check=True)
+        .stdout.splitlines()[0]
+        .split()
+    )
     fields = dict(f.split("=", 1) for f in out if "=" in f)
     fields["NodeName"] = hostname
     fields["RealMemory"] = str(int(int(fields["RealMemory"]) * 0.95))
-    keep = ("NodeName", "CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket",
-            "ThreadsPerCore", "RealMemory")
+    keep = ("NodeName", "CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket", "ThreadsPerCore", "RealMemory")
     return " ".join(f"{k}={fields[k]}" for k in keep if k in fields)
 
 
@@ -152,8 +168,8 @@ class SlurmCluster:
         self.conf.write_text(f"""\
 ClusterName={CLUSTER}
 SlurmctldHost={self.hostname}(127.0.0.1)
-SlurmctldPort={ports['slurmctld']}
-SlurmdPort={ports['slurmd']}
+SlurmctldPort={ports["slurmctld"]}
+SlurmdPort={ports["slurmd"]}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -176,7 +192,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStoreFlags=job_comment
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
-AccountingStoragePort={ports['slurmdbd']}
+AccountingStoragePort={ports["slurmdbd"]}
 AccountingStorageTRES=gres/gpu
 GresTypes=gpu
 {_node_line(self.hostname)} NodeAddr=127.0.0.1 Gres=gpu:1 State=UNKNOWN
@@ -185,19 +201,20 @@ PartitionName={PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINITE Sta
         # a stand-in GPU (/dev/null as its device): schedulable and accounted as gres/gpu, while
         # the job itself sees no CUDA device and runs on CPU
         (r / "etc/gres.conf").write_text(
-            f"AutoDetect=off\nNodeName={self.hostname} Name=gpu File=/dev/null Count=1\n")
+            f"AutoDetect=off\nNodeName={self.hostname} Name=gpu File=/dev/null Count=1\n"
+        )
         dbd = r / "etc/slurmdbd.conf"
         dbd.write_text(f"""\
 AuthType=auth/munge
 DbdHost={self.hostname}
 DbdAddr=127.0.0.1
-DbdPort={ports['slurmdbd']}
+DbdPort={ports["slurmdbd"]}
 SlurmUser=root
 PidFile={r}/run/slurmdbd.pid
 LogFile={r}/log/slurmdbd.log
 StorageType=accounting_storage/mysql
 StorageHost=127.0.0.1
-StoragePort={ports['mysql']}
+StoragePort={ports["mysql"]}
 StorageUser=root
 StorageLoc=slurm_acct_db
 """)
@@ -206,8 +223,9 @@ StorageLoc=slurm_acct_db
     # ------------------------------------------------------------------ processes
     def _spawn(self, name: str, cmd: list[str], **kw) -> None:
         log = open(self.log_dir / f"{name}.out", "w")
-        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                            env=self.env, start_new_session=True, **kw)
+        self.procs[name] = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True, **kw
+        )
         (self.root / "run" / f"{name}.started.pid").write_text(str(self.procs[name].pid))
 
     def _wait(self, what: str, ready, name: str, timeout: float = 60) -> None:
@@ -218,8 +236,7 @@ StorageLoc=slurm_acct_db
             if name in self.procs and self.procs[name].poll() is not None:
                 break
             time.sleep(0.3)
-        raise ClusterError(f"{what} did not come up within {timeout:.0f} s; "
-                                 f"{self.log_tail(name)}")
+        raise ClusterError(f"{what} did not come up within {timeout:.0f} s; {self.log_tail(name)}")
 
     def log_tail(self, name: str, n: int = 3000) -> str:
         """The end of a daemon's log files (for error messages)."""
@@ -232,8 +249,7 @@ StorageLoc=slurm_acct_db
         """Run a SLURM client command against this cluster; returns stdout."""
         proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
-            raise ClusterError(f"`{' '.join(cmd)}` failed ({proc.returncode}): "
-                                     f"{proc.stdout}{proc.stderr}")
+            raise ClusterError(f"`{' '.join(cmd)}` failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
         return proc.stdout
 
     def _start_munge(self) -> None:
@@ -252,32 +268,63 @@ StorageLoc=slurm_acct_db
             self.made_munge_dir = True
         MUNGE_SOCKET.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         shutil.chown(MUNGE_SOCKET.parent, "munge", "munge")
-        self._spawn("munged", ["munged", "-F", "--force", f"--log-file={mdir}/munged.log",
-                               f"--pid-file={mdir}/munged.pid",
-                               f"--seed-file={mdir}/munged.seed"], user="munge", group="munge")
+        self._spawn(
+            "munged",
+            [
+                "munged",
+                "-F",
+                "--force",
+                f"--log-file={mdir}/munged.log",
+                f"--pid-file={mdir}/munged.pid",
+                f"--seed-file={mdir}/munged.seed",
+            ],
+            user="munge",
+            group="munge",
+        )
         self._wait("munged", _munge_answers, "munged", timeout=20)
 
     def _start_mariadb(self, port: int) -> None:
         data = self.root / "mysql"
-        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-                        "--skip-test-db", "--auth-root-authentication-method=normal"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={data}",
+                "--user=root",
+                "--skip-test-db",
+                "--auth-root-authentication-method=normal",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         # grant tables are skipped: the server is private, bound to 127.0.0.1, and short-lived
-        self._spawn("mariadbd", ["mariadbd", "--no-defaults", f"--datadir={data}", "--user=root",
-                                 "--bind-address=127.0.0.1", f"--port={port}",
-                                 f"--socket={self.root}/run/mysql.sock",
-                                 f"--pid-file={self.root}/run/mariadb.pid",
-                                 f"--log-error={self.log_dir}/mariadbd.log",
-                                 "--skip-grant-tables", "--skip-name-resolve",
-                                 "--innodb-buffer-pool-size=64M"])
+        self._spawn(
+            "mariadbd",
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={data}",
+                "--user=root",
+                "--bind-address=127.0.0.1",
+                f"--port={port}",
+                f"--socket={self.root}/run/mysql.sock",
+                f"--pid-file={self.root}/run/mariadb.pid",
+                f"--log-error={self.log_dir}/mariadbd.log",
+                "--skip-grant-tables",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=64M",
+            ],
+        )
         self._wait("mariadbd", lambda: _port_open(port), "mariadbd", timeout=60)
 
     def _link_system_conf(self) -> None:
         if SYSTEM_CONF.is_symlink():
             _reap_stale_cluster(SYSTEM_CONF)
         if SYSTEM_CONF.exists() or SYSTEM_CONF.is_symlink():
-            raise ClusterUnavailable(f"{SYSTEM_CONF} already exists (another SLURM setup on "
-                                     "this machine); not touching it")
+            raise ClusterUnavailable(
+                f"{SYSTEM_CONF} already exists (another SLURM setup on this machine); not touching it"
+            )
         if not SYSTEM_CONF.parent.exists():
             SYSTEM_CONF.parent.mkdir(parents=True)
             self.made_etc_dir = True
@@ -296,15 +343,20 @@ StorageLoc=slurm_acct_db
             self._spawn("slurmdbd", ["slurmdbd", "-D"])
             self._wait("slurmdbd", lambda: _port_open(ports["slurmdbd"]), "slurmdbd")
             self.run("sacctmgr", "-i", "add", "cluster", CLUSTER)
-            self.run("sacctmgr", "-i", "add", "account", ACCOUNT, "Description=sahlab tests",
-                     "Organization=sahlab")
+            self.run(
+                "sacctmgr", "-i", "add", "account", ACCOUNT, "Description=sahlab tests", "Organization=sahlab"
+            )
             self.run("sacctmgr", "-i", "add", "user", "root", f"Account={ACCOUNT}")
             self._spawn("slurmctld", ["slurmctld", "-D", "-i"])
-            self._wait("slurmctld", lambda: self.run("scontrol", "ping", check=False)
-                       .count("UP") > 0, "slurmctld")
+            self._wait(
+                "slurmctld", lambda: self.run("scontrol", "ping", check=False).count("UP") > 0, "slurmctld"
+            )
             self._spawn("slurmd", ["slurmd", "-D", "-N", self.hostname])
-            self._wait("slurmd (node idle)", lambda: self.run(
-                "sinfo", "-h", "-o", "%T", check=False).strip() == "idle", "slurmd")
+            self._wait(
+                "slurmd (node idle)",
+                lambda: self.run("sinfo", "-h", "-o", "%T", check=False).strip() == "idle",
+                "slurmd",
+            )
         except BaseException:
             self.stop()
             raise
@@ -324,8 +376,10 @@ StorageLoc=slurm_acct_db
         if self.made_link and SYSTEM_CONF.is_symlink():
             SYSTEM_CONF.unlink()
             self.made_link = False
-        for made, folder in ((self.made_etc_dir, SYSTEM_CONF.parent),
-                             (self.made_munge_dir, MUNGE_SOCKET.parent)):
+        for made, folder in (
+            (self.made_etc_dir, SYSTEM_CONF.parent),
+            (self.made_munge_dir, MUNGE_SOCKET.parent),
+        ):
             if made:
                 try:
                     folder.rmdir()
@@ -333,16 +387,26 @@ StorageLoc=slurm_acct_db
                     pass
         self.made_etc_dir = self.made_munge_dir = False
         if self.munge_dir is not None:
-            shutil.copytree(self.munge_dir, self.log_dir / "munge", dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("*.seed"))
+            shutil.copytree(
+                self.munge_dir,
+                self.log_dir / "munge",
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("*.seed"),
+            )
             shutil.rmtree(self.munge_dir, ignore_errors=True)
             self.munge_dir = None
 
     def sacct(self, *job_ids: str) -> list[dict[str, str]]:
         """One dict per job allocation (no steps): JobID, JobName, Account, Partition, State,
         ExitCode, AllocTRES, Comment (the plugin puts the rule and wildcards there)."""
-        fields = ("JobID", "JobName", "Account", "Partition", "State", "ExitCode", "AllocTRES",
-                  "Comment")
-        out = self.run("sacct", "-X", "-n", "-P", "-a", f"--format={','.join(fields)}",
-                       *(["-j", ",".join(job_ids)] if job_ids else []))
+        fields = ("JobID", "JobName", "Account", "Partition", "State", "ExitCode", "AllocTRES", "Comment")
+        out = self.run(
+            "sacct",
+            "-X",
+            "-n",
+            "-P",
+            "-a",
+            f"--format={','.join(fields)}",
+            *(["-j", ",".join(job_ids)] if job_ids else []),
+        )
         return [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line.strip()]

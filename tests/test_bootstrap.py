@@ -1,5 +1,6 @@
 """Bootstrap CIs: coverage, width vs n, determinism, and the summed-statistics path against a
 slow loop that re-scores each resample with sacrebleu's public API."""
+
 import time
 
 import numpy as np
@@ -29,8 +30,10 @@ def test_coverage_is_near_nominal():
 
 def test_width_shrinks_like_one_over_sqrt_n():
     rng = np.random.default_rng(3)
-    width = {n: (lambda c: c["ci_high"] - c["ci_low"])(bootstrap_ci(rng.random(n), 1000, seed=0))
-             for n in (100, 10_000)}
+    width = {
+        n: (lambda c: c["ci_high"] - c["ci_low"])(bootstrap_ci(rng.random(n), 1000, seed=0))
+        for n in (100, 10_000)
+    }
     assert 6 < width[100] / width[10_000] < 15  # sqrt(100) = 10
 
 
@@ -61,20 +64,35 @@ def test_callable_paths_agree_with_mean_path():
 
 def test_summed_chrf_and_bleu_match_a_slow_reference_loop():
     from sacrebleu.metrics import BLEU, CHRF
-    refs = ["the cat sat on the mat", "a dog barks at night", "birds sing in the morning",
-            "we eat bread and cheese", "the river runs to the sea", "it rains a lot here",
-            "my sister reads old books", "they built a small house"]
-    hyps = ["the cat sat on a mat", "dog barks at the night", "birds are singing at morning",
-            "we eat cheese", "a river runs into the sea", "it rains here", "",
-            "they built the small house"]
+
+    refs = [
+        "the cat sat on the mat",
+        "a dog barks at night",
+        "birds sing in the morning",
+        "we eat bread and cheese",
+        "the river runs to the sea",
+        "it rains a lot here",
+        "my sister reads old books",
+        "they built a small house",
+    ]
+    hyps = [
+        "the cat sat on a mat",
+        "dog barks at the night",
+        "birds are singing at morning",
+        "we eat cheese",
+        "a river runs into the sea",
+        "it rains here",
+        "",
+        "they built the small house",
+    ]
     n, n_boot, seed = len(refs), 60, 11
     idx = resample_indices(n, n_boot, seed)
     for metric, corpus in ((CHRF(), sacrebleu.corpus_chrf), (BLEU(), sacrebleu.corpus_bleu)):
         stats = metric._extract_corpus_statistics(hyps, [refs])
-        fast = bootstrap_summed(stats, lambda s: metric._compute_score_from_stats(list(s)).score,
-                                n_boot, seed)
-        slow = np.array([corpus([hyps[i] for i in row], [[refs[i] for i in row]]).score
-                         for row in idx])
+        fast = bootstrap_summed(
+            stats, lambda s: metric._compute_score_from_stats(list(s)).score, n_boot, seed
+        )
+        slow = np.array([corpus([hyps[i] for i in row], [[refs[i] for i in row]]).score for row in idx])
         assert fast["value"] == pytest.approx(corpus(hyps, [refs]).score, abs=1e-9)
         assert fast["ci_low"] == pytest.approx(np.quantile(slow, 0.025), abs=1e-9)
         assert fast["ci_high"] == pytest.approx(np.quantile(slow, 0.975), abs=1e-9)

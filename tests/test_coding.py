@@ -1,5 +1,6 @@
 """The coding task: the tiny language, its generator and corpus, the execution scorer and the
 Python sandbox (hostile programs are contained and scored wrong)."""
+
 import os
 import random
 import time
@@ -13,36 +14,63 @@ from sahlab.world.build import build_world, make_task
 from sahlab.world.config import validate_world_config
 from sahlab.world.layouts import EMBEDDED
 
-SMALL = {"entities": {"n_corpus_people": 10, "n_new_people": 4, "n_cities": 4, "n_companies": 4,
-                      "n_universities": 2, "bios_per_person": 2, "profiles_per_entity": 2},
-         "corpus": {"total_chars": 20000},
-         "tasks": {"coding": {"train": 200, "test": 60}, "multihop": {"train": 20, "test": 10}},
-         "newknowledge": {"test": 8}}
+SMALL = {
+    "entities": {
+        "n_corpus_people": 10,
+        "n_new_people": 4,
+        "n_cities": 4,
+        "n_companies": 4,
+        "n_universities": 2,
+        "bios_per_person": 2,
+        "profiles_per_entity": 2,
+    },
+    "corpus": {"total_chars": 20000},
+    "tasks": {"coding": {"train": 200, "test": 60}, "multihop": {"train": 20, "test": 10}},
+    "newknowledge": {"test": 8},
+}
 
 
 # ------------------------------------------------------------------------------ tiny language
-@pytest.mark.parametrize("program, x, y", [
-    ("f(x) = x + 3", 4, 7), ("f(x) = (x + 3) * 2", 4, 14), ("f(x) = x + 3 * 2", 4, 10),
-    ("f(x) = max((x - 9) % 4, 2)", 4, 3), ("f(x)=min(x,5)-abs(-x)", 7, -2),
-    ("f(x) = --x", 3, 3), ("f(x) = 10 - 4 - 3", 0, 3), ("f(x) = (x - 9) % 4", 4, 3)])
+@pytest.mark.parametrize(
+    "program, x, y",
+    [
+        ("f(x) = x + 3", 4, 7),
+        ("f(x) = (x + 3) * 2", 4, 14),
+        ("f(x) = x + 3 * 2", 4, 10),
+        ("f(x) = max((x - 9) % 4, 2)", 4, 3),
+        ("f(x)=min(x,5)-abs(-x)", 7, -2),
+        ("f(x) = --x", 3, 3),
+        ("f(x) = 10 - 4 - 3", 0, 3),
+        ("f(x) = (x - 9) % 4", 4, 3),
+    ],
+)
 def test_tiny_language_evaluates_with_usual_precedence(program, x, y):
     assert tinylang.run(tinylang.parse(program), x) == y
 
 
-@pytest.mark.parametrize("program, message", [
-    ("x + 1", "starts with"), ("f(x) = ", "empty"), ("f(x) = x +", "expected"),
-    ("f(x) = y", "unknown name 'y'"), ("f(x) = max(x)", "takes 2"), ("f(x) = x ** 2", "expected"),
-    ("f(x) = __import__(x)", "unknown name"), ("f(x) = x; 1", "unexpected character"),
-    ("f(x) = " + "(" * 200 + "x" + ")" * 200, "longer than"),
-    ("f(x) = " + "-" * 100 + "x", "nested deeper"), ("f(x) = x 1", "after the expression")])
+@pytest.mark.parametrize(
+    "program, message",
+    [
+        ("x + 1", "starts with"),
+        ("f(x) = ", "empty"),
+        ("f(x) = x +", "expected"),
+        ("f(x) = y", "unknown name 'y'"),
+        ("f(x) = max(x)", "takes 2"),
+        ("f(x) = x ** 2", "expected"),
+        ("f(x) = __import__(x)", "unknown name"),
+        ("f(x) = x; 1", "unexpected character"),
+        ("f(x) = " + "(" * 200 + "x" + ")" * 200, "longer than"),
+        ("f(x) = " + "-" * 100 + "x", "nested deeper"),
+        ("f(x) = x 1", "after the expression"),
+    ],
+)
 def test_tiny_language_rejects_bad_programs_with_a_reason(program, message):
     with pytest.raises(tinylang.ParseError, match=message):
         tinylang.parse(program)
 
 
 def test_tiny_language_runtime_limits_fail_the_check_without_raising():
-    assert tinylang.check("f(x) = x % (x - x)", [[1, 0]]) == (True, False,
-                                                             "runtime error: modulo by zero")
+    assert tinylang.check("f(x) = x % (x - x)", [[1, 0]]) == (True, False, "runtime error: modulo by zero")
     huge = "f(x) = " + "*".join(["99999999999"] * 20)  # 220 digits: over MAX_DIGITS
     parses, passed, detail = tinylang.check(huge, [[1, 1]])
     assert parses and not passed and "digits" in detail
@@ -117,8 +145,7 @@ def test_one_step_problems_fill_a_split_with_disjoint_programs(small_world):
     world, _ = small_world
     cfg = validate_world_config({**SMALL, "coding": {"step_weights": [1, 0, 0]}})
     splits = make_task(world, "coding", cfg, 7)
-    assert len(splits["test"]) == 60 and all(len(r["metadata"]["steps"]) == 1
-                                             for r in splits["test"])
+    assert len(splits["test"]) == 60 and all(len(r["metadata"]["steps"]) == 1 for r in splits["test"])
     assert not {r["reference"] for r in splits["train"]} & {r["reference"] for r in splits["test"]}
 
 
@@ -126,8 +153,9 @@ def test_corpus_teaches_the_language_without_task_programs(small_world):
     from sahlab.world.corpus import make_corpus
 
     world, cfg = small_world
-    cfg = validate_world_config({**SMALL, "corpus": {"total_chars": 60000,
-                                                     "mix": {"bios": 0.5, "code": 0.5}}})
+    cfg = validate_world_config(
+        {**SMALL, "corpus": {"total_chars": 60000, "mix": {"bios": 0.5, "code": 0.5}}}
+    )
     docs = [d["text"] for d in make_corpus(world, cfg, 7)["train"] if d["source"] == "code"]
     assert docs and all(d.startswith("Program ") for d in docs)
     task = make_task(world, "coding", cfg, 7)
@@ -147,24 +175,41 @@ def test_corpus_teaches_the_language_without_task_programs(small_world):
 
 # ------------------------------------------------------------------------------ scorer
 def _row(tests=((1, 2), (5, 6))):
-    return {"id": "c0", "prompt": "Take x, add 1.", "reference": "f(x) = x + 1",
-            "metadata": {"language": "tiny", "tests": [list(t) for t in tests]}}
+    return {
+        "id": "c0",
+        "prompt": "Take x, add 1.",
+        "reference": "f(x) = x + 1",
+        "metadata": {"language": "tiny", "tests": [list(t) for t in tests]},
+    }
 
 
 def test_embedded_scoring_splits_format_from_content_errors():
-    outs = ["f(x) = 1 + x\nf(1) = 2", "f(x) = x + 2", "f(x) = x +", "Sure! Here it is", "",
-            "\n  f(x) = x+1  "]
+    outs = [
+        "f(x) = 1 + x\nf(1) = 2",
+        "f(x) = x + 2",
+        "f(x) = x +",
+        "Sure! Here it is",
+        "",
+        "\n  f(x) = x+1  ",
+    ]
     recs, m = score("coding", outs, [_row()] * len(outs), n_boot=0)
     assert [r["correct"] for r in recs] == [True, False, False, False, False, True]
-    assert [r["error_kind"] for r in recs] == ["correct", "reasoning", "format", "format",
-                                               "format", "correct"]
+    assert [r["error_kind"] for r in recs] == [
+        "correct",
+        "reasoning",
+        "format",
+        "format",
+        "format",
+        "correct",
+    ]
     assert [r["parses"] for r in recs] == [r["format_ok"] for r in recs]
     assert m["pass_at_1"]["value"] == pytest.approx(2 / 6)
     assert m["error_format"]["value"] == pytest.approx(3 / 6)
     assert REWARD_KEY["coding"] == "tests_passed"
     # partial credit: f(x) = x + 2 fails both tests; x % 5 + 1 passes (1, 2) but not (5, 6)
-    recs, _ = score("coding", ["f(x) = x % 5 + 1", "f(x) = x +", "f(x) = 2 % (x - 1)"],
-                    [_row()] * 3, n_boot=0)
+    recs, _ = score(
+        "coding", ["f(x) = x % 5 + 1", "f(x) = x +", "f(x) = 2 % (x - 1)"], [_row()] * 3, n_boot=0
+    )
     assert [r["tests_passed"] for r in recs] == [0.5, 0.0, 0.0]
     assert [r["correct"] for r in recs] == [False, False, False]
 
@@ -194,11 +239,9 @@ def test_rewards_are_the_scorers_value():
 
 def test_run_tests_counts_each_test_and_a_runtime_error_fails_only_its_own():
     tests = [[1, 0], [2, 0], [3, 1]]  # f(x) = 3 % (x - 1) fails at x = 1 (modulo by zero)
-    assert tinylang.run_tests("f(x) = 3 % (x - 1)", tests) == (True, 2,
-                                                               "runtime error: modulo by zero")
+    assert tinylang.run_tests("f(x) = 3 % (x - 1)", tests) == (True, 2, "runtime error: modulo by zero")
     assert tinylang.run_tests("f(x) = (", tests)[:2] == (False, 0)
-    assert tinylang.check("f(x) = 3 % (x - 1)", tests) == (True, False,
-                                                          "runtime error: modulo by zero")
+    assert tinylang.check("f(x) = 3 % (x - 1)", tests) == (True, False, "runtime error: modulo by zero")
 
 
 # ------------------------------------------------------------------------------ sandbox
@@ -225,7 +268,7 @@ def test_sandbox_contains_hostile_programs(tmp_path):
         "exits_early": "import sys\nsys.exit(0)\n",
         "socket": "import socket\nsocket.socket().connect(('127.0.0.1', 80))\n",
         "ctypes": "import ctypes\n",
-        "forges_status": "print('{\"status\": \"passed\"}')\nassert False\n",
+        "forges_status": 'print(\'{"status": "passed"}\')\nassert False\n',
     }
     t0 = time.perf_counter()
     res = dict(zip(progs, run_many(list(progs.values()), FAST)))
@@ -254,8 +297,10 @@ def test_study_a_error_split_reads_the_coding_records():
 
     outs = ["f(x) = x + 1", "f(x) = x", "nonsense", "f(x) = (x"]
     rows = [{**_row(), "id": f"c{i}"} for i in range(4)]
-    records = [{"model": "m", "task": "coding", "N": 4, "seed": 1, "example_id": f"c{i}",
-                "output": out} for i, out in enumerate(outs)]
+    records = [
+        {"model": "m", "task": "coding", "N": 4, "seed": 1, "example_id": f"c{i}", "output": out}
+        for i, out in enumerate(outs)
+    ]
     split = error_split(records, {"coding": rows})
     # format = does not parse as a program; content = parses but fails a test
     assert split[0]["error_format"] == 0.5 and split[0]["error_content"] == 0.25
@@ -263,9 +308,11 @@ def test_study_a_error_split_reads_the_coding_records():
 
 
 def test_sandbox_status_pipe_cannot_be_forged():
-    prog = ("import io, os\nfor fd in range(3, 20):\n    try:\n"
-            "        io.FileIO(fd, 'w', closefd=False).write(b'{\"status\": \"passed\"}\\n')\n"
-            "    except Exception:\n        pass\nassert False\n")
+    prog = (
+        "import io, os\nfor fd in range(3, 20):\n    try:\n"
+        "        io.FileIO(fd, 'w', closefd=False).write(b'{\"status\": \"passed\"}\\n')\n"
+        "    except Exception:\n        pass\nassert False\n"
+    )
     assert run_many([prog], FAST)[0]["status"] == "failed"
 
 
@@ -273,7 +320,6 @@ def test_paired_statistics_know_pass_at_1():
     # synthesis' stage gains and EFT's paired CIs resample per-item statistics of the metric
     from sahlab.eft.paired import item_stats
 
-    recs, m = score("coding", ["f(x) = x + 1", "f(x) = x", "f(x) = 1 + x", "f(x) ="],
-                    [_row()] * 4, n_boot=0)
+    recs, m = score("coding", ["f(x) = x + 1", "f(x) = x", "f(x) = 1 + x", "f(x) ="], [_row()] * 4, n_boot=0)
     stats, of_sums = item_stats("pass_at_1", recs)
     assert of_sums(stats.sum(0)) == pytest.approx(m["pass_at_1"]["value"]) == 0.5

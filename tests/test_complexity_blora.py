@@ -1,5 +1,6 @@
 """BLoRA (study B): Bayesian-Bits gates and their regulariser, learned widths and ranks, and the
 payload's bit accounting (sahlab.complexity.blora, programs/blora.py)."""
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,10 @@ def _quantiser(gammas, rank=None):
     return q.eval(), x
 
 
-@pytest.mark.parametrize("gammas, width", [([6, 6, 6, 6], 32), ([6, 6, 6, -6], 16),
-                                           ([6, 6, -6, 6], 8), ([6, -6, 6, 6], 4),
-                                           ([-6, 6, 6, 6], 2)])
+@pytest.mark.parametrize(
+    "gammas, width",
+    [([6, 6, 6, 6], 32), ([6, 6, 6, -6], 16), ([6, 6, -6, 6], 8), ([6, -6, 6, 6], 4), ([-6, 6, 6, 6], 2)],
+)
 def test_width_is_the_nested_open_gates_and_values_lie_on_its_grid(gammas, width):
     q, x = _quantiser(gammas)
     assert q.width() == width
@@ -112,8 +114,8 @@ def test_payload_decodes_to_the_gated_adapter_and_counts_bits():
             layer.E.normal_()
         l0, l1 = layers["layers.0.proj"], layers["layers.1.proj"]
         l0.qE.gamma_rank.copy_(torch.tensor([6.0, -6.0, 6.0]))  # rank 2
-        l0.qA.gamma.copy_(torch.tensor([6.0, -6.0, 6.0, 6.0]))   # A at 4 bits
-        l1.qB.gamma.copy_(torch.tensor([-6.0, 6.0, 6.0, 6.0]))   # B at 2 bits
+        l0.qA.gamma.copy_(torch.tensor([6.0, -6.0, 6.0, 6.0]))  # A at 4 bits
+        l1.qB.gamma.copy_(torch.tensor([-6.0, 6.0, 6.0, 6.0]))  # B at 2 bits
     model.eval()
     x = torch.randn(3, 6)
     with torch.no_grad():
@@ -140,9 +142,18 @@ def test_training_moves_gates_and_keeps_base_frozen(monkeypatch):
     towards closing under the regulariser, base weights stay."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    cfg = LlamaConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                      num_key_value_heads=2, intermediate_size=32, max_position_embeddings=64,
-                      pad_token_id=0, eos_token_id=1, bos_token_id=2)
+    cfg = LlamaConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+    )
     model = LlamaForCausalLM(cfg)
     base = {n: p.detach().clone() for n, p in model.named_parameters()}
 
@@ -163,9 +174,12 @@ def test_training_moves_gates_and_keeps_base_frozen(monkeypatch):
 
 
 def test_config_fills_blora_defaults():
-    cfg = {"scales": {"small": {}}, "tasks": {"math": {"source": "embedded"}},
-           "world": {"tasks": {"math": {"train": 64, "test": 40}}},
-           "complexity": {"blora": {"r": 4}}}
+    cfg = {
+        "scales": {"small": {}},
+        "tasks": {"math": {"source": "embedded"}},
+        "world": {"tasks": {"math": {"train": 64, "test": 40}}},
+        "complexity": {"blora": {"r": 4}},
+    }
     s = check_complexity_config(cfg)
     assert s["blora"] == {**blora.DEFAULTS, "r": 4}
     cfg["complexity"] = {}

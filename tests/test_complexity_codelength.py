@@ -1,4 +1,5 @@
 """Code lengths from log-probabilities and the exact arithmetic coder that achieves them."""
+
 import math
 
 import numpy as np
@@ -37,7 +38,7 @@ def test_quantized_distribution_is_exact_and_positive():
     cum = quantize_distribution(p, total=1 << 16)
     freq = np.diff(cum)
     assert cum[0] == 0 and cum[-1] == 1 << 16
-    assert np.all(freq >= 1)                      # impossible symbols stay encodable
+    assert np.all(freq >= 1)  # impossible symbols stay encodable
     assert freq[0] / (1 << 16) == pytest.approx(0.7, abs=1e-3)
     with pytest.raises(ValueError):
         quantize_distribution([0.5, 0.5], total=2)  # V must be < total
@@ -88,6 +89,7 @@ def test_decoder_with_autoregressive_model_sees_only_its_prefix():
     def receiver(prefix):
         seen.append(list(prefix))
         return model(prefix)
+
     assert arithmetic_decode(code, len(seq), receiver) == seq
     assert seen == [seq[:i] for i in range(len(seq))]
     ideal = -sum(math.log2(model(seq[:i])[c]) for i, c in enumerate(seq))

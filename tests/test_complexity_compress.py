@@ -1,4 +1,5 @@
 """zstd sizes: round trips, long mode, and agreement with the zstd command-line tool."""
+
 import re
 import shutil
 import subprocess
@@ -17,8 +18,7 @@ def _inputs():
     return {
         "script": (REPO / "sahlab" / "complexity" / "codelength.py").read_bytes(),
         "text": b"the quick brown fox jumps over the lazy dog. " * 200,
-        "weights_int8": np.clip(np.rint(rng.normal(0, 30, 20000)), -127, 127)
-                        .astype(np.int8).tobytes(),
+        "weights_int8": np.clip(np.rint(rng.normal(0, 30, 20000)), -127, 127).astype(np.int8).tobytes(),
         "random": rng.integers(0, 256, 5000, dtype=np.uint8).tobytes(),
         "empty": b"",
     }
@@ -33,8 +33,8 @@ def test_round_trip(long):
 
 def test_sizes_behave_like_compression():
     inp = _inputs()
-    assert compressed_bits(inp["text"]) < 8 * len(inp["text"]) / 20   # very repetitive
-    assert compressed_bits(inp["random"]) >= 8 * len(inp["random"])   # incompressible
+    assert compressed_bits(inp["text"]) < 8 * len(inp["text"]) / 20  # very repetitive
+    assert compressed_bits(inp["random"]) >= 8 * len(inp["random"])  # incompressible
     assert compressed_bits(inp["text"]) == 8 * len(compress(inp["text"]))
 
 
@@ -75,6 +75,7 @@ def test_same_size_as_zstd_cli(tmp_path):
         print("SKIP reason: the zstd CLI is not installed (apt-get install zstd)")
         pytest.skip("zstd CLI not installed")
     import zstandard
+
     lib = ".".join(map(str, zstandard.ZSTD_VERSION))
     cli = _cli_version()
     for name, data in _inputs().items():
@@ -86,8 +87,9 @@ def test_same_size_as_zstd_cli(tmp_path):
             ours = compress(data, level=19, long=long)
             # each side decodes the other's frame: the formats agree whatever the versions
             assert decompress(out) == data
-            dec = subprocess.run(["zstd", "-d", "-q", "-c", "--long=27"], input=ours,
-                                 capture_output=True, check=True).stdout
+            dec = subprocess.run(
+                ["zstd", "-d", "-q", "-c", "--long=27"], input=ours, capture_output=True, check=True
+            ).stdout
             assert dec == data
             # scripts and text (what script_bits measures) match exactly even across 1.5.x
             if cli == lib or name in ("script", "text", "random", "empty"):
@@ -95,6 +97,5 @@ def test_same_size_as_zstd_cli(tmp_path):
             else:
                 # the match finder of level 19 changed slightly between zstd releases: on binary
                 # input sizes then differ by a fraction of a percent
-                print(f"zstd CLI {cli} vs library {lib}: {name} long={long}: "
-                      f"{len(out)} vs {len(ours)} bytes")
+                print(f"zstd CLI {cli} vs library {lib}: {name} long={long}: {len(out)} vs {len(ours)} bytes")
                 assert abs(len(ours) - len(out)) <= 0.005 * len(out) + 8

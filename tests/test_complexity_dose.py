@@ -1,4 +1,5 @@
 """Study B's dose–response: nested arm mixtures, their ceilings, the table and its config."""
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,15 @@ def test_arm_ceilings_sum_the_code_lengths_of_each_arms_rows():
 
 def _pt(strategy, bits, perf, boot, setting="s"):
     # scored alike on both splits: the same resamples serve as the evaluation split's
-    return {"strategy": strategy, "setting": setting, "bits": bits, "performance": perf,
-            "performance_eval": perf, "boot": boot, "boot_eval": boot}
+    return {
+        "strategy": strategy,
+        "setting": setting,
+        "bits": bits,
+        "performance": perf,
+        "performance_eval": perf,
+        "boot": boot,
+        "boot_eval": boot,
+    }
 
 
 def _res(model, task, points):
@@ -44,18 +52,49 @@ def _res(model, task, points):
 
 def test_dose_rows_saved_bits_against_the_ceiling():
     # pre-trained: the best (0.5) needs a 5,000-bit online program; its prompt reaches 0.1
-    base = [_res("small-base", "math", [_pt("baseline", 100, 0.1, [0.1, 0.1, 0.1]),
-                                        _pt("online", 5000, 0.5, [0.5, 0.4, 0.5])])]
+    base = [
+        _res(
+            "small-base",
+            "math",
+            [_pt("baseline", 100, 0.1, [0.1, 0.1, 0.1]), _pt("online", 5000, 0.5, [0.5, 0.4, 0.5])],
+        )
+    ]
     # arm 4: the prompt falls short; arm 16: its prompt (100 bits) matches the pre-trained best;
     # the arm's LoRA program (not a dose strategy) must be ignored
-    arms = {("small", 4): [_res("small-post", "math", [_pt("baseline", 100, 0.2, [0.2, 0.2, 0.2]),
-                                                        _pt("lora", 300, 0.9, [0.9, 0.9, 0.9])])],
-            ("small", 16): [_res("small-post", "math", [_pt("baseline", 100, 0.5, [0.5, 0.5, 0.3]),
-                                                         _pt("icl", 700, 0.6, [0.6, 0.6, 0.6])])]}
-    ceil = {"small": {"arms": [{"n_per_task": 4, "bits": 2000.0, "n_examples": 8,
-                                "tasks": {"math": {"n": 4, "bits": 900.0}}},
-                               {"n_per_task": 16, "bits": 8000.0, "n_examples": 32,
-                                "tasks": {"math": {"n": 16, "bits": 3000.0}}}]}}
+    arms = {
+        ("small", 4): [
+            _res(
+                "small-post",
+                "math",
+                [_pt("baseline", 100, 0.2, [0.2, 0.2, 0.2]), _pt("lora", 300, 0.9, [0.9, 0.9, 0.9])],
+            )
+        ],
+        ("small", 16): [
+            _res(
+                "small-post",
+                "math",
+                [_pt("baseline", 100, 0.5, [0.5, 0.5, 0.3]), _pt("icl", 700, 0.6, [0.6, 0.6, 0.6])],
+            )
+        ],
+    }
+    ceil = {
+        "small": {
+            "arms": [
+                {
+                    "n_per_task": 4,
+                    "bits": 2000.0,
+                    "n_examples": 8,
+                    "tasks": {"math": {"n": 4, "bits": 900.0}},
+                },
+                {
+                    "n_per_task": 16,
+                    "bits": 8000.0,
+                    "n_examples": 32,
+                    "tasks": {"math": {"n": 16, "bits": 3000.0}},
+                },
+            ]
+        }
+    }
     rows = dose_rows(base, arms, ceil, ["baseline", "icl"], main_size=16)
     assert [r["n_per_task"] for r in rows] == [4, 16]
     r4, r16 = rows
@@ -76,11 +115,14 @@ def test_dose_rows_saved_bits_against_the_ceiling():
 
 
 def _config(dose, **complexity):
-    return {"scales": {"small": {"build": {}}, "large": {"build": {}}},
-            "tasks": {"math": {"source": "embedded"}, "multihop": {"source": "embedded"}},
-            "world": {"tasks": {"math": {"train": 64, "test": 8}}},
-            "posttrain": {"n_per_task": 16}, "complexity": {"prequential_n": [8], **complexity},
-            "dose": dose}
+    return {
+        "scales": {"small": {"build": {}}, "large": {"build": {}}},
+        "tasks": {"math": {"source": "embedded"}, "multihop": {"source": "embedded"}},
+        "world": {"tasks": {"math": {"train": 64, "test": 8}}},
+        "posttrain": {"n_per_task": 16},
+        "complexity": {"prequential_n": [8], **complexity},
+        "dose": dose,
+    }
 
 
 def test_dose_config_defaults_and_checks():
@@ -88,9 +130,14 @@ def test_dose_config_defaults_and_checks():
     assert s["sizes"] == [4, 16] and s["new_sizes"] == [4] and s["default_size"] == 16
     assert s["scales"] == ["small", "large"] and s["tasks"] == ["math", "multihop"]
     assert s["strategies"] == ["baseline", "icl"]
-    for dose, key in (({"sizes": []}, "dose.sizes"), ({"sizes": [4, 4]}, "dose.sizes"),
-                      ({"scales": ["huge"]}, "dose.scales"), ({"tasks": ["poetry"]}, "dose.tasks"),
-                      ({"strategies": ["icl"]}, "dose.strategies"), ({"n": 3}, "dose.n")):
+    for dose, key in (
+        ({"sizes": []}, "dose.sizes"),
+        ({"sizes": [4, 4]}, "dose.sizes"),
+        ({"scales": ["huge"]}, "dose.scales"),
+        ({"tasks": ["poetry"]}, "dose.tasks"),
+        ({"strategies": ["icl"]}, "dose.strategies"),
+        ({"n": 3}, "dose.n"),
+    ):
         with pytest.raises(ConfigError, match=key):
             check_dose_config(_config(dose))
     # the main post model is the arm of size posttrain.n_per_task: it must be in study B
@@ -106,11 +153,20 @@ def test_dose_figure_draws_one_panel_per_task():
     pytest.importorskip("matplotlib")
     from sahlab.figures.dose import plot_dose
 
-    rows = [{"scale": sc, "task": t, "n_per_task": n, "ceiling_bits": 8000 * n,
-             "saved_bits": s, "saved_bits_ci_low": "" if s == "-inf" else 0,
-             "saved_bits_ci_high": "inf" if s != "-inf" else ""}
-            for sc in ("small", "large") for t in ("math", "multihop")
-            for n, s in ((4, "-inf"), (16, 1000.0))]
+    rows = [
+        {
+            "scale": sc,
+            "task": t,
+            "n_per_task": n,
+            "ceiling_bits": 8000 * n,
+            "saved_bits": s,
+            "saved_bits_ci_low": "" if s == "-inf" else 0,
+            "saved_bits_ci_high": "inf" if s != "-inf" else "",
+        }
+        for sc in ("small", "large")
+        for t in ("math", "multihop")
+        for n, s in ((4, "-inf"), (16, 1000.0))
+    ]
     fig = plot_dose(rows)
     assert [ax.get_title() for ax in fig.axes] == ["math", "multihop"]
     with pytest.raises(ValueError, match="empty"):

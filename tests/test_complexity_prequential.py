@@ -1,4 +1,5 @@
 """Prequential (online) code length with a toy add-one-smoothed categorical model."""
+
 import math
 from collections import Counter
 
@@ -25,6 +26,7 @@ def test_matches_hand_computation():
     def tracked_train(ex):
         calls.append(list(ex))
         return train_on(ex)
+
     out = prequential_code_length(data, [1, 2, 4, 8], tracked_train, code_length, Counter())
     # block 0 = [0] under the untrained model (uniform 1/3)
     b0 = math.log2(3)
@@ -39,7 +41,11 @@ def test_matches_hand_computation():
     assert [c["N"] for c in out["cumulative"]] == [1, 2, 4, 8]
     assert out["cumulative"][2]["bits"] == pytest.approx(b0 + b1 + b2)
     assert [(b["start"], b["end"], b["n"]) for b in out["blocks"]] == [
-        (0, 1, 1), (1, 2, 1), (2, 4, 2), (4, 8, 4)]
+        (0, 1, 1),
+        (1, 2, 1),
+        (2, 4, 2),
+        (4, 8, 4),
+    ]
     # training always sees exactly the prefix sent so far; the last example is never used
     assert calls == [[0], [0, 0], [0, 0, 1, 0]]
 

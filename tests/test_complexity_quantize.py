@@ -1,4 +1,5 @@
 """Uniform quantisation of state dicts and their deterministic payloads."""
+
 import struct
 
 import numpy as np
@@ -18,10 +19,12 @@ torch = pytest.importorskip("torch")
 
 def _sd(seed=0):
     g = torch.Generator().manual_seed(seed)
-    return {"layer.1.lora_B": torch.randn(7, 3, generator=g) * 0.05,   # odd element count
-            "layer.0.lora_A": torch.randn(3, 16, generator=g),
-            "bias": torch.randn(5, generator=g).to(torch.bfloat16),
-            "zeros": torch.zeros(2, 2)}
+    return {
+        "layer.1.lora_B": torch.randn(7, 3, generator=g) * 0.05,  # odd element count
+        "layer.0.lora_A": torch.randn(3, 16, generator=g),
+        "bias": torch.randn(5, generator=g).to(torch.bfloat16),
+        "zeros": torch.zeros(2, 2),
+    }
 
 
 @pytest.mark.parametrize("bits", [8, 4])
@@ -36,7 +39,7 @@ def test_round_trip_error_bounded_by_half_step(bits):
         step = w32.abs().max().item() / qmax
         err = (w32 - d.float()).abs().max().item()
         if w.dtype == torch.bfloat16:  # the dequantised value is rounded back to bf16 too
-            step += 2 * w32.abs().max().item() * 2 ** -8
+            step += 2 * w32.abs().max().item() * 2**-8
         assert err <= step / 2 * (1 + 1e-5) + 1e-12, (name, err, step)
         # at most 2*qmax+1 distinct levels survive
         assert torch.unique(d.float()).numel() <= 2 * qmax + 1

@@ -1,5 +1,6 @@
 """Study B through snakemake itself: one figure schedules only its branch, a bad grid fails
 before any job, and the study's outputs in the shared smoke run."""
+
 from __future__ import annotations
 
 import json
@@ -16,16 +17,28 @@ pytestmark = pytest.mark.workflow
 
 
 def test_frontier_figure_schedules_only_its_branch(workflow_copy):
-    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2",
-                                      "results/figures/complexity_frontiers.pdf"))
+    jobs = planned_jobs(
+        run_snakemake(workflow_copy, "-n", "--cores", "2", "results/figures/complexity_frontiers.pdf")
+    )
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     n_scales, n_tasks = len(cfg["scales"]), len(cfg["tasks"])
     assert jobs["complexity_points"] == 3 * n_scales * n_tasks  # random, base, post × tasks
     assert jobs["complexity_table"] == jobs["figure_complexity_frontiers"] == 1
     # its ancestors only: no evaluation, no other study, not the sibling figure
-    assert set(jobs) <= {"world", "corpus", "task_data", "tokenizer", "random_init", "pretrain",
-                         "posttrain_stage", "post_model", "reward_model", "complexity_points",
-                         "complexity_table", "figure_complexity_frontiers"}
+    assert set(jobs) <= {
+        "world",
+        "corpus",
+        "task_data",
+        "tokenizer",
+        "random_init",
+        "pretrain",
+        "posttrain_stage",
+        "post_model",
+        "reward_model",
+        "complexity_points",
+        "complexity_table",
+        "figure_complexity_frontiers",
+    }
     assert "figure_complexity_strategies" not in jobs and "evaluate" not in jobs
 
 
@@ -67,10 +80,14 @@ def test_smoke_run_study_outputs(smoke_run):
         assert list(data.N) == grid and data.payload_bits.is_monotonic_increasing
         # the block prequential code beside the online code, up to prequential_block_max
         block = data[data.N <= smoke["prequential_block_max"]]
-        assert block.bits_block.notna().all() and data[data.N > smoke["prequential_block_max"]
-                                                        ].bits_block.isna().all()
+        assert (
+            block.bits_block.notna().all()
+            and data[data.N > smoke["prequential_block_max"]].bits_block.isna().all()
+        )
         # selection split of n_test // 2, the rest evaluates the chosen programs only
-        assert (df.n_select == smoke["n_select"]).all() and (df.n_eval == smoke["n_test"] - smoke["n_select"]).all()
+        assert (df.n_select == smoke["n_select"]).all() and (
+            df.n_eval == smoke["n_test"] - smoke["n_select"]
+        ).all()
         assert df.performance_eval.notna().any()
         for r in smoke["lora_ranks"]:  # fewer bits per weight, smaller payload
             lora = df[(df.strategy == "lora") & (df.r == r)].sort_values("quant_bits")
@@ -105,18 +122,23 @@ def test_dose_arms_are_planned_only_with_the_section(workflow_copy):
     cfg = yaml.safe_load((workflow_copy / "config/config.yaml").read_text())
     dose, stages = cfg["dose"], cfg["posttrain"]["stages"]
     new = [n for n in dose["sizes"] if n != cfg["posttrain"]["n_per_task"]]
-    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2",
-                                      "results/tables/complexity_dose.csv"))
+    jobs = planned_jobs(
+        run_snakemake(workflow_copy, "-n", "--cores", "2", "results/tables/complexity_dose.csv")
+    )
     # the arm of size posttrain.n_per_task is the main post model: not trained twice
     assert jobs["dose_posttrain_stage"] == len(stages) * len(cfg["scales"]) * len(new)
     assert jobs["dose_points"] == len(cfg["scales"]) * len(new)
-    assert jobs["dose_ceiling"] == len(cfg["scales"]) and jobs["posttrain_stage"] == \
-        len(stages) * len(cfg["scales"])
+    assert jobs["dose_ceiling"] == len(cfg["scales"]) and jobs["posttrain_stage"] == len(stages) * len(
+        cfg["scales"]
+    )
     del cfg["dose"]
     off = workflow_copy / "config/off.yaml"
     off.write_text(yaml.safe_dump(cfg))
-    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2", "--configfile",
-                                      str(off), "--replace-workflow-config"))
+    jobs = planned_jobs(
+        run_snakemake(
+            workflow_copy, "-n", "--cores", "2", "--configfile", str(off), "--replace-workflow-config"
+        )
+    )
     assert jobs and not any(rule.startswith("dose") or rule == "figure_dose" for rule in jobs)
 
 
@@ -136,15 +158,15 @@ def test_smoke_run_dose_outputs(smoke_run):
     assert table.ceiling_bits.is_monotonic_increasing and (table.ceiling_bits > 0).all()
     assert (table.ceiling_task_bits < table.ceiling_bits).all()
     ceiling = json.loads((res / "dose/small/ceiling.json").read_text())
-    rows = {t: len((res / f"data/tasks/{t}/train.jsonl").read_text().splitlines())
-            for t in ceiling["tasks"]}  # the mixture: every task, as posttrain trains on
+    rows = {
+        t: len((res / f"data/tasks/{t}/train.jsonl").read_text().splitlines()) for t in ceiling["tasks"]
+    }  # the mixture: every task, as posttrain trains on
     for arm in ceiling["arms"]:
         assert arm["n_examples"] == sum(min(arm["n_per_task"], n) for n in rows.values())
     assert len(ceiling["per_example"]) == ceiling["arms"][-1]["n_examples"]
     # δ is the pre-trained best of the main study's points; saved = pre − post when both reach it
     head = pd.read_csv(res / "tables/complexity_headline.csv")
-    pre_best = head[(head.target == "pre_best") & (head.task == "multihop")
-                    & (head.scale == "small")].iloc[0]
+    pre_best = head[(head.target == "pre_best") & (head.task == "multihop") & (head.scale == "small")].iloc[0]
     assert (table.delta == pre_best.delta).all() and (table.pre_bits == pre_best.pre_bits).all()
     both = table[np.isfinite(table.post_bits)]
     assert np.allclose(both.saved_bits, both.pre_bits - both.post_bits)

@@ -1,6 +1,7 @@
 """Issue 22 on CPU: the `parallel:` path (accelerate launch, 2 gloo processes, DDP) gives the same
 training and evaluation as one process. The two-process runs start through `sahlab.parallel.relaunch`,
 as the rule scripts do; the one-process reference runs in the same driver without a block."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,14 @@ def run_driver(tmp_path: Path, name: str, spec: dict, parallel: dict | None) -> 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
     before = os.times()
-    proc = subprocess.run([sys.executable, str(DRIVER), str(path)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(DRIVER), str(path)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     after = os.times()
     logs = "".join(p.read_text() for p in sorted(tmp_path.glob(f"{name}.log*")))
     assert proc.returncode == 0, proc.stderr[-3000:] + logs[-3000:]
@@ -51,8 +58,14 @@ def losses(out: Path) -> list[tuple[int, float]]:
 
 
 SFT_HP = {"lr": 1e-2, "max_steps": 4, "batch_size": 8}
-GRPO_HP = {"lr": 1e-2, "max_steps": 2, "batch_size": 8, "num_generations": 4,
-           "max_completion_length": 6, "beta": 0.0}
+GRPO_HP = {
+    "lr": 1e-2,
+    "max_steps": 2,
+    "batch_size": 8,
+    "num_generations": 4,
+    "max_completion_length": 6,
+    "beta": 0.0,
+}
 PROMPTS = [r["prompt"] for r in math_rows(7) + translation_rows(6)]  # 13: an odd last batch
 
 
@@ -61,12 +74,32 @@ def two_processes(base_dir, tmp_path_factory):
     """One 2-process launch (relaunch -> accelerate launch) running the SFT stage, the GRPO
     stage and the generation of the tests below (one launch: the process start-up dominates)."""
     tmp = tmp_path_factory.mktemp("two")
-    jobs = [{"mode": "train", "model": str(base_dir), "method": "sft", "rows": math_rows(32),
-             "hparams": SFT_HP, "out": str(tmp / "sft")},
-            {"mode": "train", "model": str(base_dir), "method": "grpo",
-             "rows": translation_rows(8), "hparams": GRPO_HP, "out": str(tmp / "grpo")},
-            {"mode": "generate", "model": str(base_dir), "prompts": PROMPTS,
-             "max_new_tokens": 8, "batch_size": 3, "out": str(tmp / "generated.json")}]
+    jobs = [
+        {
+            "mode": "train",
+            "model": str(base_dir),
+            "method": "sft",
+            "rows": math_rows(32),
+            "hparams": SFT_HP,
+            "out": str(tmp / "sft"),
+        },
+        {
+            "mode": "train",
+            "model": str(base_dir),
+            "method": "grpo",
+            "rows": translation_rows(8),
+            "hparams": GRPO_HP,
+            "out": str(tmp / "grpo"),
+        },
+        {
+            "mode": "generate",
+            "model": str(base_dir),
+            "prompts": PROMPTS,
+            "max_new_tokens": 8,
+            "batch_size": 3,
+            "out": str(tmp / "generated.json"),
+        },
+    ]
     cpu = run_driver(tmp, "two", {"jobs": jobs}, TWO)
     print(f"2-process launch: {cpu:.1f} s CPU")
     return tmp
@@ -85,8 +118,10 @@ def _compare(tmp_path, base_dir, two_dir, method, rows, hp):
     assert [s for s, _ in l1] == [s for s, _ in l2] and len(l1) == hp["max_steps"]
     assert json.loads((two / "train_log.json").read_text())["summary"]["processes"] == 2
     model = load_lm(two)  # the saved model loads and is the trained one, not the base
-    assert any(not torch.equal(p, q) for p, q in zip(model.state_dict().values(),
-                                                    load_lm(base_dir).state_dict().values()))
+    assert any(
+        not torch.equal(p, q)
+        for p, q in zip(model.state_dict().values(), load_lm(base_dir).state_dict().values())
+    )
     assert not [p for p in two.parent.glob(f".{method}.*")]  # no scratch or half-written folder
     return l1, l2, load_lm(one), model
 
@@ -109,8 +144,7 @@ def test_grpo_two_processes_match_one(base_dir, two_processes, tmp_path):
     expectation, off zero only by completion-length imbalance inside a group (|loss| < 0.15 at
     6 tokens here). The curves are compared within that bound (GRPO_ATOL); the step count,
     completions per step and the saved, trained model are exact checks."""
-    l1, l2, _, _ = _compare(tmp_path, base_dir, two_processes, "grpo", translation_rows(8),
-                            GRPO_HP)
+    l1, l2, _, _ = _compare(tmp_path, base_dir, two_processes, "grpo", translation_rows(8), GRPO_HP)
     for (_, a), (_, b) in zip(l1, l2):
         assert abs(a - b) < GRPO_ATOL, (l1, l2)
     log = json.loads((two_processes / "grpo" / "train_log.json").read_text())["log_history"]
@@ -123,8 +157,13 @@ def test_data_parallel_generation_is_identical(base_dir, two_processes):
     from sahlab.eval.policy import ModelPolicy
 
     policy = ModelPolicy.from_pretrained(str(base_dir))
-    one = generate(policy, render_prompts(policy.tokenizer, PROMPTS, "chat"), max_new_tokens=8,
-                   batch_size=3, progress=False)
+    one = generate(
+        policy,
+        render_prompts(policy.tokenizer, PROMPTS, "chat"),
+        max_new_tokens=8,
+        batch_size=3,
+        progress=False,
+    )
     two = json.loads((two_processes / "generated.json").read_text())
     assert len(one) == 13 and any(one) and two == one
 
@@ -147,10 +186,16 @@ def test_blocks_map_to_resources_and_accelerate_configs():
     assert resources(resolve(TWO)) == {"gpu": 0, "tasks": 2}
 
 
-@pytest.mark.parametrize("block, match", [
-    ({"strategy": "zero1"}, "strategy"), ({"nodes": 0}, "nodes"), ({"procs": 2}, "unknown"),
-    ({"mixed_precision": "fp8"}, "mixed_precision"), ({"cpu": True, "strategy": "fsdp"}, "gloo"),
-])
+@pytest.mark.parametrize(
+    "block, match",
+    [
+        ({"strategy": "zero1"}, "strategy"),
+        ({"nodes": 0}, "nodes"),
+        ({"procs": 2}, "unknown"),
+        ({"mixed_precision": "fp8"}, "mixed_precision"),
+        ({"cpu": True, "strategy": "fsdp"}, "gloo"),
+    ],
+)
 def test_bad_blocks_are_named(block, match):
     with pytest.raises(ValueError, match=match):
         resolve(block, "pretrain")
@@ -231,7 +276,7 @@ def test_preempted_training_saves_exits_75_and_resumes(base_dir, tmp_path, monke
 
 
 # --------------------------------------------------------------------------- SLURM
-SLURM_SNAKEFILE = '''
+SLURM_SNAKEFILE = """
 import json
 from sahlab.parallel import resolve, resources
 
@@ -243,7 +288,7 @@ rule sft_two_tasks:
     threads: 1
     resources: mem_mb=1500, runtime=5, **resources(BLOCK)
     shell: "{config[python]} {config[driver]} {config[spec]}"
-'''
+"""
 
 
 @pytest.mark.slurm
@@ -266,14 +311,30 @@ def test_two_process_sft_as_one_two_task_slurm_job(base_dir, tmp_path):
         wf.mkdir()
         (wf / "Snakefile").write_text(SLURM_SNAKEFILE)
         hp = {"lr": 1e-2, "max_steps": 2, "batch_size": 8}
-        spec = {"mode": "train", "model": str(base_dir), "method": "sft", "rows": math_rows(16),
-                "hparams": hp, "out": str(wf / "out/model"), "log": str(wf / "logs/sft.log"),
-                "parallel": TWO}
+        spec = {
+            "mode": "train",
+            "model": str(base_dir),
+            "method": "sft",
+            "rows": math_rows(16),
+            "hparams": hp,
+            "out": str(wf / "out/model"),
+            "log": str(wf / "logs/sft.log"),
+            "parallel": TWO,
+        }
         (wf / "spec.json").write_text(json.dumps(spec))
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-        cmd = [sys.executable, "-m", "snakemake", "--profile", str(ROOT / "tests/slurm_profile"),
-               "--verbose", "--config", f"python={sys.executable}",
-               f"driver={DRIVER}", f"spec={wf / 'spec.json'}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--profile",
+            str(ROOT / "tests/slurm_profile"),
+            "--verbose",
+            "--config",
+            f"python={sys.executable}",
+            f"driver={DRIVER}",
+            f"spec={wf / 'spec.json'}",
+        ]
         proc = subprocess.run(cmd, cwd=wf, env=env, capture_output=True, text=True, timeout=600)
         text = proc.stdout + proc.stderr
         assert proc.returncode == 0, text[-4000:]
@@ -281,8 +342,15 @@ def test_two_process_sft_as_one_two_task_slurm_job(base_dir, tmp_path):
         assert "--ntasks=2" in call and "--gpus" not in call, call
         job = re.search(r"submitted with SLURM jobid (\d+)", text)[1]
         (row,) = cluster.sacct(job)
-        line = cluster.run("sacct", "-X", "-n", "-P", "-j", job,
-                           "--format=JobID,State,ExitCode,NNodes,AllocCPUS,AllocTRES,Elapsed")
+        line = cluster.run(
+            "sacct",
+            "-X",
+            "-n",
+            "-P",
+            "-j",
+            job,
+            "--format=JobID,State,ExitCode,NNodes,AllocCPUS,AllocTRES,Elapsed",
+        )
         print(call, "\nsacct:", line.strip())
         assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
         assert "cpu=2" in row["AllocTRES"], row
@@ -317,8 +385,9 @@ def test_relaunch_commands(tmp_path, monkeypatch):
     par.relaunch(None, tmp_path / "r.log", "s.py", [])  # no block: returns, runs nothing
     assert seen == []
     with pytest.raises(SystemExit) as exc:
-        par.relaunch(resolve({"processes_per_node": 4, "strategy": "fsdp"}), tmp_path / "r.log",
-                     "s.py", ["a"])
+        par.relaunch(
+            resolve({"processes_per_node": 4, "strategy": "fsdp"}), tmp_path / "r.log", "s.py", ["a"]
+        )
     assert exc.value.code == 0
     cmd = seen.pop()
     assert cmd[1:3] == ["-m", "accelerate.commands.launch"] and cmd[-2:] == ["s.py", "a"]
@@ -329,8 +398,10 @@ def test_relaunch_commands(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         par.relaunch(resolve({"processes_per_node": 4, "nodes": 2}), tmp_path / "r.log", "s.py", [])
     cmd = seen.pop()
-    assert cmd[:5] == ["srun", "--nodes=2", "--ntasks-per-node=1", "--gpus-per-node=4",
-                       "--kill-on-bad-exit=1"] and "node" in cmd
+    assert (
+        cmd[:5] == ["srun", "--nodes=2", "--ntasks-per-node=1", "--gpus-per-node=4", "--kill-on-bad-exit=1"]
+        and "node" in cmd
+    )
     monkeypatch.setenv("WORLD_SIZE", "2")
     par.relaunch(resolve({"processes_per_node": 2}), tmp_path / "r.log", "s.py", [])
     assert seen == []

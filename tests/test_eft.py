@@ -1,5 +1,6 @@
 """EFT decoding: the per-token combination against independent full-forward computations, its special
 cases (β = 0, identical bases), tokenizer checks, and the rewindable cache speculative decoding needs."""
+
 from __future__ import annotations
 
 import copy
@@ -26,8 +27,13 @@ def make_tokenizer(n_words: int = 59, eos: str = "<|eos|>", prefix: str = "w"):
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<|pad|>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.decoder = decoders.WordPiece(prefix="##")
-    return PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<|pad|>", bos_token="<|bos|>",
-                                   eos_token=eos, additional_special_tokens=SPECIALS[3:])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="<|pad|>",
+        bos_token="<|bos|>",
+        eos_token=eos,
+        additional_special_tokens=SPECIALS[3:],
+    )
 
 
 def make_model(tok, seed: int, large: bool, sharpen: float = 8.0):
@@ -36,10 +42,19 @@ def make_model(tok, seed: int, large: bool, sharpen: float = 8.0):
 
     torch.manual_seed(seed)
     hidden, layers = (48, 3) if large else (32, 2)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=256, tie_word_embeddings=False, pad_token_id=tok.pad_token_id,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=False,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     model = LlamaForCausalLM(config)
     with torch.no_grad():
         model.lm_head.weight.mul_(sharpen)
@@ -62,8 +77,14 @@ def words(ids):
     return "<|bos|> " + " ".join(f"w{i}" for i in ids)
 
 
-PROMPTS = [words([3, 1, 4]), words([15, 9, 26, 5, 35, 8, 9]), words([2]), words([41, 52, 51, 8, 2, 54]),
-           words([30, 2, 57, 5]), words([14, 14])]
+PROMPTS = [
+    words([3, 1, 4]),
+    words([15, 9, 26, 5, 35, 8, 9]),
+    words([2]),
+    words([41, 52, 51, 8, 2, 54]),
+    words([30, 2, 57, 5]),
+    words([14, 14]),
+]
 
 
 def left_pad(tok, prompts):
@@ -72,8 +93,8 @@ def left_pad(tok, prompts):
     ids = torch.full((len(rows), width), tok.pad_token_id)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for r, row in enumerate(rows):
-        ids[r, width - len(row):] = torch.tensor(row)
-        mask[r, width - len(row):] = 1
+        ids[r, width - len(row) :] = torch.tensor(row)
+        mask[r, width - len(row) :] = 1
     return rows, ids, mask
 
 
@@ -111,7 +132,9 @@ def test_down_scaling_is_another_assignment(tok, trio):
     rows, ids, mask = left_pad(tok, PROMPTS[4:6])
     got = eft.prefill(ids, mask)
     for r, row in enumerate(rows):
-        expected = torch.log_softmax(full_logp(base_s, row) + full_logp(ft_l, row) - full_logp(base_l, row), -1)
+        expected = torch.log_softmax(
+            full_logp(base_s, row) + full_logp(ft_l, row) - full_logp(base_l, row), -1
+        )
         torch.testing.assert_close(got[r].double(), expected[-1], atol=1e-5, rtol=0)
 
 
@@ -121,17 +144,30 @@ def test_mixture_weights_and_repeated_models(tok, trio):
     eft = EFTPolicy.mixture(base_l, ft_s, ft_b, base_s, lam=0.25, beta=2.0, tokenizer=tok)
     weights = eft.weights()
     # base_small appears in both deltas: one member, weights summed (−2·0.25 − 2·0.75)
-    assert weights == pytest.approx({"base_large": 1.0, "ft_small": 0.5, "extra_deltas[0].ft": 1.5,
-                                     "base_small = extra_deltas[0].base": -2.0})
+    assert weights == pytest.approx(
+        {
+            "base_large": 1.0,
+            "ft_small": 0.5,
+            "extra_deltas[0].ft": 1.5,
+            "base_small = extra_deltas[0].base": -2.0,
+        }
+    )
     assert len(eft.members) == 4
 
 
 def test_beta_zero_reproduces_base_greedy(tok, trio):
     base_l, ft_s, base_s = trio
-    plain = generate(ModelPolicy(base_l, tok), PROMPTS, max_new_tokens=12, batch_size=4, progress=False,
-                     ignore_eos=True)
-    eft = generate(EFTPolicy(base_l, ft_s, base_s, beta=0.0, tokenizer=tok), PROMPTS, max_new_tokens=12,
-                   batch_size=4, progress=False, ignore_eos=True)
+    plain = generate(
+        ModelPolicy(base_l, tok), PROMPTS, max_new_tokens=12, batch_size=4, progress=False, ignore_eos=True
+    )
+    eft = generate(
+        EFTPolicy(base_l, ft_s, base_s, beta=0.0, tokenizer=tok),
+        PROMPTS,
+        max_new_tokens=12,
+        batch_size=4,
+        progress=False,
+        ignore_eos=True,
+    )
     assert eft == plain
     assert all(plain)  # something was generated
 
@@ -175,8 +211,12 @@ def test_differing_tokenizers_raise_clear_error(tok, trio):
     with pytest.raises(ValueError, match=r"base_large and base_small differ in eos_token_id"):
         EFTPolicy(ModelPolicy(base_l, tok), ModelPolicy(ft_s, tok), ModelPolicy(base_s, other_eos))
     # same vocabulary, different EOS role: allowed on request, and the fine-tune's tokenizer wins
-    eft = EFTPolicy(ModelPolicy(base_l, other_eos), ModelPolicy(ft_s, tok), ModelPolicy(base_s, other_eos),
-                    check_special_tokens=False)
+    eft = EFTPolicy(
+        ModelPolicy(base_l, other_eos),
+        ModelPolicy(ft_s, tok),
+        ModelPolicy(base_s, other_eos),
+        check_special_tokens=False,
+    )
     assert eft.tokenizer is tok
     check_shared_tokenizer([("a", tok), ("b", make_tokenizer())])  # equal content, distinct objects: fine
 
@@ -185,7 +225,9 @@ def test_bad_arguments(tok, trio):
     base_l, ft_s, base_s = trio
     with pytest.raises(ValueError, match="beta must be finite"):
         EFTPolicy(base_l, ft_s, base_s, beta=float("inf"), tokenizer=tok)
-    with pytest.raises(ValueError, match=r"extra_deltas\[0\] must be a \(beta, ft_model, base_model\) triple"):
+    with pytest.raises(
+        ValueError, match=r"extra_deltas\[0\] must be a \(beta, ft_model, base_model\) triple"
+    ):
         EFTPolicy(base_l, ft_s, base_s, extra_deltas=[(1.0, ft_s)], tokenizer=tok)
     with pytest.raises(ValueError, match="model folder '/nonexistent/model' does not exist"):
         EFTPolicy(base_l, "/nonexistent/model", base_s, tokenizer=tok)
@@ -201,7 +243,9 @@ def test_members_from_folders(tok, trio, tmp_path):
     assert eft.weights() == {"base_large = base_small": 0.0, "ft_small": 1.0}
     assert eft.tokenizer.get_vocab() == tok.get_vocab()
     _, ids, mask = left_pad(tok, PROMPTS[:2])
-    torch.testing.assert_close(eft.prefill(ids, mask), ModelPolicy(ft_s, tok).prefill(ids, mask), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        eft.prefill(ids, mask), ModelPolicy(ft_s, tok).prefill(ids, mask), atol=1e-5, rtol=0
+    )
 
 
 def test_padded_output_layer_is_cut_to_common_width(tok, trio):
@@ -210,15 +254,22 @@ def test_padded_output_layer_is_cut_to_common_width(tok, trio):
 
     base_l, ft_s, base_s = trio
     torch.manual_seed(9)
-    cfg = LlamaConfig(vocab_size=len(tok) + 6, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+    cfg = LlamaConfig(
+        vocab_size=len(tok) + 6,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+    )
     wide = LlamaForCausalLM(cfg).eval()
     eft = EFTPolicy(wide, ft_s, base_s, tokenizer=tok)
     rows, ids, mask = left_pad(tok, PROMPTS[:2])
     got = eft.prefill(ids, mask)
     assert got.shape == (2, len(tok))
     for r, row in enumerate(rows):
-        lw = full_logp(wide, row)[-1, :len(tok)]
+        lw = full_logp(wide, row)[-1, : len(tok)]
         expected = torch.log_softmax(lw + full_logp(ft_s, row)[-1] - full_logp(base_s, row)[-1], -1)
         torch.testing.assert_close(got[r].double(), expected, atol=1e-5, rtol=0)
 
@@ -232,7 +283,7 @@ def test_extend_and_rewind_match_full_forward(tok, trio):
     drafts = torch.tensor([[10, 11, 12], [20, 21, 22], [30, 31, 32]])
     scored = policy.extend(drafts)
     for r, row in enumerate(rows):
-        expected = full_logp(model, row + drafts[r].tolist())[len(row):]
+        expected = full_logp(model, row + drafts[r].tolist())[len(row) :]
         torch.testing.assert_close(scored[r].double(), expected, atol=1e-5, rtol=0)
     keep = torch.tensor([0, 2, 1])
     width = policy.cached_length
@@ -241,7 +292,7 @@ def test_extend_and_rewind_match_full_forward(tok, trio):
     more = torch.tensor([[5, 6], [7, 8], [9, 10]])
     after = [policy.step(more[:, 0]), policy.extend(more[:, 1:])[:, 0]]
     for r, row in enumerate(rows):
-        seq = row + drafts[r, :keep[r]].tolist() + more[r].tolist()
+        seq = row + drafts[r, : keep[r]].tolist() + more[r].tolist()
         expected = full_logp(model, seq)
         for j in range(2):
             torch.testing.assert_close(after[j][r].double(), expected[len(seq) - 2 + j], atol=1e-5, rtol=0)
@@ -281,7 +332,9 @@ def test_per_member_prompts_match_independent_full_forward(tok, trio):
     got = [eft.prefill(ids, mask)] + [eft.step(appended[:, j]) for j in range(3)]
     for r in range(4):
         app = appended[r].tolist()
-        own = {m: ids_of(tok, p) for m, p in ((base_l, OWN_LARGE[r]), (ft_s, PROMPTS[r]), (base_s, OWN_SMALL[r]))}
+        own = {
+            m: ids_of(tok, p) for m, p in ((base_l, OWN_LARGE[r]), (ft_s, PROMPTS[r]), (base_s, OWN_SMALL[r]))
+        }
         full = {m: full_logp(m, own[m] + app) for m in own}
         for j in range(4):
             at = {m: full[m][len(own[m]) - 1 + j] for m in own}
@@ -298,8 +351,11 @@ def test_per_member_prompts_greedy_equals_brute_force(tok, trio):
     eft = bound_eft(tok, trio)
     out = generate(eft, PROMPTS[:4], max_new_tokens=8, batch_size=3, progress=False, ignore_eos=True)
     for r in range(4):
-        own = [(base_l, ids_of(tok, OWN_LARGE[r]), 1.0), (ft_s, ids_of(tok, PROMPTS[r]), 1.0),
-               (base_s, ids_of(tok, OWN_SMALL[r]), -1.0)]
+        own = [
+            (base_l, ids_of(tok, OWN_LARGE[r]), 1.0),
+            (ft_s, ids_of(tok, PROMPTS[r]), 1.0),
+            (base_s, ids_of(tok, OWN_SMALL[r]), -1.0),
+        ]
         cont = []
         for _ in range(8):
             total = sum(w * full_logp(m, p + cont)[-1] for m, p, w in own)
@@ -311,7 +367,9 @@ def test_bind_prompts_errors(tok, trio):
     base_l, ft_s, base_s = trio
     eft = bound_eft(tok, trio)
     _, ids, mask = left_pad(tok, [PROMPTS[4]])  # never bound
-    with pytest.raises(ValueError, match=r"member base_large has its own prompt format, but prompt row 0 was not bound"):
+    with pytest.raises(
+        ValueError, match=r"member base_large has its own prompt format, but prompt row 0 was not bound"
+    ):
         eft.prefill(ids, mask)
     with pytest.raises(ValueError, match="bound to two different prompts of member base_small"):
         eft.bind_prompts(PROMPTS[:1], {"base_small": [words([1, 2])]})
@@ -319,14 +377,28 @@ def test_bind_prompts_errors(tok, trio):
         eft.bind_prompts(PROMPTS[:1], {"base_large": OWN_LARGE[:2]})
     with pytest.raises(ValueError, match="no EFT member has role 'nope'"):
         eft.bind_prompts(PROMPTS[:1], {"nope": PROMPTS[:1]})
-    with pytest.raises(ValueError, match=r"prompt_formats must give one format per EFT role .* missing \['base_small'\]"):
-        EFTPolicy(base_l, ft_s, base_s, tokenizer=tok, prompt_formats={"base_large": "native", "ft_small": "chat"})
+    with pytest.raises(
+        ValueError, match=r"prompt_formats must give one format per EFT role .* missing \['base_small'\]"
+    ):
+        EFTPolicy(
+            base_l, ft_s, base_s, tokenizer=tok, prompt_formats={"base_large": "native", "ft_small": "chat"}
+        )
     with pytest.raises(ValueError, match="unknown format"):
-        EFTPolicy(base_l, ft_s, base_s, tokenizer=tok,
-                  prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "raw"})
+        EFTPolicy(
+            base_l,
+            ft_s,
+            base_s,
+            tokenizer=tok,
+            prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "raw"},
+        )
     with pytest.raises(ValueError, match="same model but have prompt formats"):
-        EFTPolicy(base_l, ft_s, base_l, tokenizer=tok,
-                  prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "chat"})
+        EFTPolicy(
+            base_l,
+            ft_s,
+            base_l,
+            tokenizer=tok,
+            prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "chat"},
+        )
     with pytest.raises(ValueError, match="needs prompt_formats"):
         EFTPolicy(base_l, ft_s, base_s, tokenizer=tok).render_prompts(["q"], "math")
 
@@ -349,5 +421,7 @@ def test_teacher_forced_eft_logprobs(tok, trio):
         np.testing.assert_allclose(lp, expected, atol=1e-5)
     alone = EFTPolicy(ft_s, ft_s, ft_s, tokenizer=tok)
     assert [n for n, _, _ in alone.members] == ["base_large = ft_small = base_small"]
-    for a, b in zip(eft_completion_logprobs(alone, pairs), sequence_logprobs(ft_s, tok, pairs, progress=False)):
+    for a, b in zip(
+        eft_completion_logprobs(alone, pairs), sequence_logprobs(ft_s, tok, pairs, progress=False)
+    ):
         np.testing.assert_allclose(a, b, atol=1e-5)

@@ -1,6 +1,7 @@
 """Study C orchestration: config checks, grid tables, and the grid / sweep / speculative runners on
 tiny model folders, checked against independent plain-model evaluations (β = 0 and a zero delta
 reduce EFT to the large base alone)."""
+
 from __future__ import annotations
 
 import copy
@@ -43,33 +44,42 @@ def _with(config, path: str, value):
 # --------------------------------------------------------------------------- config
 def test_default_config_passes_and_derives_names(config):
     check_eft_config(config)
-    assert scale_models(config) == {"small_base": "small-base", "small_post": "small-post",
-                                    "large_base": "large-base", "large_post": "large-post"}
+    assert scale_models(config) == {
+        "small_base": "small-base",
+        "small_post": "small-post",
+        "large_base": "large-base",
+        "large_post": "large-post",
+    }
     assert variant_names(config) == ["reason", "chat"]
     assert set(mixture_tasks(config)) == {"math", "multihop", "instructions", "translation"}
     assert max_new_tokens_for(config, "multihop") == config["eft"]["max_new_tokens"]["multihop"]
-    assert max_new_tokens_for(_with(config, "eft.max_new_tokens", None), "math") == \
-        config["evaluation"]["max_new_tokens"]
+    assert (
+        max_new_tokens_for(_with(config, "eft.max_new_tokens", None), "math")
+        == config["evaluation"]["max_new_tokens"]
+    )
 
 
-@pytest.mark.parametrize("path, value, key", [
-    ("eft.large", "huge", "eft.large"),
-    ("eft.large", "small", "eft.large"),
-    ("eft.tasks", ["math", "poetry"], "eft.tasks"),
-    ("eft.tasks", [], "eft.tasks"),
-    ("eft.n_test", 10_000, "eft.n_test"),  # above evaluation.n_test, whose outputs the diagonal reuses
-    ("eft.beta.values", [], "eft.beta.values"),
-    ("eft.beta.n_test", 10_000, "eft.beta.n_test"),
-    ("eft.mixture.variants", {"only": ["math"]}, "eft.mixture.variants"),
-    ("eft.mixture.variants", {"a": ["math"], "b": ["math"]}, "eft.mixture.variants"),
-    ("eft.mixture.variants", {"a": ["math"], "b": ["poetry"]}, "eft.mixture.variants.b"),
-    ("eft.mixture.lambdas", [0.0, 1.5], "eft.mixture.lambdas"),
-    ("eft.mixture.n_per_task", 10_000_000, "eft.mixture.n_per_task"),
-    ("eft.mixture.hparams", {"lr": 1e-3, "bogus": 1}, "eft.mixture.hparams"),
-    ("eft.mixture.hparams", {"prompt_format": "plain"}, "eft.mixture.hparams"),
-    ("eft.speculative.temperatures", [1.0], "eft.speculative.temperatures"),
-    ("eft.speculative.n_prompts", 10_000, "eft.speculative.n_prompts"),
-])
+@pytest.mark.parametrize(
+    "path, value, key",
+    [
+        ("eft.large", "huge", "eft.large"),
+        ("eft.large", "small", "eft.large"),
+        ("eft.tasks", ["math", "poetry"], "eft.tasks"),
+        ("eft.tasks", [], "eft.tasks"),
+        ("eft.n_test", 10_000, "eft.n_test"),  # above evaluation.n_test, whose outputs the diagonal reuses
+        ("eft.beta.values", [], "eft.beta.values"),
+        ("eft.beta.n_test", 10_000, "eft.beta.n_test"),
+        ("eft.mixture.variants", {"only": ["math"]}, "eft.mixture.variants"),
+        ("eft.mixture.variants", {"a": ["math"], "b": ["math"]}, "eft.mixture.variants"),
+        ("eft.mixture.variants", {"a": ["math"], "b": ["poetry"]}, "eft.mixture.variants.b"),
+        ("eft.mixture.lambdas", [0.0, 1.5], "eft.mixture.lambdas"),
+        ("eft.mixture.n_per_task", 10_000_000, "eft.mixture.n_per_task"),
+        ("eft.mixture.hparams", {"lr": 1e-3, "bogus": 1}, "eft.mixture.hparams"),
+        ("eft.mixture.hparams", {"prompt_format": "plain"}, "eft.mixture.hparams"),
+        ("eft.speculative.temperatures", [1.0], "eft.speculative.temperatures"),
+        ("eft.speculative.n_prompts", 10_000, "eft.speculative.n_prompts"),
+    ],
+)
 def test_bad_config_names_the_key(config, path, value, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):
         check_eft_config(_with(config, path, value))
@@ -84,15 +94,35 @@ def test_n_test_bound_by_evaluation(config):
 
 # --------------------------------------------------------------------------- tables
 def _cell_rows(values: dict, metric="accuracy", task="math"):
-    cells = {("small", "small"): "small", ("large", "small"): "up", ("small", "large"): "down",
-             ("large", "large"): "large"}
-    return [{"cell": cells[k], "pretrain": k[0], "finetune": k[1], "emulated": cells[k] in ("up", "down"),
-             "task": task, "metric": metric, "value": v, "ci_low": v, "ci_high": v, "n": 4}
-            for k, v in values.items()]
+    cells = {
+        ("small", "small"): "small",
+        ("large", "small"): "up",
+        ("small", "large"): "down",
+        ("large", "large"): "large",
+    }
+    return [
+        {
+            "cell": cells[k],
+            "pretrain": k[0],
+            "finetune": k[1],
+            "emulated": cells[k] in ("up", "down"),
+            "task": task,
+            "metric": metric,
+            "value": v,
+            "ci_low": v,
+            "ci_high": v,
+            "n": 4,
+        }
+        for k, v in values.items()
+    ]
 
 
-CELL_OF = {("small", "small"): "small", ("large", "small"): "up", ("small", "large"): "down",
-           ("large", "large"): "large"}
+CELL_OF = {
+    ("small", "small"): "small",
+    ("large", "small"): "up",
+    ("small", "large"): "down",
+    ("large", "large"): "large",
+}
 
 
 def _records(correct: dict, fmt: dict | None = None):
@@ -100,9 +130,17 @@ def _records(correct: dict, fmt: dict | None = None):
     out = {}
     for key, values in correct.items():
         f = (fmt or {}).get(key, [1] * len(values))
-        out[CELL_OF[key]] = {"math": [{"id": f"m{i}", "correct": bool(v), "format_ok": bool(g),
-                                       "error_kind": "correct" if v else ("reasoning" if g else "format")}
-                                      for i, (v, g) in enumerate(zip(values, f))]}
+        out[CELL_OF[key]] = {
+            "math": [
+                {
+                    "id": f"m{i}",
+                    "correct": bool(v),
+                    "format_ok": bool(g),
+                    "error_kind": "correct" if v else ("reasoning" if g else "format"),
+                }
+                for i, (v, g) in enumerate(zip(values, f))
+            ]
+        }
     return out
 
 
@@ -122,10 +160,18 @@ def test_grid_gains_average_the_two_scaling_directions():
     # 10 items; (pretrain, finetune) -> correct per item: the large fine-tune adds items 4-7 at both
     # pre-training scales, the large pre-training adds item 8 at both fine-tuning scales.
     a = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
-    correct = {("small", "small"): a, ("large", "small"): a[:8] + [1, 0],
-               ("small", "large"): [1] * 8 + [0, 0], ("large", "large"): [1] * 9 + [0]}
-    fmt = {("small", "small"): [1] * 10, ("large", "small"): [0] * 10, ("small", "large"): [1] * 10,
-           ("large", "large"): [1] * 5 + [0] * 5}
+    correct = {
+        ("small", "small"): a,
+        ("large", "small"): a[:8] + [1, 0],
+        ("small", "large"): [1] * 8 + [0, 0],
+        ("large", "large"): [1] * 9 + [0],
+    }
+    fmt = {
+        ("small", "small"): [1] * 10,
+        ("large", "small"): [0] * 10,
+        ("small", "large"): [1] * 10,
+        ("large", "large"): [1] * 5 + [0] * 5,
+    }
     records = _records(correct, fmt)
     cells, gains = grid_tables(_rows_of(records), records, n_boot=400, seed=0)
     assert list(cells["cell"][:4]) == ["small", "up", "down", "large"]  # CELLS order within a metric
@@ -179,8 +225,10 @@ def test_paired_corpus_and_ratio_metrics_match_the_scorers():
     from sahlab.eval.scorers import score
 
     ex = _translation_examples(12)
-    outs = {c: [e["reference"] if (i + j) % 3 else e["metadata"]["source"] for i, e in enumerate(ex)]
-            for j, c in enumerate(("small", "up", "down", "large"))}
+    outs = {
+        c: [e["reference"] if (i + j) % 3 else e["metadata"]["source"] for i, e in enumerate(ex)]
+        for j, c in enumerate(("small", "up", "down", "large"))
+    }
     cells, reported = {}, {}
     for c, o in outs.items():
         recs, metrics = score("translation", o, ex, n_boot=0)
@@ -200,9 +248,20 @@ def test_grid_missing_cell_is_an_error():
 
 
 def test_metric_rows_flatten_and_tag():
-    rows = metric_rows({"accuracy": {"value": 0.5, "ci_low": 0.25, "ci_high": 0.75, "n": 8}}, beta=2.0, task="math")
-    assert rows == [{"beta": 2.0, "task": "math", "metric": "accuracy", "value": 0.5, "ci_low": 0.25,
-                     "ci_high": 0.75, "n": 8}]
+    rows = metric_rows(
+        {"accuracy": {"value": 0.5, "ci_low": 0.25, "ci_high": 0.75, "n": 8}}, beta=2.0, task="math"
+    )
+    assert rows == [
+        {
+            "beta": 2.0,
+            "task": "math",
+            "metric": "accuracy",
+            "value": 0.5,
+            "ci_low": 0.25,
+            "ci_high": 0.75,
+            "n": 8,
+        }
+    ]
 
 
 def _math_examples(n, seed=0):
@@ -210,8 +269,14 @@ def _math_examples(n, seed=0):
     out = []
     for i in range(n):
         a, b = rng.randint(1, 50), rng.randint(1, 50)
-        out.append({"id": f"m{i}", "prompt": f"What is {a} plus {b}?", "reference": f"{a} + {b}\n#### {a + b}",
-                    "metadata": {"answer": str(a + b)}})
+        out.append(
+            {
+                "id": f"m{i}",
+                "prompt": f"What is {a} plus {b}?",
+                "reference": f"{a} + {b}\n#### {a + b}",
+                "metadata": {"answer": str(a + b)},
+            }
+        )
     return out
 
 
@@ -222,8 +287,14 @@ def _translation_examples(n, seed=0):
     out = []
     for i in range(n):
         src = " ".join(rng.choice(words) for _ in range(4))
-        out.append({"id": f"t{i}", "prompt": f"Translate: {src}", "reference": src[::-1],
-                    "metadata": {"source": src, "tgt_name": "Reverse"}})
+        out.append(
+            {
+                "id": f"t{i}",
+                "prompt": f"Translate: {src}",
+                "reference": src[::-1],
+                "metadata": {"source": src, "tgt_name": "Reverse"},
+            }
+        )
     return out
 
 
@@ -234,8 +305,10 @@ def _tests(seed):
 def test_rescore_uses_first_n_and_checks_ids():
     ex = _math_examples(6)
     # 2 of the first 4 right, the other 2 without an answer line; the last two (beyond n) right
-    outs = [{"id": e["id"], "output": f"#### {e['metadata']['answer']}" if i % 2 == 0 or i >= 4 else "dunno"}
-            for i, e in enumerate(ex)]
+    outs = [
+        {"id": e["id"], "output": f"#### {e['metadata']['answer']}" if i % 2 == 0 or i >= 4 else "dunno"}
+        for i, e in enumerate(ex)
+    ]
     recs, m = rescore_outputs("math", outs, ex, 4, n_boot=50, seed=0)
     assert m["accuracy"]["value"] == pytest.approx(0.5) and m["accuracy"]["n"] == 4
     assert m["error_format"]["value"] == pytest.approx(0.5)
@@ -243,8 +316,12 @@ def test_rescore_uses_first_n_and_checks_ids():
     rows, records = diagonal_rows({"large": {"math": outs}}, {"math": ex}, 6, n_boot=50, seed=0)
     assert len(records["large"]["math"]) == 6
     acc = next(r for r in rows if r["metric"] == "accuracy")
-    assert (acc["pretrain"], acc["finetune"], acc["emulated"], acc["value"]) == ("large", "large", False,
-                                                                                 pytest.approx(4 / 6))
+    assert (acc["pretrain"], acc["finetune"], acc["emulated"], acc["value"]) == (
+        "large",
+        "large",
+        False,
+        pytest.approx(4 / 6),
+    )
     with pytest.raises(ValueError, match="re-run the evaluation"):
         rescore_outputs("math", outs[1:] + outs[:1], ex, 4, n_boot=50, seed=0)
     with pytest.raises(ValueError, match="need 10 outputs"):
@@ -252,8 +329,11 @@ def test_rescore_uses_first_n_and_checks_ids():
 
 
 def test_variant_dataset_takes_first_n_of_its_tasks():
-    train = {"math": [{"id": f"m{i}"} for i in range(5)], "multihop": [{"id": f"h{i}"} for i in range(5)],
-             "translation": [{"id": f"t{i}"} for i in range(5)]}
+    train = {
+        "math": [{"id": f"m{i}"} for i in range(5)],
+        "multihop": [{"id": f"h{i}"} for i in range(5)],
+        "translation": [{"id": f"t{i}"} for i in range(5)],
+    }
     rows = variant_dataset(train, ["math", "multihop"], 3)
     assert [r["id"] for r in rows] == ["m0", "m1", "m2", "h0", "h1", "h2"]
     assert [r["task"] for r in rows] == ["math"] * 3 + ["multihop"] * 3
@@ -264,8 +344,14 @@ def test_variant_dataset_takes_first_n_of_its_tasks():
 # --------------------------------------------------------------------------- runners on tiny models
 torch = pytest.importorskip("torch")
 
-SMALL = {"arch": "llama", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
-         "max_position_embeddings": 256}
+SMALL = {
+    "arch": "llama",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 256,
+}
 LARGE = {**SMALL, "hidden_size": 48, "intermediate_size": 96}
 MNT = {"math": 6, "translation": 6}
 
@@ -293,16 +379,21 @@ def dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("eft_models")
     rng = random.Random(0)
     words = "what is plus the answer eggs coins has many how".split()
-    texts = [" ".join(rng.choice(words) for _ in range(12)) + f" #### {rng.randint(0, 99)}" for _ in range(80)]
+    texts = [
+        " ".join(rng.choice(words) for _ in range(12)) + f" #### {rng.randint(0, 99)}" for _ in range(80)
+    ]
     train_tokenizer(texts, 300, root / "tok")
     out = {}
-    for i, (role, build) in enumerate([("small_base", SMALL), ("small_post", SMALL), ("large_base", LARGE),
-                                       ("large_post", LARGE)]):
+    for i, (role, build) in enumerate(
+        [("small_base", SMALL), ("small_post", SMALL), ("large_base", LARGE), ("large_post", LARGE)]
+    ):
         init_random(build, root / "tok", root / role, seed=i, scale=role.split("_")[0])
         _no_early_eos(root / role)
         if role.endswith("post"):
             meta = json.loads((root / role / "sahlab.json").read_text())
-            (root / role / "sahlab.json").write_text(json.dumps({**meta, "prompt_format": "chat", "stage": "post"}))
+            (root / role / "sahlab.json").write_text(
+                json.dumps({**meta, "prompt_format": "chat", "stage": "post"})
+            )
         out[role] = str(root / role)
     return out
 
@@ -320,8 +411,14 @@ def _base_alone(model_dir, tests, **kw):
     tok = policy.tokenizer
     outs, metrics = [], {}
     for task, ex in tests.items():
-        raw = generate(policy, render_prompts(tok, ex, "native", task), MNT[task], batch_size=4, progress=False,
-                       stop_strings=stop_strings(tok, "native", task))
+        raw = generate(
+            policy,
+            render_prompts(tok, ex, "native", task),
+            MNT[task],
+            batch_size=4,
+            progress=False,
+            stop_strings=stop_strings(tok, "native", task),
+        )
         outs += raw
         if kw:
             metrics[task] = score(task, to_task_form(tok, raw, "chat", task), ex, **kw)[1]
@@ -342,11 +439,17 @@ def test_grid_cell_rows_and_zero_delta_equals_large_base(dirs):
     tests = _tests(0)
     kw = dict(batch_size=4, n_boot=20, seed=0)
     rows, records = run_grid_cell("up", dirs, tests, MNT, **kw)
-    assert {(r["cell"], r["pretrain"], r["finetune"], r["emulated"]) for r in rows} == {("up", "large", "small", True)}
+    assert {(r["cell"], r["pretrain"], r["finetune"], r["emulated"]) for r in rows} == {
+        ("up", "large", "small", True)
+    }
     assert [r["id"] for r in records] == ["m0", "m1", "m2", "t0", "t1", "t2"]
     assert all(r["cell"] == "up" for r in records)
     # each member in its own format, the output read in the fine-tune's
-    assert records[0]["member_formats"] == {"base_large": "native", "ft_small": "chat", "base_small": "native"}
+    assert records[0]["member_formats"] == {
+        "base_large": "native",
+        "ft_small": "chat",
+        "base_small": "native",
+    }
     assert records[0]["prompt_format"] == "chat"
     # With the fine-tune's base equal to the fine-tune the delta vanishes: up-scaling is the large
     # base alone, asked in its own (native) format.
@@ -380,8 +483,9 @@ def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
     assert _by(beta_rows, "beta", 1.0) == _by(up_rows, "cell", "up")  # β = 1: the grid's up cell
     # λ mixes variant a (= small post) and variant b (= small base, zero delta): λ = 1 is plain
     # up-scaling, λ = 0 the large base alone; λ = 0.5 halves the delta, i.e. up-scaling at β = 0.5.
-    lam_rows = run_lambda_sweep(dirs, [dirs["small_post"], dirs["small_base"]], [0.0, 0.5, 1.0], 1.0, tests, MNT,
-                                **kw)
+    lam_rows = run_lambda_sweep(
+        dirs, [dirs["small_post"], dirs["small_base"]], [0.0, 0.5, 1.0], 1.0, tests, MNT, **kw
+    )
     assert _by(lam_rows, "lam", 1.0) == _by(up_rows, "cell", "up")
     assert _by(lam_rows, "lam", 0.0) == base
     roles = ("large_base", "small_post", "small_base")
@@ -390,8 +494,14 @@ def test_beta_and_lambda_sweeps_reduce_to_plain_models(dirs):
 
     half_metrics = {}
     for task, ex in tests.items():
-        raw = generate(half, half.render_prompts(ex, task), MNT[task], batch_size=4, progress=False,
-                       stop_strings=half.stop_strings(task))
+        raw = generate(
+            half,
+            half.render_prompts(ex, task),
+            MNT[task],
+            batch_size=4,
+            progress=False,
+            stop_strings=half.stop_strings(task),
+        )
         half_metrics[task] = score(task, half.to_task_form(raw, task), ex, seed=0, n_boot=20)[1]
     assert _by(lam_rows, "lam", 0.5) == _flat(half_metrics)
 
@@ -400,8 +510,9 @@ def test_speculative_rows_and_greedy_identity(dirs):
     from sahlab.eft.experiment import run_speculative
 
     prompts = {"math": _math_examples(3)}
-    rows = run_speculative(dirs, prompts, k=2, batch_sizes=[1, 3], temperatures=[0.0, 1.0], max_new_tokens=5,
-                           seed=0)
+    rows = run_speculative(
+        dirs, prompts, k=2, batch_sizes=[1, 3], temperatures=[0.0, 1.0], max_new_tokens=5, seed=0
+    )
     assert [(r["batch_size"], r["temperature"]) for r in rows] == [(1, 0.0), (1, 1.0), (3, 0.0), (3, 1.0)]
     for r in rows:
         assert r["n_prompts"] == 3 and r["k"] == 2
@@ -418,11 +529,25 @@ def test_speculative_rows_and_greedy_identity(dirs):
 def _sweep_rows():
     rows = []
     for lam in (0.0, 0.5, 1.0):
-        rows += [{"lam": lam, "task": "math", "metric": "accuracy", "value": lam, "ci_low": lam, "ci_high": lam},
-                 {"lam": lam, "task": "translation", "metric": "chrf", "value": 100 * (1 - lam),
-                  "ci_low": 0.0, "ci_high": 100.0},
-                 {"lam": lam, "task": "instructions", "metric": "prompt_strict", "value": 0.5, "ci_low": 0.5,
-                  "ci_high": 0.5}]
+        rows += [
+            {"lam": lam, "task": "math", "metric": "accuracy", "value": lam, "ci_low": lam, "ci_high": lam},
+            {
+                "lam": lam,
+                "task": "translation",
+                "metric": "chrf",
+                "value": 100 * (1 - lam),
+                "ci_low": 0.0,
+                "ci_high": 100.0,
+            },
+            {
+                "lam": lam,
+                "task": "instructions",
+                "metric": "prompt_strict",
+                "value": 0.5,
+                "ci_low": 0.5,
+                "ci_high": 0.5,
+            },
+        ]
     return rows
 
 
@@ -446,12 +571,23 @@ def test_figures_have_one_panel_per_task():
     apply_theme()
     df = pd.DataFrame(_sweep_rows())
     fig = plot_sweep(df, "lam", "λ", extra=tradeoff_panel(df, ["math"], ["translation", "instructions"]))
-    assert [ax.get_title() for ax in fig.axes] == ["instructions", "math", "translation", "test-time trade-off"]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "instructions",
+        "math",
+        "translation",
+        "test-time trade-off",
+    ]
     chrf_line = fig.axes[2].lines[0]
     assert max(chrf_line.get_ydata()) == pytest.approx(1.0)  # chrF drawn as a fraction
     a = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
-    records = _records({("small", "small"): a, ("large", "small"): a[:8] + [1, 0],
-                        ("small", "large"): [1] * 8 + [0, 0], ("large", "large"): [1] * 9 + [0]})
+    records = _records(
+        {
+            ("small", "small"): a,
+            ("large", "small"): a[:8] + [1, 0],
+            ("small", "large"): [1] * 8 + [0, 0],
+            ("large", "large"): [1] * 9 + [0],
+        }
+    )
     cells, gains = grid_tables(_rows_of(records), records, n_boot=200, seed=0)
     grid = plot_grid(cells, gains)
     title = grid.axes[0].get_title()
@@ -467,9 +603,20 @@ def test_native_stops_never_cut_a_chat_answer_of_the_embedded_tasks():
     from sahlab.world.build import build_world, make_task, validate_world_config
     from sahlab.world.layouts import EMBEDDED
 
-    cfg = validate_world_config({"entities": {"n_countries": 2, "n_cities": 3, "n_companies": 4,
-                                              "n_universities": 2, "n_corpus_people": 6, "n_new_people": 2},
-                                 "tasks": {"multihop": {"train": 8, "test": 8}}, "newknowledge": {"test": 8}})
+    cfg = validate_world_config(
+        {
+            "entities": {
+                "n_countries": 2,
+                "n_cities": 3,
+                "n_companies": 4,
+                "n_universities": 2,
+                "n_corpus_people": 6,
+                "n_new_people": 2,
+            },
+            "tasks": {"multihop": {"train": 8, "test": 8}},
+            "newknowledge": {"test": 8},
+        }
+    )
     world = build_world(cfg, 5)
     for task in ("math", "translation", "instructions", "multihop"):
         rows = [r for split in make_task(world, task, cfg, 5).values() for r in split]
@@ -480,6 +627,7 @@ def test_native_stops_never_cut_a_chat_answer_of_the_embedded_tasks():
 
 def test_verdict_names_each_reading_of_an_interval():
     from sahlab.eft.paired import verdict
+
     assert verdict({"ci_low": 0.1, "ci_high": 0.3}) == "> 0"
     assert verdict({"ci_low": -0.3, "ci_high": -0.1}) == "< 0"
     assert verdict({"ci_low": -0.1, "ci_high": 0.1}) == "inconclusive"

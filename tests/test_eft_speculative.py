@@ -1,5 +1,6 @@
 """Speculative up-scaling: the accept/reject core against its analytic output distribution, greedy
 equality with plain EFT decoding, and sampled outputs against the exact EFT distribution."""
+
 from __future__ import annotations
 
 import itertools
@@ -37,9 +38,13 @@ def chi_square_p(counts: dict, expected_probs: dict, n: int) -> float:
 
 
 def test_greedy_accept_on_hand_made_scores():
-    p = torch.tensor([[[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8]],
-                      [[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8]],
-                      [[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8]]]).log()
+    p = torch.tensor(
+        [
+            [[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8]],
+            [[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8]],
+            [[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8]],
+        ]
+    ).log()
     drafts = torch.tensor([[1, 0], [1, 2], [0, 0]])  # all match / second wrong / first wrong
     n, nxt = greedy_accept(p, drafts)
     assert n.tolist() == [2, 1, 0]
@@ -50,11 +55,15 @@ def test_speculative_accept_output_distribution_is_analytic():
     """k = 2, V = 4, fixed p and q per position; the law of (accepted count, emitted tokens) is exact:
     P(n=0, y) = max(0, p0−q0)(y); P(n=1, x, y) = min(p0,q0)(x)·max(0, p1−q1)(y);
     P(n=2, x, z, y) = min(p0,q0)(x)·min(p1,q1)(z)·p2(y). Zeros in p and q exercise the edge cases."""
-    p = torch.tensor([[0.5, 0.3, 0.2, 0.0], [0.1, 0.1, 0.4, 0.4], [0.25, 0.25, 0.25, 0.25]], dtype=torch.float64)
+    p = torch.tensor(
+        [[0.5, 0.3, 0.2, 0.0], [0.1, 0.1, 0.4, 0.4], [0.25, 0.25, 0.25, 0.25]], dtype=torch.float64
+    )
     q = torch.tensor([[0.2, 0.2, 0.2, 0.4], [0.0, 0.3, 0.3, 0.4]], dtype=torch.float64)
     n_samples = 60000
     gen = torch.Generator().manual_seed(123)
-    drafts = torch.stack([torch.multinomial(q[j], n_samples, replacement=True, generator=gen) for j in range(2)], 1)
+    drafts = torch.stack(
+        [torch.multinomial(q[j], n_samples, replacement=True, generator=gen) for j in range(2)], 1
+    )
     n, nxt = speculative_accept(p.expand(n_samples, -1, -1), q.expand(n_samples, -1, -1), drafts, gen)
 
     lo = torch.minimum(p[:2], q)
@@ -74,13 +83,22 @@ def test_speculative_accept_output_distribution_is_analytic():
     assert chi_square_p(counts, expected, n_samples) > 0.01
     # the first emitted token follows p0 exactly, the accepted count has the analytic rate
     first = [drafts[r, 0].item() if n[r] > 0 else nxt[r].item() for r in range(n_samples)]
-    assert chi_square_p({(t,): first.count(t) for t in range(4)}, {(t,): float(p[0, t]) for t in range(4)},
-                        n_samples) > 0.01
+    assert (
+        chi_square_p(
+            {(t,): first.count(t) for t in range(4)}, {(t,): float(p[0, t]) for t in range(4)}, n_samples
+        )
+        > 0.01
+    )
     alpha0 = float(lo[0].sum())
-    assert (n > 0).double().mean().item() == pytest.approx(alpha0, abs=4 * (alpha0 * (1 - alpha0) / n_samples) ** .5)
+    assert (n > 0).double().mean().item() == pytest.approx(
+        alpha0, abs=4 * (alpha0 * (1 - alpha0) / n_samples) ** 0.5
+    )
     assert first.count(3) == 0  # p0(3) = 0: never emitted although the draft proposes it 40% of the time
     # the chi-square has power: the same samples against a uniform law are rejected
-    assert chi_square_p({(t,): first.count(t) for t in range(4)}, {(t,): 0.25 for t in range(4)}, n_samples) < 1e-6
+    assert (
+        chi_square_p({(t,): first.count(t) for t in range(4)}, {(t,): 0.25 for t in range(4)}, n_samples)
+        < 1e-6
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +117,14 @@ def test_speculative_greedy_equals_plain_eft_greedy(setup, k, own_prompts):
     if own_prompts:
         prompts = PROMPTS[:4]
         eft.bind_prompts(prompts, {"base_large": OWN_LARGE, "base_small": OWN_SMALL})
-        shared = generate(EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok), prompts, ignore_eos=True,
-                          max_new_tokens=14, batch_size=4, progress=False)
+        shared = generate(
+            EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok),
+            prompts,
+            ignore_eos=True,
+            max_new_tokens=14,
+            batch_size=4,
+            progress=False,
+        )
     kwargs = dict(max_new_tokens=14, batch_size=4, progress=False)
     plain = generate(eft, prompts, ignore_eos=True, **kwargs)
     if own_prompts:
@@ -128,8 +152,9 @@ def test_speculative_greedy_with_outside_draft_model(setup):
     eft = EFTPolicy(base_l, ft_s, base_s, beta=0.5, tokenizer=tok)
     other = make_model(tok, 7, False)
     plain = generate(eft, PROMPTS, max_new_tokens=10, batch_size=3, progress=False, ignore_eos=True)
-    spec = speculative_generate(eft, PROMPTS, max_new_tokens=10, k=2, batch_size=3, progress=False,
-                                ignore_eos=True, draft=other)
+    spec = speculative_generate(
+        eft, PROMPTS, max_new_tokens=10, k=2, batch_size=3, progress=False, ignore_eos=True, draft=other
+    )
     assert spec.outputs == plain
 
 
@@ -138,8 +163,17 @@ def test_draft_equal_to_target_accepts_everything(setup):
     tok, base_l, ft_s, _ = setup
     eft = EFTPolicy(base_l, ft_s, base_l, tokenizer=tok)
     for temperature in (0.0, 1.0):
-        spec = speculative_generate(eft, PROMPTS, max_new_tokens=13, k=3, batch_size=6, progress=False,
-                                    ignore_eos=True, temperature=temperature, seed=5)
+        spec = speculative_generate(
+            eft,
+            PROMPTS,
+            max_new_tokens=13,
+            k=3,
+            batch_size=6,
+            progress=False,
+            ignore_eos=True,
+            temperature=temperature,
+            seed=5,
+        )
         assert spec.stats["acceptance_rate"] == 1.0
         # rounds emit 4, 4, 4, then 1 token (the budget caps the last draft): 13 tokens / 4 verifications
         assert spec.stats["tokens_per_verification"] == pytest.approx(13 / 4)
@@ -149,8 +183,12 @@ def test_draft_equal_to_target_accepts_everything(setup):
 def test_sampling_is_seeded(setup):
     tok, base_l, ft_s, base_s = setup
     eft = EFTPolicy(base_l, ft_s, base_s, tokenizer=tok)
-    runs = [speculative_generate(eft, PROMPTS, max_new_tokens=8, k=2, progress=False, temperature=1.0, seed=s,
-                                 ignore_eos=True).token_ids for s in (11, 11, 12)]
+    runs = [
+        speculative_generate(
+            eft, PROMPTS, max_new_tokens=8, k=2, progress=False, temperature=1.0, seed=s, ignore_eos=True
+        ).token_ids
+        for s in (11, 11, 12)
+    ]
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
 
@@ -164,8 +202,9 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature, own_pro
     torch.set_num_threads(1)
     tok = make_tokenizer(n_words=7)
     vocab = len(tok)
-    base_l, ft_s, base_s = (make_model(tok, seed, large, sharpen=3.0)
-                            for seed, large in ((21, True), (22, False), (23, False)))
+    base_l, ft_s, base_s = (
+        make_model(tok, seed, large, sharpen=3.0) for seed, large in ((21, True), (22, False), (23, False))
+    )
     eft = EFTPolicy(base_l, ft_s, base_s, beta=1.0, tokenizer=tok)
     prompts = ["<|bos|> w1 w2", "<|bos|> w4 w0 w6 w3 w5"]
     own = {base_l: prompts, ft_s: prompts, base_s: prompts}
@@ -174,9 +213,17 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature, own_pro
         own[base_s] = ["<|bos|> w6 w6 w6", "<|bos|> w0 w1 w2 w3 w4 w5 w6 w0"]
         eft.bind_prompts(prompts * 2500, {"base_large": own[base_l] * 2500, "base_small": own[base_s] * 2500})
     per_prompt = 2500
-    result = speculative_generate(eft, prompts * per_prompt, max_new_tokens=3, k=k,
-                                  batch_size=len(prompts) * per_prompt, temperature=temperature, seed=7,
-                                  progress=False, ignore_eos=True)
+    result = speculative_generate(
+        eft,
+        prompts * per_prompt,
+        max_new_tokens=3,
+        k=k,
+        batch_size=len(prompts) * per_prompt,
+        temperature=temperature,
+        seed=7,
+        progress=False,
+        ignore_eos=True,
+    )
     assert result.stats["proposed"] > 0 and 0 < result.stats["acceptance_rate"] < 1
 
     def joint(weights):  # exact law of the first two tokens under softmax(Σ w·log π / T)
@@ -188,11 +235,14 @@ def test_speculative_samples_follow_the_eft_distribution(k, temperature, own_pro
                     seqs = torch.tensor([ids + c for c in conts])
                     total = total + w * torch.log_softmax(m(seqs).logits[:, -1].double(), -1)
             return torch.softmax(torch.log_softmax(total, -1) / temperature, -1)
+
         out = {}
         for i, prompt in enumerate(prompts):
             first = logp(i, [[]])[0]
             second = logp(i, [[t] for t in range(vocab)])
-            out[prompt] = {(a, b): float(first[a] * second[a, b]) for a, b in itertools.product(range(vocab), repeat=2)}
+            out[prompt] = {
+                (a, b): float(first[a] * second[a, b]) for a, b in itertools.product(range(vocab), repeat=2)
+            }
         return out
 
     exact = joint([(base_l, 1.0), (ft_s, 1.0), (base_s, -1.0)])
@@ -238,5 +288,7 @@ def test_forward_flops_and_flop_weighted_speedup(setup):
     # the draft is the target (base_small is base_large: EFT == ft_small) and everything is accepted:
     # 13 tokens from 12 draft passes (prefill aside) -> 13/12, plain-decoding cost almost exactly
     same = EFTPolicy(base_l, ft_s, base_l, tokenizer=tok)
-    spec = speculative_generate(same, PROMPTS, max_new_tokens=13, k=3, batch_size=6, progress=False, ignore_eos=True)
+    spec = speculative_generate(
+        same, PROMPTS, max_new_tokens=13, k=3, batch_size=6, progress=False, ignore_eos=True
+    )
     assert flop_weighted_speedup(same, spec.stats) == pytest.approx(13 / 12)

@@ -1,5 +1,6 @@
 """Study C through snakemake itself: each figure schedules only its branch, a bad grid fails before
 any job, and the study's outputs in the shared smoke run."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,8 +11,17 @@ from conftest import REPO, planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-UPSTREAM = {"world", "corpus", "task_data", "tokenizer", "random_init", "pretrain", "posttrain_stage",
-            "post_model", "reward_model"}
+UPSTREAM = {
+    "world",
+    "corpus",
+    "task_data",
+    "tokenizer",
+    "random_init",
+    "pretrain",
+    "posttrain_stage",
+    "post_model",
+    "reward_model",
+}
 
 
 def test_grid_figure_schedules_only_its_branch(workflow_copy):
@@ -19,7 +29,13 @@ def test_grid_figure_schedules_only_its_branch(workflow_copy):
     assert jobs["eft_grid_cell"] == 2  # up- and down-scaling; the diagonal reuses the harness
     assert jobs["evaluate"] == 2  # small-post and large-post only
     assert jobs["eft_grid_table"] == jobs["eft_figure_grid"] == jobs["eft_knowledge"] == 1
-    assert set(jobs) <= UPSTREAM | {"evaluate", "eft_grid_cell", "eft_knowledge", "eft_grid_table", "eft_figure_grid"}
+    assert set(jobs) <= UPSTREAM | {
+        "evaluate",
+        "eft_grid_cell",
+        "eft_knowledge",
+        "eft_grid_table",
+        "eft_figure_grid",
+    }
 
 
 def test_lambda_figure_schedules_only_its_branch(workflow_copy):
@@ -73,7 +89,9 @@ def test_smoke_run_study_outputs(smoke_run):
     assert len(gains) == grid.groupby(["task", "metric"]).ngroups
     for name in ("ft", "pt", "pt_minus_ft"):  # paired CIs around every contrast, and a verdict
         value = gains[name if name == "pt_minus_ft" else f"{name}_gain"]
-        assert (gains[f"{name}_ci_low"] <= value + 1e-9).all() and (value <= gains[f"{name}_ci_high"] + 1e-9).all()
+        assert (gains[f"{name}_ci_low"] <= value + 1e-9).all() and (
+            value <= gains[f"{name}_ci_high"] + 1e-9
+        ).all()
         zero = (gains[f"{name}_ci_low"] == 0) & (gains[f"{name}_ci_high"] == 0)
         inside = (gains[f"{name}_ci_low"] <= 0) & (gains[f"{name}_ci_high"] >= 0) & ~zero
         assert ((gains[f"{name}_verdict"] == "inconclusive") == inside).all()

@@ -4,6 +4,7 @@ No conda channel is reachable here, so the envs are never solved or built in the
 can be checked without conda is checked: the files, their pins against the lock (the exact
 versions the .venv runs and the tests exercise), and each rule's `conda:` directive.
 """
+
 from __future__ import annotations
 
 import ast
@@ -89,8 +90,10 @@ def _names(node: ast.AST) -> set[str]:
 def _bound(node: ast.AST) -> dict[str, str]:
     """Local name -> dotted target of an import statement (`from a import f as g`: g -> a.f)."""
     if isinstance(node, ast.Import):
-        return {(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0])
-                for a in node.names}
+        return {
+            (a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0])
+            for a in node.names
+        }
     if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
         return {(a.asname or a.name): f"{node.module}.{a.name}" for a in node.names}
     return {}
@@ -124,8 +127,11 @@ def _scope(nodes) -> tuple[set[str], dict[str, str], set[str]]:
 def _module(path: Path) -> tuple[tuple, dict[str, tuple]]:
     """The module level's (imports, bound, used) and each top-level def's (its whole body's)."""
     tree = ast.parse(path.read_text(), str(path))
-    defs = {n.name: _scope(n.body + n.decorator_list) for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    defs = {
+        n.name: _scope(n.body + n.decorator_list)
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
     for name, (imp, bound, used) in defs.items():  # a class's methods are part of it
         node = next(n for n in tree.body if getattr(n, "name", None) == name)
         for sub in ast.walk(node):
@@ -173,7 +179,7 @@ def third_party_imports(script: Path) -> set[str]:
                     todo.append((path, head))
                 target = top[1].get(head) or bound.get(head)
                 if target and target.startswith("sahlab"):
-                    reach(target + u[len(head):])
+                    reach(target + u[len(head) :])
     return third
 
 
@@ -185,8 +191,11 @@ def missing_from_env(modules: set[str], pins: dict[str, str]) -> set[str]:
 
 def _rule_scripts() -> list[tuple[str, Path, str]]:
     rules = load_rules(REPO)
-    return [(r.name, (REPO / "rules" / r.script).resolve(), r.conda_env) for r in rules.values()
-            if r.script and r.conda_env]
+    return [
+        (r.name, (REPO / "rules" / r.script).resolve(), r.conda_env)
+        for r in rules.values()
+        if r.script and r.conda_env
+    ]
 
 
 def test_every_rule_env_pins_what_its_script_imports():
@@ -217,8 +226,7 @@ def test_pyproject_pins_its_dependencies_as_the_lock():
     import tomllib
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    deps = list(project["dependencies"]) + [d for ds in project["optional-dependencies"].values()
-                                            for d in ds]
+    deps = list(project["dependencies"]) + [d for ds in project["optional-dependencies"].values() for d in ds]
     lock = lock_pins()
     pins = {}
     for d in deps:
@@ -245,8 +253,9 @@ def test_every_rule_runs_in_one_group_env():
     allowed = {f"../envs/{g}.yaml" for g in GROUPS}
     missing = sorted(r.name for r in rules.values() if not r.norun and r.conda_env is None)
     assert not missing, f"rules without a conda env: {missing}"
-    wrong = {r.name: r.conda_env for r in rules.values()
-             if r.conda_env is not None and r.conda_env not in allowed}
+    wrong = {
+        r.name: r.conda_env for r in rules.values() if r.conda_env is not None and r.conda_env not in allowed
+    }
     assert not wrong, f"rules whose env is not one of envs/{{{','.join(GROUPS)}}}.yaml: {wrong}"
     used = {r.conda_env for r in rules.values() if r.conda_env}
     assert used == allowed, f"groups without a rule: {allowed - used}"

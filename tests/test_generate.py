@@ -1,5 +1,6 @@
 """Batched generation harness: exactness against Hugging Face's own generate and a plain forward pass,
 stopping rules, seeded sampling, and sequence log-probabilities."""
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,13 @@ def make_tokenizer():
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<|pad|>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
-    return PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<|pad|>", bos_token="<|bos|>",
-                                   eos_token="<|eos|>", additional_special_tokens=SPECIALS[3:])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="<|pad|>",
+        bos_token="<|bos|>",
+        eos_token="<|eos|>",
+        additional_special_tokens=SPECIALS[3:],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +46,18 @@ def model(tok):
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                         pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                         eos_token_id=tok.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     m = LlamaForCausalLM(config)
     # Random init is nearly uniform; sharpen it so greedy choices are not near-ties.
     with torch.no_grad():
@@ -55,8 +69,14 @@ def words(ids):
     return "<|bos|> " + " ".join(f"w{i}" for i in ids)
 
 
-PROMPTS = [words([3, 1, 4]), words([15, 9, 26, 5, 35, 8, 9, 7, 9]), words([2]), words([71, 82, 81, 8, 2, 84]),
-           words([60, 2, 87, 5, 36, 62, 8, 9, 9, 86, 28, 0]), words([14, 14])]
+PROMPTS = [
+    words([3, 1, 4]),
+    words([15, 9, 26, 5, 35, 8, 9, 7, 9]),
+    words([2]),
+    words([71, 82, 81, 8, 2, 84]),
+    words([60, 2, 87, 5, 36, 62, 8, 9, 9, 86, 28, 0]),
+    words([14, 14]),
+]
 
 
 def test_prefill_and_steps_equal_full_forward(model, tok):
@@ -66,8 +86,8 @@ def test_prefill_and_steps_equal_full_forward(model, tok):
     ids = torch.full((3, width), tok.pad_token_id)
     mask = torch.zeros((3, width), dtype=torch.long)
     for r, row in enumerate(rows):
-        ids[r, width - len(row):] = torch.tensor(row)
-        mask[r, width - len(row):] = 1
+        ids[r, width - len(row) :] = torch.tensor(row)
+        mask[r, width - len(row) :] = 1
     appended = torch.tensor([[10, 11, 12], [20, 21, 22], [30, 31, 32]])
     got = [policy.prefill(ids, mask)] + [policy.step(appended[:, j]) for j in range(3)]
     for r, row in enumerate(rows):
@@ -92,8 +112,13 @@ def test_policy_eos_ids_join_tokenizer_and_generation_config(model, tok):
 def test_long_decoding_past_the_preallocated_cache_stays_exact(model, tok):
     """80 steps outgrow the cache's first allocation (prompt + 64); the regrown cache must stay exact."""
     policy = ModelPolicy(model, tok)
-    ids = tok([PROMPTS[2], PROMPTS[0]], add_special_tokens=False, padding=True, padding_side="left",
-              return_tensors="pt")
+    ids = tok(
+        [PROMPTS[2], PROMPTS[0]],
+        add_special_tokens=False,
+        padding=True,
+        padding_side="left",
+        return_tensors="pt",
+    )
     g = torch.Generator().manual_seed(0)
     appended = torch.randint(5, len(tok), (2, 80), generator=g)
     logp = policy.prefill(ids["input_ids"], ids["attention_mask"])
@@ -111,9 +136,14 @@ def test_greedy_batched_equals_hf_generate_one_by_one(model, tok):
     ours = generate(policy, PROMPTS, max_new_tokens=12, batch_size=4, progress=False)
     for prompt, out in zip(PROMPTS, ours):
         enc = tok(prompt, add_special_tokens=False, return_tensors="pt")
-        ref = model.generate(**enc, do_sample=False, max_new_tokens=12, eos_token_id=tok.eos_token_id,
-                             pad_token_id=tok.pad_token_id)
-        expected = tok.decode(ref[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        ref = model.generate(
+            **enc,
+            do_sample=False,
+            max_new_tokens=12,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+        expected = tok.decode(ref[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         assert out == expected
     assert len(set(ours)) > 1  # different prompts really gave different continuations
 
@@ -123,10 +153,11 @@ def test_stop_string_truncates_and_leaves_other_rows(model, tok):
     free = generate(policy, PROMPTS, max_new_tokens=10, batch_size=3, progress=False)
     # A word that row 1 produces mid-way, then a stop string spanning two tokens of row 4.
     for stop in [free[1].split()[3], " ".join(free[4].split()[2:4])]:
-        cut = generate(policy, PROMPTS, max_new_tokens=10, batch_size=3, stop_strings=["zzz", stop],
-                       progress=False)
+        cut = generate(
+            policy, PROMPTS, max_new_tokens=10, batch_size=3, stop_strings=["zzz", stop], progress=False
+        )
         for full, out in zip(free, cut):
-            assert out == (full[:full.find(stop)] if stop in full else full)
+            assert out == (full[: full.find(stop)] if stop in full else full)
         assert sum(len(c) < len(f) for c, f in zip(cut, free)) >= 1
 
 
@@ -156,8 +187,7 @@ class ScriptedPolicy:
 def test_eos_stops_rows_and_batch(tok):
     w = tok.convert_tokens_to_ids
     eos = tok.eos_token_id
-    scripts = {w("w1"): [w("w5"), w("w6"), eos] + [w("w7")] * 10,
-               w("w2"): [w("w8"), eos] + [w("w9")] * 10}
+    scripts = {w("w1"): [w("w5"), w("w6"), eos] + [w("w7")] * 10, w("w2"): [w("w8"), eos] + [w("w9")] * 10}
     policy = ScriptedPolicy(tok, scripts, len(tok))
     assert isinstance(policy, DecodingPolicy)
     out = generate(policy, ["<|bos|> w1", "<|bos|> w0 w2"], max_new_tokens=10, progress=False)

@@ -1,5 +1,6 @@
 """Study D through snakemake itself: dry-runs of one figure and of the full preset, a bad grid
 value failing before any job, and the study's outputs in the shared smoke run."""
+
 from __future__ import annotations
 
 import json
@@ -15,28 +16,42 @@ pytestmark = pytest.mark.workflow
 
 
 def test_use_figure_schedules_only_its_branch(workflow_copy):
-    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2",
-                                      "results/figures/inductive_use.pdf"))
+    jobs = planned_jobs(
+        run_snakemake(workflow_copy, "-n", "--cores", "2", "results/figures/inductive_use.pdf")
+    )
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())["inductive"]
-    assert set(jobs) == {"world", "corpus", "tokenizer", "pretrain", "inductive_finetune",
-                         "inductive_use_table", "figure_inductive_use"}
+    assert set(jobs) == {
+        "world",
+        "corpus",
+        "tokenizer",
+        "pretrain",
+        "inductive_finetune",
+        "inductive_use_table",
+        "figure_inductive_use",
+    }
     assert jobs["pretrain"] == len(cfg["scales"])
-    assert jobs["inductive_finetune"] == (len(cfg["scales"]) * len(cfg["methods"])
-                                          * len(cfg["pairs"]) * len(cfg["seeds"]))
+    assert jobs["inductive_finetune"] == (
+        len(cfg["scales"]) * len(cfg["methods"]) * len(cfg["pairs"]) * len(cfg["seeds"])
+    )
 
 
 def test_full_preset_dry_run_plans_the_full_grid(workflow_copy):
     # targets go before --configfile, which takes every following argument as a config file
-    proc = run_snakemake(workflow_copy, "-n", "--cores", "2",
-                         "results/figures/inductive_extractability.pdf",
-                         "--configfile", "config/inductive_full.yaml")
+    proc = run_snakemake(
+        workflow_copy,
+        "-n",
+        "--cores",
+        "2",
+        "results/figures/inductive_extractability.pdf",
+        "--configfile",
+        "config/inductive_full.yaml",
+    )
     jobs = planned_jobs(proc)
     full = yaml.safe_load((REPO / "config/inductive_full.yaml").read_text())["inductive"]
     assert full["rates"] == [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5]
     assert len(full["pairs"]) >= 8 and len(full["seeds"]) >= 3
     assert jobs["inductive_mdl"] == len(full["scales"]) == 2
-    assert jobs["inductive_finetune"] == 2 * len(full["methods"]) * len(full["pairs"]) \
-        * len(full["seeds"])
+    assert jobs["inductive_finetune"] == 2 * len(full["methods"]) * len(full["pairs"]) * len(full["seeds"])
     assert "evaluate" not in jobs and "posttrain_stage" not in jobs
 
 
@@ -68,8 +83,11 @@ def test_smoke_run_study_outputs(smoke_run):
     assert set(use.evidence) == {cfg["evidence"]}
     # smoke's GRPO plays Cruz et al.'s 5-token episodes: per-token rewards, so a step's mean
     # reward over 8 episodes of 5 tokens is a multiple of 1/40 (one-token answers: of 1/8)
-    rl = [r for f in (workdir / "results/inductive").glob("*/features/grpo/*/seed*.json")
-          for r in json.loads(f.read_text())]
+    rl = [
+        r
+        for f in (workdir / "results/inductive").glob("*/features/grpo/*/seed*.json")
+        for r in json.loads(f.read_text())
+    ]
     assert rl and cfg["hparams"]["grpo"]["max_completion_length"] == 5
     rewards = [v for r in rl for _, v in r["train_reward_trajectory"]]
     assert rewards and all(0 <= v <= 1 and abs(v * 40 - round(v * 40)) < 1e-4 for v in rewards)

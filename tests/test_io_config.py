@@ -1,4 +1,5 @@
 """Unit tests of atomic output and of the workflow config's cross-field checks."""
+
 from __future__ import annotations
 
 import copy
@@ -18,7 +19,7 @@ def test_atomic_path_leaves_nothing_when_the_block_fails(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("killed")
     assert not target.exists()
-    assert list(tmp_path.iterdir()) == []        # no temporary left behind either
+    assert list(tmp_path.iterdir()) == []  # no temporary left behind either
 
 
 def test_atomic_dir_replaces_an_old_folder_only_on_success(tmp_path):
@@ -27,14 +28,19 @@ def test_atomic_dir_replaces_an_old_folder_only_on_success(tmp_path):
     (target / "old.txt").write_text("old")
     with atomic_path(target, is_dir=True) as tmp:
         (tmp / "new.txt").write_text("new")
-        assert (target / "old.txt").exists()     # the old output is intact while writing
+        assert (target / "old.txt").exists()  # the old output is intact while writing
     assert [p.name for p in target.iterdir()] == ["new.txt"]
 
 
 def test_read_examples_names_the_row_and_missing_field(tmp_path):
     path = tmp_path / "t.jsonl"
-    write_jsonl(path, [{"id": "a", "prompt": "p", "reference": "r", "metadata": {}},
-                       {"id": "b", "prompt": "p", "metadata": {}}])
+    write_jsonl(
+        path,
+        [
+            {"id": "a", "prompt": "p", "reference": "r", "metadata": {}},
+            {"id": "b", "prompt": "p", "metadata": {}},
+        ],
+    )
     with pytest.raises(ValueError, match=r"t.jsonl:2 \(id='b'\).*reference"):
         read_examples(path)
 
@@ -50,14 +56,17 @@ def test_default_config_passes(default_config):
     assert names["built"] == ["small", "large"] and names["hub"] == []
 
 
-@pytest.mark.parametrize("mutate, key", [
-    (lambda c: c["tasks"].update(poetry={"source": "embedded"}), "tasks.poetry"),
-    (lambda c: c["world"].update(entities={"n_cities": -1}), "world"),
-    (lambda c: c["scales"]["small"].pop("pretrain"), "scales.small"),
-    (lambda c: c["scales"].update({"x-y": c["scales"]["small"]}), "scales.x-y"),
-    (lambda c: c["posttrain"]["stages"].append(dict(c["posttrain"]["stages"][0])), "posttrain.stages"),
-    (lambda c: c["scales"]["small"]["build"].update(num_heads=5), "scales.small.build"),
-])
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda c: c["tasks"].update(poetry={"source": "embedded"}), "tasks.poetry"),
+        (lambda c: c["world"].update(entities={"n_cities": -1}), "world"),
+        (lambda c: c["scales"]["small"].pop("pretrain"), "scales.small"),
+        (lambda c: c["scales"].update({"x-y": c["scales"]["small"]}), "scales.x-y"),
+        (lambda c: c["posttrain"]["stages"].append(dict(c["posttrain"]["stages"][0])), "posttrain.stages"),
+        (lambda c: c["scales"]["small"]["build"].update(num_heads=5), "scales.small.build"),
+    ],
+)
 def test_bad_config_is_named(default_config, mutate, key):
     cfg = copy.deepcopy(default_config)
     mutate(cfg)
@@ -91,8 +100,11 @@ def test_a_scale_may_give_only_its_post_trained_model(default_config):
     assert "chat-post" in names["hub"] and "chat" not in names["built_post"]
     assert "chat-base" not in check_complexity_config(cfg)["models"]  # default: what exists
     cfg["complexity"]["models"] = ["chat-base"]
-    with pytest.raises(ConfigError, match=r"complexity.models.*scale 'chat' has no base model "
-                                          r"\(it gives only \['random', 'post'\]\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"complexity.models.*scale 'chat' has no base model "
+        r"\(it gives only \['random', 'post'\]\)",
+    ):
         check_complexity_config(cfg)
     cfg["complexity"]["models"] = None
     cfg["scaling"]["models"] = ["chat-base"]

@@ -1,5 +1,6 @@
 """Study A's new-knowledge experiment: the paper's arm (QA about some new people, tests on the
 held-out ones) — the people split, no leakage into the arm's QA, and the paired tables/CIs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,12 +16,18 @@ from sahlab.scaling.newknowledge import (
     split_new_people,
 )
 
-WORLD = {"entities": {"n_corpus_people": 30, "n_new_people": 12, "n_cities": 6, "n_companies": 8,
-                      "n_universities": 3},
-         "corpus": {"total_chars": 20000},
-         "tasks": {t: {"train": 64, "test": 16} for t in ("math", "translation", "instructions",
-                                                           "multihop")},
-         "newknowledge": {"bios_per_person": 2, "test": 60}}
+WORLD = {
+    "entities": {
+        "n_corpus_people": 30,
+        "n_new_people": 12,
+        "n_cities": 6,
+        "n_companies": 8,
+        "n_universities": 3,
+    },
+    "corpus": {"total_chars": 20000},
+    "tasks": {t: {"train": 64, "test": 16} for t in ("math", "translation", "instructions", "multihop")},
+    "newknowledge": {"bios_per_person": 2, "test": 60},
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +58,9 @@ def test_the_arms_qa_never_mentions_a_heldout_fact(world_data):
     arm = arm_qa_rows(old_qa[:32], new_rows)
     assert all(r["metadata"]["kind"] == "direct" and person_of(r) in qa_people for r in new_rows)
     # same size and the same direct/2-hop mix as the control, only whose facts differ
-    assert len(arm) == 32 and [r["metadata"]["kind"] for r in arm] == \
-        [r["metadata"]["kind"] for r in old_qa[:32]]
+    assert len(arm) == 32 and [r["metadata"]["kind"] for r in arm] == [
+        r["metadata"]["kind"] for r in old_qa[:32]
+    ]
     assert sum(r in new_rows for r in arm) == 12
     held_names = {world.entity(pid)["name"] for pid in held}
     arm_text = [f"{r['prompt']}\n{r['reference']}" for r in arm]
@@ -85,12 +93,22 @@ def _records(n=40, seed=0):
     for model in ("s-base", "s-post"):
         ctrl = rng.random(n) < 0.3
         extra = rng.random(n) < 0.4
-        for cond, correct in (("qa_only", rng.random(n) < 0.05), ("bios+qa", ctrl),
-                              ("bios+newqa", ctrl | extra)):
+        for cond, correct in (
+            ("qa_only", rng.random(n) < 0.05),
+            ("bios+qa", ctrl),
+            ("bios+newqa", ctrl | extra),
+        ):
             for i in range(n):
-                out.append({"model": model, "condition": cond, "id": f"t{i}",
-                            "kind": "direct" if i % 2 else "2hop", "heldout": i < n - 6,
-                            "correct": bool(correct[i])})
+                out.append(
+                    {
+                        "model": model,
+                        "condition": cond,
+                        "id": f"t{i}",
+                        "kind": "direct" if i % 2 else "2hop",
+                        "heldout": i < n - 6,
+                        "correct": bool(correct[i]),
+                    }
+                )
     return out
 
 
@@ -98,20 +116,28 @@ def test_tables_give_accuracies_and_paired_differences_on_heldout_items():
     recs = _records()
     acc, diffs = newknowledge_tables(recs, n_boot=300, seed=1)
     held = [r for r in recs if r["heldout"]]
-    row = next(r for r in acc if r["model"] == "s-post" and r["condition"] == "bios+newqa"
-               and r["kind"] == "direct")
-    sel = [r["correct"] for r in held if r["model"] == "s-post" and r["condition"] == "bios+newqa"
-           and r["kind"] == "direct"]
+    row = next(
+        r for r in acc if r["model"] == "s-post" and r["condition"] == "bios+newqa" and r["kind"] == "direct"
+    )
+    sel = [
+        r["correct"]
+        for r in held
+        if r["model"] == "s-post" and r["condition"] == "bios+newqa" and r["kind"] == "direct"
+    ]
     assert row["n"] == len(sel) == 17 and row["value"] == pytest.approx(np.mean(sel))
     assert row["ci_low"] <= row["value"] <= row["ci_high"]
-    assert {(r["condition"], r["kind"]) for r in acc} == {(c, k) for c in CONDITIONS
-                                                         for k in ("all", "direct", "2hop")}
-    arm = next(r for r in diffs if r["contrast"] == "arm" and r["model"] == "s-base"
-               and r["kind"] == "all")
+    assert {(r["condition"], r["kind"]) for r in acc} == {
+        (c, k) for c in CONDITIONS for k in ("all", "direct", "2hop")
+    }
+    arm = next(r for r in diffs if r["contrast"] == "arm" and r["model"] == "s-base" and r["kind"] == "all")
 
     def acc_of(cond):
-        return next(r["value"] for r in acc if r["model"] == "s-base" and r["condition"] == cond
-                    and r["kind"] == "all")
+        return next(
+            r["value"]
+            for r in acc
+            if r["model"] == "s-base" and r["condition"] == cond and r["kind"] == "all"
+        )
+
     assert arm["diff"] == pytest.approx(acc_of("bios+newqa") - acc_of("bios+qa"))
     # item-wise the arm is never worse: a paired interval cannot go below 0
     assert arm["ci_low"] >= 0 and arm["verdict"] == "> 0"
@@ -125,24 +151,22 @@ def test_tables_give_accuracies_and_paired_differences_on_heldout_items():
 
 def test_paired_ci_is_narrower_than_the_unpaired_spread():
     acc, diffs = newknowledge_tables(_records(n=200, seed=3), n_boot=500, seed=0)
-    arm = next(r for r in diffs if r["contrast"] == "arm" and r["model"] == "s-base"
-               and r["kind"] == "all")
+    arm = next(r for r in diffs if r["contrast"] == "arm" and r["model"] == "s-base" and r["kind"] == "all")
     a = {r["condition"]: r for r in acc if r["model"] == "s-base" and r["kind"] == "all"}
-    unpaired = (a["bios+newqa"]["ci_high"] - a["bios+newqa"]["ci_low"]) ** 2 \
-        + (a["bios+qa"]["ci_high"] - a["bios+qa"]["ci_low"]) ** 2
+    unpaired = (a["bios+newqa"]["ci_high"] - a["bios+newqa"]["ci_low"]) ** 2 + (
+        a["bios+qa"]["ci_high"] - a["bios+qa"]["ci_low"]
+    ) ** 2
     assert (arm["ci_high"] - arm["ci_low"]) < np.sqrt(unpaired)
 
 
 def test_tables_refuse_unpaired_items_and_missing_flags():
     recs = _records()
-    bad = [r | {"id": "other"} if r["condition"] == "bios+qa" and r["id"] == "t0" else r
-           for r in recs]
+    bad = [r | {"id": "other"} if r["condition"] == "bios+qa" and r["id"] == "t0" else r for r in recs]
     with pytest.raises(ValueError, match="same items"):
         newknowledge_tables(bad, n_boot=10, seed=0)
     with pytest.raises(ValueError, match="held-out flag"):
         newknowledge_tables([r | {"heldout": None} for r in recs], n_boot=10, seed=0)
-    acc, _ = newknowledge_tables([r | {"heldout": None} for r in recs], n_boot=10, seed=0,
-                                 heldout_only=False)
+    acc, _ = newknowledge_tables([r | {"heldout": None} for r in recs], n_boot=10, seed=0, heldout_only=False)
     assert max(r["n"] for r in acc) == 40
 
 
@@ -161,11 +185,14 @@ def test_figure_shows_both_arms_and_the_differences():
 
 
 # ----------------------------------------------------------------------------- config checks
-@pytest.mark.parametrize("change, pattern", [
-    ({"n_qa_new": 65}, r"scaling\.newknowledge\.n_qa_new.*must not exceed n_qa"),
-    ({"qa_people_fraction": 0.01}, r"scaling\.newknowledge\.qa_people_fraction.*at least one"),
-    ({"qa_people_fraction": 0.05, "n_qa_new": 20}, r"scaling\.newknowledge\.n_qa_new.*only 18"),
-])
+@pytest.mark.parametrize(
+    "change, pattern",
+    [
+        ({"n_qa_new": 65}, r"scaling\.newknowledge\.n_qa_new.*must not exceed n_qa"),
+        ({"qa_people_fraction": 0.01}, r"scaling\.newknowledge\.qa_people_fraction.*at least one"),
+        ({"qa_people_fraction": 0.05, "n_qa_new": 20}, r"scaling\.newknowledge\.n_qa_new.*only 18"),
+    ],
+)
 def test_bad_new_arm_settings_fail_with_the_key_named(change, pattern):
     from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Study A power-law fits: recovery of known parameters, bootstrap CIs, held-out prediction,
 and clear handling of degenerate input."""
+
 import numpy as np
 import pytest
 
@@ -38,7 +39,7 @@ def test_noisy_data_recovers_parameters_and_beats_loglog():
 
 def test_loglog_recovers_pure_power_law():
     N = GRID[1:]
-    ll = fit_loglog(N, 0.9 * N ** -0.3)
+    ll = fit_loglog(N, 0.9 * N**-0.3)
     assert ll["a"] == pytest.approx(0.9, rel=1e-9) and ll["b"] == pytest.approx(0.3, rel=1e-9)
     assert ll["r2"] == pytest.approx(1.0)
 
@@ -80,8 +81,10 @@ def _records(n_examples=300, seeds=(0, 1, 2), rng_seed=3):
         p_err = 0.95 if n == 0 else truth(n)
         for s in seeds:
             wrong = rng.random(n_examples) < p_err
-            recs += [{"N": int(n), "seed": s, "example_id": f"ex{i}", "correct": not w}
-                     for i, w in enumerate(wrong)]
+            recs += [
+                {"N": int(n), "seed": s, "example_id": f"ex{i}", "correct": not w}
+                for i, w in enumerate(wrong)
+            ]
     return recs
 
 
@@ -99,7 +102,8 @@ def test_bootstrap_cis_cover_truth():
     want = 1 - np.mean([r["correct"] for r in recs if r["N"] == 16])
     assert rows[16]["error"] == pytest.approx(want)
     assert out["zero_shot"]["error"] == pytest.approx(
-        1 - np.mean([r["correct"] for r in recs if r["N"] == 0]))
+        1 - np.mean([r["correct"] for r in recs if r["N"] == 0])
+    )
     assert out["zero_shot"]["ci_low"] < 0.95 < out["zero_shot"]["ci_high"]
 
 
@@ -182,16 +186,20 @@ def test_crossed_resamples_variance_matches_the_sampling_variance():
     # the true sampling variance of the mean at each N, over fresh seeds, examples and outcomes
     means = np.array([_crossed(rng)[1].mean(axis=(1, 2)) for _ in range(400)])
     true_var = means.var(axis=0)
-    boot_var = np.mean([crossed_resamples(_crossed(rng)[1], 300, k).var(axis=0)
-                        for k in range(40)], axis=0)
+    boot_var = np.mean([crossed_resamples(_crossed(rng)[1], 300, k).var(axis=0) for k in range(40)], axis=0)
     ratio = boot_var / true_var
     # seed variance estimated from 3 seeds and truncated at 0: slightly conservative, never 3x
     assert np.all(ratio > 0.75) and np.all(ratio < 1.5), ratio
     # resampling seeds and examples with product weights counts the residual thrice: wider
     X = _crossed(rng)[1]
     S, E = X.shape[1:]
-    pig = np.array([np.einsum("nse,s,e->n", X, rng.multinomial(S, [1 / S] * S),
-                              rng.multinomial(E, [1 / E] * E)) / (S * E) for _ in range(300)])
+    pig = np.array(
+        [
+            np.einsum("nse,s,e->n", X, rng.multinomial(S, [1 / S] * S), rng.multinomial(E, [1 / E] * E))
+            / (S * E)
+            for _ in range(300)
+        ]
+    )
     assert np.median(pig.var(axis=0) / crossed_resamples(X, 300, 1).var(axis=0)) > 1.3
 
 
@@ -225,8 +233,12 @@ def test_one_seed_gives_the_example_bootstrap_and_bad_cubes_fail():
 def test_bootstrap_fit_gives_the_papers_line_with_ci():
     rng = np.random.default_rng(4)
     N, X = _crossed(rng, E=400)
-    recs = [{"N": int(n), "seed": s, "example_id": e, "correct": X[i, s, e]}
-            for i, n in enumerate(N) for s in range(X.shape[1]) for e in range(X.shape[2])]
+    recs = [
+        {"N": int(n), "seed": s, "example_id": e, "correct": X[i, s, e]}
+        for i, n in enumerate(N)
+        for s in range(X.shape[1])
+        for e in range(X.shape[2])
+    ]
     out = bootstrap_fit(recs, n_boot=200, seed=0)
     al = out["loglog"]["alpha"]
     assert al["ci_low"] <= 0.3 <= al["ci_high"] and al["ci_high"] - al["ci_low"] < 0.2

@@ -1,6 +1,7 @@
 """config/paper.yaml (the real-scale preset) and profiles/slurm, checked by dry-runs with no
 network: the DAG fetches hub models instead of pre-training, and every job gets the SLURM
 resources of its kind (GPU rules a GPU partition, CPUs per GPU and a GPU; CPU rules none)."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ from workflow_api import load_rules
 pytestmark = pytest.mark.workflow
 
 PAPER = ("--configfile", "config/paper.yaml", "--replace-workflow-config")
-PLACEHOLDERS = {"SAHLAB_SLURM_ACCOUNT": "acct_x", "SAHLAB_SLURM_PARTITION": "cpu_x",
-                "SAHLAB_SLURM_GPU_PARTITION": "gpu_x"}
+PLACEHOLDERS = {
+    "SAHLAB_SLURM_ACCOUNT": "acct_x",
+    "SAHLAB_SLURM_PARTITION": "cpu_x",
+    "SAHLAB_SLURM_GPU_PARTITION": "gpu_x",
+}
 
 
 def dry_run_jobs(proc) -> list[dict]:
@@ -32,16 +36,20 @@ def dry_run_jobs(proc) -> list[dict]:
 @pytest.fixture(scope="module")
 def paper_dry_run(tmp_path_factory):
     from conftest import copy_workflow
+
     work = copy_workflow(tmp_path_factory.mktemp("paper"))
     hf_home = work / "hf_home"
     # any download attempt would fail against the dead proxy (and offline mode forbids it)
-    env = {**PLACEHOLDERS, "HF_HOME": str(hf_home), "HTTPS_PROXY": "http://127.0.0.1:9",
-           "HTTP_PROXY": "http://127.0.0.1:9"}
+    env = {
+        **PLACEHOLDERS,
+        "HF_HOME": str(hf_home),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+    }
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        proc = run_snakemake(work, "-n", "--profile", "profiles/slurm", "--workflow-profile",
-                             "none", *PAPER)
+        proc = run_snakemake(work, "-n", "--profile", "profiles/slurm", "--workflow-profile", "none", *PAPER)
     return work, proc, dry_run_jobs(proc)
 
 
@@ -51,8 +59,8 @@ def test_paper_preset_fetches_hub_models_and_pretrains_nothing(paper_dry_run):
     rules = [j["rule"] for j in jobs]
     hub = {s["hub"] for sc in cfg["scales"].values() for s in (sc["base"], sc["post"])}
     assert len(hub) == 4 and all(h.startswith("HuggingFaceTB/SmolLM2-") for h in hub)
-    assert rules.count("fetch_model") == 2 * len(cfg["scales"])   # base and post of each scale
-    assert rules.count("random_init") == len(cfg["scales"])       # derived from the base config
+    assert rules.count("fetch_model") == 2 * len(cfg["scales"])  # base and post of each scale
+    assert rules.count("random_init") == len(cfg["scales"])  # derived from the base config
     for never in ("pretrain", "tokenizer", "posttrain_stage", "post_model", "reward_model"):
         assert never not in rules, never
     assert rules.count("evaluate") == 3 * len(cfg["scales"])
@@ -70,12 +78,14 @@ def test_paper_preset_uses_the_papers_grids(paper_dry_run):
     if "scaling" in cfg:
         assert max(cfg["scaling"]["N"]) >= 1024
         n_tasks = len(cfg["scaling"]["tasks"] or cfg["tasks"])
-        assert rules.count("scaling_run") == (len(cfg["scaling"]["models"]) * n_tasks
-                                              * len(cfg["scaling"]["seeds"]))
+        assert rules.count("scaling_run") == (
+            len(cfg["scaling"]["models"]) * n_tasks * len(cfg["scaling"]["seeds"])
+        )
     if "inductive" in cfg:
         ind = cfg["inductive"]
-        assert rules.count("inductive_finetune") == (len(ind["scales"]) * len(ind["pairs"])
-                                                     * len(ind["methods"]) * len(ind["seeds"]))
+        assert rules.count("inductive_finetune") == (
+            len(ind["scales"]) * len(ind["pairs"]) * len(ind["methods"]) * len(ind["seeds"])
+        )
     assert "exclude_ids" not in cfg["tasks"]["instructions"]["test"]  # every IFEval id is checked
 
 
@@ -115,8 +125,7 @@ def test_slurm_profile_names_only_existing_rules():
         assert asks_gpu == (name in gpu_rules), (name, res)
         assert ("cpus_per_gpu" in res) == (name in gpu_rules), (name, res)
     assert not {n for n, r in rules.items() if r.local} & gpu_rules
-    assert set(prof["default-resources"]) >= {"slurm_account", "slurm_partition", "mem_mb",
-                                              "runtime"}
+    assert set(prof["default-resources"]) >= {"slurm_account", "slurm_partition", "mem_mb", "runtime"}
 
 
 def test_paper_preset_scores_study_b_with_the_papers_metrics(paper_dry_run):
@@ -134,8 +143,7 @@ def test_paper_preset_scores_study_b_with_the_papers_metrics(paper_dry_run):
 
 
 REAL_CPU = ("--configfile", "config/real_cpu.yaml", "--replace-workflow-config")
-REAL_TARGETS = ("results/tables/stages.md", "results/figures/stages.pdf",
-                "results/tables/complexity.md")
+REAL_TARGETS = ("results/tables/stages.md", "results/figures/stages.pdf", "results/tables/complexity.md")
 
 
 def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tmp_path):
@@ -143,6 +151,7 @@ def test_real_cpu_preset_plans_the_stage_table_and_study_b_on_the_wheel_model(tm
     only a post-trained model (smol-random re-initialises it), nothing pre-trained or
     post-trained, studies A, C and D absent; planning downloads nothing."""
     from conftest import copy_workflow, planned_jobs
+
     (tmp_path / "wf").mkdir()
     work = copy_workflow(tmp_path / "wf")
     cache = tmp_path / "cache"
@@ -181,11 +190,15 @@ def test_7b_preset_plans_fsdp_training_with_multi_node_slurm_resources(tmp_path)
     assert cfg["scales"]["olmo7b_ai2"]["post"]["hub"] == "allenai/Olmo-3-7B-Instruct"
     work = copy_workflow(tmp_path)
     with pytest.MonkeyPatch.context() as mp:
-        for k, v in {**PLACEHOLDERS, "HF_HOME": str(work / "hf"),
-                     "HTTPS_PROXY": "http://127.0.0.1:9"}.items():
+        for k, v in {
+            **PLACEHOLDERS,
+            "HF_HOME": str(work / "hf"),
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+        }.items():
             mp.setenv(k, v)
-        proc = run_snakemake(work, "-n", "--profile", "profiles/slurm", "--workflow-profile",
-                             "none", *PAPER_7B)
+        proc = run_snakemake(
+            work, "-n", "--profile", "profiles/slurm", "--workflow-profile", "none", *PAPER_7B
+        )
     jobs = dry_run_jobs(proc)
     stages = [j for j in jobs if j["rule"] == "posttrain_stage"]
     assert len(stages) == 2  # sft then grpo, for olmo7b only (olmo7b_ai2 has a hub post model)
@@ -219,8 +232,14 @@ def test_parallel_resources_become_the_sbatch_options_of_the_plugin():
     def sbatch(block):
         res = Res({"mem_mb": 64000, "runtime": 60, "cpus_per_gpu": 8, **resources(resolve(block))})
         job = SimpleNamespace(resources=res, threads=8)
-        params = {"run_uuid": "u", "slurm_logfile": "l", "comment_str": "c", "account": "-A a",
-                  "partition": "-p gpu", "workdir": "."}
+        params = {
+            "run_uuid": "u",
+            "slurm_logfile": "l",
+            "comment_str": "c",
+            "account": "-A a",
+            "partition": "-p gpu",
+            "workdir": ".",
+        }
         return get_submit_command(job, params) + set_gres_string(job)  # as the executor does
 
     multi = sbatch({"processes_per_node": 4, "nodes": 2, "strategy": "fsdp"})

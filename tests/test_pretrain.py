@@ -1,4 +1,5 @@
 """Tests of pre-training (sahlab.models.pretrain): packing, resumption, init, losses."""
+
 import json
 import math
 import random
@@ -19,10 +20,23 @@ from sahlab.models.pretrain import (
 from sahlab.models.registry import read_model_meta
 from sahlab.models.tokenizer import train_tokenizer
 
-BUILD = {"arch": "llama", "hidden_size": 32, "num_layers": 2, "num_heads": 2,
-         "intermediate_size": 64, "max_position_embeddings": 64}
-HP = {"seq_len": 32, "batch_size": 4, "max_steps": 20, "eval_every": 5, "save_every": 4,
-      "log_every": 1, "lr": 3e-3}
+BUILD = {
+    "arch": "llama",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+}
+HP = {
+    "seq_len": 32,
+    "batch_size": 4,
+    "max_steps": 20,
+    "eval_every": 5,
+    "save_every": 4,
+    "log_every": 1,
+    "lr": 3e-3,
+}
 
 
 def _docs(seed: int, n: int) -> list[dict]:
@@ -70,8 +84,18 @@ class Crash(TrainerCallback):
 
 
 def _run(corpus, tmp_path, name, hp=HP, seed=3, **kw):
-    return pretrain(BUILD, corpus["tok_dir"], corpus["train"], corpus["val"], tmp_path / name,
-                    tmp_path / f"ckpt_{name}", hp, seed=seed, threads=1, **kw)
+    return pretrain(
+        BUILD,
+        corpus["tok_dir"],
+        corpus["train"],
+        corpus["val"],
+        tmp_path / name,
+        tmp_path / f"ckpt_{name}",
+        hp,
+        seed=seed,
+        threads=1,
+        **kw,
+    )
 
 
 def test_resume_is_identical_to_uninterrupted(corpus, tmp_path):
@@ -110,8 +134,10 @@ def _truncate(path, keep=0.5):
 
 
 @pytest.mark.reliability
-@pytest.mark.parametrize("damage", ["killed_in_save", "no_trainer_state", "truncated_state",
-                                    "truncated_weights", "truncated_optimizer"])
+@pytest.mark.parametrize(
+    "damage",
+    ["killed_in_save", "no_trainer_state", "truncated_state", "truncated_weights", "truncated_optimizer"],
+)
 def test_incomplete_checkpoint_is_skipped(corpus, tmp_path, monkeypatch, uninterrupted, damage):
     """A kill (or full disk) while checkpoint-8 is written: the next run drops it, resumes from
     checkpoint-4 and still ends bit-identical to an uninterrupted run."""
@@ -137,9 +163,14 @@ def test_incomplete_checkpoint_is_skipped(corpus, tmp_path, monkeypatch, uninter
         if damage == "no_trainer_state":
             (ckpt / "trainer_state.json").unlink()
         else:
-            _truncate(ckpt / {"truncated_state": "trainer_state.json",
-                              "truncated_weights": "model.safetensors",
-                              "truncated_optimizer": "optimizer.pt"}[damage])
+            _truncate(
+                ckpt
+                / {
+                    "truncated_state": "trainer_state.json",
+                    "truncated_weights": "model.safetensors",
+                    "truncated_optimizer": "optimizer.pt",
+                }[damage]
+            )
     assert (tmp_path / "ckpt_m" / "checkpoint-8").is_dir()
     resumed = _run(corpus, tmp_path, "m")
     assert resumed["resumed_from"] == "checkpoint-4" and resumed["steps"] == HP["max_steps"]
@@ -236,8 +267,9 @@ def test_corpus_loss_matches_hf_loss(corpus, tmp_path):
     blocks, tail = pack_documents(corpus["tok"], docs, 16, keep_tail=True)
     rows = [b for b in blocks] + ([tail] if len(tail) > 1 else [])
     with torch.no_grad():
-        total = sum(model(input_ids=r[None].long(), labels=r[None].long()).loss.item() * (len(r) - 1)
-                    for r in rows)
+        total = sum(
+            model(input_ids=r[None].long(), labels=r[None].long()).loss.item() * (len(r) - 1) for r in rows
+        )
     assert ours == pytest.approx(total / sum(len(r) - 1 for r in rows), rel=1e-5)
 
 
@@ -254,11 +286,30 @@ def test_resolve_hparams():
 
 def test_bad_build_and_corpus(corpus, tmp_path):
     with pytest.raises(ValueError, match="num_layers"):
-        init_random({k: v for k, v in BUILD.items() if k != "num_layers"}, corpus["tok_dir"],
-                    tmp_path / "x", seed=0)
+        init_random(
+            {k: v for k, v in BUILD.items() if k != "num_layers"}, corpus["tok_dir"], tmp_path / "x", seed=0
+        )
     with pytest.raises(ValueError, match="val corpus has fewer tokens"):
-        pretrain(BUILD, corpus["tok_dir"], corpus["train"], [{"text": "hi"}], tmp_path / "y",
-                 tmp_path / "cy", HP, seed=0, threads=1)
+        pretrain(
+            BUILD,
+            corpus["tok_dir"],
+            corpus["train"],
+            [{"text": "hi"}],
+            tmp_path / "y",
+            tmp_path / "cy",
+            HP,
+            seed=0,
+            threads=1,
+        )
     with pytest.raises(ValueError, match="max_position_embeddings"):
-        pretrain(BUILD, corpus["tok_dir"], corpus["train"], corpus["val"], tmp_path / "z",
-                 tmp_path / "cz", {**HP, "seq_len": 128}, seed=0, threads=1)
+        pretrain(
+            BUILD,
+            corpus["tok_dir"],
+            corpus["train"],
+            corpus["val"],
+            tmp_path / "z",
+            tmp_path / "cz",
+            {**HP, "seq_len": 128},
+            seed=0,
+            threads=1,
+        )

@@ -1,4 +1,5 @@
 """Online code length (bits), block split, probes and LM features of sahlab.probing."""
+
 from __future__ import annotations
 
 import math
@@ -26,6 +27,7 @@ from sahlab.probing.probes import (
 @pytest.fixture(autouse=True)
 def _one_thread():
     import torch
+
     torch.set_num_threads(1)
 
 
@@ -91,6 +93,7 @@ def _recording_probe(y_all, calls):
 
     X holds each example's index, so the probe can look up the true label.
     """
+
     def train(X_train, y_train, seed):
         idx = X_train[:, 0].astype(int)
         assert np.array_equal(y_all[idx], y_train)  # labels travel with their rows
@@ -103,7 +106,9 @@ def _recording_probe(y_all, calls):
             probs = np.full((len(yy), 2), 1 - p_true)
             probs[np.arange(len(yy)), yy] = p_true
             return probs
+
         return predict
+
     return train
 
 
@@ -139,6 +144,7 @@ def test_uniform_block_charge_and_uniform_probe():
 
     def uniform_probe(Xt, yt, seed):
         return lambda Z: np.full((len(Z), k), 1 / k)
+
     res = online_codelength(X, y, uniform_probe, n_classes=k, seed=0)
     assert res["block_ends"][0] == 3  # min_first = n_classes
     assert res["per_block_bits"][0] == pytest.approx(3 * math.log2(3))
@@ -159,9 +165,11 @@ def test_final_accuracy_is_the_last_blocks():
             right = idx % 4 < 2
             lab = np.where(right, y[idx], 1 - y[idx])
             return np.eye(2)[lab] * 0.9 + 0.05
+
         return predict
+
     res = online_codelength(X, y, half_right, n_classes=2, seed=3)
-    last = balanced_order(y, 3)[res["block_ends"][-2]:]
+    last = balanced_order(y, 3)[res["block_ends"][-2] :]
     assert res["final_accuracy"] == pytest.approx(np.mean(last % 4 < 2))
     assert 0.3 < res["final_accuracy"] < 0.7
 
@@ -183,6 +191,7 @@ def test_online_codelength_rejects_zero_probability_and_bad_labels():
 
     def certain_wrong(Xt, yt, seed):
         return lambda Z: np.tile([1.0, 0.0], (len(Z), 1))
+
     with pytest.raises(ValueError, match="probability 0"):
         online_codelength(X, y, certain_wrong, 2, 0, uniform_mix=0.0)
     # with the default uniform mixture the same probe costs a large but finite length
@@ -247,22 +256,30 @@ def tiny_lm(tmp_path_factory):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    vocab = {"<|pad|>": 0, "<|bos|>": 1, "<|eos|>": 2, "<unk>": 3,
-             **{str(d): 4 + d for d in range(10)}}
+    vocab = {"<|pad|>": 0, "<|bos|>": 1, "<|eos|>": 2, "<unk>": 3, **{str(d): 4 + d for d in range(10)}}
     tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<|pad|>", bos_token="<|bos|>",
-                                  eos_token="<|eos|>", unk_token="<unk>")
-    cfg = LlamaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, intermediate_size=64,
-                      max_position_embeddings=64, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk, pad_token="<|pad|>", bos_token="<|bos|>", eos_token="<|eos|>", unk_token="<unk>"
+    )
+    cfg = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("tiny_lm")
     LlamaForCausalLM(cfg).save_pretrained(path)
     tok.save_pretrained(path)
     rng = np.random.default_rng(0)
-    texts = ["<|bos|> " + " ".join(map(str, rng.integers(0, 10, size=rng.integers(3, 8))))
-             for _ in range(48)]
+    texts = ["<|bos|> " + " ".join(map(str, rng.integers(0, 10, size=rng.integers(3, 8)))) for _ in range(48)]
     y = np.array(["3" in t.split() for t in texts], dtype=int)
     return str(path), texts, y
 
@@ -271,6 +288,7 @@ def _manual_hidden(model_dir, text, layer):
     """Hidden states of one unpadded text, straight from transformers (independent of sahlab)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(model_dir)
     lm = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     ids = tok(text, return_tensors="pt", add_special_tokens=False)
@@ -283,8 +301,7 @@ def test_extract_features_match_unpadded_forward(tiny_lm):
     lengths = [len(t.split()) for t in texts[:6]]
     assert len(set(lengths)) > 1  # the batch really needs padding
     mean = extract_features(path, texts[:6], pooling="mean", batch_size=6, progress=False)
-    last1 = extract_features(path, texts[:6], pooling="last", layer=1, batch_size=6,
-                             progress=False)
+    last1 = extract_features(path, texts[:6], pooling="last", layer=1, batch_size=6, progress=False)
     assert mean.shape == (6, 32) and mean.dtype == np.float32
     for i in range(6):
         h_final = _manual_hidden(path, texts[i], -1)

@@ -1,4 +1,5 @@
 """Feature-use statistics of sahlab.probing.features_stats, checked against hand counts and scipy."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,7 @@ from sahlab.probing.features_stats import (
 # --------------------------------------------------------------------------- sections
 def test_section_metrics_by_hand():
     sections = ["both"] * 4 + ["neither"] * 4 + ["spurious_only"] * 4 + ["target_only"] * 4
-    pred = [1, 1, 1, 0,   0, 0, 0, 1,   1, 1, 0, 0,   1, 0, 0, -1]
+    pred = [1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 0, -1]
     m = section_metrics(sections, pred)
     assert m["both"]["accuracy"] == 0.75 and m["both"]["f1"] == pytest.approx(2 * 3 / (2 * 3 + 1))
     assert m["neither"]["accuracy"] == 0.75 and m["neither"]["f1"] == 0.0
@@ -49,10 +50,18 @@ def test_feature_use_extremes():
     target_present = np.array([s in ("both", "target_only") for s in sections], dtype=int)
     by_spurious = feature_use(section_metrics(sections, spurious_present))
     by_target = feature_use(section_metrics(sections, target_present))
-    assert by_spurious == {"spurious_use": 1.0, "target_use": 0.0, "spurious_preference": 1.0,
-                           "accuracy_gap": 1.0}
-    assert by_target == {"spurious_use": 0.0, "target_use": 1.0, "spurious_preference": 0.0,
-                         "accuracy_gap": 0.0}
+    assert by_spurious == {
+        "spurious_use": 1.0,
+        "target_use": 0.0,
+        "spurious_preference": 1.0,
+        "accuracy_gap": 1.0,
+    }
+    assert by_target == {
+        "spurious_use": 0.0,
+        "target_use": 1.0,
+        "spurious_preference": 0.0,
+        "accuracy_gap": 0.0,
+    }
     always_yes = feature_use(section_metrics(sections, np.ones(20, dtype=int)))
     assert always_yes["spurious_preference"] == 0.5
     with pytest.raises(ValueError, match="target_only"):
@@ -108,8 +117,14 @@ def test_exact_permutation_p_by_counting():
 
 def test_permutation_p_of_independent_data_is_uniform():
     rng = np.random.default_rng(1)
-    ps = np.array([permutation_test(rng.normal(size=15), rng.normal(size=15), "pearson",
-                                    n_permutations=1000, seed=i)["p_value"] for i in range(300)])
+    ps = np.array(
+        [
+            permutation_test(
+                rng.normal(size=15), rng.normal(size=15), "pearson", n_permutations=1000, seed=i
+            )["p_value"]
+            for i in range(300)
+        ]
+    )
     assert scipy.stats.kstest(ps, "uniform").pvalue > 0.001
     assert 0.01 <= np.mean(ps < 0.05) <= 0.10
 
@@ -173,7 +188,7 @@ def test_exact_p_of_a_perfect_monotone_relation_over_n_pairs():
 
     for n in (5, 8, 9):
         x = np.linspace(0.3, 3.0, n)
-        out = permutation_test(x, -x ** 2, "spearman", n_permutations=100)
+        out = permutation_test(x, -(x**2), "spearman", n_permutations=100)
         assert out["exact"] and out["statistic"] == pytest.approx(-1.0)
         # only the identity and the reversal are as extreme: p = 2 / n!
         assert out["p_value"] == pytest.approx(2 / math.factorial(n))
@@ -185,8 +200,9 @@ def test_exact_test_is_calibrated_on_null_data():
     from sahlab.probing.features_stats import permutation_test
 
     rng = np.random.default_rng(7)
-    p = np.array([permutation_test(rng.normal(size=8), rng.normal(size=8), "spearman")["p_value"]
-                  for _ in range(300)])
+    p = np.array(
+        [permutation_test(rng.normal(size=8), rng.normal(size=8), "spearman")["p_value"] for _ in range(300)]
+    )
     rate = np.mean(p <= 0.05)
     assert 0.015 <= rate <= 0.085  # binomial(300, ≈0.048): 3 s.d. ≈ 0.037
     assert 0.4 < np.mean(p) < 0.6  # p is (discretely) uniform under H0
@@ -205,8 +221,9 @@ def test_critical_values_match_the_published_spearman_table():
     assert pw10["rho_for_power"] < pw8["rho_for_power"]  # more pairs detect weaker relations
 
 
-def _runs(pairs_use: dict, seeds=(0, 1, 2), rates=(0.0, 0.1, 0.5), converged=lambda p, s: True,
-          noise=0.0, seed=0):
+def _runs(
+    pairs_use: dict, seeds=(0, 1, 2), rates=(0.0, 0.1, 0.5), converged=lambda p, s: True, noise=0.0, seed=0
+):
     rng = np.random.default_rng(seed)
     rows = []
     for pair, u in pairs_use.items():
@@ -214,17 +231,35 @@ def _runs(pairs_use: dict, seeds=(0, 1, 2), rates=(0.0, 0.1, 0.5), converged=lam
             for r in rates:
                 su = float(np.clip(u + noise * rng.normal(), 0, 1))
                 tu = 1.0 - su / 2
-                rows.append({"model": "m", "pair": pair, "method": "grpo", "seed": s, "rate": r,
-                             "spurious_use": su, "target_use": tu,
-                             "spurious_preference": (su + 1 - tu) / 2,
-                             "train_accuracy": 1.0 if converged(pair, s) else 0.6,
-                             "converged": converged(pair, s)})
+                rows.append(
+                    {
+                        "model": "m",
+                        "pair": pair,
+                        "method": "grpo",
+                        "seed": s,
+                        "rate": r,
+                        "spurious_use": su,
+                        "target_use": tu,
+                        "spurious_preference": (su + 1 - tu) / 2,
+                        "train_accuracy": 1.0 if converged(pair, s) else 0.6,
+                        "converged": converged(pair, s),
+                    }
+                )
     return rows
 
 
 def _mdl(xs: dict, acc=0.95):
-    return [{"model": "m", "probe": "linear", "pair": p, "relative_extractability": x,
-             "acc_target": acc, "acc_spurious": acc} for p, x in xs.items()]
+    return [
+        {
+            "model": "m",
+            "probe": "linear",
+            "pair": p,
+            "relative_extractability": x,
+            "acc_target": acc,
+            "acc_spurious": acc,
+        }
+        for p, x in xs.items()
+    ]
 
 
 def test_pair_level_correlation_uses_one_point_per_pair():
@@ -234,17 +269,16 @@ def test_pair_level_correlation_uses_one_point_per_pair():
 
     xs = {f"p{i}": x for i, x in enumerate([0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.0])}
     use = {p: 0.9 - 0.1 * i for i, p in enumerate(xs)}  # falls with x
-    out = summarise(_mdl(xs), _runs(use), [0.0, 0.1, 0.5], threshold=0.99,
-                    n_permutations=1000, n_boot=500, seed=0)
-    row = [r for r in out["correlations"] if r["subset"] == "all"
-           and r["measure"] == "s_only_error"][0]
+    out = summarise(
+        _mdl(xs), _runs(use), [0.0, 0.1, 0.5], threshold=0.99, n_permutations=1000, n_boot=500, seed=0
+    )
+    row = [r for r in out["correlations"] if r["subset"] == "all" and r["measure"] == "s_only_error"][0]
     assert row["n_pairs"] == 8 and row["converged_runs"] == "24/24"
     assert row["rho"] == pytest.approx(-1.0) and row["exact"]
     assert row["p_exact"] == pytest.approx(2 / math.factorial(8))
     assert row["ci_high"] == pytest.approx(-1.0) and row["verdict"] == "falls"
     assert row["critical_rho"] == pytest.approx(0.738, abs=1e-3)
-    t_only = [r for r in out["correlations"] if r["subset"] == "all"
-              and r["measure"] == "t_only_error"][0]
+    t_only = [r for r in out["correlations"] if r["subset"] == "all" and r["measure"] == "t_only_error"][0]
     assert t_only["rho"] == pytest.approx(-1.0)  # t-only error = s-only error / 2 here
     assert len([p for p in out["pairs"] if p["subset"] == "all"]) == 8
 
@@ -258,8 +292,15 @@ def test_converged_and_controlled_subsets():
     conv = lambda p, s: not (p == "p0" or (p == "p1" and s > 0))  # noqa: E731
     mdl = _mdl(xs)
     mdl[5]["acc_target"] = 0.7  # p5 is not "controlled"
-    out = summarise(mdl, _runs(use, converged=conv), [0.0, 0.1, 0.5], threshold=0.99,
-                    n_permutations=1000, n_boot=200, seed=0)
+    out = summarise(
+        mdl,
+        _runs(use, converged=conv),
+        [0.0, 0.1, 0.5],
+        threshold=0.99,
+        n_permutations=1000,
+        n_boot=200,
+        seed=0,
+    )
     by = {r["subset"]: r for r in out["correlations"] if r["measure"] == "s_only_error"}
     assert by["all"]["n_pairs"] == 6 and by["all"]["converged_runs"] == "13/18"
     assert by["converged"]["n_pairs"] == 5
@@ -268,11 +309,19 @@ def test_converged_and_controlled_subsets():
     p1 = [p for p in out["pairs"] if p["subset"] == "converged" and p["pair"] == "p1"][0]
     assert p1["n_seeds"] == 1 and p1["n_converged"] == 1
     # nothing converged: the subset still has a row that says so
-    out = summarise(mdl, _runs(use, converged=lambda p, s: False), [0.0, 0.1, 0.5],
-                    threshold=0.99, n_permutations=100, n_boot=100, seed=0)
+    out = summarise(
+        mdl,
+        _runs(use, converged=lambda p, s: False),
+        [0.0, 0.1, 0.5],
+        threshold=0.99,
+        n_permutations=100,
+        n_boot=100,
+        seed=0,
+    )
     none = [r for r in out["correlations"] if r["subset"] == "converged"]
-    assert none and all(r["n_pairs"] == 0 and "0 pair" in r["note"]
-                        and r["verdict"] == "inconclusive" for r in none)
+    assert none and all(
+        r["n_pairs"] == 0 and "0 pair" in r["note"] and r["verdict"] == "inconclusive" for r in none
+    )
 
 
 def test_null_data_give_inconclusive_verdicts_mostly():
@@ -284,10 +333,10 @@ def test_null_data_give_inconclusive_verdicts_mostly():
     for rep in range(40):
         xs = {f"p{i}": float(x) for i, x in enumerate(rng.lognormal(size=8))}
         use = {p: float(u) for p, u in zip(xs, rng.uniform(0.1, 0.9, size=8))}
-        pts = pair_summaries(run_summaries(_runs(use, noise=0.05, seed=rep, seeds=(0,))),
-                             _mdl(xs), threshold=0.99)
-        out = pair_correlations({"all": pts}, rates=[0.0, 0.5], n_permutations=200, n_boot=200,
-                                seed=rep)
+        pts = pair_summaries(
+            run_summaries(_runs(use, noise=0.05, seed=rep, seeds=(0,))), _mdl(xs), threshold=0.99
+        )
+        out = pair_correlations({"all": pts}, rates=[0.0, 0.5], n_permutations=200, n_boot=200, seed=rep)
         verdicts += [r["verdict"] for r in out if r["measure"] == "s_only_error"]
     assert sum(v != "inconclusive" for v in verdicts) <= 6  # E = 40 x <0.05 = 2
 
@@ -296,7 +345,14 @@ def test_too_few_pairs_are_explained():
     from sahlab.probing.analysis import summarise
 
     xs = {"a": 0.5, "b": 1.0}
-    out = summarise(_mdl(xs), _runs({"a": 0.2, "b": 0.8}), [0.0, 0.5], threshold=0.99,
-                    n_permutations=100, n_boot=100, seed=0)
+    out = summarise(
+        _mdl(xs),
+        _runs({"a": 0.2, "b": 0.8}),
+        [0.0, 0.5],
+        threshold=0.99,
+        n_permutations=100,
+        n_boot=100,
+        seed=0,
+    )
     row = out["correlations"][0]
     assert np.isnan(row["rho"]) and row["note"] and row["verdict"] == "inconclusive"

@@ -1,5 +1,6 @@
 """One truth for prompts: native layouts, the document start of any tokenizer, answers read back
 into the task's form, and the stage table by prompt format."""
+
 from __future__ import annotations
 
 import copy
@@ -20,31 +21,50 @@ from sahlab.models.prompting import (
 from sahlab.models.tokenizer import train_tokenizer
 from sahlab.world.layouts import EMBEDDED, GENERIC, layouts_for, template_layout
 
-MATH = {"id": "m0", "prompt": "Ana has 2 apples. She buys 3 more. How many apples does Ana have now?",
-        "reference": "Ana has 2 + 3 = 5 apples.\n#### 5", "metadata": {"answer": "5"}}
-HOP = {"id": "h0", "prompt": "Where was Ana born?", "reference": "Quell",
-       "metadata": {"answer": "Quell", "kind": "direct", "hops": 1}}
-TRANS = {"id": "t0", "prompt": "Translate into Boudrash: The king sleeps.", "reference": "Ne kol zyv.",
-         "metadata": {"src_lang": "en", "tgt_lang": "xx", "source": "The king sleeps.",
-                      "tgt_name": "Boudrash"}}
-INSTR = {"id": "i0", "prompt": "Describe Quell in capitals.", "reference": "QUELL IS A CITY.",
-         "metadata": {"instruction_id_list": ["change_case:english_capital"], "kwargs": [{}]}}
+MATH = {
+    "id": "m0",
+    "prompt": "Ana has 2 apples. She buys 3 more. How many apples does Ana have now?",
+    "reference": "Ana has 2 + 3 = 5 apples.\n#### 5",
+    "metadata": {"answer": "5"},
+}
+HOP = {
+    "id": "h0",
+    "prompt": "Where was Ana born?",
+    "reference": "Quell",
+    "metadata": {"answer": "Quell", "kind": "direct", "hops": 1},
+}
+TRANS = {
+    "id": "t0",
+    "prompt": "Translate into Boudrash: The king sleeps.",
+    "reference": "Ne kol zyv.",
+    "metadata": {"src_lang": "en", "tgt_lang": "xx", "source": "The king sleeps.", "tgt_name": "Boudrash"},
+}
+INSTR = {
+    "id": "i0",
+    "prompt": "Describe Quell in capitals.",
+    "reference": "QUELL IS A CITY.",
+    "metadata": {"instruction_id_list": ["change_case:english_capital"], "kwargs": [{}]},
+}
 
 
 @pytest.fixture(scope="module")
 def tok(tmp_path_factory):
-    texts = ["Question: Where was Ana born?\nAnswer: Quell", "Example 1. Ana has 2 apples. So the "
-             "answer is 5.", "English: The king sleeps. Boudrash: Ne kol zyv."] * 30
+    texts = [
+        "Question: Where was Ana born?\nAnswer: Quell",
+        "Example 1. Ana has 2 apples. So the answer is 5.",
+        "English: The king sleeps. Boudrash: Ne kol zyv.",
+    ] * 30
     return train_tokenizer(texts, 300, tmp_path_factory.mktemp("tok") / "tokenizer")
 
 
 def test_native_prompts_are_the_corpus_layouts(tok):
     assert format_prompt(tok, HOP, "native", "multihop") == f"{BOS}Question: Where was Ana born?\nAnswer:"
     assert format_prompt(tok, MATH, "native", "math") == f"{BOS}Example 1. {MATH['prompt']}"
-    assert format_prompt(tok, TRANS, "native", "translation") == \
-        f"{BOS}English: The king sleeps. Boudrash:"
-    assert format_prompt(tok, INSTR, "native", "instructions") == \
-        f"{BOS}Request: Describe Quell in capitals.\nReply:\n"
+    assert format_prompt(tok, TRANS, "native", "translation") == f"{BOS}English: The king sleeps. Boudrash:"
+    assert (
+        format_prompt(tok, INSTR, "native", "instructions")
+        == f"{BOS}Request: Describe Quell in capitals.\nReply:\n"
+    )
     # the answer as the corpus writes it: math in worked prose with its answer sentence
     assert format_answer(tok, MATH, "native", "math") == " Ana has 2 + 3 = 5 apples. So the answer is 5."
     assert format_answer(tok, HOP, "native", "multihop") == " Quell"
@@ -58,8 +78,7 @@ def test_native_prompts_are_the_corpus_layouts(tok):
 
 def test_outputs_are_read_back_into_the_task_form(tok):
     native = [" Ana has 2 + 3 = 5 apples. So the answer is 5.", " So the answer is -2."]
-    assert to_task_form(tok, native, "native", "math") == \
-        [" Ana has 2 + 3 = 5 apples. #### 5.", " #### -2."]
+    assert to_task_form(tok, native, "native", "math") == [" Ana has 2 + 3 = 5 apples. #### 5.", " #### -2."]
     assert to_task_form(tok, [" Quell"], "chat", "multihop") == ["Quell"]  # answer prefix stripped
     from sahlab.eval.scorers import score
 
@@ -112,13 +131,27 @@ def test_harness_asks_in_the_native_format_and_scores_the_task_form(tok, tmp_pat
     from sahlab.eval.run import evaluate_policy
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                      num_attention_heads=2, max_position_embeddings=128,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=128,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     model = LlamaForCausalLM(cfg).eval()
-    out = evaluate_policy(ModelPolicy(model, tok), "native", {"multihop": [HOP, HOP]},
-                          max_new_tokens=8, batch_size=2, n_boot=0, seed=0)
+    out = evaluate_policy(
+        ModelPolicy(model, tok),
+        "native",
+        {"multihop": [HOP, HOP]},
+        max_new_tokens=8,
+        batch_size=2,
+        n_boot=0,
+        seed=0,
+    )
     records, metrics = out["multihop"]
     assert all(r["prompt_format"] == "native" and "\n" not in r["output"] for r in records)
     assert set(metrics) >= {"exact_match", "format"}
@@ -130,28 +163,38 @@ def test_stage_table_shows_both_formats(tmp_path):
 
     def write(path, value):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"exact_match": {"value": value, "ci_low": value - .1,
-                                                    "ci_high": value + .1, "n": 10},
-                                    "format": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 10}}))
+        path.write_text(
+            json.dumps(
+                {
+                    "exact_match": {"value": value, "ci_low": value - 0.1, "ci_high": value + 0.1, "n": 10},
+                    "format": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 10},
+                }
+            )
+        )
         return path
 
-    paths = [write(tmp_path / "s-base/multihop/metrics.json", 0.3),
-             write(tmp_path / "s-base/chat/multihop/metrics.json", 0.0),
-             write(tmp_path / "s-post/multihop/metrics.json", 0.35)]
+    paths = [
+        write(tmp_path / "s-base/multihop/metrics.json", 0.3),
+        write(tmp_path / "s-base/chat/multihop/metrics.json", 0.0),
+        write(tmp_path / "s-post/multihop/metrics.json", 0.35),
+    ]
     df = collect_metrics(paths)
     assert set(zip(df.stage, df.format)) == {("base", "native"), ("base", "chat"), ("post", "chat")}
     md = to_markdown(df, {"multihop": "exact_match"})
     lines = [ln for ln in md.splitlines() if ln.startswith("| s ")]
-    assert lines == ["| s | base | native | 0.300 [0.200, 0.400] |",
-                     "| s | base | chat | 0.000 [-0.100, 0.100] |",
-                     "| s | post | chat | 0.350 [0.250, 0.450] |"]
+    assert lines == [
+        "| s | base | native | 0.300 [0.200, 0.400] |",
+        "| s | base | chat | 0.000 [-0.100, 0.100] |",
+        "| s | post | chat | 0.350 [0.250, 0.450] |",
+    ]
     assert "exact_match 0.300" in all_metrics_markdown(df, ["multihop"])
     _, rows = stage_rows(df)
     assert [(st, f) for st, f, _ in rows] == [("base", "native"), ("base", "chat"), ("post", "chat")]
     assert plot_stages(df, {"multihop": "exact_match"}) is not None
     csv = tmp_path / "stages.csv"  # as the figure rule reads it: empty formats come back as NaN
-    df.assign(format=["" if t == "multihop" and v == 0.35 else f for t, v, f in
-                      zip(df.task, df.value, df.format)]).to_csv(csv, index=False)
+    df.assign(
+        format=["" if t == "multihop" and v == 0.35 else f for t, v, f in zip(df.task, df.value, df.format)]
+    ).to_csv(csv, index=False)
     import pandas as pd
 
     assert plot_stages(pd.read_csv(csv), {"multihop": "exact_match"}) is not None

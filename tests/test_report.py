@@ -1,6 +1,7 @@
 """`snakemake --report` on the finished smoke run: every figure is in the HTML report with its
 caption and its provenance (the rule and parameters that made it, the rule's script code and
 pinned environment, the workflow description rendered from the config)."""
+
 from __future__ import annotations
 
 import html
@@ -21,7 +22,7 @@ def report_data(path) -> dict[str, object]:
     text = path.read_text()
     out = {}
     for m in re.finditer(r'<script id="([\w-]+)">\s*var \w+ = ', text):
-        body = text[m.end():text.index("</script>", m.end())].strip().rstrip(";")
+        body = text[m.end() : text.index("</script>", m.end())].strip().rstrip(";")
         try:
             out[m[1]] = json.loads(body)
         except json.JSONDecodeError:
@@ -46,6 +47,7 @@ def test_report_needs_pygments_and_docutils():
     # snakemake's HTML report highlights code with pygments and renders captions with docutils
     import docutils
     import pygments
+
     lock = (REPO / "requirements.lock").read_text()
     assert f"Pygments=={pygments.__version__}" in lock
     assert f"docutils=={docutils.__version__}" in lock
@@ -84,8 +86,7 @@ def test_every_figure_has_its_provenance(report):
         env = info["conda_env"]
         pins = [p for d in env["dependencies"] if isinstance(d, dict) for p in d["pip"]]
         assert any("==" in p for p in pins), (rule, env)
-        env_file = yaml.safe_load((work / f"envs/{env['name'].removeprefix('sahlab-')}.yaml")
-                                  .read_text())
+        env_file = yaml.safe_load((work / f"envs/{env['name'].removeprefix('sahlab-')}.yaml").read_text())
         assert env == env_file, rule
 
 
@@ -93,10 +94,9 @@ def test_figure_script_code_is_embedded_verbatim(report):
     work, data = report
     for rule in {e["job_properties"]["rule"] for e in data["results"].values()}:
         smk = "".join(p.read_text() for p in (work / "rules").glob("*.smk"))
-        block = smk[smk.index(f"rule {rule}:"):]
+        block = smk[smk.index(f"rule {rule}:") :]
         script = re.search(r'script:\s*\n\s*"\.\./(scripts/[\w.]+)"', block)[1]
-        source_lines = [ln.strip() for ln in (work / script).read_text().splitlines()
-                        if ln.strip()]
+        source_lines = [ln.strip() for ln in (work / script).read_text().splitlines() if ln.strip()]
         code = plain(data["rules"][rule]["code"])
         for line in source_lines[:5]:
             assert line in code, (rule, line)

@@ -1,4 +1,5 @@
 """Partial reruns: one figure builds only its ancestors; a plotting option re-runs only plots."""
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,31 @@ STUDY_PREFIXES = ("scaling_", "complexity_", "eft_", "inductive_")
 
 
 def test_one_figure_plans_only_its_ancestors(workflow_copy):
-    jobs = planned_jobs(run_snakemake(workflow_copy, "results/figures/stages.pdf", "-n", "--cores",
-                                 "2", "--configfile", "config/smoke.yaml"))
+    jobs = planned_jobs(
+        run_snakemake(
+            workflow_copy,
+            "results/figures/stages.pdf",
+            "-n",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/smoke.yaml",
+        )
+    )
     # the stage comparison needs data, tokenizer, every model and its evaluation, and the table
-    for need in ("world", "corpus", "task_data", "tokenizer", "random_init", "pretrain",
-                 "posttrain_stage", "post_model", "evaluate", "stages_table", "figure_stages"):
+    for need in (
+        "world",
+        "corpus",
+        "task_data",
+        "tokenizer",
+        "random_init",
+        "pretrain",
+        "posttrain_stage",
+        "post_model",
+        "evaluate",
+        "stages_table",
+        "figure_stages",
+    ):
         assert need in jobs, (need, jobs)
     # ... but no other figure and nothing of the four studies
     assert [r for r in jobs if PLOT_RULE.match(r)] == ["figure_stages"], jobs
@@ -29,8 +50,17 @@ def test_one_figure_plans_only_its_ancestors(workflow_copy):
 
 
 def test_data_figure_plans_no_model(workflow_copy):
-    jobs = planned_jobs(run_snakemake(workflow_copy, "results/figures/world.pdf", "-n", "--cores",
-                                 "2", "--configfile", "config/smoke.yaml"))
+    jobs = planned_jobs(
+        run_snakemake(
+            workflow_copy,
+            "results/figures/world.pdf",
+            "-n",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/smoke.yaml",
+        )
+    )
     n_tasks = len(yaml.safe_load((workflow_copy / "config/config.yaml").read_text())["tasks"])
     assert jobs == {"world": 1, "corpus": 1, "task_data": n_tasks, "figure_world": 1}
 
@@ -47,8 +77,11 @@ def test_plot_option_reruns_only_plotting_jobs(finished_copy):
     base = yaml.safe_load((finished_copy / "config/config.yaml").read_text())["figures"]
     assert base["context"] != "talk"
     (finished_copy / "config/talk.yaml").write_text(yaml.safe_dump({"figures": {"context": "talk"}}))
-    jobs = planned_jobs(run_snakemake(finished_copy, "-n", "--cores", "2", "--configfile",
-                                 "config/smoke.yaml", "config/talk.yaml"))
+    jobs = planned_jobs(
+        run_snakemake(
+            finished_copy, "-n", "--cores", "2", "--configfile", "config/smoke.yaml", "config/talk.yaml"
+        )
+    )
     plots = {r for r in jobs if PLOT_RULE.match(r)}
     assert {"figure_world", "figure_stages", "figure_pretrain_loss"} <= plots, jobs
     # provenance.json records the whole config, so it is rewritten too (by design), and
@@ -72,18 +105,29 @@ def test_changed_local_weights_refetch_the_model(workflow_copy, tmp_path):
     from sahlab.models.registry import llama_config, read_model_meta
     from sahlab.models.tokenizer import train_tokenizer
 
-    tok = train_tokenizer(["Anna has 3 apples. #### 3"] * 30, vocab_size=300,
-                          out_dir=tmp_path / "tok")
-    build = {"arch": "llama", "hidden_size": 16, "num_layers": 1, "num_heads": 2,
-             "intermediate_size": 32, "max_position_embeddings": 64}
+    tok = train_tokenizer(["Anna has 3 apples. #### 3"] * 30, vocab_size=300, out_dir=tmp_path / "tok")
+    build = {
+        "arch": "llama",
+        "hidden_size": 16,
+        "num_layers": 1,
+        "num_heads": 2,
+        "intermediate_size": 32,
+        "max_position_embeddings": 64,
+    }
     folder = tmp_path / "my-model"
     torch.manual_seed(0)
     LlamaForCausalLM(llama_config(build, len(tok), tok)).save_pretrained(folder)
     tok.save_pretrained(folder)
     extra = workflow_copy / "config" / "local.yaml"
     extra.write_text(yaml.safe_dump({"scales": {"loc": {"base": {"hub": str(folder)}}}}))
-    args = ("results/models/loc-base", "--cores", "1", "--configfile", "config/smoke.yaml",
-            "config/local.yaml")
+    args = (
+        "results/models/loc-base",
+        "--cores",
+        "1",
+        "--configfile",
+        "config/smoke.yaml",
+        "config/local.yaml",
+    )
     run_snakemake(workflow_copy, *args)
     sums = read_model_meta(workflow_copy / "results/models/loc-base")["source"]["sha256"]
     assert "model.safetensors" in sums and "tokenizer.json" in sums
@@ -100,12 +144,23 @@ def test_rerun_jobs_write_byte_identical_metrics_and_trigger_nothing(finished_co
     --max-checksum-file-size, 1 MB) does not make the consumer outdated."""
     res = finished_copy / "results"
     targets = [res / "eval/small-base/math/metrics.json", res / "tables/synthesis.csv"]
-    also = [res / "eval/small-base/math/outputs.jsonl", res / "tables/stage_gains.csv",
-            res / "tables/verdicts.csv", res / "tables/synthesis.md"]
+    also = [
+        res / "eval/small-base/math/outputs.jsonl",
+        res / "tables/stage_gains.csv",
+        res / "tables/verdicts.csv",
+        res / "tables/synthesis.md",
+    ]
     before = {p: p.read_bytes() for p in targets + also}
     stamp = {p: p.stat().st_mtime_ns for p in targets}
-    run_snakemake(finished_copy, "--cores", "2", "--configfile", "config/smoke.yaml", "--force",
-                  *[str(p.relative_to(finished_copy)) for p in targets])
+    run_snakemake(
+        finished_copy,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/smoke.yaml",
+        "--force",
+        *[str(p.relative_to(finished_copy)) for p in targets],
+    )
     assert all(p.stat().st_mtime_ns > stamp[p] for p in targets)  # the jobs did run again
     changed = [str(p.relative_to(res)) for p, b in before.items() if p.read_bytes() != b]
     assert not changed, f"not byte-identical across two runs: {changed}"

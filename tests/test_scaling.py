@@ -1,5 +1,6 @@
 """Study A (post-training scaling): config checks, the schedule, the loop over N, fits, error
 split, new-knowledge helpers and figures (unit tests; tiny models built here)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,20 +45,23 @@ def test_default_config_passes_and_covers_the_required_grid(config):
     assert set(bounds) <= {max(sc["N"])}
 
 
-@pytest.mark.parametrize("mutate, pattern", [
-    (lambda s: s.update(N=[0, 1, -4, 16, 64]), r"scaling\.N.*>= 0.*-4"),
-    (lambda s: s.update(N=[0, 4, 16, 64, 400, 5000]), r"scaling\.N.*'multihop' has 300.*\[4, 16, 64\]"),
-    (lambda s: s.update(N=[]), r"scaling\.N.*empty"),
-    (lambda s: s.update(N=[0, 4, 16, 64]), r"scaling\.N.*at least 4 distinct"),
-    (lambda s: s.update(tasks=["poetry"]), r"scaling\.tasks.*poetry.*allowed"),
-    (lambda s: s.update(models=["huge-base"]), r"scaling\.models.*huge-base.*allowed.*small-base"),
-    (lambda s: s.update(seeds=[]), r"scaling\.seeds"),
-    (lambda s: s["hparams"].update(epochs=3), r"scaling\.hparams.*epochs"),
-    (lambda s: s["hparams"].update(lr=-1), r"scaling\.hparams.*lr"),
-    (lambda s: s.update(max_new_tokens={"poetry": 3}), r"scaling\.max_new_tokens.*poetry"),
-    (lambda s: s["newknowledge"].update(models=["small-sft"]), r"scaling\.newknowledge\.models"),
-    (lambda s: s["newknowledge"].update(n_qa=10**6), r"scaling\.newknowledge\.n_qa"),
-])
+@pytest.mark.parametrize(
+    "mutate, pattern",
+    [
+        (lambda s: s.update(N=[0, 1, -4, 16, 64]), r"scaling\.N.*>= 0.*-4"),
+        (lambda s: s.update(N=[0, 4, 16, 64, 400, 5000]), r"scaling\.N.*'multihop' has 300.*\[4, 16, 64\]"),
+        (lambda s: s.update(N=[]), r"scaling\.N.*empty"),
+        (lambda s: s.update(N=[0, 4, 16, 64]), r"scaling\.N.*at least 4 distinct"),
+        (lambda s: s.update(tasks=["poetry"]), r"scaling\.tasks.*poetry.*allowed"),
+        (lambda s: s.update(models=["huge-base"]), r"scaling\.models.*huge-base.*allowed.*small-base"),
+        (lambda s: s.update(seeds=[]), r"scaling\.seeds"),
+        (lambda s: s["hparams"].update(epochs=3), r"scaling\.hparams.*epochs"),
+        (lambda s: s["hparams"].update(lr=-1), r"scaling\.hparams.*lr"),
+        (lambda s: s.update(max_new_tokens={"poetry": 3}), r"scaling\.max_new_tokens.*poetry"),
+        (lambda s: s["newknowledge"].update(models=["small-sft"]), r"scaling\.newknowledge\.models"),
+        (lambda s: s["newknowledge"].update(n_qa=10**6), r"scaling\.newknowledge\.n_qa"),
+    ],
+)
 def test_bad_grid_values_fail_with_the_key_named(config, mutate, pattern):
     mutate(config["scaling"])
     with pytest.raises(ConfigError, match=pattern):
@@ -82,16 +86,19 @@ def test_max_new_tokens_per_task_falls_back_to_evaluation(config):
     assert max_new_tokens_for(config, "multihop") == 5
 
 
-@pytest.mark.parametrize("n, bs, epochs, lo, hi, expected, bound", [
-    (0, 16, 2, 4, None, 0, None),        # prompt only: no training
-    (1, 16, 2, 0, None, 2, None),        # N < batch: one batch of N per epoch, 2 epochs
-    (4, 16, 2, 0, None, 2, None),        # ... the same number of passes as every other N
-    (1, 16, 2, 4, None, 4, "floor"),     # floor: min_steps
-    (64, 16, 2, 4, None, 8, None),       # 2 epochs of 4 batches
-    (100, 16, 1, 0, None, 7, None),      # ceil(100 / 16)
-    (20, 16, 2, 0, None, 4, None),       # 2 batches (16 + 4) per epoch
-    (1024, 16, 2, 4, 50, 50, "cap"),     # cap
-])
+@pytest.mark.parametrize(
+    "n, bs, epochs, lo, hi, expected, bound",
+    [
+        (0, 16, 2, 4, None, 0, None),  # prompt only: no training
+        (1, 16, 2, 0, None, 2, None),  # N < batch: one batch of N per epoch, 2 epochs
+        (4, 16, 2, 0, None, 2, None),  # ... the same number of passes as every other N
+        (1, 16, 2, 4, None, 4, "floor"),  # floor: min_steps
+        (64, 16, 2, 4, None, 8, None),  # 2 epochs of 4 batches
+        (100, 16, 1, 0, None, 7, None),  # ceil(100 / 16)
+        (20, 16, 2, 0, None, 4, None),  # 2 batches (16 + 4) per epoch
+        (1024, 16, 2, 4, 50, 50, "cap"),  # cap
+    ],
+)
 def test_steps_for(n, bs, epochs, lo, hi, expected, bound):
     assert steps_for(n, bs, epochs, lo, hi) == expected
     assert schedule_bound(n, bs, epochs, lo, hi) == bound
@@ -112,10 +119,18 @@ def _power_records(a=0.6, b=0.5, c=0.2, grid=(0, 4, 16, 64, 256, 1024), n_ex=400
         err = 0.95 if n == 0 else a * n ** (-b) + c
         for s in seeds:
             wrong = rng.random(n_ex) < err
-            rows += [{"model": "m-base", "task": "math", "N": n, "seed": s, "example_id": f"e{i}",
-                      "correct": float(not w),
-                      "error_kind": "correct" if not w else ("format" if n < 16 else "reasoning")}
-                     for i, w in enumerate(wrong)]
+            rows += [
+                {
+                    "model": "m-base",
+                    "task": "math",
+                    "N": n,
+                    "seed": s,
+                    "example_id": f"e{i}",
+                    "correct": float(not w),
+                    "error_kind": "correct" if not w else ("format" if n < 16 else "reasoning"),
+                }
+                for i, w in enumerate(wrong)
+            ]
     return rows
 
 
@@ -128,7 +143,7 @@ def test_fit_recovers_a_known_exponent_with_cis_and_heldout_check():
     assert fit["bootstrap"]["r2"] > 0.9
     held = fit["heldout"]
     assert held["N"] == [1024]
-    assert abs(held["observed"][0] - (0.6 * 1024 ** -0.5 + 0.2)) < 0.05
+    assert abs(held["observed"][0] - (0.6 * 1024**-0.5 + 0.2)) < 0.05
     assert held["max_abs_error"] < 0.08
     assert fit["n_seeds"] == 2
     # N = 0 is kept out of the fit and reported as the zero-shot error
@@ -137,9 +152,11 @@ def test_fit_recovers_a_known_exponent_with_cis_and_heldout_check():
 
 def _error_rows(vanish_at=16, top=1024):
     """error_split-like rows: format errors 0.5 below `vanish_at`, 0.01 from there on."""
-    return [{"model": "m-base", "task": "math", "N": n, "seed": s,
-             "error_format": 0.5 if n < vanish_at else 0.01}
-            for n in (0, 4, 16, 64, 256, top) for s in (1, 2)]
+    return [
+        {"model": "m-base", "task": "math", "N": n, "seed": s, "error_format": 0.5 if n < vanish_at else 0.01}
+        for n in (0, 4, 16, 64, 256, top)
+        for s in (1, 2)
+    ]
 
 
 def test_format_vanish_n_is_where_format_errors_stay_below_the_threshold():
@@ -159,20 +176,33 @@ def test_fit_table_and_markdown_have_every_parameter_with_ci():
     # error 0.6 N^-0.5 + 0.2 falls from N = 16 to 1024: performance keeps rising
     assert r["format_vanish_N"] == 16 and r["keeps_rising"] == "yes"
     assert r["gain_ci_low"] > 0 and r["gain_after_format"] == pytest.approx(
-        r["perf_at_max_N"] - r["perf_at_vanish"])
+        r["perf_at_max_N"] - r["perf_at_vanish"]
+    )
     assert r["alpha"] > 0 and r["loglog_N"] == "4-1024" and r["n_test"] == 400
     assert abs(r["heldout_loglog_predicted"] - (1 - r["heldout_observed"])) == pytest.approx(
-        r["heldout_loglog_abs_error"])
+        r["heldout_loglog_abs_error"]
+    )
     md = analysis.markdown_table(rows)
     assert md.count("\n| m-base | math |") == 1 and "R²" in md and "| 16 |" in md
 
 
 def test_error_split_charges_each_examples_error_to_format_or_content():
-    tests = [{"id": f"t{i}", "prompt": "p", "reference": "#### 3", "metadata": {"answer": "3"}}
-             for i in range(4)]
+    tests = [
+        {"id": f"t{i}", "prompt": "p", "reference": "#### 3", "metadata": {"answer": "3"}} for i in range(4)
+    ]
     outs = ["#### 3", "#### 4", "no answer", "#### 3"]
-    recs = [{"model": "m", "task": "math", "N": 4, "seed": 1, "example_id": f"t{i}",
-             "output": " " + o, "task_output": o} for i, o in enumerate(outs)]
+    recs = [
+        {
+            "model": "m",
+            "task": "math",
+            "N": 4,
+            "seed": 1,
+            "example_id": f"t{i}",
+            "output": " " + o,
+            "task_output": o,
+        }
+        for i, o in enumerate(outs)
+    ]
     (row,) = analysis.error_split(recs, {"math": tests})
     assert (row["error_format"], row["error_content"], row["performance"]) == (0.25, 0.25, 0.5)
     assert tuple(row) == analysis.ERROR_COLUMNS and row["format_ok"] == 0.75
@@ -185,10 +215,20 @@ def test_models_table_relates_exponents_to_the_models_own_math_score():
     for k, (model, b) in enumerate([("s-base", 0.2), ("m-base", 0.5), ("l-base", 0.8)]):
         recs += [r | {"model": model} for r in _power_records(b=b, seeds=(1,))]
     fits = analysis.fit_all(recs, n_boot=20, seed=0)
-    stages = [{"scale": sc, "stage": "base", "format": fmt, "task": "math", "metric": "accuracy",
-               "value": v, "ci_low": v - 0.1, "ci_high": v + 0.1}
-              for sc, v in (("s", 0.1), ("m", 0.2), ("l", 0.3)) for fmt, v in (("native", v),
-                                                                               ("chat", 0.0))]
+    stages = [
+        {
+            "scale": sc,
+            "stage": "base",
+            "format": fmt,
+            "task": "math",
+            "metric": "accuracy",
+            "value": v,
+            "ci_low": v - 0.1,
+            "ci_high": v + 0.1,
+        }
+        for sc, v in (("s", 0.1), ("m", 0.2), ("l", 0.3))
+        for fmt, v in (("native", v), ("chat", 0.0))
+    ]
     rows = analysis.models_table(fits, stages)
     assert [r["base_math_accuracy"] for r in rows] == [0.3, 0.2, 0.1]  # native, sorted by model
     assert all(r["n_models"] == 3 for r in rows)
@@ -226,19 +266,32 @@ def tiny_model(tmp_path_factory) -> Path:
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny")
-    texts = [f"What is {a} plus {b}? The answer is {a + b}.\n#### {a + b}" for a in range(30)
-             for b in range(10)]
+    texts = [
+        f"What is {a} plus {b}? The answer is {a + b}.\n#### {a + b}" for a in range(30) for b in range(10)
+    ]
     train_tokenizer(texts, 300, root / "tok")
-    build = {"arch": "llama", "hidden_size": 16, "num_layers": 1, "num_heads": 2,
-             "intermediate_size": 32, "max_position_embeddings": 128}
+    build = {
+        "arch": "llama",
+        "hidden_size": 16,
+        "num_layers": 1,
+        "num_heads": 2,
+        "intermediate_size": 32,
+        "max_position_embeddings": 128,
+    }
     init_random(build, root / "tok", root / "m-base", 0, scale="m")
     return root / "m-base"
 
 
 def _math_rows(n: int, split: str) -> list[dict]:
-    return [{"id": f"{split}-{i}", "prompt": f"What is {i} plus 2?",
-             "reference": f"{i} + 2 = {i + 2}\n#### {i + 2}", "metadata": {"answer": str(i + 2)}}
-            for i in range(n)]
+    return [
+        {
+            "id": f"{split}-{i}",
+            "prompt": f"What is {i} plus 2?",
+            "reference": f"{i} + 2 = {i + 2}\n#### {i + 2}",
+            "metadata": {"answer": str(i + 2)},
+        }
+        for i in range(n)
+    ]
 
 
 def test_run_scaling_trains_on_nested_prefixes_and_scores_every_example(tiny_model, monkeypatch):
@@ -256,9 +309,19 @@ def test_run_scaling_trains_on_nested_prefixes_and_scores_every_example(tiny_mod
 
     train_rows, test_rows = _math_rows(8, "train"), _math_rows(3, "test")
     records, summary, timing = run_scaling(
-        tiny_model, "math", train_rows, test_rows, [4, 0, 2], 7,
-        hparams={"lr": 1e-3, "batch_size": 2, "max_length": 64}, epochs=1, min_steps=1,
-        max_steps=None, max_new_tokens=6, batch_size=8)
+        tiny_model,
+        "math",
+        train_rows,
+        test_rows,
+        [4, 0, 2],
+        7,
+        hparams={"lr": 1e-3, "batch_size": 2, "max_length": 64},
+        epochs=1,
+        min_steps=1,
+        max_steps=None,
+        max_new_tokens=6,
+        batch_size=8,
+    )
     # N = 0 trains nothing; N = 2 and 4 train on the first N rows of the seed's order (nested)
     # with ceil(N / batch) steps
     from sahlab.scaling.run import seed_order
@@ -271,8 +334,9 @@ def test_run_scaling_trains_on_nested_prefixes_and_scores_every_example(tiny_mod
     assert [t["N"] for t in timing] == [0, 2, 4] and "train_seconds" in timing[1]
     assert len(records) == 3 * len(test_rows)
     assert all(tuple(r) == RECORD_FIELDS for r in records)
-    assert {(r["N"], r["example_id"]) for r in records} == {(n, f"test-{i}") for n in (0, 2, 4)
-                                                             for i in range(3)}
+    assert {(r["N"], r["example_id"]) for r in records} == {
+        (n, f"test-{i}") for n in (0, 2, 4) for i in range(3)
+    }
     for r in records:
         assert 0.0 <= r["correct"] <= 1.0 and r["seed"] == 7
         assert r["error_kind"] in ("correct", "format", "reasoning")
@@ -286,11 +350,27 @@ def test_run_scaling_n0_is_the_unchanged_model_in_chat_format(tiny_model):
     from sahlab.scaling.run import run_scaling
 
     tests = _math_rows(3, "test")
-    records, _, _ = run_scaling(tiny_model, "math", [], tests, [0], 1, hparams={"lr": 1e-3},
-                             epochs=1, min_steps=1, max_steps=None, max_new_tokens=5, batch_size=8)
+    records, _, _ = run_scaling(
+        tiny_model,
+        "math",
+        [],
+        tests,
+        [0],
+        1,
+        hparams={"lr": 1e-3},
+        epochs=1,
+        min_steps=1,
+        max_steps=None,
+        max_new_tokens=5,
+        batch_size=8,
+    )
     policy = ModelPolicy(load_model(tiny_model))
-    direct = generate(policy, render_prompts(policy.tokenizer, [t["prompt"] for t in tests], "chat"),
-                      max_new_tokens=5, batch_size=8)
+    direct = generate(
+        policy,
+        render_prompts(policy.tokenizer, [t["prompt"] for t in tests], "chat"),
+        max_new_tokens=5,
+        batch_size=8,
+    )
     assert [r["output"] for r in records] == direct
 
 
@@ -298,24 +378,64 @@ def test_run_scaling_rejects_n_beyond_the_split(tiny_model):
     from sahlab.scaling.run import run_scaling
 
     with pytest.raises(ValueError, match=r"N must lie in \[0, 2\]"):
-        run_scaling(tiny_model, "math", _math_rows(2, "train"), _math_rows(1, "test"), [0, 4], 1,
-                    hparams={"lr": 1e-3}, epochs=1, min_steps=1, max_steps=None,
-                    max_new_tokens=4, batch_size=4)
+        run_scaling(
+            tiny_model,
+            "math",
+            _math_rows(2, "train"),
+            _math_rows(1, "test"),
+            [0, 4],
+            1,
+            hparams={"lr": 1e-3},
+            epochs=1,
+            min_steps=1,
+            max_steps=None,
+            max_new_tokens=4,
+            batch_size=4,
+        )
 
 
 def test_run_newknowledge_runs_both_conditions_in_the_models_format(tiny_model):
     from sahlab.scaling.newknowledge import run_newknowledge
 
-    docs = [{"id": "b0", "text": "Zed Quon works at Acme."}, {"id": "b1", "text": "Zed Quon was born in 1970."}]
-    qa = [{"id": "q0", "prompt": "Where does Old Ann work?", "reference": "Beta",
-           "metadata": {"answer": "Beta"}}]
-    tests = [{"id": "t0", "prompt": "Where does Zed Quon work?", "reference": "Acme",
-              "metadata": {"answer": "Acme", "kind": "direct"}},
-             {"id": "t1", "prompt": "Where is the employer of Zed Quon based?", "reference": "Rome",
-              "metadata": {"answer": "Rome", "kind": "2hop"}}]
+    docs = [
+        {"id": "b0", "text": "Zed Quon works at Acme."},
+        {"id": "b1", "text": "Zed Quon was born in 1970."},
+    ]
+    qa = [
+        {
+            "id": "q0",
+            "prompt": "Where does Old Ann work?",
+            "reference": "Beta",
+            "metadata": {"answer": "Beta"},
+        }
+    ]
+    tests = [
+        {
+            "id": "t0",
+            "prompt": "Where does Zed Quon work?",
+            "reference": "Acme",
+            "metadata": {"answer": "Acme", "kind": "direct"},
+        },
+        {
+            "id": "t1",
+            "prompt": "Where is the employer of Zed Quon based?",
+            "reference": "Rome",
+            "metadata": {"answer": "Rome", "kind": "2hop"},
+        },
+    ]
     hp = {"lr": 1e-3, "max_steps": 1, "batch_size": 2, "max_length": 64}
-    records, results = run_newknowledge(tiny_model, docs, qa, tests, 0, bios_hparams=hp,
-                                        qa_hparams=hp, max_new_tokens=4, batch_size=4, n_boot=10)
+    records, results = run_newknowledge(
+        tiny_model,
+        docs,
+        qa,
+        tests,
+        0,
+        bios_hparams=hp,
+        qa_hparams=hp,
+        max_new_tokens=4,
+        batch_size=4,
+        n_boot=10,
+    )
     assert list(results) == ["qa_only", "bios+qa"]  # no new-people QA given: no new arm
     assert set(results["qa_only"]["train"]) == {"qa"}
     assert set(results["bios+qa"]["train"]) == {"bios", "qa"}
@@ -324,14 +444,31 @@ def test_run_newknowledge_runs_both_conditions_in_the_models_format(tiny_model):
         assert {"exact_match_direct", "exact_match_2hop"} <= set(results[cond]["metrics"])
     assert len(records) == 2 * len(tests)
     # the paper's arm: the same QA set with its direct question swapped; one biography stage
-    new = [{"id": "n0", "prompt": "Where does Zed Quon work?", "reference": "Acme",
-            "metadata": {"answer": "Acme", "kind": "direct", "chain": ["person:9"]}}]
+    new = [
+        {
+            "id": "n0",
+            "prompt": "Where does Zed Quon work?",
+            "reference": "Acme",
+            "metadata": {"answer": "Acme", "kind": "direct", "chain": ["person:9"]},
+        }
+    ]
     qa = [qa[0] | {"metadata": {"answer": "Beta", "kind": "direct"}}]
     for t, who in zip(tests, ("person:8", "person:9")):
         t["metadata"]["chain"] = [who]
-    records, results = run_newknowledge(tiny_model, docs, qa, tests, 0, bios_hparams=hp,
-                                        qa_hparams=hp, max_new_tokens=4, batch_size=4, n_boot=10,
-                                        new_qa_rows=new, heldout={"person:8"})
+    records, results = run_newknowledge(
+        tiny_model,
+        docs,
+        qa,
+        tests,
+        0,
+        bios_hparams=hp,
+        qa_hparams=hp,
+        max_new_tokens=4,
+        batch_size=4,
+        n_boot=10,
+        new_qa_rows=new,
+        heldout={"person:8"},
+    )
     assert list(results) == list(CONDITIONS)
     assert results["bios+newqa"]["qa_ids"] == ["n0"] and results["bios+qa"]["qa_ids"] == ["q0"]
     assert results["bios+newqa"]["train"]["bios"] == results["bios+qa"]["train"]["bios"]
@@ -353,19 +490,24 @@ def test_figures_draw_one_panel_per_task_and_the_fitted_curve():
     f = fits["m-base/math"]["bootstrap"]
     a, b, c = (f[p]["value"] for p in "abc")
     fitted = [ln for ln in axes[0].get_lines() if len(ln.get_xdata()) == 100][0]
-    assert fitted.get_ydata()[-1] == pytest.approx(1 - (a * 1024 ** -b + c))
+    assert fitted.get_ydata()[-1] == pytest.approx(1 - (a * 1024**-b + c))
     ll = f["loglog"]
     line = [ln for ln in axes[0].get_lines() if len(ln.get_xdata()) == 50][0]
     assert line.get_ydata()[-1] == pytest.approx(ll["C"]["value"] * 1024 ** ll["alpha"]["value"])
     assert "α=" in axes[0].get_legend().get_texts()[0].get_text()
-    rows = [{"model": "m-base", "task": t, "N": n, "seed": 1, "error_format": 0.1,
-             "error_content": 0.5} for t in ("math", "multihop") for n in (0, 4, 16)]
+    rows = [
+        {"model": "m-base", "task": t, "N": n, "seed": 1, "error_format": 0.1, "error_content": 0.5}
+        for t in ("math", "multihop")
+        for n in (0, 4, 16)
+    ]
     assert plot_errors(rows, {"m-base/math": 4}).axes[0].get_title() == "math"
-    rows = [{"model": "m-base", "condition": c, "kind": k, "n": 10, "value": 0.2, "ci_low": 0.1,
-             "ci_high": 0.3} for c in CONDITIONS for k in ("direct", "2hop")]
+    rows = [
+        {"model": "m-base", "condition": c, "kind": k, "n": 10, "value": 0.2, "ci_low": 0.1, "ci_high": 0.3}
+        for c in CONDITIONS
+        for k in ("direct", "2hop")
+    ]
     fig = plot_newknowledge(rows)  # accuracies only (figure with differences: test_newknowledge)
-    assert [ax.get_title() for ax in fig.axes] == ["direct questions (n = 10)",
-                                                   "2-hop questions (n = 10)"]
+    assert [ax.get_title() for ax in fig.axes] == ["direct questions (n = 10)", "2-hop questions (n = 10)"]
 
 
 def test_each_seed_draws_its_own_nested_subsets():

@@ -1,5 +1,6 @@
 """Task scorers on hand-made outputs: right, wrong, empty and malformed answers, format scores,
 the error split, corpus metrics against sacrebleu's public API, and the dispatcher's errors."""
+
 import pytest
 import sacrebleu
 
@@ -30,8 +31,7 @@ def test_math_cases():
     records, metrics = score("math", outs, exs, n_boot=200)
     for rec, (out, _, correct, fmt) in zip(records, MATH):
         assert (rec["correct"], rec["format_ok"]) == (correct, fmt), out
-    assert [r["error_kind"] for r in records] == \
-        ["correct"] * 5 + ["reasoning"] + ["format"] * 3
+    assert [r["error_kind"] for r in records] == ["correct"] * 5 + ["reasoning"] + ["format"] * 3
     assert metrics["accuracy"]["value"] == pytest.approx(5 / 9)
     assert metrics["format"]["value"] == pytest.approx(6 / 9)
     assert metrics["error_format"]["value"] == pytest.approx(3 / 9)
@@ -42,8 +42,12 @@ def test_math_cases():
 
 def test_math_reference_fallback_and_errors():
     # no metadata.answer: the reference's #### line is the answer
-    records, _ = score("math", ["#### 42", "#### 41"],
-                       [ex(0, reference="6*7\n#### 42"), ex(1, reference="#### 42")], n_boot=0)
+    records, _ = score(
+        "math",
+        ["#### 42", "#### 41"],
+        [ex(0, reference="6*7\n#### 42"), ex(1, reference="#### 42")],
+        n_boot=0,
+    )
     assert [r["correct"] for r in records] == [True, False]
     with pytest.raises(ValueError, match="e0.*no metadata.answer"):
         score("math", ["#### 1"], [ex(0, reference="no answer line")])
@@ -53,24 +57,43 @@ def test_math_reference_fallback_and_errors():
 
 
 # ------------------------------------------------------------------ translation
-REFS = ["le chat est sur le tapis", "le chien aboie la nuit", "les oiseaux chantent le matin",
-        "nous mangeons du pain", "il pleut beaucoup ici"]
-SRCS = ["the cat is on the mat", "the dog barks at night", "birds sing in the morning",
-        "we eat bread", "it rains a lot here"]
+REFS = [
+    "le chat est sur le tapis",
+    "le chien aboie la nuit",
+    "les oiseaux chantent le matin",
+    "nous mangeons du pain",
+    "il pleut beaucoup ici",
+]
+SRCS = [
+    "the cat is on the mat",
+    "the dog barks at night",
+    "birds sing in the morning",
+    "we eat bread",
+    "it rains a lot here",
+]
 
 
 def test_translation_matches_sacrebleu_and_formats():
-    outs = ["le chat est sur le tapis",           # perfect
-            "le chien aboie\nextra line",          # scored on first line, but two lines
-            "the birds sing in the morning",       # not a copy (differs), ok format
-            "",                                    # empty
-            "  it rains a lot  here "]             # a copy of the source sentence
-    exs = [ex(i, prompt=f"Translate to French:\n{s}", reference=r, src_lang="en", tgt_lang="fr")
-           for i, (s, r) in enumerate(zip(SRCS, REFS))]
+    outs = [
+        "le chat est sur le tapis",  # perfect
+        "le chien aboie\nextra line",  # scored on first line, but two lines
+        "the birds sing in the morning",  # not a copy (differs), ok format
+        "",  # empty
+        "  it rains a lot  here ",
+    ]  # a copy of the source sentence
+    exs = [
+        ex(i, prompt=f"Translate to French:\n{s}", reference=r, src_lang="en", tgt_lang="fr")
+        for i, (s, r) in enumerate(zip(SRCS, REFS))
+    ]
     exs[4]["metadata"]["source"] = SRCS[4]
     records, metrics = score("translation", outs, exs, n_boot=300)
-    hyps = ["le chat est sur le tapis", "le chien aboie", "the birds sing in the morning", "",
-            "it rains a lot  here"]
+    hyps = [
+        "le chat est sur le tapis",
+        "le chien aboie",
+        "the birds sing in the morning",
+        "",
+        "it rains a lot  here",
+    ]
     assert [r["pred"] for r in records] == hyps
     assert metrics["chrf"]["value"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [REFS]).score)
     assert metrics["bleu"]["value"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [REFS]).score)
@@ -96,12 +119,12 @@ def test_translation_copy_of_prompt_line_is_a_format_error():
 # ------------------------------------------------------------------ instructions
 def test_instructions_prompt_and_instruction_level():
     exs = [
-        ex(0, instruction_id_list=["punctuation:no_comma", "change_case:english_lowercase"],
-           kwargs=[{}, {}]),
-        ex(1, instruction_id_list=["change_case:english_capital",
-                                   "length_constraints:number_words"],
-           kwargs=[{"num_words": None},
-                   {"num_words": 3, "relation": "at least", "keywords": None}]),
+        ex(0, instruction_id_list=["punctuation:no_comma", "change_case:english_lowercase"], kwargs=[{}, {}]),
+        ex(
+            1,
+            instruction_id_list=["change_case:english_capital", "length_constraints:number_words"],
+            kwargs=[{"num_words": None}, {"num_words": 3, "relation": "at least", "keywords": None}],
+        ),
         ex(2, instruction_id_list=["punctuation:no_comma"], kwargs=[{}]),
     ]
     outs = ["hello world", "Sure:\nHELLO THERE FRIEND\nbye", "  "]
@@ -110,8 +133,13 @@ def test_instructions_prompt_and_instruction_level():
     assert [r["loose"] for r in records] == [[True, True], [True, True], [False]]
     assert [r["format_ok"] for r in records] == [True, True, False]
     assert [r["error_kind"] for r in records] == ["correct", "reasoning", "format"]
-    expected = {"prompt_strict": 1 / 3, "prompt_loose": 2 / 3,
-                "instruction_strict": 3 / 5, "instruction_loose": 4 / 5, "format": 2 / 3}
+    expected = {
+        "prompt_strict": 1 / 3,
+        "prompt_loose": 2 / 3,
+        "instruction_strict": 3 / 5,
+        "instruction_loose": 4 / 5,
+        "format": 2 / 3,
+    }
     for name, value in expected.items():
         assert metrics[name]["value"] == pytest.approx(value), name
         assert metrics[name]["ci_low"] <= value <= metrics[name]["ci_high"]
@@ -119,11 +147,13 @@ def test_instructions_prompt_and_instruction_level():
 
 def test_instructions_bad_rows():
     with pytest.raises(ValueError, match="e0.*'language'"):
-        score("instructions", ["Bonjour"],
-              [ex(0, instruction_id_list=["language:response_language"], kwargs=[{}])])
+        score(
+            "instructions",
+            ["Bonjour"],
+            [ex(0, instruction_id_list=["language:response_language"], kwargs=[{}])],
+        )
     with pytest.raises(ValueError, match="e0.*one dict per instruction"):
-        score("instructions", ["x"], [ex(0, instruction_id_list=["punctuation:no_comma"],
-                                          kwargs=[{}, {}])])
+        score("instructions", ["x"], [ex(0, instruction_id_list=["punctuation:no_comma"], kwargs=[{}, {}])])
     with pytest.raises(ValueError, match="e0.*instruction_id_list"):
         score("instructions", ["x"], [ex(0)])
 
@@ -136,27 +166,43 @@ def test_normalize_answer_squad_style():
 
 
 def test_multihop_cases():
-    outs = ["The Paris.", "paris\nQuestion: and then?", "London", "",
-            "it was founded in the beautiful old city of Paris", "NYC"]
+    outs = [
+        "The Paris.",
+        "paris\nQuestion: and then?",
+        "London",
+        "",
+        "it was founded in the beautiful old city of Paris",
+        "NYC",
+    ]
     answers = ["Paris", "Paris", "Paris", "Paris", "Paris", ["New York City", "NYC"]]
-    exs = [ex(i, reference="ignored", answer=a, hops=2, kind="2hop")
-           for i, a in enumerate(answers)]
+    exs = [ex(i, reference="ignored", answer=a, hops=2, kind="2hop") for i, a in enumerate(answers)]
     records, metrics = score("multihop", outs, exs, n_boot=100)
     assert [r["correct"] for r in records] == [True, True, False, False, False, True]
     assert [r["format_ok"] for r in records] == [True, False, True, False, False, True]
-    assert [r["error_kind"] for r in records] == \
-        ["correct", "correct", "reasoning", "format", "format", "correct"]
+    assert [r["error_kind"] for r in records] == [
+        "correct",
+        "correct",
+        "reasoning",
+        "format",
+        "format",
+        "correct",
+    ]
     assert metrics["exact_match"]["value"] == pytest.approx(3 / 6)
     # the reference is the fallback answer
-    (rec,), _ = score("multihop", ["Rome"], [{"id": "x", "prompt": "", "reference": "rome",
-                                              "metadata": {}}], n_boot=0)
+    (rec,), _ = score(
+        "multihop", ["Rome"], [{"id": "x", "prompt": "", "reference": "rome", "metadata": {}}], n_boot=0
+    )
     assert rec["correct"] is True
 
 
 def test_newknowledge_split_by_kind():
-    exs = [ex(0, answer="Oslo", kind="direct"), ex(1, answer="Oslo", kind="direct"),
-           ex(2, answer="Lima", kind="2hop"), ex(3, answer="Lima", kind="2hop"),
-           ex(4, answer="Lima", kind="2hop")]
+    exs = [
+        ex(0, answer="Oslo", kind="direct"),
+        ex(1, answer="Oslo", kind="direct"),
+        ex(2, answer="Lima", kind="2hop"),
+        ex(3, answer="Lima", kind="2hop"),
+        ex(4, answer="Lima", kind="2hop"),
+    ]
     outs = ["Oslo", "Bergen", "Lima", "lima.", "Quito"]
     _, metrics = score("newknowledge", outs, exs, n_boot=100)
     assert metrics["exact_match"]["value"] == pytest.approx(3 / 5)
@@ -174,8 +220,7 @@ def test_dispatcher_contract_and_errors():
     cases = {
         "math": (["#### 1"], [ex(0, answer="1")]),
         "translation": (["le chat"], [ex(0, prompt="the cat", reference="le chat")]),
-        "instructions": (["ok"],
-                         [ex(0, instruction_id_list=["punctuation:no_comma"], kwargs=[{}])]),
+        "instructions": (["ok"], [ex(0, instruction_id_list=["punctuation:no_comma"], kwargs=[{}])]),
         "multihop": (["Oslo"], [ex(0, answer="Oslo", kind="direct")]),
         "newknowledge": (["Oslo"], [ex(0, answer="Oslo", kind="direct")]),
     }

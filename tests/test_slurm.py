@@ -7,6 +7,7 @@ evaluation job on the node's stand-in GPU). Every job must show up in sacct as C
 the resources its rule asks for, and the rebuilt files must equal the local run's.
 Skipped, with the reason, where SLURM cannot be installed (not root, no apt-get).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from slurm_cluster import ClusterUnavailable, SlurmCluster, ensure_installed
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 
 PROFILE = REPO / "tests/slurm_profile"
-MODEL, TASK = "small-random", "math"      # the subset: this model's evaluation and this task
+MODEL, TASK = "small-random", "math"  # the subset: this model's evaluation and this task
 TARGET = f"results/eval/{MODEL}/{TASK}/metrics.json"
 REBUILT = (f"results/data/tasks/{TASK}", f"results/models/{MODEL}", f"results/eval/{MODEL}")
 GPU_RULES = {"evaluate"}
@@ -65,9 +66,8 @@ def slurm_run(smoke_run, cluster, tmp_path_factory):
 
 def planned(proc) -> dict[str, int]:
     text = proc.stdout + proc.stderr
-    table = text[text.index("Job stats:"):]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-            if m[1] != "total"}
+    table = text[text.index("Job stats:") :]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
 
 
 def submissions(proc) -> dict[str, tuple[str, str]]:
@@ -117,16 +117,20 @@ def test_slurm_outputs_equal_the_local_run(slurm_run):
     local, work, _, _, _ = slurm_run
     # the evaluate rule's task folders (the knowledge probe is rule corpus_probes and the
     # chat/native folders are rule evaluate_format, neither run here)
-    tasks = sorted(p.name for p in (local / f"results/eval/{MODEL}").iterdir()
-                   if p.is_dir() and p.name not in ("knowledge", "chat", "native"))
+    tasks = sorted(
+        p.name
+        for p in (local / f"results/eval/{MODEL}").iterdir()
+        if p.is_dir() and p.name not in ("knowledge", "chat", "native")
+    )
     assert TASK in tasks and len(tasks) >= 4
     for task in tasks:
         ours = json.loads((work / f"results/eval/{MODEL}/{task}/metrics.json").read_text())
         ref = json.loads((local / f"results/eval/{MODEL}/{task}/metrics.json").read_text())
         assert ours == ref, f"{MODEL}/{task}: SLURM {ours} != local {ref}"
         for f in ("outputs.jsonl",):
-            assert ((work / f"results/eval/{MODEL}/{task}/{f}").read_bytes()
-                    == (local / f"results/eval/{MODEL}/{task}/{f}").read_bytes()), task
+            assert (work / f"results/eval/{MODEL}/{task}/{f}").read_bytes() == (
+                local / f"results/eval/{MODEL}/{task}/{f}"
+            ).read_bytes(), task
     for split in ("train", "test"):
         f = f"results/data/tasks/{TASK}/{split}.jsonl"
         assert (work / f).read_bytes() == (local / f).read_bytes(), f
@@ -134,6 +138,7 @@ def test_slurm_outputs_equal_the_local_run(slurm_run):
 
 def test_slurm_run_leaves_nothing_to_do(slurm_run):
     _, work, _, _, _ = slurm_run
-    proc = run_snakemake(work, TARGET, "-n", "--workflow-profile", "none", "--cores", "2",
-                         "--configfile", "config/smoke.yaml")
+    proc = run_snakemake(
+        work, TARGET, "-n", "--workflow-profile", "none", "--cores", "2", "--configfile", "config/smoke.yaml"
+    )
     assert "Nothing to be done" in proc.stdout + proc.stderr

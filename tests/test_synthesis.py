@@ -1,4 +1,5 @@
 """The synthesis of the four studies: adapters, paired stage gains, verdicts by rule, timings."""
+
 from __future__ import annotations
 
 import math
@@ -78,28 +79,47 @@ def test_claims_file_lists_each_papers_claim_with_a_source(tmp_path):
 
 
 def test_verdict_rows_cover_each_scope_and_name_a_missing_column():
-    claims = [{"id": "T", "study": "A", "claim": "b > 0", "source": "s", "column": "A_b",
-               "direction": ">"},
-              {"id": "E", "study": "C", "claim": "ft > 0", "source": "s", "column": "C_ft",
-               "direction": ">", "per": "task", "tasks": ["math"]},
-              {"id": "M", "study": "B", "claim": "x", "source": "s", "column": "B_nope",
-               "direction": ">"}]
-    syn = pd.DataFrame({"scale": ["small", "large", "small"], "task": ["math", "math", "features"],
-                        "A_b": [0.2, -0.1, np.nan], "A_b_ci_low": [0.1, -0.2, np.nan],
-                        "A_b_ci_high": [0.3, -0.05, np.nan], "C_ft": [0.1, 0.1, np.nan],
-                        "C_ft_ci_low": [-0.1, -0.1, np.nan], "C_ft_ci_high": [0.3, 0.3, np.nan]})
+    claims = [
+        {"id": "T", "study": "A", "claim": "b > 0", "source": "s", "column": "A_b", "direction": ">"},
+        {
+            "id": "E",
+            "study": "C",
+            "claim": "ft > 0",
+            "source": "s",
+            "column": "C_ft",
+            "direction": ">",
+            "per": "task",
+            "tasks": ["math"],
+        },
+        {"id": "M", "study": "B", "claim": "x", "source": "s", "column": "B_nope", "direction": ">"},
+    ]
+    syn = pd.DataFrame(
+        {
+            "scale": ["small", "large", "small"],
+            "task": ["math", "math", "features"],
+            "A_b": [0.2, -0.1, np.nan],
+            "A_b_ci_low": [0.1, -0.2, np.nan],
+            "A_b_ci_high": [0.3, -0.05, np.nan],
+            "C_ft": [0.1, 0.1, np.nan],
+            "C_ft_ci_low": [-0.1, -0.1, np.nan],
+            "C_ft_ci_high": [0.3, 0.3, np.nan],
+        }
+    )
     rows = verdict_rows(claims, syn, alpha=0.05)
     got = {(r["claim"], r["scope"]): r["verdict"] for r in rows}
-    assert got == {("T", "small / math"): "supported", ("T", "large / math"): "not supported",
-                   ("E", "math"): "inconclusive", ("M", ""): "n/a"}
+    assert got == {
+        ("T", "small / math"): "supported",
+        ("T", "large / math"): "not supported",
+        ("E", "math"): "inconclusive",
+        ("M", ""): "n/a",
+    }
     assert "B_nope" in [r for r in rows if r["claim"] == "M"][0]["reason"]
 
 
 # ------------------------------------------------------------------------------ adapters
 def test_adapters_name_the_missing_column():
     with pytest.raises(KeyError, match="scaling_fits.csv.*alpha_ci_low"):
-        sources.scaling_exponents(pd.DataFrame({"model": ["small-base"], "task": ["math"],
-                                                "alpha": [0.1]}))
+        sources.scaling_exponents(pd.DataFrame({"model": ["small-base"], "task": ["math"], "alpha": [0.1]}))
     with pytest.raises(KeyError, match="complexity_dose.csv.*saved_over_ceiling"):
         sources.complexity_ceiling(pd.DataFrame({"scale": ["small"], "task": ["math"]}))
     with pytest.raises(KeyError, match="eft_gains.csv"):
@@ -107,24 +127,49 @@ def test_adapters_name_the_missing_column():
 
 
 def _stage_gains():
-    rows = [{"scale": s, "task": t, "contrast": "post_own", "gain": g, "ci_low": g - 0.1,
-             "ci_high": g + 0.1} for s in ("small", "large") for t, g in (("math", 0.2), ("multihop", 0.0))]
+    rows = [
+        {"scale": s, "task": t, "contrast": "post_own", "gain": g, "ci_low": g - 0.1, "ci_high": g + 0.1}
+        for s in ("small", "large")
+        for t, g in (("math", 0.2), ("multihop", 0.0))
+    ]
     return pd.DataFrame(rows)
 
 
 def test_build_leaves_tasks_a_study_does_not_cover_blank():
-    fits = pd.DataFrame({"model": ["small-base", "small-post"], "task": ["math", "math"],
-                         "alpha": [0.3, 0.9], "alpha_ci_low": [0.1, 0.5], "alpha_ci_high": [0.5, 1.2],
-                         "format_vanish_N": [16, 1], "gain_after_format": [0.2, 0.1],
-                         "gain_ci_low": [0.1, 0.0], "gain_ci_high": [0.3, 0.2]})
-    eft = pd.DataFrame({"task": ["math", "math"], "metric": ["accuracy", "format"],
-                        "ft_gain": [0.1, 0.5], "ft_ci_low": [0.0, 0.4], "ft_ci_high": [0.2, 0.6],
-                        "pt_gain": [0.2, 0.0], "pt_ci_low": [0.1, 0.0], "pt_ci_high": [0.3, 0.0],
-                        "pt_minus_ft": [0.1, -0.5], "pt_minus_ft_ci_low": [0.0, -0.6],
-                        "pt_minus_ft_ci_high": [0.2, -0.4]})
+    fits = pd.DataFrame(
+        {
+            "model": ["small-base", "small-post"],
+            "task": ["math", "math"],
+            "alpha": [0.3, 0.9],
+            "alpha_ci_low": [0.1, 0.5],
+            "alpha_ci_high": [0.5, 1.2],
+            "format_vanish_N": [16, 1],
+            "gain_after_format": [0.2, 0.1],
+            "gain_ci_low": [0.1, 0.0],
+            "gain_ci_high": [0.3, 0.2],
+        }
+    )
+    eft = pd.DataFrame(
+        {
+            "task": ["math", "math"],
+            "metric": ["accuracy", "format"],
+            "ft_gain": [0.1, 0.5],
+            "ft_ci_low": [0.0, 0.4],
+            "ft_ci_high": [0.2, 0.6],
+            "pt_gain": [0.2, 0.0],
+            "pt_ci_low": [0.1, 0.0],
+            "pt_ci_high": [0.3, 0.0],
+            "pt_minus_ft": [0.1, -0.5],
+            "pt_minus_ft_ci_low": [0.0, -0.6],
+            "pt_minus_ft_ci_high": [0.2, -0.4],
+        }
+    )
     df = table.build({"stage_gains": _stage_gains(), "scaling_fits": fits, "eft_gains": eft})
     small_math = df[(df.scale == "small") & (df.task == "math")].iloc[0]
-    assert (small_math.A_alpha, small_math.A_format_N) == (0.3, 16)  # the pre-trained model's fit, not the post-trained one's
+    assert (small_math.A_alpha, small_math.A_format_N) == (
+        0.3,
+        16,
+    )  # the pre-trained model's fit, not the post-trained one's
     assert small_math.C_ft == 0.1  # the task's main metric (accuracy), not the format score
     assert df[(df.scale == "large") & (df.task == "math")].A_alpha.isna().all()  # not covered: blank
     assert df[df.task == "multihop"].C_ft.isna().all()
@@ -151,26 +196,44 @@ def test_paired_gain_is_the_difference_on_the_same_items():
 
 def test_paired_gain_refuses_different_items():
     with pytest.raises(ValueError, match="different items"):
-        paired_gain("accuracy", _recs([1, 0], ids=["a", "b"]), _recs([1, 0], ids=["b", "a"]),
-                    n_boot=10, seed=0)
+        paired_gain(
+            "accuracy", _recs([1, 0], ids=["a", "b"]), _recs([1, 0], ids=["b", "a"]), n_boot=10, seed=0
+        )
 
 
 def test_gains_rows_skip_contrasts_whose_stage_is_missing():
-    recs = {("small", "base", "native", "math"): _recs([1, 0, 1, 1]),
-            ("small", "random", "native", "math"): _recs([0, 0, 0, 1])}
+    recs = {
+        ("small", "base", "native", "math"): _recs([1, 0, 1, 1]),
+        ("small", "random", "native", "math"): _recs([0, 0, 0, 1]),
+    }
     rows = gains_rows(recs, {"math": "accuracy"}, n_boot=50, seed=0)
     assert [(r["contrast"], r["gain"]) for r in rows] == [("base_native", 0.5)]
 
 
 # ------------------------------------------------------------------------------ timings
 def test_split_timings_moves_wall_clock_fields_out():
-    clean, t = split_timings({"loss": 1.0, "seconds": 3.2, "log_history": [
-        {"loss": 0.5, "step": 1}, {"train_runtime": 9.1, "train_samples_per_second": 4.0, "step": 2}],
-        "summary": {"seconds_per_step": 0.1, "steps": 2}})
-    assert clean == {"loss": 1.0, "log_history": [{"loss": 0.5, "step": 1}, {"step": 2}],
-                     "summary": {"steps": 2}}
-    assert t == {"seconds": 3.2, "log_history[1].train_runtime": 9.1,
-                 "log_history[1].train_samples_per_second": 4.0, "summary.seconds_per_step": 0.1}
+    clean, t = split_timings(
+        {
+            "loss": 1.0,
+            "seconds": 3.2,
+            "log_history": [
+                {"loss": 0.5, "step": 1},
+                {"train_runtime": 9.1, "train_samples_per_second": 4.0, "step": 2},
+            ],
+            "summary": {"seconds_per_step": 0.1, "steps": 2},
+        }
+    )
+    assert clean == {
+        "loss": 1.0,
+        "log_history": [{"loss": 0.5, "step": 1}, {"step": 2}],
+        "summary": {"steps": 2},
+    }
+    assert t == {
+        "seconds": 3.2,
+        "log_history[1].train_runtime": 9.1,
+        "log_history[1].train_samples_per_second": 4.0,
+        "summary.seconds_per_step": 0.1,
+    }
 
 
 def test_figure_colours_each_estimate_by_the_reading_its_ci_supports(tmp_path):
@@ -190,10 +253,27 @@ def test_figure_colours_each_estimate_by_the_reading_its_ci_supports(tmp_path):
 
 
 def test_a_claim_without_an_estimate_still_gets_an_na_row():
-    claims = [{"id": "Z", "study": "A", "claim": "α > 0", "source": "s", "column": "A_alpha",
-               "direction": ">", "null_value": 0, "tasks": ["math"]}]
-    df = pd.DataFrame({"scale": ["small"], "task": ["translation"], "A_alpha": [0.2],
-                       "A_alpha_ci_low": [0.1], "A_alpha_ci_high": [0.3]})
+    claims = [
+        {
+            "id": "Z",
+            "study": "A",
+            "claim": "α > 0",
+            "source": "s",
+            "column": "A_alpha",
+            "direction": ">",
+            "null_value": 0,
+            "tasks": ["math"],
+        }
+    ]
+    df = pd.DataFrame(
+        {
+            "scale": ["small"],
+            "task": ["translation"],
+            "A_alpha": [0.2],
+            "A_alpha_ci_low": [0.1],
+            "A_alpha_ci_high": [0.3],
+        }
+    )
     rows = verdict_rows(claims, df, alpha=0.05)
     assert [(r["claim"], r["verdict"]) for r in rows] == [("Z", "n/a")]
     assert "math" in rows[0]["reason"]
@@ -204,13 +284,21 @@ def test_knowledge_row_of_study_c_gets_a_row_per_scale_and_decides_c4():
     gives them a row per scale with their cloze-accuracy gains, and claim C4 reads that row."""
     from conftest import REPO
 
-    eft = pd.DataFrame({"task": ["knowledge", "knowledge", "multihop"],
-                        "metric": ["cloze_accuracy", "format", "exact_match"],
-                        "ft_gain": [-0.1, 0.9, 0.2], "ft_ci_low": [-0.2, 0.8, 0.1],
-                        "ft_ci_high": [0.0, 1.0, 0.3], "pt_gain": [0.1, 0.0, 0.1],
-                        "pt_ci_low": [0.05, 0.0, 0.0], "pt_ci_high": [0.15, 0.0, 0.2],
-                        "pt_minus_ft": [0.2, -0.9, -0.1], "pt_minus_ft_ci_low": [0.1, -1.0, -0.2],
-                        "pt_minus_ft_ci_high": [0.3, -0.8, -0.01]})
+    eft = pd.DataFrame(
+        {
+            "task": ["knowledge", "knowledge", "multihop"],
+            "metric": ["cloze_accuracy", "format", "exact_match"],
+            "ft_gain": [-0.1, 0.9, 0.2],
+            "ft_ci_low": [-0.2, 0.8, 0.1],
+            "ft_ci_high": [0.0, 1.0, 0.3],
+            "pt_gain": [0.1, 0.0, 0.1],
+            "pt_ci_low": [0.05, 0.0, 0.0],
+            "pt_ci_high": [0.15, 0.0, 0.2],
+            "pt_minus_ft": [0.2, -0.9, -0.1],
+            "pt_minus_ft_ci_low": [0.1, -1.0, -0.2],
+            "pt_minus_ft_ci_high": [0.3, -0.8, -0.01],
+        }
+    )
     df = table.build({"stage_gains": _stage_gains(), "eft_gains": eft})
     know = df[df.task == "knowledge"]
     assert sorted(know.scale) == ["large", "small"]

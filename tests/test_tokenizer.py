@@ -1,4 +1,5 @@
 """Tests of the pipeline's byte-level BPE tokenizer (sahlab.models.tokenizer)."""
+
 import copy
 import random
 
@@ -25,8 +26,10 @@ def _corpus(seed: int = 0, n: int = 300) -> list[str]:
     docs = []
     for _ in range(n):
         a, b = rng.randint(0, 999), rng.randint(0, 999)
-        docs.append(" ".join(rng.choice(words) for _ in range(rng.randint(5, 30)))
-                    + f". {a} + {b} = {a + b}\n#### {a + b}")
+        docs.append(
+            " ".join(rng.choice(words) for _ in range(rng.randint(5, 30)))
+            + f". {a} + {b} = {a + b}\n#### {a + b}"
+        )
     return docs
 
 
@@ -35,13 +38,16 @@ def tok(tmp_path_factory):
     return train_tokenizer(_corpus(), 400, tmp_path_factory.mktemp("tok") / "tokenizer")
 
 
-@pytest.mark.parametrize("text", [
-    "The river city was founded in 1987.",
-    "  leading and trailing spaces \n\n\ttabs\t",
-    "café über naïve — 日本語のテキスト 🙂👍🏽",
-    "x=12345; y=-0.5e10 #### 42",
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The river city was founded in 1987.",
+        "  leading and trailing spaces \n\n\ttabs\t",
+        "café über naïve — 日本語のテキスト 🙂👍🏽",
+        "x=12345; y=-0.5e10 #### 42",
+        "",
+    ],
+)
 def test_round_trip(tok, text):
     ids = tok.encode(text, add_special_tokens=False)
     assert tok.decode(ids) == text
@@ -97,23 +103,28 @@ def test_answers_start_with_the_running_text_form_of_their_first_word(tok):
     assert answer_prefix(tok, "chat") == " " and answer_prefix(tok, "plain") == ""
     answer = tok.encode(answer_prefix(tok, "chat") + "alice", add_special_tokens=False)
     running = tok.encode("worked with alice", add_special_tokens=False)
-    assert running[-len(answer):] == answer
-    full = tok.apply_chat_template([{"role": "user", "content": "q"},
-                                    {"role": "assistant", "content": "alice"}], tokenize=False)
+    assert running[-len(answer) :] == answer
+    full = tok.apply_chat_template(
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": "alice"}], tokenize=False
+    )
     assert full == format_prompt(tok, "q", "chat") + answer_prefix(tok, "chat") + "alice" + EOS
     assert strip_answer_prefix(" alice", " ") == "alice"
     assert strip_answer_prefix("alice", " ") == "alice" and strip_answer_prefix(" a", "") == " a"
 
 
 def test_answer_prefix_of_other_templates(tok):
-    hub = copy.deepcopy(tok)   # a hub-style template: the answer follows the header directly
-    hub.chat_template = ("{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}"
-                         "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    hub = copy.deepcopy(tok)  # a hub-style template: the answer follows the header directly
+    hub.chat_template = (
+        "{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
     with pytest.raises(ValueError, match="chat template"):
-        answer_prefix(hub, "chat")   # never renders the assistant's content
-    hub.chat_template = ("{% for m in messages %}{% if m['role'] == 'user' %}<|user|>"
-                         "{{ m['content'] }}{% else %}<|assistant|>\n{{ m['content'] }}{% endif %}"
-                         "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+        answer_prefix(hub, "chat")  # never renders the assistant's content
+    hub.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'user' %}<|user|>"
+        "{{ m['content'] }}{% else %}<|assistant|>\n{{ m['content'] }}{% endif %}"
+        "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+    )
     assert answer_prefix(hub, "chat") == ""
 
 
@@ -129,7 +140,9 @@ def test_saved_and_reloaded(tok, tmp_path):
 def test_deterministic(tmp_path):
     a = train_tokenizer(_corpus(1), 350, tmp_path / "a", model_max_length=512)
     b = train_tokenizer(_corpus(1), 350, tmp_path / "b", model_max_length=512)
-    assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (tmp_path / "b" / "tokenizer.json").read_bytes()
+    assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (
+        tmp_path / "b" / "tokenizer.json"
+    ).read_bytes()
     assert a.get_vocab() == b.get_vocab() and a.model_max_length == 512
     c = train_tokenizer(_corpus(1), 300, tmp_path / "c")
     assert len(c) < len(a)  # the vocab size is honoured, so a smaller one gives another tokenizer

@@ -3,6 +3,7 @@
 Every check is measured independently of the trainer's own logs where possible: losses and
 margins are recomputed from the saved folders, reward models are re-run on the pairs.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,12 @@ from sahlab.train.common import load_tokenizer, resolve_hparams  # noqa: E402
 
 SENTENCES = [
     "Tom has 3 apples and buys 4 more. How many apples does he have?",
-    "3 + 4 = 7\n#### 7", "Translate to Zorbian: the cat sleeps on the mat.",
-    "lo gato dorma sur la tapo", "WRITE IN CAPITALS ONLY. the river flows north.",
-    "THE RIVER FLOWS NORTH.", "Where was Ana born? Quell.",
+    "3 + 4 = 7\n#### 7",
+    "Translate to Zorbian: the cat sleeps on the mat.",
+    "lo gato dorma sur la tapo",
+    "WRITE IN CAPITALS ONLY. the river flows north.",
+    "THE RIVER FLOWS NORTH.",
+    "Where was Ana born? Quell.",
 ]
 
 
@@ -39,22 +43,43 @@ def base_dir(tmp_path_factory) -> Path:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(SENTENCES * 4, trainers.BpeTrainer(
-        vocab_size=360, special_tokens=SPECIAL_TOKENS, show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        SENTENCES * 4,
+        trainers.BpeTrainer(
+            vocab_size=360,
+            special_tokens=SPECIAL_TOKENS,
+            show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     hf = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD, chat_template=CHAT_TEMPLATE,
-        extra_special_tokens=[t for t in SPECIAL_TOKENS if t not in (BOS, EOS, PAD)])
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        chat_template=CHAT_TEMPLATE,
+        extra_special_tokens=[t for t in SPECIAL_TOKENS if t not in (BOS, EOS, PAD)],
+    )
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(hf), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=4, intermediate_size=128, max_position_embeddings=256,
-                         bos_token_id=hf.bos_token_id, eos_token_id=hf.eos_token_id,
-                         pad_token_id=hf.pad_token_id, tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=len(hf),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=256,
+        bos_token_id=hf.bos_token_id,
+        eos_token_id=hf.eos_token_id,
+        pad_token_id=hf.pad_token_id,
+        tie_word_embeddings=False,
+    )
     folder = tmp_path_factory.mktemp("models") / "tiny-base"
     LlamaForCausalLM(config).save_pretrained(folder)
     hf.save_pretrained(folder)
-    (folder / "sahlab.json").write_text(json.dumps({"prompt_format": "plain", "stage": "base",
-                                                    "scale": "tiny"}))
+    (folder / "sahlab.json").write_text(
+        json.dumps({"prompt_format": "plain", "stage": "base", "scale": "tiny"})
+    )
     return folder
 
 
@@ -62,27 +87,51 @@ def math_rows(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         a, b = i % 5 + 1, (i * 3) % 4 + 1
-        rows.append({"id": f"m{i}", "prompt": f"Tom has {a} apples and buys {b} more. How many apples?",
-                     "reference": f"{a} + {b} = {a + b}\n#### {a + b}", "metadata": {"answer": str(a + b)}})
+        rows.append(
+            {
+                "id": f"m{i}",
+                "prompt": f"Tom has {a} apples and buys {b} more. How many apples?",
+                "reference": f"{a} + {b} = {a + b}\n#### {a + b}",
+                "metadata": {"answer": str(a + b)},
+            }
+        )
     return rows
 
 
 def caps_rows(n: int) -> list[dict]:
     """Instruction rows whose compliant answer is in capitals (the corruption lower-cases it)."""
-    texts = ["the river flows north", "the cat sleeps on the mat", "ana was born in quell",
-             "tom buys four apples"]
-    return [{"id": f"c{i}", "prompt": f"Write in capitals only: {texts[i % 4]} ({i}).",
-             "reference": texts[i % 4].upper() + ".",
-             "metadata": {"instruction_id_list": ["change_case:english_capital"], "kwargs": [{}]}}
-            for i in range(n)]
+    texts = [
+        "the river flows north",
+        "the cat sleeps on the mat",
+        "ana was born in quell",
+        "tom buys four apples",
+    ]
+    return [
+        {
+            "id": f"c{i}",
+            "prompt": f"Write in capitals only: {texts[i % 4]} ({i}).",
+            "reference": texts[i % 4].upper() + ".",
+            "metadata": {"instruction_id_list": ["change_case:english_capital"], "kwargs": [{}]},
+        }
+        for i in range(n)
+    ]
 
 
 def translation_rows(n: int) -> list[dict]:
-    pairs = [("the cat sleeps", "lo gato dorma"), ("on the mat", "sur la tapo"),
-             ("the river flows", "la rivero fluas")]
-    return [{"id": f"t{i}", "prompt": f"Translate to Zorbian: {pairs[i % 3][0]}.",
-             "reference": pairs[i % 3][1], "metadata": {"src_lang": "en", "tgt_lang": "zb"}}
-            for i in range(n)]
+    pairs = [
+        ("the cat sleeps", "lo gato dorma"),
+        ("on the mat", "sur la tapo"),
+        ("the river flows", "la rivero fluas"),
+    ]
+    return [
+        {
+            "id": f"t{i}",
+            "prompt": f"Translate to Zorbian: {pairs[i % 3][0]}.",
+            "reference": pairs[i % 3][1],
+            "metadata": {"src_lang": "en", "tgt_lang": "zb"},
+        }
+        for i in range(n)
+    ]
 
 
 def load_lm(folder):
@@ -99,7 +148,7 @@ def answer_logprob(model, tok, prompt: str, answer: str) -> tuple[float, int]:
     with torch.no_grad():
         logp = torch.log_softmax(model(ids).logits[0, :-1].float(), -1)
     targets = ids[0, 1:]
-    token_lp = logp[torch.arange(len(targets)), targets][len(p) - 1:]
+    token_lp = logp[torch.arange(len(targets)), targets][len(p) - 1 :]
     return token_lp.sum().item(), len(a)
 
 
@@ -184,7 +233,10 @@ def test_sft_lora_merged_equals_peft_model(base_dir, tmp_path):
 
     rows = math_rows(12)
     out = tmp_path / "lora"
-    hp = {**SFT, "lora": {"r": 4, "alpha": 32, "target_modules": ["q_proj", "v_proj", "up_proj", "down_proj"]}}
+    hp = {
+        **SFT,
+        "lora": {"r": 4, "alpha": 32, "target_modules": ["q_proj", "v_proj", "up_proj", "down_proj"]},
+    }
     summary = train(base_dir, rows, "sft", hp, seed=0, out_dir=out)
     assert summary["lora"] == 4
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
@@ -213,7 +265,7 @@ def test_sft_labels_cover_only_the_answer(base_dir, tmp_path):
         msgs = [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
         full = tok(tok.apply_chat_template(msgs, tokenize=False), add_special_tokens=False)["input_ids"]
         p = tok(format_prompt(tok, r["prompt"], "chat"), add_special_tokens=False)["input_ids"]
-        assert full[:len(p)] == p and full[-1] == tok.eos_token_id
+        assert full[: len(p)] == p and full[-1] == tok.eos_token_id
         expected[tuple(full)] = len(p)
     assert len(batch["input_ids"]) == 6
     for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"]):
@@ -240,8 +292,9 @@ def test_sft_zero_examples_returns_the_input_model(base_dir, tmp_path):
 def reward_model(base_dir, tmp_path_factory):
     pairs = make_preference_pairs(caps_rows(8), "instructions", seed=0)
     out = tmp_path_factory.mktemp("rm") / "reward"
-    summary = train(base_dir, pairs, "reward", {"lr": 3e-3, "max_steps": 16, "batch_size": 4},
-                    seed=0, out_dir=out)
+    summary = train(
+        base_dir, pairs, "reward", {"lr": 3e-3, "max_steps": 16, "batch_size": 4}, seed=0, out_dir=out
+    )
     return out, pairs, summary
 
 
@@ -256,10 +309,12 @@ def test_reward_model_ranks_chosen_above_rejected(base_dir, reward_model):
 
     def margins(rm):
         def score(prompt, answer):
-            ids = tok(format_prompt(tok, prompt, "chat") + answer, add_special_tokens=False,
-                      return_tensors="pt")
+            ids = tok(
+                format_prompt(tok, prompt, "chat") + answer, add_special_tokens=False, return_tensors="pt"
+            )
             with torch.no_grad():
                 return rm(**ids).logits[0, 0].item()
+
         return [score(p["prompt"], p["chosen"]) - score(p["prompt"], p["rejected"]) for p in pairs]
 
     set_seed(0)  # the scalar head the trainer started from (same seed, same init)
@@ -274,8 +329,14 @@ def test_reward_model_ranks_chosen_above_rejected(base_dir, reward_model):
 @pytest.mark.parametrize("method", ["grpo", "rloo"])
 def test_rl_with_verifiable_reward_logs_rewards(base_dir, tmp_path, method):
     out = tmp_path / method
-    hp = {"lr": 1e-2, "max_steps": 3, "batch_size": 8, "num_generations": 4,
-          "max_completion_length": 8, "beta": 0.0}
+    hp = {
+        "lr": 1e-2,
+        "max_steps": 3,
+        "batch_size": 8,
+        "num_generations": 4,
+        "max_completion_length": 8,
+        "beta": 0.0,
+    }
     summary = train(base_dir, translation_rows(6), method, hp, seed=0, out_dir=out)
     assert summary["steps"] == 3
     log = json.loads((out / "train_log.json").read_text())["log_history"]
@@ -294,11 +355,15 @@ def test_killed_rl_and_reward_runs_resume(base_dir, tmp_path, monkeypatch, metho
     from transformers import Trainer
 
     if method == "grpo":
-        rows, hp = translation_rows(6), {"lr": 1e-2, "max_steps": 3, "batch_size": 8,
-                                         "num_generations": 4, "max_completion_length": 8}
+        rows, hp = (
+            translation_rows(6),
+            {"lr": 1e-2, "max_steps": 3, "batch_size": 8, "num_generations": 4, "max_completion_length": 8},
+        )
     else:
-        rows, hp = make_preference_pairs(caps_rows(8), "instructions", seed=0), \
-            {"lr": 3e-3, "max_steps": 3, "batch_size": 4}
+        rows, hp = (
+            make_preference_pairs(caps_rows(8), "instructions", seed=0),
+            {"lr": 3e-3, "max_steps": 3, "batch_size": 4},
+        )
     hp["save_every"] = 1
     real = Trainer._save_checkpoint
 
@@ -323,8 +388,15 @@ def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
     from sahlab.train.rl import action_ids
 
     rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
-    hp = {"lr": 1e-3, "max_steps": 3, "batch_size": 8, "num_generations": 4,
-          "max_completion_length": 1, "actions": ["0", "1"], "prompt_format": "plain"}
+    hp = {
+        "lr": 1e-3,
+        "max_steps": 3,
+        "batch_size": 8,
+        "num_generations": 4,
+        "max_completion_length": 1,
+        "actions": ["0", "1"],
+        "prompt_format": "plain",
+    }
     train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")
     log = json.loads((tmp_path / "a" / "train_log.json").read_text())["log_history"]
     rewards = [e["rewards/verifiable/mean"] for e in log if "rewards/verifiable/mean" in e]
@@ -338,10 +410,18 @@ def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
 
 def test_grpo_with_reward_model(base_dir, tmp_path, reward_model):
     rm_dir = reward_model[0]
-    hp = {"lr": 1e-3, "max_steps": 2, "batch_size": 4, "num_generations": 2,
-          "max_completion_length": 6, "reward": "reward_model", "beta": 0.1}
-    summary = train(base_dir, caps_rows(4), "grpo", hp, seed=0, out_dir=tmp_path / "g",
-                    reward_model_dir=rm_dir)
+    hp = {
+        "lr": 1e-3,
+        "max_steps": 2,
+        "batch_size": 4,
+        "num_generations": 2,
+        "max_completion_length": 6,
+        "reward": "reward_model",
+        "beta": 0.1,
+    }
+    summary = train(
+        base_dir, caps_rows(4), "grpo", hp, seed=0, out_dir=tmp_path / "g", reward_model_dir=rm_dir
+    )
     log = json.loads((tmp_path / "g" / "train_log.json").read_text())["log_history"]
     assert summary["steps"] == 2 and sum("reward" in e for e in log) == 2
     with pytest.raises(ValueError, match="reward_model_dir"):
@@ -352,13 +432,25 @@ def test_grpo_with_reward_model(base_dir, tmp_path, reward_model):
 def test_dpo_margin_grows(base_dir, tmp_path):
     pairs = make_preference_pairs(math_rows(8), "math", seed=0)
     out = tmp_path / "dpo"
-    train(base_dir, pairs, "dpo", {"lr": 3e-3, "max_steps": 8, "batch_size": 4, "beta": 0.1},
-          seed=0, out_dir=out)
+    train(
+        base_dir,
+        pairs,
+        "dpo",
+        {"lr": 3e-3, "max_steps": 8, "batch_size": 4, "beta": 0.1},
+        seed=0,
+        out_dir=out,
+    )
     policy, ref, tok = load_lm(out), load_lm(base_dir), load_tokenizer(base_dir)
     margins = []
     for p in pairs:  # implicit reward margin: log-ratio(chosen) - log-ratio(rejected); 0 before training
-        lr_c = answer_logprob(policy, tok, p["prompt"], p["chosen"])[0] - answer_logprob(ref, tok, p["prompt"], p["chosen"])[0]
-        lr_r = answer_logprob(policy, tok, p["prompt"], p["rejected"])[0] - answer_logprob(ref, tok, p["prompt"], p["rejected"])[0]
+        lr_c = (
+            answer_logprob(policy, tok, p["prompt"], p["chosen"])[0]
+            - answer_logprob(ref, tok, p["prompt"], p["chosen"])[0]
+        )
+        lr_r = (
+            answer_logprob(policy, tok, p["prompt"], p["rejected"])[0]
+            - answer_logprob(ref, tok, p["prompt"], p["rejected"])[0]
+        )
         margins.append(lr_c - lr_r)
     assert sum(margins) / len(margins) > 0.05, margins
     assert sum(m > 0 for m in margins) > len(margins) / 2
@@ -374,8 +466,14 @@ def test_bad_inputs_get_clear_errors(base_dir, tmp_path):
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['lerning_rate'\]"):
         train(base_dir, math_rows(2), "sft", {**SFT, "lerning_rate": 1}, seed=0, out_dir=out)
     with pytest.raises(ValueError, match="multiple of num_generations"):
-        train(base_dir, math_rows(2), "grpo", {"lr": 1e-3, "batch_size": 6, "num_generations": 4},
-              seed=0, out_dir=out)
+        train(
+            base_dir,
+            math_rows(2),
+            "grpo",
+            {"lr": 1e-3, "batch_size": 6, "num_generations": 4},
+            seed=0,
+            out_dir=out,
+        )
     with pytest.raises(ValueError, match="field 'reference'"):
         train(base_dir, [{"id": "q", "prompt": "hi"}], "sft", SFT, seed=0, out_dir=out)
     with pytest.raises(ValueError, match="only sft accepts N = 0"):
@@ -397,10 +495,27 @@ def test_ref_model_dir_sets_the_kl_reference(base_dir, tmp_path):
     rl_hp = resolve_hparams("grpo", {"lr": 1e-3, "batch_size": 4, "num_generations": 2, "beta": 0.1})
     dpo_hp = resolve_hparams("dpo", {"lr": 1e-3, "batch_size": 4})
     pairs = make_preference_pairs(math_rows(4), "math", seed=0)
-    for trainer in (build_rl_trainer("grpo", load_causal_lm(policy_dir), tok, math_rows(4), rl_hp, 0,
-                                     str(tmp_path / "w1"), ref_model_dir=str(base_dir)),
-                    build_dpo_trainer(load_causal_lm(policy_dir), tok, pairs, dpo_hp, 0,
-                                      str(tmp_path / "w2"), ref_model_dir=str(base_dir))):
+    for trainer in (
+        build_rl_trainer(
+            "grpo",
+            load_causal_lm(policy_dir),
+            tok,
+            math_rows(4),
+            rl_hp,
+            0,
+            str(tmp_path / "w1"),
+            ref_model_dir=str(base_dir),
+        ),
+        build_dpo_trainer(
+            load_causal_lm(policy_dir),
+            tok,
+            pairs,
+            dpo_hp,
+            0,
+            str(tmp_path / "w2"),
+            ref_model_dir=str(base_dir),
+        ),
+    ):
         ref = trainer.accelerator.unwrap_model(trainer.ref_model).state_dict()
         policy = trainer.accelerator.unwrap_model(trainer.model).state_dict()
         key = "model.layers.0.self_attn.q_proj.weight"
@@ -416,7 +531,8 @@ def test_render_prompt_avoids_a_double_bos(base_dir):
     assert render_prompt(tok, "Hi?", "chat") == format_prompt(tok, "Hi?", "chat")  # no auto BOS: unchanged
     # a hub-style tokenizer that inserts BOS itself, as TRL's text tokenization will do
     tok._tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", special_tokens=[(BOS, tok.bos_token_id)])
+        single=f"{BOS} $A", special_tokens=[(BOS, tok.bos_token_id)]
+    )
     assert tok("x")["input_ids"][0] == tok.bos_token_id
     for fmt in ("chat", "plain"):
         expected = tok(format_prompt(tok, "Hi?", fmt), add_special_tokens=False)["input_ids"]
@@ -430,34 +546,49 @@ def test_trl_args_pass_through_and_refusals():
 
     from sahlab.train.common import resolve_hparams, trl_config
 
-    hp = resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"top_p": 0.9,
-                                                           "mask_truncated_completions": True}})
+    hp = resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"top_p": 0.9, "mask_truncated_completions": True}})
     args = trl_config(GRPOConfig, hp, 0, "/tmp/sahlab-trl-args", num_generations=4)
     assert (args.top_p, args.mask_truncated_completions, args.learning_rate) == (0.9, True, 1e-4)
     with pytest.raises(ValueError, match=r"\['scale_reward'\] not fields of trl.GRPOConfig"):
-        trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_reward": "x"}}),
-                   0, "/tmp/x")
+        trl_config(
+            GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_reward": "x"}}), 0, "/tmp/x"
+        )
     with pytest.raises(ValueError, match=r"\['learning_rate'\] are set by sahlab"):
-        trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"learning_rate": 1}}),
-                   0, "/tmp/x")
+        trl_config(
+            GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"learning_rate": 1}}), 0, "/tmp/x"
+        )
     with pytest.raises(ValueError, match=r"\['scale_rewards'\] are set by sahlab"):  # an own hparam
-        trl_config(GRPOConfig, resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_rewards": "batch"}}),
-                   0, "/tmp/x", scale_rewards="group")
+        trl_config(
+            GRPOConfig,
+            resolve_hparams("grpo", {"lr": 1e-4, "trl_args": {"scale_rewards": "batch"}}),
+            0,
+            "/tmp/x",
+            scale_rewards="group",
+        )
     with pytest.raises(ValueError, match="'trl_args' must be a mapping"):
         resolve_hparams("sft", {"lr": 1e-4, "trl_args": ["loss_type"]})
 
 
-@pytest.mark.parametrize("method,key,value", [
-    ("grpo", "scale_rewards", "per_token"), ("grpo", "loss_type", "ppo"),
-    ("grpo", "entropy_coef", -0.01), ("grpo", "entropy_coef", True),
-    ("rloo", "normalize_advantages", "yes"), ("rloo", "scale_rewards", "group")])
+@pytest.mark.parametrize(
+    "method,key,value",
+    [
+        ("grpo", "scale_rewards", "per_token"),
+        ("grpo", "loss_type", "ppo"),
+        ("grpo", "entropy_coef", -0.01),
+        ("grpo", "entropy_coef", True),
+        ("rloo", "normalize_advantages", "yes"),
+        ("rloo", "scale_rewards", "group"),
+    ],
+)
 def test_rl_loss_options_are_checked(method, key, value):
     with pytest.raises(ValueError, match=key):
         resolve_hparams(method, {"lr": 1e-3, "batch_size": 4, "num_generations": 2, key: value})
 
 
 def test_rl_loss_options_default_to_trl_and_pass_through():
-    hp = resolve_hparams("grpo", {"lr": 1e-3, "batch_size": 4, "num_generations": 2,
-                                  "scale_rewards": "none", "entropy_coef": 0.01})
+    hp = resolve_hparams(
+        "grpo",
+        {"lr": 1e-3, "batch_size": 4, "num_generations": 2, "scale_rewards": "none", "entropy_coef": 0.01},
+    )
     assert (hp["scale_rewards"], hp["loss_type"], hp["entropy_coef"]) == ("none", "dapo", 0.01)
     assert resolve_hparams("rloo", {"lr": 1e-3})["normalize_advantages"] is False

@@ -1,4 +1,5 @@
 """Verifiable rewards and model-free preference pairs (no torch needed)."""
+
 from __future__ import annotations
 
 import json
@@ -11,53 +12,106 @@ from sahlab.train.rewards import example_reward, infer_task, task_rewards, trl_r
 
 MATH = {"id": "m", "prompt": "q", "reference": "2 + 1 = 3\n#### 3", "metadata": {"answer": "3"}}
 NEG = {"id": "n", "prompt": "q", "reference": "1 - 4 = -3\n#### -3", "metadata": {"answer": "-3"}}
-HOP = {"id": "h", "prompt": "Where was Ana born?", "reference": "Paris",
-       "metadata": {"answer": "Paris", "hops": 1, "kind": "direct"}}
-TRANS = {"id": "t", "prompt": "Translate into Xx: the cat sleeps", "reference": "lo gato dorma",
-         "metadata": {"src_lang": "en", "tgt_lang": "xx", "source": "the cat sleeps"}}
-INSTR = {"id": "i", "prompt": "Answer in capitals and mention the river.", "reference": "THE RIVER.",
-         "metadata": {"instruction_id_list": ["change_case:english_capital", "keywords:existence"],
-                      "kwargs": [{}, {"keywords": ["river"]}]}}
+HOP = {
+    "id": "h",
+    "prompt": "Where was Ana born?",
+    "reference": "Paris",
+    "metadata": {"answer": "Paris", "hops": 1, "kind": "direct"},
+}
+TRANS = {
+    "id": "t",
+    "prompt": "Translate into Xx: the cat sleeps",
+    "reference": "lo gato dorma",
+    "metadata": {"src_lang": "en", "tgt_lang": "xx", "source": "the cat sleeps"},
+}
+INSTR = {
+    "id": "i",
+    "prompt": "Answer in capitals and mention the river.",
+    "reference": "THE RIVER.",
+    "metadata": {
+        "instruction_id_list": ["change_case:english_capital", "keywords:existence"],
+        "kwargs": [{}, {"keywords": ["river"]}],
+    },
+}
 FEAT = {"id": "f", "prompt": "3 1 4 1 5", "reference": "1", "metadata": {}}
 
 # Completions a policy may produce, including every disagreement the old reward parser had with
 # the scorer (unicode minus, several answer lines, a spaced sign, text after a short answer,
 # translation with trailing lines), blank and very long ones.
 ADVERSARIAL = [
-    (MATH, "math", ["#### 3", "#### −3", "#### 3 … #### 7", "#### 7 … #### 3", "#### - 3",
-                     "#### 3.0", "#### 3 apples\nQ: next", "", "   \n ", "the answer is 3",
-                     "#### 3" + " 1" * 2000]),
+    (
+        MATH,
+        "math",
+        [
+            "#### 3",
+            "#### −3",
+            "#### 3 … #### 7",
+            "#### 7 … #### 3",
+            "#### - 3",
+            "#### 3.0",
+            "#### 3 apples\nQ: next",
+            "",
+            "   \n ",
+            "the answer is 3",
+            "#### 3" + " 1" * 2000,
+        ],
+    ),
     (NEG, "math", ["#### −3", "#### -3", "#### - 3", "####-3", "#### 3"]),
-    (HOP, "multihop", ["Paris", "Paris\nQ: Where was Bo born?", " paris. ", "The Paris",
-                        "Paris is the city", "", "\n\nParis", "Lyon"]),
-    (TRANS, "translation", ["lo gato dorma", "lo gato dorma\nand more text", "", "gato",
-                             "lo gato dorma " * 300, "None"]),
-    (INSTR, "instructions", ["THE RIVER FLOWS.", "THE SEA.", "the river.", "", " ",
-                              "Sure!\nTHE RIVER.\nBye", "RIVER " * 500]),
+    (
+        HOP,
+        "multihop",
+        [
+            "Paris",
+            "Paris\nQ: Where was Bo born?",
+            " paris. ",
+            "The Paris",
+            "Paris is the city",
+            "",
+            "\n\nParis",
+            "Lyon",
+        ],
+    ),
+    (
+        TRANS,
+        "translation",
+        ["lo gato dorma", "lo gato dorma\nand more text", "", "gato", "lo gato dorma " * 300, "None"],
+    ),
+    (
+        INSTR,
+        "instructions",
+        ["THE RIVER FLOWS.", "THE SEA.", "the river.", "", " ", "Sure!\nTHE RIVER.\nBye", "RIVER " * 500],
+    ),
     (FEAT, "features", ["1", "0", " 1 0", "10", "", "yes"]),
 ]
 
 
-@pytest.mark.parametrize("row,task,completions", ADVERSARIAL,
-                         ids=[f"{t}-{r['id']}" for r, t, _ in ADVERSARIAL])
+@pytest.mark.parametrize(
+    "row,task,completions", ADVERSARIAL, ids=[f"{t}-{r['id']}" for r, t, _ in ADVERSARIAL]
+)
 def test_reward_is_the_scorers_per_example_value(row, task, completions):
     records, _ = score(task, completions, [row] * len(completions), n_boot=0)
     expected = [float(r[REWARD_KEY[task]]) for r in records]
     assert task_rewards(task, completions, [row] * len(completions)) == expected
     assert [example_reward({**row, "task": task}, c) for c in completions] == expected
     fn = trl_reward_func()
-    got = fn(completions=completions, task=[task] * len(completions),
-             metadata_json=[json.dumps(row["metadata"])] * len(completions),
-             reference=[row["reference"]] * len(completions),
-             raw_prompt=[row["prompt"]] * len(completions))
+    got = fn(
+        completions=completions,
+        task=[task] * len(completions),
+        metadata_json=[json.dumps(row["metadata"])] * len(completions),
+        reference=[row["reference"]] * len(completions),
+        raw_prompt=[row["prompt"]] * len(completions),
+    )
     assert got == expected
 
 
 def test_reward_reads_the_answers_the_scorer_reads():
     # first "####" counts (the model runs on into a new problem), unicode minus is a minus,
     # a sign separated from its number is no answer; the first line of a short answer counts
-    assert task_rewards("math", ["#### 3 … #### 7", "#### 7 … #### 3", "#### - 3"],
-                        [MATH] * 3) == [1.0, 0.0, 0.0]
+    assert task_rewards("math", ["#### 3 … #### 7", "#### 7 … #### 3", "#### - 3"], [MATH] * 3) == [
+        1.0,
+        0.0,
+        0.0,
+    ]
     assert task_rewards("math", ["#### −3"], [NEG]) == [1.0]
     assert task_rewards("multihop", ["Paris\nQ: Where was Bo born?"], [HOP]) == [1.0]
     first_line = task_rewards("translation", ["lo gato dorma\nand more text"], [TRANS])[0]
@@ -69,9 +123,13 @@ def test_native_reward_reads_the_layouts_answer_form():
     from sahlab.world.layouts import EMBEDDED
 
     fn = trl_reward_func(to_task_form=lambda task, text: EMBEDDED[task].to_task_form(text))
-    got = fn(completions=[" 2 + 1 = 3. So the answer is 3.", " So the answer is 4."],
-             task=["math"] * 2, metadata_json=[json.dumps(MATH["metadata"])] * 2,
-             reference=[MATH["reference"]] * 2, raw_prompt=["q"] * 2)
+    got = fn(
+        completions=[" 2 + 1 = 3. So the answer is 3.", " So the answer is 4."],
+        task=["math"] * 2,
+        metadata_json=[json.dumps(MATH["metadata"])] * 2,
+        reference=[MATH["reference"]] * 2,
+        raw_prompt=["q"] * 2,
+    )
     assert got == [1.0, 0.0]
 
 
@@ -92,61 +150,112 @@ def test_infer_task_from_metadata_and_explicit_field():
 
 def test_trl_reward_func_uses_dataset_columns():
     fn = trl_reward_func()
-    rewards = fn(completions=["#### 3", "#### 4", "Quell"],
-                 task=["math", "math", "multihop"],
-                 metadata_json=[json.dumps({"answer": "3"})] * 2 + [json.dumps({"answer": "quell"})],
-                 reference=["", "", "quell"], raw_prompt=["", "", ""], prompts=["p"] * 3)
+    rewards = fn(
+        completions=["#### 3", "#### 4", "Quell"],
+        task=["math", "math", "multihop"],
+        metadata_json=[json.dumps({"answer": "3"})] * 2 + [json.dumps({"answer": "quell"})],
+        reference=["", "", "quell"],
+        raw_prompt=["", "", ""],
+        prompts=["p"] * 3,
+    )
     assert rewards == [1.0, 0.0, 1.0]
 
 
 # --------------------------------------------------------------------------- preference pairs
 def _math_rows():
-    return [{"id": f"m{i}", "prompt": f"What is {i} + {i + 2}?",
-             "reference": f"{i} + {i + 2} = {2 * i + 2}\n#### {2 * i + 2}",
-             "metadata": {"answer": str(2 * i + 2)}} for i in range(8)]
+    return [
+        {
+            "id": f"m{i}",
+            "prompt": f"What is {i} + {i + 2}?",
+            "reference": f"{i} + {i + 2} = {2 * i + 2}\n#### {2 * i + 2}",
+            "metadata": {"answer": str(2 * i + 2)},
+        }
+        for i in range(8)
+    ]
 
 
 def _instruction_rows():
     specs = [
         (["change_case:english_capital"], [{}], "THE SUN IS BRIGHT TODAY."),
         (["change_case:english_lowercase"], [{}], "the sun is bright today."),
-        (["length_constraints:number_words"], [{"relation": "at least", "num_words": 5}],
-         "one two three four five six"),
-        (["length_constraints:number_words"], [{"relation": "less than", "num_words": 5}],
-         "short answer here"),
+        (
+            ["length_constraints:number_words"],
+            [{"relation": "at least", "num_words": 5}],
+            "one two three four five six",
+        ),
+        (
+            ["length_constraints:number_words"],
+            [{"relation": "less than", "num_words": 5}],
+            "short answer here",
+        ),
         (["keywords:existence"], [{"keywords": ["river"]}], "The river flows north."),
         (["keywords:forbidden_words"], [{"forbidden_words": ["cat"]}], "The dog runs home."),
-        (["startend:end_checker"], [{"end_phrase": "Any other questions?"}],
-         "Rivers flow north. Any other questions?"),
+        (
+            ["startend:end_checker"],
+            [{"end_phrase": "Any other questions?"}],
+            "Rivers flow north. Any other questions?",
+        ),
         (["detectable_format:json_format"], [{}], '{"city": "Quell", "size": 3}'),
         (["detectable_format:number_bullet_lists"], [{"num_bullets": 2}], "* red apples\n* green pears"),
         (["punctuation:no_comma"], [{}], "no commas here at all"),
-        (["change_case:english_capital", "length_constraints:number_words"],
-         [{}, {"relation": "at least", "num_words": 3}], "WE WALK TO THE RIVER."),
+        (
+            ["change_case:english_capital", "length_constraints:number_words"],
+            [{}, {"relation": "at least", "num_words": 3}],
+            "WE WALK TO THE RIVER.",
+        ),
     ]
-    return [{"id": f"i{k}", "prompt": f"Instruction prompt {k}.", "reference": ref,
-             "metadata": {"instruction_id_list": ids, "kwargs": kws}}
-            for k, (ids, kws, ref) in enumerate(specs)]
+    return [
+        {
+            "id": f"i{k}",
+            "prompt": f"Instruction prompt {k}.",
+            "reference": ref,
+            "metadata": {"instruction_id_list": ids, "kwargs": kws},
+        }
+        for k, (ids, kws, ref) in enumerate(specs)
+    ]
 
 
 def _multihop_rows():
     people = [("Ana", "Quell"), ("Bo", "Port Ash"), ("Cy", "Lind"), ("Di", "Quell")]
-    rows = [{"id": f"h{i}", "prompt": f"Where was {name} born?", "reference": city,
-             "metadata": {"answer": city, "hops": 1, "kind": "direct"}}
-            for i, (name, city) in enumerate(people)]
-    rows.append({"id": "h9", "prompt": "Who employs Ana?", "reference": "Zorb Ltd",
-                 "metadata": {"answer": "Zorb Ltd", "hops": 1, "kind": "direct"}})
+    rows = [
+        {
+            "id": f"h{i}",
+            "prompt": f"Where was {name} born?",
+            "reference": city,
+            "metadata": {"answer": city, "hops": 1, "kind": "direct"},
+        }
+        for i, (name, city) in enumerate(people)
+    ]
+    rows.append(
+        {
+            "id": "h9",
+            "prompt": "Who employs Ana?",
+            "reference": "Zorb Ltd",
+            "metadata": {"answer": "Zorb Ltd", "hops": 1, "kind": "direct"},
+        }
+    )
     return rows
 
 
 def _translation_rows():
     refs = ["lo gato dorma sur la tapo", "la suno brila hodiau tre forte", "mi iras", "hund"]
-    return [{"id": f"t{i}", "prompt": f"Translate sentence {i}.", "reference": r,
-             "metadata": {"src_lang": "en", "tgt_lang": "xx"}} for i, r in enumerate(refs)]
+    return [
+        {
+            "id": f"t{i}",
+            "prompt": f"Translate sentence {i}.",
+            "reference": r,
+            "metadata": {"src_lang": "en", "tgt_lang": "xx"},
+        }
+        for i, r in enumerate(refs)
+    ]
 
 
-ROWS = {"math": _math_rows, "instructions": _instruction_rows, "multihop": _multihop_rows,
-        "translation": _translation_rows}
+ROWS = {
+    "math": _math_rows,
+    "instructions": _instruction_rows,
+    "multihop": _multihop_rows,
+    "translation": _translation_rows,
+}
 
 
 @pytest.mark.parametrize("task", sorted(ROWS))

@@ -1,4 +1,5 @@
 """Workflow tests: snakemake itself on the real Snakefile (lint, dry-runs, bad configs, smoke run)."""
+
 from __future__ import annotations
 
 import json
@@ -23,15 +24,14 @@ def test_default_config_dry_run_plans_the_whole_study(workflow_copy):
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     n_scales, n_tasks = len(cfg["scales"]), len(cfg["tasks"])
     assert jobs["pretrain"] == n_scales and jobs["random_init"] == n_scales
-    assert jobs["evaluate"] == 3 * n_scales          # random, base, post of every scale
-    assert jobs["task_data"] == n_tasks + 1          # + the new-knowledge split (study A)
+    assert jobs["evaluate"] == 3 * n_scales  # random, base, post of every scale
+    assert jobs["task_data"] == n_tasks + 1  # + the new-knowledge split (study A)
     assert jobs["posttrain_stage"] == n_scales * len(cfg["posttrain"]["stages"])
     assert jobs["all"] == 1
 
 
 def test_one_output_builds_only_its_ancestors(workflow_copy):
-    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2",
-                                      "results/models/small-base"))
+    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--cores", "2", "results/models/small-base"))
     assert set(jobs) == {"world", "corpus", "tokenizer", "pretrain"}
     assert jobs["pretrain"] == 1
 
@@ -44,12 +44,15 @@ def _write_config(workdir: Path, mutate) -> Path:
     return path
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda c: c["tasks"].update(poetry={"source": "embedded"}), r"tasks\.poetry.*allowed.*math"),
-    (lambda c: c["evaluation"].update(n_test=-5), r"n_test|-5"),
-    (lambda c: c["evaluation"].update(n_tset=5), r"n_tset"),
-    (lambda c: c["posttrain"]["stages"][0].update(method="ppo"), r"ppo.*(sft|one of)"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["tasks"].update(poetry={"source": "embedded"}), r"tasks\.poetry.*allowed.*math"),
+        (lambda c: c["evaluation"].update(n_test=-5), r"n_test|-5"),
+        (lambda c: c["evaluation"].update(n_tset=5), r"n_tset"),
+        (lambda c: c["posttrain"]["stages"][0].update(method="ppo"), r"ppo.*(sft|one of)"),
+    ],
+)
 def test_bad_config_fails_before_any_job_and_keeps_results(workflow_copy, mutate, expected):
     # a finished result from an earlier run must survive the failed invocation
     keep = workflow_copy / "results/data/world/world.json"
@@ -75,8 +78,11 @@ def test_smoke_run_end_to_end(smoke_run):
     # smoke.yaml overrides config.yaml key by key (snakemake merges nested dicts)
     cfg = yaml.safe_load((workdir / "config/config.yaml").read_text())
     smoke = yaml.safe_load((workdir / "config/smoke.yaml").read_text())
-    cfg.update(scales=smoke["scales"], evaluation=cfg["evaluation"] | smoke["evaluation"],
-               tasks=cfg["tasks"] | smoke.get("tasks", {}))
+    cfg.update(
+        scales=smoke["scales"],
+        evaluation=cfg["evaluation"] | smoke["evaluation"],
+        tasks=cfg["tasks"] | smoke.get("tasks", {}),
+    )
     assert "coding" in cfg["tasks"]  # smoke exercises the coding task while the default has it off
     for fig in ("world", "stages", "pretrain_loss"):
         for ext in ("pdf", "png"):
@@ -113,8 +119,7 @@ def test_smoke_run_writes_the_synthesis_verdicts_and_summary(smoke_run):
     synth = list(csv.DictReader((res / "tables/synthesis.csv").open()))
     keys = {(r["scale"], r["task"]) for r in synth}
     assert {(s, t) for s in smoke["scales"] for t in cfg["tasks"]} <= keys
-    assert all(r["post_own"] != "" and r["post_own_ci_low"] != "" for r in synth
-               if r["task"] in cfg["tasks"])
+    assert all(r["post_own"] != "" and r["post_own_ci_low"] != "" for r in synth if r["task"] in cfg["tasks"])
     verdicts = list(csv.DictReader((res / "tables/verdicts.csv").open()))
     claims = yaml.safe_load((workdir / "report/claims.yaml").read_text())["claims"]
     assert {c["id"] for c in claims} == {r["claim"] for r in verdicts}
@@ -123,7 +128,12 @@ def test_smoke_run_writes_the_synthesis_verdicts_and_summary(smoke_run):
     assert {(s, "knowledge") for s in smoke["scales"]} <= keys
     assert [r["scope"] for r in verdicts if r["claim"] == "C4"] == ["knowledge"]
     summary = (res / "SUMMARY.md").read_text()
-    for part in ("## Models and stages", "### `synthesis.md`", "### `verdicts.md`",
-                 "- machine:", "- run: first benchmarked job started"):
+    for part in (
+        "## Models and stages",
+        "### `synthesis.md`",
+        "### `verdicts.md`",
+        "- machine:",
+        "- run: first benchmarked job started",
+    ):
         assert part in summary, part
     assert (res / "figures/synthesis.pdf").stat().st_size > 5000

@@ -1,6 +1,7 @@
 """The embedded world: determinism, and every task answer re-derived independently of the
 generator (math from the question text, multihop from world.json, translation by a separate
 implementation of the grammar, instructions by sahlab.ifeval)."""
+
 from __future__ import annotations
 
 import operator
@@ -18,12 +19,22 @@ from sahlab.world.rng import POOLS, bucket
 
 SEEDS = (7, 11, 2024)  # every property must hold for any seed, not one lucky draw
 SMALL = {
-    "entities": {"n_countries": 3, "n_cities": 6, "n_companies": 8, "n_universities": 3,
-                 "n_first_names": 10, "n_corpus_people": 40, "n_new_people": 10,
-                 "n_math_names": 8, "bios_per_person": 3, "profiles_per_entity": 3},
+    "entities": {
+        "n_countries": 3,
+        "n_cities": 6,
+        "n_companies": 8,
+        "n_universities": 3,
+        "n_first_names": 10,
+        "n_corpus_people": 40,
+        "n_new_people": 10,
+        "n_math_names": 8,
+        "bios_per_person": 3,
+        "profiles_per_entity": 3,
+    },
     "corpus": {"total_chars": 150_000},
-    "tasks": {t: {"train": 120, "test": 60}
-              for t in ("math", "translation", "instructions", "multihop", "coding")},
+    "tasks": {
+        t: {"train": 120, "test": 60} for t in ("math", "translation", "instructions", "multihop", "coding")
+    },
     "newknowledge": {"bios_per_person": 3, "test": 60},
 }
 TASKS = ("math", "translation", "instructions", "multihop", "coding", "newknowledge")
@@ -64,8 +75,7 @@ def _mentions(text: str, name: str) -> bool:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -98,12 +108,14 @@ def test_summary_counts_match_files(built, corpus):
 
 
 def test_pieces_match_write_all_and_world_must_match_cfg(built, world, seed):
-    assert make_task(world, "translation", SMALL, seed)["test"] == \
-        _split(built, "translation", "test")
+    assert make_task(world, "translation", SMALL, seed)["test"] == _split(built, "translation", "test")
     # a corpus made in another job with another sampling seed still avoids the task items
     other = make_corpus(world, SMALL, seed + 5)["train"]
-    prompts = {d["text"].split("\nReply:\n")[0].removeprefix("Request: ")
-               for d in other if d["source"] == "instructions"}
+    prompts = {
+        d["text"].split("\nReply:\n")[0].removeprefix("Request: ")
+        for d in other
+        if d["source"] == "instructions"
+    }
     assert prompts and not prompts & {e["prompt"] for e in _split(built, "instructions", "test")}
     text = "\n".join(d["text"] for d in other)
     assert not any(e["reference"] in text for e in _split(built, "translation", "test"))
@@ -116,8 +128,11 @@ def test_pieces_match_write_all_and_world_must_match_cfg(built, world, seed):
 
 # ----------------------------------------------------------------------------- entities
 def test_names_are_unique_and_people_split(world):
-    names = [e["name"] for kind in ("countries", "cities", "companies", "universities", "people")
-             for e in getattr(world, kind)]
+    names = [
+        e["name"]
+        for kind in ("countries", "cities", "companies", "universities", "people")
+        for e in getattr(world, kind)
+    ]
     assert len(names) == len(set(names))
     surnames = [p["last"] for p in world.people]
     assert len(surnames) == len(set(surnames))
@@ -127,16 +142,23 @@ def test_names_are_unique_and_people_split(world):
 # ----------------------------------------------------------------------------- corpus
 def test_corpus_sources_shares_and_val_disjoint(built, corpus):
     sources = {d["source"] for d in corpus["train"]}
-    assert sources == {"bios", "entities", "math", "language", "parallel", "instructions",
-                       "sequences", "code"}  # no "qa": its default share is 0
+    assert sources == {
+        "bios",
+        "entities",
+        "math",
+        "language",
+        "parallel",
+        "instructions",
+        "sequences",
+        "code",
+    }  # no "qa": its default share is 0
     assert {d["source"] for d in corpus["val"]} == sources
     shares = {s: v["share"] for s, v in built[1]["sources"].items()}
     mix = DEFAULTS["corpus"]["mix"]
     for s in ("math", "language", "parallel", "instructions", "code"):  # generated: close to mix
         assert abs(shares[s] - mix[s]) < 0.03, (s, shares[s], mix[s])
     train_texts = {d["text"] for d in corpus["train"]}
-    assert not any(d["text"] in train_texts for d in corpus["val"] if d["source"] in
-                   ("bios", "entities"))
+    assert not any(d["text"] in train_texts for d in corpus["val"] if d["source"] in ("bios", "entities"))
 
 
 def test_each_corpus_person_has_distinct_bios(world, corpus):
@@ -172,8 +194,11 @@ def test_task_test_items_not_in_corpus(built, corpus, world):
         assert ex["prompt"] not in text
     for ex in _split(built, "translation", "test"):
         assert ex["prompt"].split(": ", 1)[1] not in text and ex["reference"] not in text
-    corpus_prompts = {d["text"].split("\nReply:\n")[0].removeprefix("Request: ")
-                      for d in corpus["train"] + corpus["val"] if d["source"] == "instructions"}
+    corpus_prompts = {
+        d["text"].split("\nReply:\n")[0].removeprefix("Request: ")
+        for d in corpus["train"] + corpus["val"]
+        if d["source"] == "instructions"
+    }
     assert len(corpus_prompts) > 20
     test_prompts = {ex["prompt"] for ex in _split(built, "instructions", "test")}
     train_prompts = {ex["prompt"] for ex in _split(built, "instructions", "train")}
@@ -229,8 +254,7 @@ def test_textbook_examples_are_correct(corpus):
             assert _solve(m.group(1)) == int(m.group(2))
             checked += 1
         for a, op, b, r in re.findall(r"(\d+) ([-+*]) (\d+) = (\d+)", doc):
-            assert {"+": operator.add, "-": operator.sub, "*": operator.mul}[op](
-                int(a), int(b)) == int(r)
+            assert {"+": operator.add, "-": operator.sub, "*": operator.mul}[op](int(a), int(b)) == int(r)
     assert checked > 50
 
 
@@ -242,8 +266,9 @@ def test_instruction_references_comply(built, corpus):
             ids, kwargs = ex["metadata"]["instruction_id_list"], ex["metadata"]["kwargs"]
             assert 1 <= len(ids) <= 2 and len(ids) == len(kwargs) == len(set(ids))
             for iid, kw in zip(ids, kwargs):
-                assert ifeval.check(iid, kw, ex["reference"], ex["prompt"],
-                                        ex["metadata"]["detect_language"]), (iid, kw, ex)
+                assert ifeval.check(
+                    iid, kw, ex["reference"], ex["prompt"], ex["metadata"]["detect_language"]
+                ), (iid, kw, ex)
                 seen_ids.add(iid)
     assert len(seen_ids) == 9
     # the corpus frame carries the same compliant responses
@@ -253,14 +278,22 @@ def test_instruction_references_comply(built, corpus):
 
 def test_instruction_checks_can_fail(built):
     """Negative control: the checker rejects references for constraints they were not built for."""
-    ex = next(e for e in _split(built, "instructions", "test")
-              if "change_case:english_capital" in e["metadata"]["instruction_id_list"])
+    ex = next(
+        e
+        for e in _split(built, "instructions", "test")
+        if "change_case:english_capital" in e["metadata"]["instruction_id_list"]
+    )
     assert not ifeval.check("change_case:english_lowercase", {}, ex["reference"])
-    plain = next(e for e in _split(built, "instructions", "test")
-                 if e["metadata"]["instruction_id_list"] == ["length_constraints:number_words"])
+    plain = next(
+        e
+        for e in _split(built, "instructions", "test")
+        if e["metadata"]["instruction_id_list"] == ["length_constraints:number_words"]
+    )
     kw = plain["metadata"]["kwargs"][0]
-    flipped = {"relation": "less than" if kw["relation"] == "at least" else "at least",
-               "num_words": kw["num_words"]}
+    flipped = {
+        "relation": "less than" if kw["relation"] == "at least" else "at least",
+        "num_words": kw["num_words"],
+    }
     assert not ifeval.check("length_constraints:number_words", flipped, plain["reference"])
 
 
@@ -305,9 +338,10 @@ def test_corpus_qa_only_about_corpus_qa_people(seed):
     from sahlab.world.multihop import RELATIONS, question, split_people
     from sahlab.world.tasks import make_task
 
-    cfg = SMALL | {"multihop": {"corpus_qa_fraction": 0.25},
-                   "corpus": {"total_chars": 60_000,
-                              "mix": {"bios": 0.5, "entities": 0.2, "qa": 0.3}}}
+    cfg = SMALL | {
+        "multihop": {"corpus_qa_fraction": 0.25},
+        "corpus": {"total_chars": 60_000, "mix": {"bios": 0.5, "entities": 0.2, "qa": 0.3}},
+    }
     w = build_world(cfg, seed)
     groups = split_people(w, validate_world_config(cfg), seed)
     assert {k: len(v) for k, v in groups.items()} == {"test": 10, "corpus_qa": 10, "train": 20}
@@ -376,7 +410,7 @@ def _translate(english: str, lang: dict) -> str:
 
     def render(phrase, case):
         definite, adj, noun, plural = phrase
-        out = ([] if definite else [m["indefinite"]])
+        out = [] if definite else [m["indefinite"]]
         out.append(noun + (m["plural"] if plural else "") + (m["accusative"] if case else ""))
         if adj:
             out.append(adj + (m["adj_plural"] if plural else ""))
@@ -406,15 +440,21 @@ def test_translation_references_rederived(built, world, corpus):
         for ex in _split(built, "translation", split):
             prefix = f"Translate into {lang['name']}: "
             assert ex["prompt"].startswith(prefix)
-            english = ex["prompt"][len(prefix):]
-            assert ex["metadata"] == {"src_lang": "en", "tgt_lang": "xx", "source": english,
-                                      "tgt_name": lang["name"]}
+            english = ex["prompt"][len(prefix) :]
+            assert ex["metadata"] == {
+                "src_lang": "en",
+                "tgt_lang": "xx",
+                "source": english,
+                "tgt_name": lang["name"],
+            }
             assert ex["reference"] == _translate(english, lang)
             last = ex["reference"].rstrip(".").split()[-1]  # verb-final word order
             assert any(last.startswith(s) for s in verb_stems)
     # parallel corpus lines follow the same grammar
-    pairs = re.findall(r'In \w+, "([^"]+)" is "([^"]+)"\.',
-                       "\n".join(d["text"] for d in corpus["train"] if d["source"] == "parallel"))
+    pairs = re.findall(
+        r'In \w+, "([^"]+)" is "([^"]+)"\.',
+        "\n".join(d["text"] for d in corpus["train"] if d["source"] == "parallel"),
+    )
     assert len(pairs) > 20
     assert all(_translate(en, lang) == fx for en, fx in pairs)
 
@@ -427,10 +467,14 @@ def test_native_layouts_are_the_corpus_framing(built, world, corpus):
 
     rng = __import__("random").Random(0)
     ex = _split(built, "math", "test")[0]
-    problem = {"question": ex["prompt"], "lines": ex["reference"].splitlines()[:-1],
-               "answer": int(ex["metadata"]["answer"])}
-    assert arithmetic.textbook_example(problem, 1) == \
-        EMBEDDED["math"].prompt(ex) + EMBEDDED["math"].answer(ex)
+    problem = {
+        "question": ex["prompt"],
+        "lines": ex["reference"].splitlines()[:-1],
+        "answer": int(ex["metadata"]["answer"]),
+    }
+    assert arithmetic.textbook_example(problem, 1) == EMBEDDED["math"].prompt(ex) + EMBEDDED["math"].answer(
+        ex
+    )
     for task in ("multihop", "instructions", "translation"):
         ex = _split(built, task, "test")[0]
         doc = EMBEDDED[task].prompt(ex) + EMBEDDED[task].answer(ex)
@@ -443,17 +487,29 @@ def test_native_layouts_are_the_corpus_framing(built, world, corpus):
         elif task == "instructions":
             assert doc == instructions.corpus_text(ex)
         else:
-            frames = [language.parallel_line(__import__("random").Random(s), ex["metadata"]["source"],
-                                              ex["reference"], world.language["name"])
-                      for s in range(40)]
+            frames = [
+                language.parallel_line(
+                    __import__("random").Random(s),
+                    ex["metadata"]["source"],
+                    ex["reference"],
+                    world.language["name"],
+                )
+                for s in range(40)
+            ]
             assert doc in frames
     from sahlab.world import coding
 
     ex = _split(built, "coding", "test")[0]
-    listing = coding.corpus_listing(rng, {"program": ex["reference"],
-                                          "examples": ex["metadata"]["examples"],
-                                          "description": ex["prompt"].split(" For example")[0]},
-                                    1, 20)
+    listing = coding.corpus_listing(
+        rng,
+        {
+            "program": ex["reference"],
+            "examples": ex["metadata"]["examples"],
+            "description": ex["prompt"].split(" For example")[0],
+        },
+        1,
+        20,
+    )
     assert listing.startswith(EMBEDDED["coding"].prompt(ex) + EMBEDDED["coding"].answer(ex) + "\n")
     # the math layout's answer marker becomes the task's, so the one extractor reads both
     assert EMBEDDED["math"].to_task_form(" 2 + 3 = 5. So the answer is 5.") == " 2 + 3 = 5. #### 5."

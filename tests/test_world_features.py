@@ -1,5 +1,6 @@
 """Study-D feature data: exact evidence counts, exact labels (checked by a separate
 implementation of Lovering et al.'s definitions), sections and determinism."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,13 +21,15 @@ from sahlab.world.features import (
 def _truth(name: str, s: list[int]) -> int:
     """Lovering et al. (2021) toy features, written independently of sahlab.world.features."""
     first, rest = s[0], s[1:]
-    return int({
-        "contains_1": s.count(1) > 0,
-        "first_equals_last": first == s[len(s) - 1],
-        "prefix_duplicate": s[1] == first,
-        "contains_first": rest.count(first) > 0,
-        "adjacent_duplicate": any(s[i] == s[i + 1] for i in range(len(s) - 1)),
-    }[name])
+    return int(
+        {
+            "contains_1": s.count(1) > 0,
+            "first_equals_last": first == s[len(s) - 1],
+            "prefix_duplicate": s[1] == first,
+            "contains_first": rest.count(first) > 0,
+            "adjacent_duplicate": any(s[i] == s[i + 1] for i in range(len(s) - 1)),
+        }[name]
+    )
 
 
 def test_label_functions_on_hand_made_cases():
@@ -41,8 +44,9 @@ def test_label_functions_on_hand_made_cases():
 
 
 @pytest.mark.parametrize("target", FEATURES)
-@pytest.mark.parametrize("n,rate", [(1000, 0.0), (1000, 0.001), (1000, 0.05), (333, 0.2),
-                                    (200, 0.5), (7, 0.1)])
+@pytest.mark.parametrize(
+    "n,rate", [(1000, 0.0), (1000, 0.001), (1000, 0.05), (333, 0.2), (200, 0.5), (7, 0.1)]
+)
 def test_train_split_exact_evidence_and_labels(target, n, rate):
     rows = make_feature_split(target, n, rate, seed=3)
     assert len(rows) == n and len({r["id"] for r in rows}) == n
@@ -55,22 +59,26 @@ def test_train_split_exact_evidence_and_labels(target, n, rate):
         assert (md["label"], md["spurious"], r["reference"]) == (t, s, str(t))
         assert seq.count(2) == s  # Lovering: the spurious token occurs once or never
         n_ev += t != s
-        assert md["section"] == {(1, 1): "both", (0, 0): "neither", (0, 1): "spurious_only",
-                                 (1, 0): "target_only"}[(t, s)]
+        assert (
+            md["section"]
+            == {(1, 1): "both", (0, 0): "neither", (0, 1): "spurious_only", (1, 0): "target_only"}[(t, s)]
+        )
     assert n_ev == round(rate * n)
     # default evidence is Lovering's "weak" counter-examples: spurious present, target absent
     assert all(r["metadata"]["section"] != "target_only" for r in rows)
-    agree = Counter(r["metadata"]["section"] for r in rows if r["metadata"]["section"]
-                    in ("both", "neither"))
+    agree = Counter(r["metadata"]["section"] for r in rows if r["metadata"]["section"] in ("both", "neither"))
     assert abs(agree["both"] - agree["neither"]) <= 1
 
 
 def test_evidence_kinds():
-    mixed = Counter(r["metadata"]["section"]
-                    for r in make_feature_split("contains_1", 400, 0.25, 1, evidence="mixed"))
+    mixed = Counter(
+        r["metadata"]["section"] for r in make_feature_split("contains_1", 400, 0.25, 1, evidence="mixed")
+    )
     assert mixed["spurious_only"] == 50 and mixed["target_only"] == 50
-    strong = Counter(r["metadata"]["section"] for r in make_feature_split(
-        "first_equals_last", 400, 0.25, 1, evidence="target_only"))
+    strong = Counter(
+        r["metadata"]["section"]
+        for r in make_feature_split("first_equals_last", 400, 0.25, 1, evidence="target_only")
+    )
     assert strong["target_only"] == 100 and strong["spurious_only"] == 0
 
 
@@ -78,8 +86,9 @@ def test_evidence_kinds():
 @pytest.mark.parametrize("section", SECTIONS)
 def test_test_sections(target, section):
     rows = make_feature_split(target, 150, 0.3, seed=5, section=section)
-    want = {"both": (1, 1), "neither": (0, 0), "spurious_only": (0, 1),
-            "target_only": (1, 0)}[section]  # (target, spurious)
+    want = {"both": (1, 1), "neither": (0, 0), "spurious_only": (0, 1), "target_only": (1, 0)}[
+        section
+    ]  # (target, spurious)
     for r in rows:
         seq = parse_sequence(r["prompt"])
         assert (_truth(target, seq), int(2 in seq)) == want
@@ -87,8 +96,10 @@ def test_test_sections(target, section):
 
 
 def test_probe_splits_balanced_and_labelled():
-    for feature, (pos, neg) in (("target", ("both", "spurious_only")),
-                                ("spurious", ("spurious_only", "neither"))):
+    for feature, (pos, neg) in (
+        ("target", ("both", "spurious_only")),
+        ("spurious", ("spurious_only", "neither")),
+    ):
         rows = make_probe_split("contains_first", feature, 101, seed=2)
         assert Counter(r["metadata"]["label"] for r in rows) == {1: 51, 0: 50}
         for r in rows:
@@ -123,10 +134,15 @@ def _truth_pair(target: str, spurious_symbol: int, s: list[int]) -> tuple[int, i
     return t, int(spurious_symbol in s)
 
 
-@pytest.mark.parametrize("target,spurious", [("contains_3", "contains_2"),
-                                             ("first_equals_last", "contains_3"),
-                                             ("adjacent_duplicate", "contains_3"),
-                                             ("contains_first", "contains_2")])
+@pytest.mark.parametrize(
+    "target,spurious",
+    [
+        ("contains_3", "contains_2"),
+        ("first_equals_last", "contains_3"),
+        ("adjacent_duplicate", "contains_3"),
+        ("contains_first", "contains_2"),
+    ],
+)
 def test_pairs_over_a_large_vocabulary(target, spurious):
     k = int(spurious[9:])
     rows = make_feature_split(target, 400, 0.25, seed=4, spurious=spurious, vocab_size=1000)
@@ -141,11 +157,13 @@ def test_pairs_over_a_large_vocabulary(target, spurious):
     assert len(seen) > 500  # the symbols really come from the large vocabulary
     assert sum(r["metadata"]["section"] == "spurious_only" for r in rows) == 100
     for section in SECTIONS:
-        for r in make_feature_split(target, 50, 0.0, seed=1, section=section, spurious=spurious,
-                                    vocab_size=1000):
+        for r in make_feature_split(
+            target, 50, 0.0, seed=1, section=section, spurious=spurious, vocab_size=1000
+        ):
             seq = parse_sequence(r["prompt"])
-            want = {"both": (1, 1), "neither": (0, 0), "spurious_only": (0, 1),
-                    "target_only": (1, 0)}[section]
+            want = {"both": (1, 1), "neither": (0, 0), "spurious_only": (0, 1), "target_only": (1, 0)}[
+                section
+            ]
             assert _truth_pair(target, k, seq) == want
     probe = make_probe_split(target, "spurious", 101, seed=0, spurious=spurious, vocab_size=1000)
     assert sum(r["metadata"]["label"] for r in probe) == 51

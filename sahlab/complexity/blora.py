@@ -20,6 +20,7 @@ The payload: per kept factor its integer codes on the finest open grid (x = s_fi
 for the quantised value) and s_fin, the rank components beyond the learned rank dropped; zstd.
 `nominal_bits` is the paper's own count Σ #params × width (uncompressed), reported beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,9 @@ class BayesianBits(nn.Module):
     """Bayesian-Bits quantiser of one tensor; `rank_gates` > 0 adds nested gates on its rows
     (rows 1.. of E), the first row is always kept."""
 
-    def __init__(self, init: torch.Tensor, rank_gates: int = 0, gamma_init: float = 6.0,
-                 s2_init: float | None = None):
+    def __init__(
+        self, init: torch.Tensor, rank_gates: int = 0, gamma_init: float = 6.0, s2_init: float | None = None
+    ):
         super().__init__()
         amax = float(init.detach().abs().max()) if init.numel() else 0.0
         if s2_init is None:
@@ -75,8 +77,7 @@ class BayesianBits(nn.Module):
             s2_init = 2.0 * amax / 3.0  # signed 2-bit grid over [-amax, amax]
         self.s_2 = nn.Parameter(torch.tensor(float(s2_init)))
         self.gamma = nn.Parameter(torch.full((4,), float(gamma_init)))  # widths 4, 8, 16, 32
-        self.gamma_rank = (nn.Parameter(torch.full((rank_gates,), float(gamma_init)))
-                           if rank_gates else None)
+        self.gamma_rank = nn.Parameter(torch.full((rank_gates,), float(gamma_init))) if rank_gates else None
 
     def gates(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(nested width gates z_4, z_4 z_8, z_4 z_8 z_16, z_4..z_32; row mask or None)."""
@@ -165,8 +166,7 @@ class BLoRALinear(nn.Module):
         self.qA = BayesianBits(self.A, gamma_init=gamma_init)
         self.qB = BayesianBits(self.B, gamma_init=gamma_init)
         # E starts at zero: its 2-bit step starts at the factors' (A, B) init scale
-        self.qE = BayesianBits(self.E, rank_gates=r - 1, gamma_init=gamma_init,
-                               s2_init=2.0 * 0.02 / 3.0)
+        self.qE = BayesianBits(self.E, rank_gates=r - 1, gamma_init=gamma_init, s2_init=2.0 * 0.02 / 3.0)
 
     def forward(self, x):
         a, e, b = self.qA(self.A), self.qE(self.E), self.qB(self.B)
@@ -179,8 +179,7 @@ def wrap(model, r: int, gamma_init: float, seed: int) -> dict[str, BLoRALinear]:
     gen = torch.Generator().manual_seed(seed)
     for p in model.parameters():
         p.requires_grad_(False)
-    targets = [(n, m) for n, m in model.named_modules()
-               if isinstance(m, nn.Linear) and ".layers." in f".{n}"]
+    targets = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear) and ".layers." in f".{n}"]
     if not targets:
         raise ValueError("BLoRA: the model has no linear layers inside decoder blocks (.layers.)")
     out = {}
@@ -213,7 +212,7 @@ def _batches(examples: list[dict], batch_size: int, max_length: int, pad_id: int
     order = list(range(len(examples)))
     rng.shuffle(order)
     for i in range(0, len(order), batch_size):
-        chunk = [examples[j] for j in order[i:i + batch_size]]
+        chunk = [examples[j] for j in order[i : i + batch_size]]
         length = min(max_length, max(len(e["input_ids"]) for e in chunk))
         ids = torch.full((len(chunk), length), pad_id, dtype=torch.long)
         labels = torch.full((len(chunk), length), -100, dtype=torch.long)
@@ -221,14 +220,15 @@ def _batches(examples: list[dict], batch_size: int, max_length: int, pad_id: int
         for k, e in enumerate(chunk):
             x = e["input_ids"][:length]
             m = e["completion_mask"][:length]
-            ids[k, :len(x)] = torch.tensor(x)
-            mask[k, :len(x)] = 1
-            labels[k, :len(x)] = torch.tensor([t if c else -100 for t, c in zip(x, m)])
+            ids[k, : len(x)] = torch.tensor(x)
+            mask[k, : len(x)] = 1
+            labels[k, : len(x)] = torch.tensor([t if c else -100 for t, c in zip(x, m)])
         yield ids, mask, labels
 
 
-def train_blora(model, tok, rows: list[dict], prompt_format: str, opts: dict, seed: int,
-                log=None) -> tuple[dict[str, BLoRALinear], dict]:
+def train_blora(
+    model, tok, rows: list[dict], prompt_format: str, opts: dict, seed: int, log=None
+) -> tuple[dict[str, BLoRALinear], dict]:
     """Wrap `model` with BLoRA layers and train them (SFT, answer tokens) on `rows` (each with
     its "task"). Returns (layers, summary {"steps", "loss", "gate_loss_quant", "gate_loss_rank"})."""
     from sahlab.train.sft import tokenize_sft_rows
@@ -242,17 +242,21 @@ def train_blora(model, tok, rows: list[dict], prompt_format: str, opts: dict, se
             params["g"] += [q.gamma] + ([q.gamma_rank] if q.gamma_rank is not None else [])
             params["s"].append(q.s_2)
     wd = opts["weight_decay"]
-    optim = torch.optim.AdamW([{"params": params["f"], "lr": opts["lr"], "weight_decay": wd},
-                               {"params": params["g"], "lr": opts["gates_lr"], "weight_decay": wd},
-                               {"params": params["s"], "lr": opts["scales_lr"],
-                                "weight_decay": wd}])
+    optim = torch.optim.AdamW(
+        [
+            {"params": params["f"], "lr": opts["lr"], "weight_decay": wd},
+            {"params": params["g"], "lr": opts["gates_lr"], "weight_decay": wd},
+            {"params": params["s"], "lr": opts["scales_lr"], "weight_decay": wd},
+        ]
+    )
     examples = tokenize_sft_rows(rows, tok, prompt_format)
     rng = random.Random(seed)
     model.train()
     steps, last = 0, {}
     for epoch in range(opts["epochs"]):
-        for ids, mask, labels in _batches(examples, opts["batch_size"], opts["max_length"],
-                                          tok.pad_token_id, rng):
+        for ids, mask, labels in _batches(
+            examples, opts["batch_size"], opts["max_length"], tok.pad_token_id, rng
+        ):
             ce = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             rq, rr = gate_loss(layers)
             loss = ce + opts["lambda_quant"] * rq + opts["lambda_rank"] * rr
@@ -260,8 +264,11 @@ def train_blora(model, tok, rows: list[dict], prompt_format: str, opts: dict, se
             loss.backward()
             optim.step()
             steps += 1
-            last = {"loss": round(ce.item(), 4), "gate_loss_quant": round(rq.item(), 4),
-                    "gate_loss_rank": round(rr.item(), 4)}
+            last = {
+                "loss": round(ce.item(), 4),
+                "gate_loss_quant": round(rq.item(), 4),
+                "gate_loss_rank": round(rr.item(), 4),
+            }
         if log:
             log.info("blora epoch %d/%d: %d steps, %s", epoch + 1, opts["epochs"], steps, last)
     model.eval()
@@ -279,14 +286,13 @@ def payload(layers: dict[str, BLoRALinear], level: int) -> tuple[bytes, dict]:
         layer = layers[name]
         r = layer.qE.rank()
         widths = {}
-        for part, q, x in (("A", layer.qA, layer.A), ("E", layer.qE, layer.E),
-                           ("B", layer.qB, layer.B)):
+        for part, q, x in (("A", layer.qA, layer.A), ("E", layer.qE, layer.E), ("B", layer.qB, layer.B)):
             m, step = q.codes(x)
             m = m[:, :r] if part == "B" else m[:r]  # components beyond the learned rank: dropped
-            dtype = next(d for d in ("<i1", "<i2", "<i4", "<i8")
-                         if not m.size or np.abs(m).max() < np.iinfo(d).max)
-            header.append({"name": f"{name}.{part}", "shape": list(m.shape), "scale": step,
-                           "dtype": dtype})
+            dtype = next(
+                d for d in ("<i1", "<i2", "<i4", "<i8") if not m.size or np.abs(m).max() < np.iinfo(d).max
+            )
+            header.append({"name": f"{name}.{part}", "shape": list(m.shape), "scale": step, "dtype": dtype})
             chunks.append(m.astype(dtype).tobytes())
             widths[part] = q.width()
             nominal += m.size * widths[part]
@@ -294,5 +300,4 @@ def payload(layers: dict[str, BLoRALinear], level: int) -> tuple[bytes, dict]:
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = len(head).to_bytes(4, "little") + head + b"".join(chunks)
     blob = zstandard.ZstdCompressor(level=level).compress(raw)
-    return blob, {"payload_bits": 8 * len(blob), "nominal_bits": int(nominal),
-                  "modules": modules}
+    return blob, {"payload_bits": 8 * len(blob), "nominal_bits": int(nominal), "modules": modules}

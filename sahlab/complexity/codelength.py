@@ -10,6 +10,7 @@ symbol at least 1 so any token stays encodable; the code then takes at most
 -sum log2 q(token_i) + 2 bits for the quantised q (plus a vanishing rounding term), and the
 decoder, given the same distributions, returns the sequence exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,11 +19,11 @@ from typing import Union
 
 import numpy as np
 
-PRECISION = 32                     # register width of the coder, in bits
+PRECISION = 32  # register width of the coder, in bits
 _FULL = (1 << PRECISION) - 1
 _HALF = 1 << (PRECISION - 1)
 _QUARTER = 1 << (PRECISION - 2)
-DEFAULT_TOTAL = 1 << 24            # frequency total; must stay <= 2^(PRECISION-2)
+DEFAULT_TOTAL = 1 << 24  # frequency total; must stay <= 2^(PRECISION-2)
 
 # A distribution source: a [T, V] array of probabilities (row i = distribution of symbol i), or a
 # callable prefix -> probabilities for step len(prefix) (what a decoder that runs the model uses).
@@ -39,8 +40,10 @@ def bits_from_logprobs(logprobs) -> float:
     if np.any(np.isnan(lp)) or np.any(lp == np.inf):
         raise ValueError("bits_from_logprobs: log-probabilities must not be nan or +inf")
     if np.any(lp > 1e-5):
-        raise ValueError(f"bits_from_logprobs: got ln p = {lp.max():g} > 0; pass natural-log "
-                         f"probabilities (log-softmax of the logits at the observed tokens)")
+        raise ValueError(
+            f"bits_from_logprobs: got ln p = {lp.max():g} > 0; pass natural-log "
+            f"probabilities (log-softmax of the logits at the observed tokens)"
+        )
     return float(-lp.sum() / math.log(2))
 
 
@@ -55,8 +58,9 @@ def quantize_distribution(probs: Sequence[float], total: int = DEFAULT_TOTAL) ->
     if V < 1 or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
         raise ValueError("quantize_distribution: probabilities must be finite, >= 0, not all zero")
     if not V < total <= _QUARTER:
-        raise ValueError(f"quantize_distribution: total must satisfy V={V} < total <= 2^"
-                         f"{PRECISION - 2}, got {total}")
+        raise ValueError(
+            f"quantize_distribution: total must satisfy V={V} < total <= 2^{PRECISION - 2}, got {total}"
+        )
     freq = np.floor(p / p.sum() * (total - V)).astype(np.int64) + 1
     freq[int(np.argmax(p))] += total - int(freq.sum())
     cum = np.zeros(V + 1, dtype=np.int64)
@@ -68,8 +72,9 @@ def _dist(dists: Dists, prefix: list[int]) -> np.ndarray:
     if callable(dists):
         return np.asarray(dists(list(prefix)), dtype=np.float64)
     if len(prefix) >= len(dists):
-        raise ValueError(f"arithmetic coder: no distribution for step {len(prefix)} "
-                         f"(only {len(dists)} given)")
+        raise ValueError(
+            f"arithmetic coder: no distribution for step {len(prefix)} (only {len(dists)} given)"
+        )
     return np.asarray(dists[len(prefix)], dtype=np.float64)
 
 
@@ -88,8 +93,7 @@ def ideal_bits(symbols: Sequence[int], dists: Dists, total: int | None = None) -
     return bits
 
 
-def arithmetic_encode(symbols: Sequence[int], dists: Dists,
-                      total: int = DEFAULT_TOTAL) -> tuple[bytes, int]:
+def arithmetic_encode(symbols: Sequence[int], dists: Dists, total: int = DEFAULT_TOTAL) -> tuple[bytes, int]:
     """Encode `symbols` under per-step distributions. Returns (code bytes, exact length in bits).
 
     The bytes hold the bits MSB-first, zero-padded to a whole byte; the padding is not part of
@@ -109,8 +113,7 @@ def arithmetic_encode(symbols: Sequence[int], dists: Dists,
         cum = quantize_distribution(_dist(dists, prefix), total)
         s = int(s)
         if not 0 <= s < cum.size - 1:
-            raise ValueError(f"arithmetic_encode: symbol {i} = {s} outside the alphabet "
-                             f"0..{cum.size - 2}")
+            raise ValueError(f"arithmetic_encode: symbol {i} = {s} outside the alphabet 0..{cum.size - 2}")
         span = high - low + 1
         high = low + span * int(cum[s + 1]) // total - 1
         low = low + span * int(cum[s]) // total
@@ -133,8 +136,7 @@ def arithmetic_encode(symbols: Sequence[int], dists: Dists,
     return np.packbits(np.array(bits, dtype=np.uint8)).tobytes(), len(bits)
 
 
-def arithmetic_decode(code: bytes, n_symbols: int, dists: Dists,
-                      total: int = DEFAULT_TOTAL) -> list[int]:
+def arithmetic_decode(code: bytes, n_symbols: int, dists: Dists, total: int = DEFAULT_TOTAL) -> list[int]:
     """Decode `n_symbols` symbols from `code` given the same distributions as the encoder.
 
     With a callable `dists`, the decoder only ever sees the prefix it has decoded so far, as a

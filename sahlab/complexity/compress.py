@@ -6,6 +6,7 @@ a file), no checksum: the frame holds exactly what a decoder needs. `long=True` 
 long-distance matching with an explicit window (2^27 bytes, the CLI's `--long` default), which
 helps on large weight payloads with repeats far apart.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,8 @@ def _compressor(level: int, long: bool):
         raise ValueError(f"zstd level must be an integer in [{lo}, {hi}], got {level!r}")
     if long:
         params = zstandard.ZstdCompressionParameters.from_level(
-            level, window_log=LONG_WINDOW_LOG, enable_ldm=True,
-            write_checksum=False, write_content_size=True)
+            level, window_log=LONG_WINDOW_LOG, enable_ldm=True, write_checksum=False, write_content_size=True
+        )
         return zstandard.ZstdCompressor(compression_params=params)
     return zstandard.ZstdCompressor(level=level, write_checksum=False, write_content_size=True)
 

@@ -4,6 +4,7 @@
 snakemake before any job with one message naming the key. `settings(config)` returns the
 section with defaults filled, which is what the rules pass to the jobs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,50 +17,68 @@ BITS = (16, 8, 4)
 # start at γ = 6, scales_lr 0.01, weight decay 1e-3) except gates_lr (paper 0.01) and the
 # schedule: at 0.01 no gate moves in the ~16 steps of a toy run (all stay at 32 bits, full rank).
 BLORA_DEFAULTS: dict[str, Any] = {
-    "r": 8, "lr": 5.0e-3, "epochs": 4, "batch_size": 16, "max_length": 256,
-    "lambda_quant": 1.0e-3, "lambda_rank": 1.0e-3, "gates_lr": 1.0, "scales_lr": 0.01,
-    "gamma_init": 6.0, "weight_decay": 1.0e-3}
+    "r": 8,
+    "lr": 5.0e-3,
+    "epochs": 4,
+    "batch_size": 16,
+    "max_length": 256,
+    "lambda_quant": 1.0e-3,
+    "lambda_rank": 1.0e-3,
+    "gates_lr": 1.0,
+    "scales_lr": 0.01,
+    "gamma_init": 6.0,
+    "weight_decay": 1.0e-3,
+}
 # Defaults (the embedded default study's grid is sized for ~10 minutes on 2 cores; a bigger
 # grid, e.g. icl_k [1, 2, 4, 8, 16], lora_ranks [1, 2, 4, 8, 16], prequential_n up to 1024, in
 # a preset).
 DEFAULTS: dict[str, Any] = {
-    "models": None,            # conditioning models (<scale>-random|base|post); None = all
-    "tasks": None,             # tasks; None = every configured task
-    "n_test": 232,             # test examples (first n of the test split, a cap): the first
-    "n_select": None,          # n_select (default min(32, n_test // 2)) score every program; the
-                               # rest, the evaluation split, scores only the programs chosen there
-    "n_boot": 500,             # paired bootstrap resamples of the evaluation split (complexity CIs)
-    "max_new_tokens": 64,      # generation budget per answer (int, or task -> int)
-    "batch_size": 32,          # prompts decoded together
-    "icl_k": [1, 2, 4],        # demonstrations per prompt (k = 0 is the baseline, always run)
-    "urial": True,             # also URIAL: the task preamble + the same k demonstrations
-    "blora": None,             # BLoRA (learned widths and ranks, `sahlab.complexity.blora`): None =
-                               # off; a mapping of blora.DEFAULTS keys (missing keys: defaults) = on
-    "lora_ranks": [1, 4],      # one LoRA adapter trained per rank, evaluated at every bit width
-    "bits": [16, 8, 4],        # quantisation of LoRA adapters and full fine-tuning deltas
-    "n_train": 64,             # training examples (train[:n]) for LoRA and full fine-tuning
+    "models": None,  # conditioning models (<scale>-random|base|post); None = all
+    "tasks": None,  # tasks; None = every configured task
+    "n_test": 232,  # test examples (first n of the test split, a cap): the first
+    "n_select": None,  # n_select (default min(32, n_test // 2)) score every program; the
+    # rest, the evaluation split, scores only the programs chosen there
+    "n_boot": 500,  # paired bootstrap resamples of the evaluation split (complexity CIs)
+    "max_new_tokens": 64,  # generation budget per answer (int, or task -> int)
+    "batch_size": 32,  # prompts decoded together
+    "icl_k": [1, 2, 4],  # demonstrations per prompt (k = 0 is the baseline, always run)
+    "urial": True,  # also URIAL: the task preamble + the same k demonstrations
+    "blora": None,  # BLoRA (learned widths and ranks, `sahlab.complexity.blora`): None =
+    # off; a mapping of blora.DEFAULTS keys (missing keys: defaults) = on
+    "lora_ranks": [1, 4],  # one LoRA adapter trained per rank, evaluated at every bit width
+    "bits": [16, 8, 4],  # quantisation of LoRA adapters and full fine-tuning deltas
+    "n_train": 64,  # training examples (train[:n]) for LoRA and full fine-tuning
     "prequential_n": [8, 16, 32, 64],  # online-code (data as program) prefixes train[:N], increasing;
-                               # sizes beyond a task's train split are replaced by the whole split
+    # sizes beyond a task's train split are replaced by the whole split
     "prequential_n_post": None,  # the grid for post-trained models (None = prequential_n)
     "prequential_block_max": 64,  # block prequential code beside the online code, up to this N
-                               # (one full fine-tuning per block; 0 = off)
-    "online_lr": 1.0e-4,       # AdamW lr of the single-pass online code (one step per example)
+    # (one full fine-tuning per block; 0 = off)
+    "online_lr": 1.0e-4,  # AdamW lr of the single-pass online code (one step per example)
     "full_hparams": {"lr": 2.0e-4, "epochs": 1, "batch_size": 16, "max_length": 256},
-    "lora_hparams": {"lr": 5.0e-3, "epochs": 1, "batch_size": 16, "max_length": 256,
-                     "lora": {"alpha": None, "dropout": 0.0}},
-    "zstd_level": 19,          # zstd level of ICL text, LoRA payloads and program code (>= 19)
+    "lora_hparams": {
+        "lr": 5.0e-3,
+        "epochs": 1,
+        "batch_size": 16,
+        "max_length": 256,
+        "lora": {"alpha": None, "dropout": 0.0},
+    },
+    "zstd_level": 19,  # zstd level of ICL text, LoRA payloads and program code (>= 19)
     # zstd level of full fine-tuning deltas: on float deltas level 19 runs at ~1.5 MB/s and is
     # within ~2 % of level 9's size, which is 10-50x faster (bench/README.md, study B)
     "zstd_level_delta": 9,
-    "deltas": {},              # task -> target performances δ (on the scale of the task's metric)
-    "metrics": {},             # task -> study B's metric (default: the task's main metric); any
-                               # variant the scorer reports (sahlab.eval.scorers.METRICS)
+    "deltas": {},  # task -> target performances δ (on the scale of the task's metric)
+    "metrics": {},  # task -> study B's metric (default: the task's main metric); any
+    # variant the scorer reports (sahlab.eval.scorers.METRICS)
 }
 # δ on each embedded task's main-metric scale (accuracy / prompt_strict / exact_match in [0, 1],
 # chrF in [0, 100]); used for tasks the config gives no δ for.
-DEFAULT_DELTAS = {"math": [0.05, 0.1, 0.2], "translation": [5.0, 10.0, 15.0],
-                  "instructions": [0.1, 0.15, 0.2], "multihop": [0.05, 0.1, 0.2],
-                  "coding": [0.05, 0.1, 0.2]}
+DEFAULT_DELTAS = {
+    "math": [0.05, 0.1, 0.2],
+    "translation": [5.0, 10.0, 15.0],
+    "instructions": [0.1, 0.15, 0.2],
+    "multihop": [0.05, 0.1, 0.2],
+    "coding": [0.05, 0.1, 0.2],
+}
 
 
 def main_metric(task: str, opts: dict) -> str:
@@ -97,8 +116,7 @@ def settings(config: dict) -> dict:
         _fail(unknown[0], f"unknown key; allowed: {sorted(DEFAULTS)}")
     out = copy.deepcopy(DEFAULTS)
     for key, value in section.items():
-        if isinstance(out.get(key), dict) and isinstance(value, dict) and key not in ("deltas",
-                                                                                      "metrics"):
+        if isinstance(out.get(key), dict) and isinstance(value, dict) and key not in ("deltas", "metrics"):
             out[key] = {**out[key], **copy.deepcopy(value)}
         else:
             out[key] = copy.deepcopy(value)
@@ -136,16 +154,18 @@ def _check_blora(b) -> None:
     if b is None or b is False:
         return
     if not isinstance(b, dict):
-        _fail("blora", f"must be null (off), true (defaults) or a mapping of {sorted(BLORA)}, "
-              f"got {b!r}")
+        _fail("blora", f"must be null (off), true (defaults) or a mapping of {sorted(BLORA)}, got {b!r}")
     unknown = sorted(set(b) - set(BLORA))
     if unknown:
         _fail(f"blora.{unknown[0]}", f"unknown key; allowed: {sorted(BLORA)}")
     for key in ("r", "epochs", "batch_size", "max_length"):
         v = b[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key == "r" else 1):
-            _fail(f"blora.{key}", f"must be an integer >= {2 if key == 'r' else 1} (r: the rank "
-                  f"gates prune from it), got {v!r}")
+            _fail(
+                f"blora.{key}",
+                f"must be an integer >= {2 if key == 'r' else 1} (r: the rank "
+                f"gates prune from it), got {v!r}",
+            )
     for key in ("lr", "gates_lr", "scales_lr"):
         v = b[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
@@ -156,8 +176,7 @@ def _check_blora(b) -> None:
             _fail(f"blora.{key}", f"must be a number >= 0, got {v!r}")
     v = b["gamma_init"]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > -2:
-        _fail("blora.gamma_init", f"must be a number > -2 (gates at <= -2 are closed for good), "
-              f"got {v!r}")
+        _fail("blora.gamma_init", f"must be a number > -2 (gates at <= -2 are closed for good), got {v!r}")
 
 
 def check_complexity_config(config: dict) -> dict:
@@ -201,8 +220,11 @@ def check_complexity_config(config: dict) -> dict:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             _fail(key, f"must be a positive integer, got {v!r}")
     if s["n_select"] >= s["n_test"]:
-        _fail("n_select", f"the selection split ({s['n_select']}) must leave evaluation examples "
-              f"out of n_test ({s['n_test']}); lower n_select or raise n_test")
+        _fail(
+            "n_select",
+            f"the selection split ({s['n_select']}) must leave evaluation examples "
+            f"out of n_test ({s['n_test']}); lower n_select or raise n_test",
+        )
     _int_list(s, "icl_k", 1)
     _int_list(s, "lora_ranks", 1)
     for b in _int_list(s, "bits", 1):
@@ -223,8 +245,7 @@ def check_complexity_config(config: dict) -> dict:
         _fail("prequential_block_max", f"must be an integer >= 0 (0 = off), got {blk!r}")
     level = s["zstd_level"]
     if isinstance(level, bool) or not isinstance(level, int) or not 19 <= level <= 22:
-        _fail("zstd_level", f"must be an integer in [19, 22] (study B compresses at >= 19), "
-              f"got {level!r}")
+        _fail("zstd_level", f"must be an integer in [19, 22] (study B compresses at >= 19), got {level!r}")
     if not isinstance(s["lora_hparams"].get("lora") or {}, dict):
         _fail("lora_hparams.lora", "must be a mapping (r comes from lora_ranks)")
     if "r" in (s["lora_hparams"].get("lora") or {}):
@@ -239,8 +260,10 @@ def check_complexity_config(config: dict) -> dict:
     for key in ("full_hparams", "lora_hparams"):
         hp = dict(s[key])
         if "prompt_format" in hp:
-            _fail(f"{key}.prompt_format", "is set per conditioning model (its own prompt "
-                  "format), not in the config")
+            _fail(
+                f"{key}.prompt_format",
+                "is set per conditioning model (its own prompt format), not in the config",
+            )
         if key == "lora_hparams":
             hp["lora"] = {**(hp.get("lora") or {}), "r": 1}
         try:  # the shared trainer's own checks (unknown keys, lr > 0, ...), before any job
@@ -270,13 +293,19 @@ def check_complexity_config(config: dict) -> dict:
     sizes, test_sizes = split_sizes(config, "train"), split_sizes(config, "test")
     for t in s["tasks"]:
         if test_sizes.get(t) is not None and test_sizes[t] <= s["n_select"]:
-            _fail("n_select", f"task {t!r} has a test split of {test_sizes[t]}: the selection split "
-                  f"({s['n_select']}) must leave examples for the evaluation split")
+            _fail(
+                "n_select",
+                f"task {t!r} has a test split of {test_sizes[t]}: the selection split "
+                f"({s['n_select']}) must leave examples for the evaluation split",
+            )
         n = sizes.get(t)
         if n is None:
             continue
         for key, need in (("n_train", s["n_train"]), ("icl_k", max(s["icl_k"]))):
             if need > n:
-                _fail(key, f"needs {need} training examples but task {t!r} has a train split of "
-                      f"{n} (world.tasks.{t}.train)")
+                _fail(
+                    key,
+                    f"needs {need} training examples but task {t!r} has a train split of "
+                    f"{n} (world.tasks.{t}.train)",
+                )
     return s

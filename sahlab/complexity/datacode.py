@@ -10,6 +10,7 @@ model reads them (`sequence_texts`).
 - `data_code_length`: the single-pass code of a dataset under a saved model, from its folder
   (e.g. L(D_post | base), the information content of post-training data for a base model).
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,8 +22,12 @@ def sequence_texts(tok, rows: Sequence[dict], prompt_format: str, task: str) -> 
     """Examples as the model reads them: the prompt in its format, the answer and EOS."""
     from sahlab.models.prompting import format_answer, format_prompt
 
-    return [format_prompt(tok, r, prompt_format, task) + format_answer(tok, r, prompt_format, task)
-            + tok.eos_token for r in rows]
+    return [
+        format_prompt(tok, r, prompt_format, task)
+        + format_answer(tok, r, prompt_format, task)
+        + tok.eos_token
+        for r in rows
+    ]
 
 
 def text_bits(model, tok, texts: Sequence[str]) -> list[float]:
@@ -39,29 +44,39 @@ def text_bits(model, tok, texts: Sequence[str]) -> list[float]:
     return out
 
 
-def online_code(model, tok, texts: Sequence[str], lr: float,
-                keep: Sequence[int] = ()) -> tuple[list[float], dict[int, dict]]:
+def online_code(
+    model, tok, texts: Sequence[str], lr: float, keep: Sequence[int] = ()
+) -> tuple[list[float], dict[int, dict]]:
     """Single-pass online code of `texts` (trains `model` in place). Returns (bits per text,
     {n: state dict after n steps} for n in `keep`)."""
     from sahlab.complexity.programs.online import online
 
     bits, states, keep = [], {}, set(keep)
-    online(model, tok, list(texts), lr, bits=bits,
-           every=lambda n: states.__setitem__(n, copy.deepcopy(model.state_dict()))
-           if n in keep else None)
+    online(
+        model,
+        tok,
+        list(texts),
+        lr,
+        bits=bits,
+        every=lambda n: states.__setitem__(n, copy.deepcopy(model.state_dict())) if n in keep else None,
+    )
     return bits, states
 
 
-def block_code(base, tok, texts: Sequence[str], ends: Sequence[int],
-               train_on: Callable[[int], object]) -> dict:
+def block_code(
+    base, tok, texts: Sequence[str], ends: Sequence[int], train_on: Callable[[int], object]
+) -> dict:
     """Block prequential code of texts[:ends[-1]]: block 0 under `base`, block k under
     `train_on(n)` — a model fine-tuned from the conditioning model on the first n examples."""
     from sahlab.complexity.prequential import prequential_code_length
 
     return prequential_code_length(
-        list(range(len(texts))), ends, train_on=lambda prefix: train_on(len(prefix)),
+        list(range(len(texts))),
+        ends,
+        train_on=lambda prefix: train_on(len(prefix)),
         code_length=lambda model, idx: sum(text_bits(model, tok, [texts[i] for i in idx])),
-        initial_state=base)
+        initial_state=base,
+    )
 
 
 def data_code_length(model_dir, task: str, rows: Sequence[dict], lr: float) -> dict:

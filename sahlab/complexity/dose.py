@@ -14,6 +14,7 @@ same single-pass online code the data-as-program strategy uses (`programs/online
 step per example at `complexity.online_lr`) over the post-training mixture in round-robin task
 order, so one pass prices every arm: arm n is the first n rounds.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,9 +35,9 @@ log = logging.getLogger("sahlab.complexity.dose")
 # models per arm and task; the prompt programs are where the post-trained models' complexity lies).
 STRATEGIES = ("baseline", "icl", "online")
 DEFAULTS: dict[str, Any] = {
-    "sizes": [25, 100, 400],   # post-training examples per task of each arm
-    "scales": None,            # scales post-trained in arms; None = every scale post-trained here
-    "tasks": None,             # tasks of the collapse; None = complexity.tasks
+    "sizes": [25, 100, 400],  # post-training examples per task of each arm
+    "scales": None,  # scales post-trained in arms; None = every scale post-trained here
+    "tasks": None,  # tasks of the collapse; None = complexity.tasks
     "strategies": ["baseline", "icl"],  # the arms' programs (baseline always)
 }
 
@@ -57,16 +58,21 @@ def check_dose_config(config: dict) -> dict:
     if not isinstance(section, dict):
         _fail("", f"must be a mapping of {sorted(DEFAULTS)}, got {section!r}")
     if config.get("complexity") is None:
-        raise ConfigError("config key 'dose': needs the 'complexity' section (study B): the "
-                          "collapse is measured against the pre-trained model's programs")
+        raise ConfigError(
+            "config key 'dose': needs the 'complexity' section (study B): the "
+            "collapse is measured against the pre-trained model's programs"
+        )
     unknown = sorted(set(section) - set(DEFAULTS))
     if unknown:
         _fail(unknown[0], f"unknown key; allowed: {sorted(DEFAULTS)}")
     s = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(section)}
     cx = settings(config)
     sizes = s["sizes"]
-    if not isinstance(sizes, list) or not sizes or any(
-            isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+    if (
+        not isinstance(sizes, list)
+        or not sizes
+        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)
+    ):
         _fail("sizes", f"must be a non-empty list of positive integers, got {sizes!r}")
     if len(set(sizes)) != len(sizes):
         _fail("sizes", f"has duplicates: {sizes}")
@@ -78,8 +84,10 @@ def check_dose_config(config: dict) -> dict:
         _fail("scales", f"must be a non-empty list of scales, allowed: {posted}")
     for sc in s["scales"]:
         if sc not in posted:
-            _fail("scales", f"{sc!r} is not a scale with a base model post-trained by the "
-                  f"pipeline; allowed: {posted}")
+            _fail(
+                "scales",
+                f"{sc!r} is not a scale with a base model post-trained by the pipeline; allowed: {posted}",
+            )
     if s["tasks"] is None:
         s["tasks"] = list(cx["tasks"])
     if not isinstance(s["tasks"], list) or not s["tasks"]:
@@ -88,16 +96,22 @@ def check_dose_config(config: dict) -> dict:
         if t not in cx["tasks"]:
             _fail("tasks", f"{t!r} is not one of complexity.tasks {cx['tasks']}")
     strategies = s["strategies"]
-    if not isinstance(strategies, list) or "baseline" not in strategies or any(
-            x not in STRATEGIES for x in strategies):
+    if (
+        not isinstance(strategies, list)
+        or "baseline" not in strategies
+        or any(x not in STRATEGIES for x in strategies)
+    ):
         _fail("strategies", f"must list 'baseline' and any of {list(STRATEGIES)}, got {strategies!r}")
     default = config["posttrain"]["n_per_task"]
     for sc in s["scales"]:
         need = [f"{sc}-base"] + ([f"{sc}-post"] if default in s["sizes"] else [])
         for m in need:
             if m not in cx["models"]:
-                _fail("scales", f"{sc!r} needs {m!r} in complexity.models (the arm of size "
-                      f"posttrain.n_per_task = {default} is the main post-trained model)")
+                _fail(
+                    "scales",
+                    f"{sc!r} needs {m!r} in complexity.models (the arm of size "
+                    f"posttrain.n_per_task = {default} is the main post-trained model)",
+                )
     s["default_size"] = default
     s["new_sizes"] = [n for n in s["sizes"] if n != default]
     return s
@@ -114,8 +128,9 @@ def round_robin(per_task: Mapping[str, Sequence[Any]], n: int) -> list[tuple[int
     return out
 
 
-def arm_ceilings(order: Sequence[tuple[int, str, Any]], bits: Sequence[float],
-                 sizes: Sequence[int]) -> list[dict[str, Any]]:
+def arm_ceilings(
+    order: Sequence[tuple[int, str, Any]], bits: Sequence[float], sizes: Sequence[int]
+) -> list[dict[str, Any]]:
     """Per arm size n: the code length of its mixture (the rows of rounds < n) and each task's
     share; `bits[i]` is the online code length of order[i]."""
     if len(order) != len(bits):
@@ -128,13 +143,20 @@ def arm_ceilings(order: Sequence[tuple[int, str, Any]], bits: Sequence[float],
                 t = tasks.setdefault(task, {"n": 0, "bits": 0.0})
                 t["n"] += 1
                 t["bits"] += b
-        arms.append({"n_per_task": n, "n_examples": sum(t["n"] for t in tasks.values()),
-                     "bits": sum(t["bits"] for t in tasks.values()), "tasks": tasks})
+        arms.append(
+            {
+                "n_per_task": n,
+                "n_examples": sum(t["n"] for t in tasks.values()),
+                "bits": sum(t["bits"] for t in tasks.values()),
+                "tasks": tasks,
+            }
+        )
     return arms
 
 
-def measure_ceiling(model_dir, per_task: Mapping[str, Sequence[dict]], sizes: Sequence[int],
-                    lr: float) -> dict[str, Any]:
+def measure_ceiling(
+    model_dir, per_task: Mapping[str, Sequence[dict]], sizes: Sequence[int], lr: float
+) -> dict[str, Any]:
     """L(D_post | base) of every arm: one single-pass online code (`programs/online.py`) of the
     largest arm's mixture in round-robin order under the base model; each text is a training
     example as the base model reads it (`strategies.online_texts`: prompt in its format, answer,
@@ -150,22 +172,35 @@ def measure_ceiling(model_dir, per_task: Mapping[str, Sequence[dict]], sizes: Se
     fmt = read_model_meta(model_dir)["prompt_format"]
     model, tok = load_model(model_dir, dtype="float32"), load_tokenizer(model_dir)
     order = round_robin(per_task, max(sizes))
-    texts = [online_texts(SimpleNamespace(tok=tok, fmt=fmt, task=task), [row])[0]
-             for _, task, row in order]
+    texts = [online_texts(SimpleNamespace(tok=tok, fmt=fmt, task=task), [row])[0] for _, task, row in order]
     bits: list[float] = []
     bar = tqdm(total=len(texts), desc="online code of D_post", mininterval=10)
     t0 = time.perf_counter()
     online(model, tok, texts, lr, bits=bits, every=lambda i: bar.update(1))
     bar.close()
-    return {"model": Path(model_dir).name, "lr": lr, "prompt_format": fmt,
-            "tasks": list(per_task), "arms": arm_ceilings(order, bits, sizes),
-            "per_example": [{"round": i, "task": t, "bits": b} for (i, t, _), b in zip(order, bits)],
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "model": Path(model_dir).name,
+        "lr": lr,
+        "prompt_format": fmt,
+        "tasks": list(per_task),
+        "arms": arm_ceilings(order, bits, sizes),
+        "per_example": [{"round": i, "task": t, "bits": b} for (i, t, _), b in zip(order, bits)],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 # ----------------------------------------------------------------------------- the arms' programs
-def arm_points(model_dir, task: str, train_rows: list[dict], test_rows: list[dict], opts: dict,
-               seed: int, strategies: Sequence[str], *, threads: int = 1) -> dict[str, Any]:
+def arm_points(
+    model_dir,
+    task: str,
+    train_rows: list[dict],
+    test_rows: list[dict],
+    opts: dict,
+    seed: int,
+    strategies: Sequence[str],
+    *,
+    threads: int = 1,
+) -> dict[str, Any]:
     """The programs of `strategies` for one post-trained arm on one task, as in
     `strategies.run_complexity` (same selection/evaluation split, seeds and bootstrap: the
     programs chosen on the selection split are scored on the evaluation split), without
@@ -188,13 +223,37 @@ def arm_points(model_dir, task: str, train_rows: list[dict], test_rows: list[dic
 
 
 # ----------------------------------------------------------------------------- the table
-COLUMNS = ("scale", "task", "metric", "n_per_task", "main_arm", "n_task_examples", "ceiling_bits",
-           "ceiling_task_bits", "delta", "pre_bits", "pre_bits_ci_low", "pre_bits_ci_high",
-           "pre_program", "pre_performance_eval", "post_zero_shot",
-           "post_zero_shot_eval", "post_bits", "post_bits_ci_low", "post_bits_ci_high",
-           "post_program", "post_performance_eval", "reduction", "reduction_ci_low",
-           "reduction_ci_high", "saved_bits", "saved_bits_ci_low", "saved_bits_ci_high",
-           "saved_over_ceiling", "n_boot")
+COLUMNS = (
+    "scale",
+    "task",
+    "metric",
+    "n_per_task",
+    "main_arm",
+    "n_task_examples",
+    "ceiling_bits",
+    "ceiling_task_bits",
+    "delta",
+    "pre_bits",
+    "pre_bits_ci_low",
+    "pre_bits_ci_high",
+    "pre_program",
+    "pre_performance_eval",
+    "post_zero_shot",
+    "post_zero_shot_eval",
+    "post_bits",
+    "post_bits_ci_low",
+    "post_bits_ci_high",
+    "post_program",
+    "post_performance_eval",
+    "reduction",
+    "reduction_ci_low",
+    "reduction_ci_high",
+    "saved_bits",
+    "saved_bits_ci_low",
+    "saved_bits_ci_high",
+    "saved_over_ceiling",
+    "n_boot",
+)
 
 
 def _saved(pre: float, post: float) -> float:
@@ -204,9 +263,13 @@ def _saved(pre: float, post: float) -> float:
     return pre - post
 
 
-def dose_rows(base: Sequence[dict], arms: Mapping[tuple[str, int], Sequence[dict]],
-              ceilings: Mapping[str, dict], strategies: Sequence[str],
-              main_size: int | None = None) -> list[dict[str, Any]]:
+def dose_rows(
+    base: Sequence[dict],
+    arms: Mapping[tuple[str, int], Sequence[dict]],
+    ceilings: Mapping[str, dict],
+    strategies: Sequence[str],
+    main_size: int | None = None,
+) -> list[dict[str, Any]]:
     """One row per scale × task × arm: the headline δ = the pre-trained model's best performance
     and the bits each model needs for it (`summary.headline_rows`, with its paired-bootstrap CIs),
     the bits saved C_pre − C_post (CI on the same resamples) and the ceiling L(D_post | base).
@@ -247,20 +310,29 @@ def dose_rows(base: Sequence[dict], arms: Mapping[tuple[str, int], Sequence[dict
                 best = max(pre_pts, key=lambda p: (p["performance_select"], -p["bits"]))
                 for b in range(nb):
                     d_b = best["boot"][b]
-                    boot.append(_saved(_cheapest_bits(pre_pts, d_b, b),
-                                       _cheapest_bits(post_pts, d_b, b)))
+                    boot.append(_saved(_cheapest_bits(pre_pts, d_b, b), _cheapest_bits(post_pts, d_b, b)))
             lo, hi = percentile_ci(boot) if nb else (math.nan, math.nan)
             zero = next(p for p in post if p["strategy"] == "baseline")
             saved = _saved(head["pre_bits"], head["post_bits"])
             share = ceil[n]["tasks"].get(task, {"n": 0, "bits": 0.0})
-            rows.append({**{k: head[k] for k in head if k in COLUMNS},
-                         "n_per_task": n, "main_arm": n == main_size, "n_task_examples": share["n"],
-                         "ceiling_bits": ceil[n]["bits"], "ceiling_task_bits": share["bits"],
-                         "post_zero_shot": zero["performance"],
-                         "post_zero_shot_eval": zero.get("performance_eval"),
-                         "saved_bits": saved, "saved_bits_ci_low": lo, "saved_bits_ci_high": hi,
-                         "saved_over_ceiling": saved / ceil[n]["bits"]
-                         if math.isfinite(saved) and ceil[n]["bits"] > 0 else math.nan})
+            rows.append(
+                {
+                    **{k: head[k] for k in head if k in COLUMNS},
+                    "n_per_task": n,
+                    "main_arm": n == main_size,
+                    "n_task_examples": share["n"],
+                    "ceiling_bits": ceil[n]["bits"],
+                    "ceiling_task_bits": share["bits"],
+                    "post_zero_shot": zero["performance"],
+                    "post_zero_shot_eval": zero.get("performance_eval"),
+                    "saved_bits": saved,
+                    "saved_bits_ci_low": lo,
+                    "saved_bits_ci_high": hi,
+                    "saved_over_ceiling": saved / ceil[n]["bits"]
+                    if math.isfinite(saved) and ceil[n]["bits"] > 0
+                    else math.nan,
+                }
+            )
     return rows
 
 
@@ -277,13 +349,15 @@ def dose_markdown(rows: Sequence[dict]) -> str:
     from sahlab.complexity.summary import _fmt_ratio
 
     def ci(lo, hi, fmt):
-        return "" if lo is None or (isinstance(lo, float) and math.isnan(lo)) else \
-            f" [{fmt(lo)}, {fmt(hi)}]"
+        return "" if lo is None or (isinstance(lo, float) and math.isnan(lo)) else f" [{fmt(lo)}, {fmt(hi)}]"
 
-    lines = ["| scale | task | post-training n / task | L(D_post \\| base): mixture (task share) | "
-             "δ = pre-trained best | pre-trained bits (program) | post zero-shot | "
-             "post-trained bits [95 % CI] (program) | reduction [95 % CI] | "
-             "bits saved [95 % CI] | saved / ceiling |", "|" + "---|" * 11]
+    lines = [
+        "| scale | task | post-training n / task | L(D_post \\| base): mixture (task share) | "
+        "δ = pre-trained best | pre-trained bits (program) | post zero-shot | "
+        "post-trained bits [95 % CI] (program) | reduction [95 % CI] | "
+        "bits saved [95 % CI] | saved / ceiling |",
+        "|" + "---|" * 11,
+    ]
     for r in rows:
         frac = r["saved_over_ceiling"]
         lines.append(
@@ -295,7 +369,8 @@ def dose_markdown(rows: Sequence[dict]) -> str:
             f"{_fmt_ratio(r['reduction'])}"
             f"{ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)} | "
             f"{_kb(r['saved_bits'])}{ci(r['saved_bits_ci_low'], r['saved_bits_ci_high'], _kb)} | "
-            f"{'n/a' if math.isnan(frac) or math.isinf(frac) else f'{frac:.3g}'} |")
+            f"{'n/a' if math.isnan(frac) or math.isinf(frac) else f'{frac:.3g}'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -317,4 +392,5 @@ def write_dose_tables(rows: Sequence[dict], out_csv, out_md) -> None:
             "the pre-trained search missed shorter programs. Bits and δ are read on the evaluation "
             "split among the programs chosen on the selection split ('post zero-shot': the "
             "selection-split score); 95 % CIs: paired bootstrap of the evaluation split, δ "
-            "re-read in each resample.\n\n" + dose_markdown(rows))
+            "re-read in each resample.\n\n" + dose_markdown(rows)
+        )

@@ -4,6 +4,7 @@ A point is one program: {"strategy", "setting", "bits", "performance"} (extra ke
 Task complexity at δ = the fewest bits of any program reaching performance >= δ (inf if none);
 the frontier is the step curve "best performance attainable within a bit budget".
 """
+
 from __future__ import annotations
 
 import math
@@ -21,11 +22,14 @@ def _points(points: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"frontier: point {i} lacks {missing}; each needs {list(POINT_KEYS)}")
         bits, perf = float(p["bits"]), float(p["performance"])
         if math.isnan(bits) or bits < 0:
-            raise ValueError(f"frontier: point {i} ({p['strategy']}/{p['setting']}) has bits={bits}; "
-                             f"bits must be >= 0 (inf allowed)")
+            raise ValueError(
+                f"frontier: point {i} ({p['strategy']}/{p['setting']}) has bits={bits}; "
+                f"bits must be >= 0 (inf allowed)"
+            )
         if not math.isfinite(perf):
-            raise ValueError(f"frontier: point {i} ({p['strategy']}/{p['setting']}) has "
-                             f"performance={perf}; must be finite")
+            raise ValueError(
+                f"frontier: point {i} ({p['strategy']}/{p['setting']}) has performance={perf}; must be finite"
+            )
         out.append({**p, "bits": bits, "performance": perf})
     return out
 
@@ -36,8 +40,9 @@ def pareto_frontier(points: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     Sorted by bits ascending; performance strictly increases along the list. Among exact ties
     the first point in (strategy, setting) order is kept, so the result is deterministic.
     """
-    pts = sorted(_points(points), key=lambda p: (p["bits"], -p["performance"],
-                                                 str(p["strategy"]), str(p["setting"])))
+    pts = sorted(
+        _points(points), key=lambda p: (p["bits"], -p["performance"], str(p["strategy"]), str(p["setting"]))
+    )
     front, best = [], -math.inf
     for p in pts:
         if p["performance"] > best:
@@ -67,23 +72,28 @@ def complexity_at(points: Iterable[Mapping[str, Any]], delta: float) -> float:
     return math.inf if best is None else best["bits"]
 
 
-def complexity_table(points: Iterable[Mapping[str, Any]],
-                     deltas: Sequence[float]) -> list[dict[str, Any]]:
+def complexity_table(points: Iterable[Mapping[str, Any]], deltas: Sequence[float]) -> list[dict[str, Any]]:
     """One row per delta: {delta, bits, strategy, setting, performance} of the shortest program
     reaching it (strategy/setting/performance None and bits inf when unreachable)."""
     pts = _points(points)
     rows = []
     for d in deltas:
         p = best_program_at(pts, d)
-        rows.append({"delta": d, "bits": math.inf if p is None else p["bits"],
-                     "strategy": None if p is None else p["strategy"],
-                     "setting": None if p is None else p["setting"],
-                     "performance": None if p is None else p["performance"]})
+        rows.append(
+            {
+                "delta": d,
+                "bits": math.inf if p is None else p["bits"],
+                "strategy": None if p is None else p["strategy"],
+                "setting": None if p is None else p["setting"],
+                "performance": None if p is None else p["performance"],
+            }
+        )
     return rows
 
 
-def reduction_factor(points_from: Iterable[Mapping[str, Any]],
-                     points_to: Iterable[Mapping[str, Any]], delta: float) -> float:
+def reduction_factor(
+    points_from: Iterable[Mapping[str, Any]], points_to: Iterable[Mapping[str, Any]], delta: float
+) -> float:
     """complexity_at(points_from, δ) / complexity_at(points_to, δ), e.g. pre-trained over
     post-trained (the paper's ≈1000× collapse).
 
@@ -113,8 +123,10 @@ def programs_to_check(points: Iterable[Mapping[str, Any]]) -> set[tuple[str, str
     pts = _points(points)
     chosen = {(p["strategy"], p["setting"]) for p in pareto_frontier(pts)}
     for s in {p["strategy"] for p in pts}:
-        best = min((p for p in pts if p["strategy"] == s),
-                   key=lambda p: (-p["performance"], p["bits"], str(p["setting"])))
+        best = min(
+            (p for p in pts if p["strategy"] == s),
+            key=lambda p: (-p["performance"], p["bits"], str(p["setting"])),
+        )
         if best["performance"] > 0:
             chosen.add((best["strategy"], best["setting"]))
     return chosen

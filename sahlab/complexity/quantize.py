@@ -11,6 +11,7 @@ Payload layout: b"SAHQ" | version u8 | bits u8 | header length u32 LE | header J
 The header lists tensors sorted by name with shape, original dtype and scale; data follows in
 the same order. Same state dict and bits -> byte-identical payload.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,14 +30,17 @@ def _to_numpy(name: str, t: Any) -> tuple[np.ndarray, str, bool]:
     """float32 copy of a tensor/array, its dtype name, and whether it was a torch tensor."""
     if hasattr(t, "detach"):  # torch tensor; bfloat16 has no numpy twin, so go through float32
         import torch
+
         if not torch.is_floating_point(t):
-            raise ValueError(f"quantize: tensor {name!r} has dtype {t.dtype}; only floating-point "
-                             f"weights can be quantised")
+            raise ValueError(
+                f"quantize: tensor {name!r} has dtype {t.dtype}; only floating-point weights can be quantised"
+            )
         return t.detach().to("cpu", torch.float32).numpy(), str(t.dtype).removeprefix("torch."), True
     a = np.asarray(t)
     if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"quantize: array {name!r} has dtype {a.dtype}; only floating-point "
-                         f"weights can be quantised")
+        raise ValueError(
+            f"quantize: array {name!r} has dtype {a.dtype}; only floating-point weights can be quantised"
+        )
     return a.astype(np.float32), str(a.dtype), False
 
 
@@ -119,6 +123,7 @@ def quantize_state_dict(sd: Mapping[str, Any], bits: int) -> tuple[bytes, dict[s
         d = dequantize_array(q, scale, bits)
         if is_torch:
             import torch
+
             deq[name] = torch.from_numpy(d).to(getattr(torch, dtype))
         else:
             deq[name] = d.astype(dtype)
@@ -138,11 +143,11 @@ def dequantize_payload(payload: bytes) -> dict[str, np.ndarray]:
     if version != VERSION or bits not in ALLOWED_BITS:
         raise ValueError(f"dequantize_payload: unsupported version {version} / bits {bits}")
     start = 4 + struct.calcsize("<BBI")
-    header = json.loads(payload[start:start + n_head])
+    header = json.loads(payload[start : start + n_head])
     pos, out = start + n_head, {}
     for t in header:
         n = int(np.prod(t["shape"], dtype=np.int64))
-        chunk = payload[pos:pos + _nbytes(n, bits)]
+        chunk = payload[pos : pos + _nbytes(n, bits)]
         pos += _nbytes(n, bits)
         if bits == 16:
             q = np.frombuffer(chunk, dtype="<f2")

@@ -32,6 +32,7 @@ are rebuilt and scored on the disjoint evaluation split (the rest of `n_test`), 
 tables read complexity. Wall-clock timings are returned apart from the results ("timings"), so
 the results of a rerun are byte-identical.
 """
+
 from __future__ import annotations
 
 import copy
@@ -63,8 +64,13 @@ def weight_payload(sd: dict[str, Any], bits: int, level: int) -> tuple[bytes, di
     t0 = time.perf_counter()
     payload, deq = quantize_state_dict(sd, bits)
     blob = compress(payload, level=level)
-    info = {"payload_bits": 8 * len(blob), "naive_bits": naive_bits(sd), "n_params": n_params(sd),
-            "quantised_bytes": len(payload), "seconds": round(time.perf_counter() - t0, 4)}
+    info = {
+        "payload_bits": 8 * len(blob),
+        "naive_bits": naive_bits(sd),
+        "n_params": n_params(sd),
+        "quantised_bytes": len(payload),
+        "seconds": round(time.perf_counter() - t0, 4),
+    }
     return blob, deq, info
 
 
@@ -75,11 +81,13 @@ def read_adapter(adapter_dir: str | Path) -> dict[str, Any]:
     adapter_dir = Path(adapter_dir)
     cfg_path, w_path = adapter_dir / "adapter_config.json", adapter_dir / "adapter_model.safetensors"
     if not cfg_path.is_file() or not w_path.is_file():
-        raise ValueError(f"{adapter_dir}: not a saved LoRA adapter (needs adapter_config.json and "
-                         "adapter_model.safetensors)")
+        raise ValueError(
+            f"{adapter_dir}: not a saved LoRA adapter (needs adapter_config.json and "
+            "adapter_model.safetensors)"
+        )
     cfg = json.loads(cfg_path.read_text())
     r, alpha = cfg["r"], cfg["lora_alpha"]
-    scaling = alpha / r ** 0.5 if cfg.get("use_rslora") else alpha / r
+    scaling = alpha / r**0.5 if cfg.get("use_rslora") else alpha / r
     return lora_factors(load_file(str(w_path)), scaling)
 
 
@@ -95,8 +103,10 @@ def lora_factors(adapter_sd: dict[str, Any], scaling: float) -> dict[str, Any]:
                 out[f"{module}.{part}"] = t * scaling if part == "B" else t
                 break
         else:
-            raise ValueError(f"adapter tensor {key!r} is not a LoRA factor (lora_A / lora_B); "
-                             "only plain LoRA adapters can be sent as payloads")
+            raise ValueError(
+                f"adapter tensor {key!r} is not a LoRA factor (lora_A / lora_B); "
+                "only plain LoRA adapters can be sent as payloads"
+            )
     return out
 
 
@@ -116,7 +126,7 @@ class _Job:
         self.model_dir, self.task, self.opts, self.seed = str(model_dir), task, opts, seed
         self.train_rows = train_rows
         k = opts["n_select"]
-        self.splits = {"select": test_rows[:k], "eval": test_rows[k: opts["n_test"]]}
+        self.splits = {"select": test_rows[:k], "eval": test_rows[k : opts["n_test"]]}
         self.work, self.threads = Path(work_dir), threads
         self.fmt = read_model_meta(model_dir)["prompt_format"]
         self.metric = main_metric(task, opts)
@@ -131,12 +141,23 @@ class _Job:
         self.timings: list[dict] = []
 
     def evaluate(self, model, demos=(), preamble="", split="select") -> dict:
-        res = inference.run_program(model, self.tok, self.task, self.splits[split], self.fmt,
-                                    demos=demos, preamble=preamble, max_new_tokens=self.max_new,
-                                    batch_size=self.opts["batch_size"], seed=self.seed,
-                                    metric=self.metric, n_boot=self.opts["n_boot"])
-        self.timings.append({"what": f"decode {split}", "seconds": res.pop("seconds"),
-                             "n_examples": res["n"]})
+        res = inference.run_program(
+            model,
+            self.tok,
+            self.task,
+            self.splits[split],
+            self.fmt,
+            demos=demos,
+            preamble=preamble,
+            max_new_tokens=self.max_new,
+            batch_size=self.opts["batch_size"],
+            seed=self.seed,
+            metric=self.metric,
+            n_boot=self.opts["n_boot"],
+        )
+        self.timings.append(
+            {"what": f"decode {split}", "seconds": res.pop("seconds"), "n_examples": res["n"]}
+        )
         return res
 
     def point(self, strategy: str, setting: str, payload_bits: float, build, **extra) -> dict:
@@ -145,18 +166,37 @@ class _Job:
         sb = self.script_bits[strategy]
         model, demos, preamble = build()
         result = self.evaluate(model, demos, preamble)
-        return {"strategy": strategy, "setting": setting, "bits": payload_bits + sb,
-                "payload_bits": payload_bits, "script_bits": sb,
-                "performance": result["performance"], "format": result["format"],
-                "boot": result["boot"], "performance_eval": None, "format_eval": None,
-                "boot_eval": None, **extra, "_build": build}
+        return {
+            "strategy": strategy,
+            "setting": setting,
+            "bits": payload_bits + sb,
+            "payload_bits": payload_bits,
+            "script_bits": sb,
+            "performance": result["performance"],
+            "format": result["format"],
+            "boot": result["boot"],
+            "performance_eval": None,
+            "format_eval": None,
+            "boot_eval": None,
+            **extra,
+            "_build": build,
+        }
 
     def result(self, points: list[dict], skipped: list[dict], **extra) -> dict:
         """The points.json fields of this (model, task), "timings" included (callers split it)."""
-        return {"model": Path(self.model_dir).name, "task": self.task, "metric": self.metric,
-                "prompt_format": self.fmt, "n_select": len(self.splits["select"]),
-                "n_eval": len(self.splits["eval"]), "points": points, "skipped": skipped,
-                **extra, "script_bits": self.script_bits, "timings": self.timings}
+        return {
+            "model": Path(self.model_dir).name,
+            "task": self.task,
+            "metric": self.metric,
+            "prompt_format": self.fmt,
+            "n_select": len(self.splits["select"]),
+            "n_eval": len(self.splits["eval"]),
+            "points": points,
+            "skipped": skipped,
+            **extra,
+            "script_bits": self.script_bits,
+            "timings": self.timings,
+        }
 
     def train(self, name: str, rows: list[dict], hparams: dict) -> str:
         """Fine-tune the conditioning model on `rows` (cached by name); returns the folder."""
@@ -165,10 +205,19 @@ class _Job:
         if name not in self.trained:
             out = self.work / name
             rows = [{**r, "task": self.task} for r in rows]  # the native layout is per task
-            summary = train(self.model_dir, rows, "sft", {**hparams, "prompt_format": self.fmt},
-                            seed=self.seed, out_dir=out, threads=self.threads, stage="complexity")
-            self.timings.append({"what": f"train {name}", "seconds": summary["seconds"],
-                                 "n_examples": len(rows)})
+            summary = train(
+                self.model_dir,
+                rows,
+                "sft",
+                {**hparams, "prompt_format": self.fmt},
+                seed=self.seed,
+                out_dir=out,
+                threads=self.threads,
+                stage="complexity",
+            )
+            self.timings.append(
+                {"what": f"train {name}", "seconds": summary["seconds"], "n_examples": len(rows)}
+            )
             self.trained[name] = str(out)
         return self.trained[name]
 
@@ -179,10 +228,12 @@ class _Job:
 
     def with_payload(self, apply, blob):
         """A builder: a fresh copy of the conditioning model with the decoded payload applied."""
+
         def build():
             model = copy.deepcopy(self.base)
             apply(model, blob)
             return model, (), ""
+
         return build
 
 
@@ -210,21 +261,35 @@ def run_baseline_icl(job: _Job) -> tuple[list[dict], list[dict]]:
         for k in sorted(job.opts["icl_k"]):
             demos = [job.train_rows[i] for i in order[:k]]
             if not _fits(job, demos, pre):
-                skipped.append({"strategy": strategy, "setting": f"k={k}",
-                                "reason": "prompt + max_new_tokens exceed max_position_embeddings"})
+                skipped.append(
+                    {
+                        "strategy": strategy,
+                        "setting": f"k={k}",
+                        "reason": "prompt + max_new_tokens exceed max_position_embeddings",
+                    }
+                )
                 log.warning("%s k=%d skipped: prompts do not fit the context", strategy, k)
                 continue
             # only the preamble and demonstrations are charged, coded given what the format adds
             # by itself (BOS, the chat template's default system prompt): free for the baseline too
             head, payload = inference.icl_payload(job.tok, demos, job.task, job.fmt, pre)
-            ac_bits = bits_from_logprobs(sequence_logprobs(job.base, job.tok,
-                                                           [(head, payload) if head else payload],
-                                                           progress=False)[0])
+            ac_bits = bits_from_logprobs(
+                sequence_logprobs(job.base, job.tok, [(head, payload) if head else payload], progress=False)[
+                    0
+                ]
+            )
             zstd_bits = 8 * len(compress(payload.encode("utf-8"), level=job.level))
-            points.append(job.point(strategy, f"k={k}", ac_bits,
-                                    lambda demos=demos, pre=pre: (job.base, demos, pre), k=k,
-                                    payload_bits_zstd=zstd_bits,
-                                    bits_zstd=zstd_bits + job.script_bits[strategy]))
+            points.append(
+                job.point(
+                    strategy,
+                    f"k={k}",
+                    ac_bits,
+                    lambda demos=demos, pre=pre: (job.base, demos, pre),
+                    k=k,
+                    payload_bits_zstd=zstd_bits,
+                    bits_zstd=zstd_bits + job.script_bits[strategy],
+                )
+            )
     return points, skipped
 
 
@@ -241,13 +306,27 @@ def run_lora(job: _Job) -> list[dict]:
         factors = read_adapter(Path(job.train(f"lora_r{r}", rows, hp)) / "adapter")
         for b in job.opts["bits"]:
             blob, _, info = weight_payload(factors, b, job.level)
-            job.timings.append({"what": f"quantise+compress lora r={r} b={b}",
-                                "seconds": info["seconds"], "n_params": info["n_params"]})
-            points.append(job.point("lora", f"r={r},b={b}", info["payload_bits"],
-                                    job.with_payload(lora_program.apply, blob),
-                                    r=r, quant_bits=b, zstd_level=job.level,
-                                    naive_bits=info["naive_bits"],
-                                    n_params=info["n_params"], n_train=len(rows)))
+            job.timings.append(
+                {
+                    "what": f"quantise+compress lora r={r} b={b}",
+                    "seconds": info["seconds"],
+                    "n_params": info["n_params"],
+                }
+            )
+            points.append(
+                job.point(
+                    "lora",
+                    f"r={r},b={b}",
+                    info["payload_bits"],
+                    job.with_payload(lora_program.apply, blob),
+                    r=r,
+                    quant_bits=b,
+                    zstd_level=job.level,
+                    naive_bits=info["naive_bits"],
+                    n_params=info["n_params"],
+                    n_train=len(rows),
+                )
+            )
     return points
 
 
@@ -262,18 +341,36 @@ def run_blora(job: _Job) -> list[dict]:
     model = copy.deepcopy(job.base)
     t0 = time.perf_counter()
     layers, summary = blora.train_blora(model, job.tok, rows, job.fmt, opts, job.seed, log=log)
-    job.timings.append({"what": "train blora", "seconds": round(time.perf_counter() - t0, 3),
-                        "n_examples": n})
+    job.timings.append(
+        {"what": "train blora", "seconds": round(time.perf_counter() - t0, 3), "n_examples": n}
+    )
     blob, info = blora.payload(layers, job.level)
     ranks = [m["rank"] for m in info["modules"].values()]
     widths = [w for m in info["modules"].values() for w in m["widths"].values()]
-    log.info("blora: %d modules, ranks %d-%d of %d, widths %d-%d bits, %d payload bits "
-             "(nominal %d)", len(ranks), min(ranks), max(ranks), opts["r"], min(widths),
-             max(widths), info["payload_bits"], info["nominal_bits"])
-    return [job.point("blora", f"r={opts['r']}", info["payload_bits"],
-                      job.with_payload(blora_program.apply, blob), r=opts["r"], n_train=n,
-                      nominal_bits=info["nominal_bits"], blora_modules=info["modules"],
-                      blora_train=summary)]
+    log.info(
+        "blora: %d modules, ranks %d-%d of %d, widths %d-%d bits, %d payload bits (nominal %d)",
+        len(ranks),
+        min(ranks),
+        max(ranks),
+        opts["r"],
+        min(widths),
+        max(widths),
+        info["payload_bits"],
+        info["nominal_bits"],
+    )
+    return [
+        job.point(
+            "blora",
+            f"r={opts['r']}",
+            info["payload_bits"],
+            job.with_payload(blora_program.apply, blob),
+            r=opts["r"],
+            n_train=n,
+            nominal_bits=info["nominal_bits"],
+            blora_modules=info["modules"],
+            blora_train=summary,
+        )
+    ]
 
 
 def run_full(job: _Job) -> list[dict]:
@@ -287,13 +384,26 @@ def run_full(job: _Job) -> list[dict]:
     points = []
     for b in job.opts["bits"]:
         blob, _, info = weight_payload(delta, b, job.opts["zstd_level_delta"])
-        job.timings.append({"what": f"quantise+compress full delta b={b}",
-                            "seconds": info["seconds"], "n_params": info["n_params"]})
-        points.append(job.point("full", f"N={n},b={b}", info["payload_bits"],
-                                job.with_payload(full_program.apply, blob),
-                                quant_bits=b, zstd_level=job.opts["zstd_level_delta"],
-                                naive_bits=info["naive_bits"], n_params=info["n_params"],
-                                n_train=n))
+        job.timings.append(
+            {
+                "what": f"quantise+compress full delta b={b}",
+                "seconds": info["seconds"],
+                "n_params": info["n_params"],
+            }
+        )
+        points.append(
+            job.point(
+                "full",
+                f"N={n},b={b}",
+                info["payload_bits"],
+                job.with_payload(full_program.apply, blob),
+                quant_bits=b,
+                zstd_level=job.opts["zstd_level_delta"],
+                naive_bits=info["naive_bits"],
+                n_params=info["n_params"],
+                n_train=n,
+            )
+        )
     return points
 
 
@@ -313,31 +423,42 @@ def run_online(job: _Job) -> tuple[list[dict], dict]:
     header_bits = 8 * len(json.dumps({"lr": lr}).encode()) + 8  # the payload's first line
     t0 = time.perf_counter()
     bits, states = datacode.online_code(copy.deepcopy(job.base), job.tok, texts, lr, keep=grid)
-    job.timings.append({"what": "online code pass", "seconds": round(time.perf_counter() - t0, 3),
-                        "n_examples": len(texts)})
+    job.timings.append(
+        {"what": "online code pass", "seconds": round(time.perf_counter() - t0, 3), "n_examples": len(texts)}
+    )
     points = []
     for n in grid:
+
         def build(n=n):
             model = copy.deepcopy(job.base)
             model.load_state_dict(states[n])
             return model, (), ""
+
         points.append(job.point("online", f"N={n}", header_bits + sum(bits[:n]), build, N=n))
-    out = {"per_example_bits": bits, "lr": lr,
-           "cumulative": [{"N": n, "bits": sum(bits[:n])} for n in grid]}
+    out = {"per_example_bits": bits, "lr": lr, "cumulative": [{"N": n, "bits": sum(bits[:n])} for n in grid]}
     block_n = [n for n in grid if n <= job.opts["prequential_block_max"]]
     if block_n:
         t0 = time.perf_counter()
         block = datacode.block_code(
-            job.base, job.tok, texts, block_n,
-            lambda n: job.load(job.train(f"block_n{n}", job.train_rows[:n],
-                                         job.opts["full_hparams"])))
-        job.timings.append({"what": "block prequential code",
-                            "seconds": round(time.perf_counter() - t0, 3),
-                            "n_examples": block_n[-1]})
+            job.base,
+            job.tok,
+            texts,
+            block_n,
+            lambda n: job.load(job.train(f"block_n{n}", job.train_rows[:n], job.opts["full_hparams"])),
+        )
+        job.timings.append(
+            {
+                "what": "block prequential code",
+                "seconds": round(time.perf_counter() - t0, 3),
+                "n_examples": block_n[-1],
+            }
+        )
         out["block"] = block["cumulative"]
         for p in points:
-            p["bits_block"] = next((c["bits"] + p["script_bits"] + header_bits
-                                    for c in block["cumulative"] if c["N"] == p["N"]), None)
+            p["bits_block"] = next(
+                (c["bits"] + p["script_bits"] + header_bits for c in block["cumulative"] if c["N"] == p["N"]),
+                None,
+            )
     return points, out
 
 
@@ -348,15 +469,23 @@ def check_chosen(job: _Job, points: list[dict]) -> int:
         if (p["strategy"], p["setting"]) in chosen and job.splits["eval"]:
             model, demos, preamble = p["_build"]()
             res = job.evaluate(model, demos, preamble, split="eval")
-            p.update(performance_eval=res["performance"], format_eval=res["format"],
-                     boot_eval=res["boot"])
+            p.update(performance_eval=res["performance"], format_eval=res["format"], boot_eval=res["boot"])
     for p in points:
         del p["_build"]
     return len(chosen)
 
 
-def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list[dict], opts: dict,
-                   seed: int, *, threads: int = 1, work_dir=None) -> dict:
+def run_complexity(
+    model_dir,
+    task: str,
+    train_rows: list[dict],
+    test_rows: list[dict],
+    opts: dict,
+    seed: int,
+    *,
+    threads: int = 1,
+    work_dir=None,
+) -> dict:
     """Every strategy's programs for one conditioning model and task.
 
     opts: the resolved `complexity` config section (`sahlab.complexity.config.settings`).
@@ -369,13 +498,17 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
     if not train_rows or not test_rows:
         raise ValueError(f"{task}: the train and test splits must not be empty")
     if len(test_rows) <= opts["n_select"]:
-        raise ValueError(f"{task}: the test split has {len(test_rows)} examples; the selection "
-                         f"split (complexity.n_select = {opts['n_select']}) must leave some for "
-                         "the evaluation split")
+        raise ValueError(
+            f"{task}: the test split has {len(test_rows)} examples; the selection "
+            f"split (complexity.n_select = {opts['n_select']}) must leave some for "
+            "the evaluation split"
+        )
     needed = max(opts["n_train"], max(opts["icl_k"]))
     if needed > len(train_rows):
-        raise ValueError(f"{task}: the complexity grid needs {needed} training examples, the train "
-                         f"split has {len(train_rows)}")
+        raise ValueError(
+            f"{task}: the complexity grid needs {needed} training examples, the train "
+            f"split has {len(train_rows)}"
+        )
     with tempfile.TemporaryDirectory(prefix="sahlab-complexity-", dir=work_dir) as tmp:
         job = _Job(model_dir, task, train_rows, test_rows, opts, seed, tmp, threads)
         t0 = time.perf_counter()
@@ -388,7 +521,14 @@ def run_complexity(model_dir, task: str, train_rows: list[dict], test_rows: list
         points += data_points
         n_checked = check_chosen(job, points)
         seconds = round(time.perf_counter() - t0, 2)
-        log.info("%s / %s: %d programs (%d checked on %d evaluation examples) in %.1f s",
-                 model_dir, task, len(points), n_checked, len(job.splits["eval"]), seconds)
+        log.info(
+            "%s / %s: %d programs (%d checked on %d evaluation examples) in %.1f s",
+            model_dir,
+            task,
+            len(points),
+            n_checked,
+            len(job.splits["eval"]),
+            seconds,
+        )
     job.timings.append({"what": "total", "seconds": seconds})
     return job.result(points, skipped, prequential=preq)

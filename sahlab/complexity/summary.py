@@ -7,6 +7,7 @@ the selection split only chooses, so the reported complexity is not a max over i
 reduction factors compare conditioning models of one scale:
 pre-trained over post-trained (the paper's ≈1000× collapse) and random init over pre-trained.
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,20 +19,83 @@ from typing import Any
 from sahlab.complexity.frontier import best_program_at, bits_ratio, reduction_factor
 from sahlab.io import atomic_path
 
-POINT_COLUMNS = ("scale", "stage", "model", "task", "metric", "strategy", "setting", "bits",
-                 "payload_bits", "script_bits", "performance", "performance_eval", "format", "payload_bits_zstd",
-                 "bits_zstd", "naive_bits", "n_params", "k", "r", "quant_bits", "N", "n_train",
-                 "format_eval", "bits_block", "nominal_bits", "n_select", "n_eval")
-TABLE_COLUMNS = ("scale", "task", "metric", "delta", "stage", "bits", "bits_ci_low",
-                 "bits_ci_high", "strategy", "setting", "performance", "performance_eval",
-                 "n_select", "n_eval")
-REDUCTION_COLUMNS = ("scale", "task", "delta", "base_over_post", "base_over_post_ci_low",
-                     "base_over_post_ci_high", "random_over_base")
-HEADLINE_COLUMNS = ("scale", "task", "metric", "target", "delta", "pre_bits", "pre_bits_ci_low",
-                    "pre_bits_ci_high", "pre_program", "pre_performance_eval", "post_bits",
-                    "post_bits_ci_low", "post_bits_ci_high", "post_program",
-                    "post_performance_eval", "reduction", "reduction_ci_low", "reduction_ci_high",
-                    "n_boot", "n_select", "n_eval")
+POINT_COLUMNS = (
+    "scale",
+    "stage",
+    "model",
+    "task",
+    "metric",
+    "strategy",
+    "setting",
+    "bits",
+    "payload_bits",
+    "script_bits",
+    "performance",
+    "performance_eval",
+    "format",
+    "payload_bits_zstd",
+    "bits_zstd",
+    "naive_bits",
+    "n_params",
+    "k",
+    "r",
+    "quant_bits",
+    "N",
+    "n_train",
+    "format_eval",
+    "bits_block",
+    "nominal_bits",
+    "n_select",
+    "n_eval",
+)
+TABLE_COLUMNS = (
+    "scale",
+    "task",
+    "metric",
+    "delta",
+    "stage",
+    "bits",
+    "bits_ci_low",
+    "bits_ci_high",
+    "strategy",
+    "setting",
+    "performance",
+    "performance_eval",
+    "n_select",
+    "n_eval",
+)
+REDUCTION_COLUMNS = (
+    "scale",
+    "task",
+    "delta",
+    "base_over_post",
+    "base_over_post_ci_low",
+    "base_over_post_ci_high",
+    "random_over_base",
+)
+HEADLINE_COLUMNS = (
+    "scale",
+    "task",
+    "metric",
+    "target",
+    "delta",
+    "pre_bits",
+    "pre_bits_ci_low",
+    "pre_bits_ci_high",
+    "pre_program",
+    "pre_performance_eval",
+    "post_bits",
+    "post_bits_ci_low",
+    "post_bits_ci_high",
+    "post_program",
+    "post_performance_eval",
+    "reduction",
+    "reduction_ci_low",
+    "reduction_ci_high",
+    "n_boot",
+    "n_select",
+    "n_eval",
+)
 ALPHA = 0.05
 
 
@@ -39,9 +103,16 @@ ALPHA = 0.05
 def eval_points(points: Sequence[dict]) -> list[dict]:
     """The programs scored on the evaluation split, with that split's performance and bootstrap
     resamples as "performance" / "boot" (the selection split's kept as "performance_select")."""
-    return [{**p, "performance_select": p["performance"], "performance": p["performance_eval"],
-             "boot": p.get("boot_eval") or []}
-            for p in points if p.get("performance_eval") is not None]
+    return [
+        {
+            **p,
+            "performance_select": p["performance"],
+            "performance": p["performance_eval"],
+            "boot": p.get("boot_eval") or [],
+        }
+        for p in points
+        if p.get("performance_eval") is not None
+    ]
 
 
 # ----------------------------------------------------------------------------- paired bootstrap
@@ -70,15 +141,19 @@ def n_resamples(*groups: Sequence[dict]) -> int:
 def complexity_ci(points: Sequence[dict], delta: float) -> tuple[float, float]:
     """CI of the complexity at δ: the shortest program reaching δ, chosen anew in each resample."""
     n = n_resamples(points)
-    return percentile_ci([_cheapest_bits(points, delta, b) for b in range(n)]) if n else \
-        (math.nan, math.nan)
+    return percentile_ci([_cheapest_bits(points, delta, b) for b in range(n)]) if n else (math.nan, math.nan)
 
 
 def reduction_ci(frm: Sequence[dict], to: Sequence[dict], delta: float) -> tuple[float, float]:
     """CI of complexity(frm) / complexity(to) at δ, both chosen on the same (paired) resample."""
     n = n_resamples(frm, to)
-    return percentile_ci([bits_ratio(_cheapest_bits(frm, delta, b), _cheapest_bits(to, delta, b))
-                          for b in range(n)]) if n else (math.nan, math.nan)
+    return (
+        percentile_ci(
+            [bits_ratio(_cheapest_bits(frm, delta, b), _cheapest_bits(to, delta, b)) for b in range(n)]
+        )
+        if n
+        else (math.nan, math.nan)
+    )
 
 
 def _label(p: dict | None) -> str | None:
@@ -109,9 +184,13 @@ def headline_rows(results: Sequence[dict]) -> list[dict]:
         n = n_resamples(pre, post)
         best = max(pre, key=lambda p: (p["performance_select"], -p["bits"]))
         zero = [p for p in post if p["strategy"] == "baseline"]
-        targets = {"pre_best": (best["performance"], lambda b: best["boot"][b]),
-                   "post_zero_shot": (zero[0]["performance"] if zero else math.nan,
-                                      lambda b: zero[0]["boot"][b] if zero else math.nan)}
+        targets = {
+            "pre_best": (best["performance"], lambda b: best["boot"][b]),
+            "post_zero_shot": (
+                zero[0]["performance"] if zero else math.nan,
+                lambda b: zero[0]["boot"][b] if zero else math.nan,
+            ),
+        }
         sizes = {k: by[(scale, task, "base")].get(k) for k in ("n_select", "n_eval")}
         for target, (delta, delta_b) in targets.items():
             if math.isnan(delta):
@@ -119,18 +198,33 @@ def headline_rows(results: Sequence[dict]) -> list[dict]:
             a, c = best_program_at(pre, delta), best_program_at(post, delta)
             pre_bits = math.inf if a is None else a["bits"]
             post_bits = math.inf if c is None else c["bits"]
-            boot = [(_cheapest_bits(pre, delta_b(b), b), _cheapest_bits(post, delta_b(b), b))
-                    for b in range(n)]
-            row = {"scale": scale, "task": task, "metric": by[(scale, task, "base")]["metric"],
-                   "target": target, "delta": delta, "pre_bits": pre_bits,
-                   "pre_program": _label(a), "pre_performance_eval": a and a.get("performance_eval"),
-                   "post_bits": post_bits, "post_program": _label(c),
-                   "post_performance_eval": c and c.get("performance_eval"),
-                   "reduction": bits_ratio(pre_bits, post_bits), "n_boot": n, **sizes}
-            for key, vals in (("pre_bits", [x for x, _ in boot]), ("post_bits", [y for _, y in boot]),
-                              ("reduction", [bits_ratio(x, y) for x, y in boot])):
-                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_ci(vals) if n else \
-                    (math.nan, math.nan)
+            boot = [
+                (_cheapest_bits(pre, delta_b(b), b), _cheapest_bits(post, delta_b(b), b)) for b in range(n)
+            ]
+            row = {
+                "scale": scale,
+                "task": task,
+                "metric": by[(scale, task, "base")]["metric"],
+                "target": target,
+                "delta": delta,
+                "pre_bits": pre_bits,
+                "pre_program": _label(a),
+                "pre_performance_eval": a and a.get("performance_eval"),
+                "post_bits": post_bits,
+                "post_program": _label(c),
+                "post_performance_eval": c and c.get("performance_eval"),
+                "reduction": bits_ratio(pre_bits, post_bits),
+                "n_boot": n,
+                **sizes,
+            }
+            for key, vals in (
+                ("pre_bits", [x for x, _ in boot]),
+                ("post_bits", [y for _, y in boot]),
+                ("reduction", [bits_ratio(x, y) for x, y in boot]),
+            ):
+                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = (
+                    percentile_ci(vals) if n else (math.nan, math.nan)
+                )
             rows.append(row)
     return rows
 
@@ -149,16 +243,22 @@ def point_rows(results: Sequence[dict]) -> list[dict[str, Any]]:
     for res in results:
         scale, stage = split_model(res["model"])
         for p in res["points"]:
-            row = {"scale": scale, "stage": stage, "model": res["model"], "task": res["task"],
-                   "metric": res["metric"]}
+            row = {
+                "scale": scale,
+                "stage": stage,
+                "model": res["model"],
+                "task": res["task"],
+                "metric": res["metric"],
+            }
             row.update({k: p.get(k) for k in POINT_COLUMNS if k not in row})
             row.update(n_select=res.get("n_select"), n_eval=res.get("n_eval"))
             rows.append(row)
     return rows
 
 
-def complexity_rows(results: Sequence[dict], deltas: dict[str, Sequence[float]]
-                    ) -> tuple[list[dict], list[dict]]:
+def complexity_rows(
+    results: Sequence[dict], deltas: dict[str, Sequence[float]]
+) -> tuple[list[dict], list[dict]]:
     """(complexity rows, reduction rows) for every scale × task × δ.
 
     complexity rows: the shortest program of each conditioning stage reaching δ on the
@@ -175,8 +275,9 @@ def complexity_rows(results: Sequence[dict], deltas: dict[str, Sequence[float]]
     table, reductions = [], []
     for scale in scales:
         for task in tasks:
-            stages = {st: by[(scale, task, st)] for st in ("random", "base", "post")
-                      if (scale, task, st) in by}
+            stages = {
+                st: by[(scale, task, st)] for st in ("random", "base", "post") if (scale, task, st) in by
+            }
             if not stages:
                 continue
             metric = next(iter(stages.values()))["metric"]
@@ -185,23 +286,43 @@ def complexity_rows(results: Sequence[dict], deltas: dict[str, Sequence[float]]
                 for st, res in stages.items():
                     best = best_program_at(pts[st], d)
                     lo, hi = complexity_ci(pts[st], d)
-                    table.append({"scale": scale, "task": task, "metric": metric, "delta": d,
-                                  "stage": st, "bits": math.inf if best is None else best["bits"],
-                                  "bits_ci_low": lo, "bits_ci_high": hi,
-                                  "strategy": best and best["strategy"],
-                                  "setting": best and best["setting"],
-                                  "performance": best and best["performance_select"],
-                                  "performance_eval": best and best["performance"],
-                                  "n_select": res.get("n_select"), "n_eval": res.get("n_eval")})
+                    table.append(
+                        {
+                            "scale": scale,
+                            "task": task,
+                            "metric": metric,
+                            "delta": d,
+                            "stage": st,
+                            "bits": math.inf if best is None else best["bits"],
+                            "bits_ci_low": lo,
+                            "bits_ci_high": hi,
+                            "strategy": best and best["strategy"],
+                            "setting": best and best["setting"],
+                            "performance": best and best["performance_select"],
+                            "performance_eval": best and best["performance"],
+                            "n_select": res.get("n_select"),
+                            "n_eval": res.get("n_eval"),
+                        }
+                    )
                 both = {"base", "post"} <= set(pts)
                 lo, hi = reduction_ci(pts["base"], pts["post"], d) if both else (math.nan, math.nan)
-                reductions.append({
-                    "scale": scale, "task": task, "delta": d,
-                    "base_over_post": (reduction_factor(pts["base"], pts["post"], d)
-                                       if both else math.nan),
-                    "base_over_post_ci_low": lo, "base_over_post_ci_high": hi,
-                    "random_over_base": (reduction_factor(pts["random"], pts["base"], d)
-                                         if {"random", "base"} <= set(pts) else math.nan)})
+                reductions.append(
+                    {
+                        "scale": scale,
+                        "task": task,
+                        "delta": d,
+                        "base_over_post": (
+                            reduction_factor(pts["base"], pts["post"], d) if both else math.nan
+                        ),
+                        "base_over_post_ci_low": lo,
+                        "base_over_post_ci_high": hi,
+                        "random_over_base": (
+                            reduction_factor(pts["random"], pts["base"], d)
+                            if {"random", "base"} <= set(pts)
+                            else math.nan
+                        ),
+                    }
+                )
     return table, reductions
 
 
@@ -231,26 +352,38 @@ def _fmt_ratio(x: float) -> str:
 
 def markdown(table: Sequence[dict], reductions: Sequence[dict]) -> str:
     """The complexity table and the reduction factors as markdown."""
-    lines = ["| scale | task (metric) | δ | random init | pre-trained | post-trained | "
-             "pre/post | random/pre |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scale | task (metric) | δ | random init | pre-trained | post-trained | pre/post | random/pre |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     cell = {(r["scale"], r["task"], r["delta"], r["stage"]): r for r in table}
     for red in reductions:
         key = (red["scale"], red["task"], red["delta"])
         parts = []
         for st in ("random", "base", "post"):
             r = cell.get((*key, st))
-            parts.append("–" if r is None else _fmt_bits(r["bits"])
-                         + _ci(r.get("bits_ci_low", math.nan), r.get("bits_ci_high", math.nan), _fmt_bits)
-                         + (f" ({r['strategy']} {r['setting']})" if r["strategy"] else ""))
+            parts.append(
+                "–"
+                if r is None
+                else _fmt_bits(r["bits"])
+                + _ci(r.get("bits_ci_low", math.nan), r.get("bits_ci_high", math.nan), _fmt_bits)
+                + (f" ({r['strategy']} {r['setting']})" if r["strategy"] else "")
+            )
         metric = next(r["metric"] for r in table if (r["scale"], r["task"]) == key[:2])
         have = {st for st in ("random", "base", "post") if (*key, st) in cell}
         # a ratio of a model the study does not have (e.g. a scale with only a post model) is "–"
-        pre_post = (f"{_fmt_ratio(red['base_over_post'])}"
-                    f"{_ci(red.get('base_over_post_ci_low', math.nan), red.get('base_over_post_ci_high', math.nan), _fmt_ratio)}"
-                    if {"base", "post"} <= have else "–")
+        pre_post = (
+            f"{_fmt_ratio(red['base_over_post'])}"
+            f"{_ci(red.get('base_over_post_ci_low', math.nan), red.get('base_over_post_ci_high', math.nan), _fmt_ratio)}"
+            if {"base", "post"} <= have
+            else "–"
+        )
         random_pre = _fmt_ratio(red["random_over_base"]) if {"random", "base"} <= have else "–"
-        lines.append(f"| {red['scale']} | {red['task']} ({metric}) | {red['delta']:g} | "
-                     + " | ".join(parts) + f" | {pre_post} | {random_pre} |")
+        lines.append(
+            f"| {red['scale']} | {red['task']} ({metric}) | {red['delta']:g} | "
+            + " | ".join(parts)
+            + f" | {pre_post} | {random_pre} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -260,9 +393,11 @@ def _ci(lo: float, hi: float, fmt) -> str:
 
 def headline_markdown(rows: Sequence[dict]) -> str:
     """The paper's headline table: bits to reach δ for the pre- and the post-trained model."""
-    lines = ["| scale | task (metric) | δ | pre-trained: bits [95 % CI] (program; eval perf.) | "
-             "post-trained: bits [95 % CI] (program; eval perf.) | reduction pre/post [95 % CI] |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| scale | task (metric) | δ | pre-trained: bits [95 % CI] (program; eval perf.) | "
+        "post-trained: bits [95 % CI] (program; eval perf.) | reduction pre/post [95 % CI] |",
+        "|---|---|---|---|---|---|",
+    ]
     names = {"pre_best": "pre-trained best", "post_zero_shot": "post-trained zero-shot"}
     perf = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
     for r in rows:
@@ -272,7 +407,8 @@ def headline_markdown(rows: Sequence[dict]) -> str:
             f" ({r['pre_program']}; {perf(r['pre_performance_eval'])}) | "
             f"{_fmt_bits(r['post_bits'])}{_ci(r['post_bits_ci_low'], r['post_bits_ci_high'], _fmt_bits)}"
             f" ({r['post_program']}; {perf(r['post_performance_eval'])}) | "
-            f"{_fmt_ratio(r['reduction'])}{_ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)} |")
+            f"{_fmt_ratio(r['reduction'])}{_ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -281,8 +417,9 @@ def _split_sizes(results: Sequence[dict]) -> str:
     return "; ".join(f"{t}: {a} selection / {b} evaluation examples" for t, a, b in sizes)
 
 
-def write_tables(results: Sequence[dict], deltas: dict, out_points, out_csv, out_md,
-                 out_reductions, out_headline=None) -> None:
+def write_tables(
+    results: Sequence[dict], deltas: dict, out_points, out_csv, out_md, out_reductions, out_headline=None
+) -> None:
     """Write the points CSV, the complexity CSV, the reduction CSV, the paper's headline CSV
     and the markdown tables."""
     table, reductions = complexity_rows(results, deltas)
@@ -303,14 +440,13 @@ def write_tables(results: Sequence[dict], deltas: dict, out_points, out_csv, out
             + headline_markdown(head)
             + "\nTask complexity at the configured δs: the shortest program reaching performance ≥ δ "
             "on the study's metric, per conditioning model, and the reduction factors pre-trained / "
-            "post-trained and random init / pre-trained.\n\n"
-            + markdown(table, reductions))
+            "post-trained and random init / pre-trained.\n\n" + markdown(table, reductions)
+        )
 
 
 def read_point_rows(path) -> list[dict[str, Any]]:
     """The points CSV back as dicts, numbers as floats (empty cells as None)."""
-    numeric = set(POINT_COLUMNS) - {"scale", "stage", "model", "task", "metric", "strategy",
-                                    "setting"}
+    numeric = set(POINT_COLUMNS) - {"scale", "stage", "model", "task", "metric", "strategy", "setting"}
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:

@@ -5,6 +5,7 @@ nothing else), so URIAL competes with plain ICL on the frontier.
 
 The instructions are written for the synthetic world's tasks.
 """
+
 from __future__ import annotations
 
 # the paper's URIAL prompts (tvergara/sah, strategies/urial.py): a "# System" line, an
@@ -12,11 +13,11 @@ from __future__ import annotations
 SYSTEM = "# System\nYou are a helpful, respectful and honest assistant.\n\n# Instruction\n"
 TASKS = {
     "math": "Solve the following math problem step by step. Show your reasoning clearly and end "
-            "with the final number after ####.",
+    "with the final number after ####.",
     "translation": "Translate the English sentence into the constructed language. Give the "
-                   "translation alone.",
+    "translation alone.",
     "instructions": "Write what is asked about the person and follow every constraint on its "
-                    "form to every detail.",
+    "form to every detail.",
     "multihop": "Answer the question about a person of the world with the name alone.",
 }
 

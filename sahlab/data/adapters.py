@@ -4,6 +4,7 @@ The same mappers run on hub downloads and on local copies (tests, mirrors), so t
 that tests exercise is the mapping real runs use. Every mapper names the dataset, the row
 index and the column when a row is malformed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,12 @@ log = logging.getLogger("sahlab")
 
 # language code -> (FLORES-200 code, English name); covers the WMT14 pairs and en/fr.
 LANGUAGES = {
-    "en": ("eng_Latn", "English"), "fr": ("fra_Latn", "French"), "de": ("deu_Latn", "German"),
-    "es": ("spa_Latn", "Spanish"), "cs": ("ces_Latn", "Czech"), "ru": ("rus_Cyrl", "Russian"),
+    "en": ("eng_Latn", "English"),
+    "fr": ("fra_Latn", "French"),
+    "de": ("deu_Latn", "German"),
+    "es": ("spa_Latn", "Spanish"),
+    "cs": ("ces_Latn", "Czech"),
+    "ru": ("rus_Cyrl", "Russian"),
     "hi": ("hin_Deva", "Hindi"),
 }
 TRANSLATION_PROMPT = "Translate from {src_name} to {tgt_name}:\n{text}"
@@ -31,6 +36,7 @@ _METAMATH_FINAL = "The answer is:"
 @dataclass(frozen=True)
 class Context:
     """What a mapper needs besides the rows: names for messages and ids, and the options."""
+
     dataset: str  # hub id or local path, used in error messages
     split: str
     options: dict
@@ -47,6 +53,7 @@ class Adapter:
 
 def _rowwise(fn: Callable[[dict, int, Context], dict | None]):
     """Lift a one-row mapper (None = row deliberately skipped) to a whole-split converter."""
+
     def convert(rows: Iterable[tuple[int, dict]], ctx: Context) -> Iterator[dict]:
         skipped = 0
         for i, row in rows:
@@ -57,6 +64,7 @@ def _rowwise(fn: Callable[[dict, int, Context], dict | None]):
                 yield ex
         if skipped:
             log.info("%s: skipped %d row(s) (see the adapter's options)", ctx.dataset, skipped)
+
     return convert
 
 
@@ -96,8 +104,12 @@ def _gsm8k(row: dict, i: int, ctx: Context) -> dict:
         raise _bad(ctx, i, "answer", f"final answer {tail.strip()!r} after '####' is not a number")
     if ctx.options["strip_calculator"]:
         head = _CALCULATOR.sub("", head)
-    return {"id": f"gsm8k-{ctx.split}-{i}", "prompt": question.strip(),
-            "reference": f"{head.rstrip()}\n#### {number}", "metadata": {"answer": number}}
+    return {
+        "id": f"gsm8k-{ctx.split}-{i}",
+        "prompt": question.strip(),
+        "reference": f"{head.rstrip()}\n#### {number}",
+        "metadata": {"answer": number},
+    }
 
 
 def _metamathqa(row: dict, i: int, ctx: Context) -> dict | None:
@@ -116,8 +128,12 @@ def _metamathqa(row: dict, i: int, ctx: Context) -> dict | None:
     meta = {"answer": answer}
     if row.get("type") is not None:
         meta["type"] = row["type"]
-    return {"id": f"metamathqa-{ctx.split}-{i}", "prompt": query.strip(),
-            "reference": f"{head.rstrip()}\n#### {answer}", "metadata": meta}
+    return {
+        "id": f"metamathqa-{ctx.split}-{i}",
+        "prompt": query.strip(),
+        "reference": f"{head.rstrip()}\n#### {answer}",
+        "metadata": meta,
+    }
 
 
 # ---------------------------------------------------------------------- instruction following
@@ -136,8 +152,12 @@ def _ifeval(row: dict, i: int, ctx: Context) -> dict | None:
         clean.append({k: v for k, v in (kw or {}).items() if v is not None})
     if set(ids) & set(ctx.options["exclude_ids"]):
         return None
-    return {"id": f"ifeval-{key}", "prompt": prompt, "reference": "",
-            "metadata": {"instruction_id_list": list(ids), "kwargs": clean}}
+    return {
+        "id": f"ifeval-{key}",
+        "prompt": prompt,
+        "reference": "",
+        "metadata": {"instruction_id_list": list(ids), "kwargs": clean},
+    }
 
 
 def _rlvr_ifeval(row: dict, i: int, ctx: Context) -> dict | None:
@@ -162,8 +182,7 @@ def _rlvr_ifeval(row: dict, i: int, ctx: Context) -> dict | None:
         if row.get(col) is not None:
             meta[col] = row[col]
     # RLVR rows carry no reference answer: they are prompts for RL with a verifiable reward.
-    return {"id": f"rlvr_ifeval-{ctx.split}-{i}", "prompt": users[0], "reference": "",
-            "metadata": meta}
+    return {"id": f"rlvr_ifeval-{ctx.split}-{i}", "prompt": users[0], "reference": "", "metadata": meta}
 
 
 # ------------------------------------------------------------------------------ translation
@@ -174,9 +193,14 @@ def _pair(ctx: Context) -> tuple[str, str]:
 def _translation_example(ex_id: str, src: str, tgt: str, ctx: Context) -> dict:
     s, t = _pair(ctx)
     prompt = ctx.options["prompt_template"].format(
-        src_name=LANGUAGES[s][1], tgt_name=LANGUAGES[t][1], text=src.strip())
-    return {"id": ex_id, "prompt": prompt, "reference": tgt.strip(),
-            "metadata": {"src_lang": s, "tgt_lang": t, "source": src.strip()}}
+        src_name=LANGUAGES[s][1], tgt_name=LANGUAGES[t][1], text=src.strip()
+    )
+    return {
+        "id": ex_id,
+        "prompt": prompt,
+        "reference": tgt.strip(),
+        "metadata": {"src_lang": s, "tgt_lang": t, "source": src.strip()},
+    }
 
 
 def _flores(row: dict, i: int, ctx: Context) -> dict:
@@ -212,8 +236,9 @@ def _flores_plus(rows: Iterable[tuple[int, dict]], ctx: Context) -> Iterator[dic
         raise ValueError(f"{ctx.dataset} ({ctx.split}): no rows for the source language {s}")
     missing = sorted(set(texts[s]) ^ set(texts[t]))
     if missing:
-        raise ValueError(f"{ctx.dataset} ({ctx.split}): sentence id(s) {missing[:10]} are not "
-                         f"present in both {s} and {t}")
+        raise ValueError(
+            f"{ctx.dataset} ({ctx.split}): sentence id(s) {missing[:10]} are not present in both {s} and {t}"
+        )
     for sid in sorted(texts[s]):
         yield _translation_example(f"flores-{ctx.split}-{sid}", texts[s][sid], texts[t][sid], ctx)
 
@@ -222,15 +247,18 @@ def _flores_plus(rows: Iterable[tuple[int, dict]], ctx: Context) -> Iterator[dic
 def _paragraphs(context: Any, i: int, ctx: Context) -> list[tuple[str, list[str]]]:
     """HotpotQA context as (title, sentences) pairs: the hub's {"title": [...], "sentences":
     [[...]]} columns or the original JSON's [[title, [sentences]], ...]."""
-    if isinstance(context, dict) and isinstance(context.get("title"), list) \
-            and isinstance(context.get("sentences"), list) \
-            and len(context["title"]) == len(context["sentences"]):
+    if (
+        isinstance(context, dict)
+        and isinstance(context.get("title"), list)
+        and isinstance(context.get("sentences"), list)
+        and len(context["title"]) == len(context["sentences"])
+    ):
         return list(zip(context["title"], context["sentences"]))
-    if isinstance(context, list) and all(isinstance(p, (list, tuple)) and len(p) == 2
-                                         for p in context):
+    if isinstance(context, list) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in context):
         return [(p[0], p[1]) for p in context]
-    raise _bad(ctx, i, "context", "must be {'title': [...], 'sentences': [[...]]} or "
-                                  "[[title, [sentences]], ...]")
+    raise _bad(
+        ctx, i, "context", "must be {'title': [...], 'sentences': [[...]]} or [[title, [sentences]], ...]"
+    )
 
 
 def _hotpotqa(row: dict, i: int, ctx: Context) -> dict:
@@ -244,8 +272,12 @@ def _hotpotqa(row: dict, i: int, ctx: Context) -> dict:
     for col, key in (("type", "qtype"), ("level", "level")):
         if row.get(col) is not None:
             meta[key] = row[col]
-    return {"id": f"hotpotqa-{row.get('id', i)}", "prompt": prompt, "reference": answer.strip(),
-            "metadata": meta}
+    return {
+        "id": f"hotpotqa-{row.get('id', i)}",
+        "prompt": prompt,
+        "reference": answer.strip(),
+        "metadata": meta,
+    }
 
 
 # ---------------------------------------------------------------------------------- coding
@@ -259,10 +291,12 @@ def _humaneval(row: dict, i: int, ctx: Context) -> dict:
         raise _bad(ctx, i, "entry_point", f"must be a function name, got {entry!r}")
     if "def check(" not in test:
         raise _bad(ctx, i, "test", "has no 'def check(candidate)' (the HumanEval test harness)")
-    return {"id": f"humaneval-{task_id.replace('/', '-')}", "prompt": prompt,
-            "reference": _col(row, i, "canonical_solution", ctx),
-            "metadata": {"harness": "humaneval", "task_id": task_id, "entry_point": entry,
-                         "test": test}}
+    return {
+        "id": f"humaneval-{task_id.replace('/', '-')}",
+        "prompt": prompt,
+        "reference": _col(row, i, "canonical_solution", ctx),
+        "metadata": {"harness": "humaneval", "task_id": task_id, "entry_point": entry, "test": test},
+    }
 
 
 def _mbpp(row: dict, i: int, ctx: Context) -> dict:
@@ -282,32 +316,76 @@ def _mbpp(row: dict, i: int, ctx: Context) -> dict:
         raise _bad(ctx, i, "test_imports", f"must be a list, got {type(imports).__name__}")
     test = row.get("test") if ctx.options["tests"] == "plus" else None
     if ctx.options["tests"] == "plus" and not isinstance(test, str):
-        raise _bad(ctx, i, "test", "is missing: MBPP+ rows carry the plus test script (set "
-                                   "tests: base to run the original test_list)")
-    return {"id": f"mbpp-{task_id}", "prompt": f'"""\n{text.strip()}\n{tests[0]}\n"""\n',
-            "reference": _col(row, i, "code", ctx),
-            "metadata": {"harness": "mbpp", "task_id": task_id, "test_imports": list(imports),
-                         "test_list": list(tests), "test": test or ""}}
+        raise _bad(
+            ctx,
+            i,
+            "test",
+            "is missing: MBPP+ rows carry the plus test script (set "
+            "tests: base to run the original test_list)",
+        )
+    return {
+        "id": f"mbpp-{task_id}",
+        "prompt": f'"""\n{text.strip()}\n{tests[0]}\n"""\n',
+        "reference": _col(row, i, "code", ctx),
+        "metadata": {
+            "harness": "mbpp",
+            "task_id": task_id,
+            "test_imports": list(imports),
+            "test_list": list(tests),
+            "test": test or "",
+        },
+    }
 
 
-ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
-    Adapter("gsm8k", "math", ("openai/gsm8k", "gsm8k"), _rowwise(_gsm8k),
-            {"strip_calculator": True}),
-    Adapter("metamathqa", "math", ("meta-math/metamathqa",), _rowwise(_metamathqa),
-            {"numeric_only": True}),
-    Adapter("ifeval", "instructions", ("google/ifeval",), _rowwise(_ifeval), {"exclude_ids": []}),
-    Adapter("rlvr_ifeval", "instructions", ("allenai/rlvr-ifeval",), _rowwise(_rlvr_ifeval),
-            {"exclude_ids": []}),
-    Adapter("flores", "translation", ("facebook/flores",), _rowwise(_flores),
-            dict(_TRANSLATION_OPTIONS)),
-    Adapter("flores_plus", "translation", ("openlanguagedata/flores_plus",), _flores_plus,
-            dict(_TRANSLATION_OPTIONS)),
-    Adapter("wmt", "translation", ("wmt/wmt14", "wmt14", "wmt/wmt16", "wmt16"), _rowwise(_wmt),
-            dict(_TRANSLATION_OPTIONS)),
-    Adapter("hotpotqa", "multihop", ("hotpotqa/hotpot_qa", "hotpot_qa"), _rowwise(_hotpotqa),
-            {"with_context": False}),
-    Adapter("humaneval", "coding", ("evalplus/humanevalplus", "openai/openai_humaneval",
-                                    "openai_humaneval"), _rowwise(_humaneval)),
-    Adapter("mbpp", "coding", ("evalplus/mbppplus", "google-research-datasets/mbpp", "mbpp"),
-            _rowwise(_mbpp), {"tests": "plus"}),
-)}
+ADAPTERS: dict[str, Adapter] = {
+    a.name: a
+    for a in (
+        Adapter("gsm8k", "math", ("openai/gsm8k", "gsm8k"), _rowwise(_gsm8k), {"strip_calculator": True}),
+        Adapter(
+            "metamathqa", "math", ("meta-math/metamathqa",), _rowwise(_metamathqa), {"numeric_only": True}
+        ),
+        Adapter("ifeval", "instructions", ("google/ifeval",), _rowwise(_ifeval), {"exclude_ids": []}),
+        Adapter(
+            "rlvr_ifeval",
+            "instructions",
+            ("allenai/rlvr-ifeval",),
+            _rowwise(_rlvr_ifeval),
+            {"exclude_ids": []},
+        ),
+        Adapter("flores", "translation", ("facebook/flores",), _rowwise(_flores), dict(_TRANSLATION_OPTIONS)),
+        Adapter(
+            "flores_plus",
+            "translation",
+            ("openlanguagedata/flores_plus",),
+            _flores_plus,
+            dict(_TRANSLATION_OPTIONS),
+        ),
+        Adapter(
+            "wmt",
+            "translation",
+            ("wmt/wmt14", "wmt14", "wmt/wmt16", "wmt16"),
+            _rowwise(_wmt),
+            dict(_TRANSLATION_OPTIONS),
+        ),
+        Adapter(
+            "hotpotqa",
+            "multihop",
+            ("hotpotqa/hotpot_qa", "hotpot_qa"),
+            _rowwise(_hotpotqa),
+            {"with_context": False},
+        ),
+        Adapter(
+            "humaneval",
+            "coding",
+            ("evalplus/humanevalplus", "openai/openai_humaneval", "openai_humaneval"),
+            _rowwise(_humaneval),
+        ),
+        Adapter(
+            "mbpp",
+            "coding",
+            ("evalplus/mbppplus", "google-research-datasets/mbpp", "mbpp"),
+            _rowwise(_mbpp),
+            {"tests": "plus"},
+        ),
+    )
+}

@@ -21,6 +21,7 @@ Both go through the same row mappers (sahlab.data.adapters). Common keys:
 
 plus the adapter's own options (defaults in ``ADAPTERS[name].options``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,16 @@ __all__ = ["ADAPTERS", "load_hub_task", "validate_load_spec", "validate_task_spe
 
 log = logging.getLogger("sahlab")
 
-COMMON_KEYS = {"hub": None, "path": None, "adapter": None, "config": None, "split": None,
-               "revision": None, "limit": None, "cache_dir": None}
+COMMON_KEYS = {
+    "hub": None,
+    "path": None,
+    "adapter": None,
+    "config": None,
+    "split": None,
+    "revision": None,
+    "limit": None,
+    "cache_dir": None,
+}
 _FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 _BOOL_OPTIONS = ("strip_calculator", "numeric_only", "with_context")
 
@@ -46,8 +55,10 @@ def infer_adapter(hub: str) -> str:
     for adapter in ADAPTERS.values():
         if key in adapter.hub_names:
             return adapter.name
-    raise ValueError(f"no adapter is known for hub dataset {hub!r}; set 'adapter' to one of "
-                     f"{sorted(ADAPTERS)} ({_known_hub_names()})")
+    raise ValueError(
+        f"no adapter is known for hub dataset {hub!r}; set 'adapter' to one of "
+        f"{sorted(ADAPTERS)} ({_known_hub_names()})"
+    )
 
 
 def _known_hub_names() -> str:
@@ -62,13 +73,14 @@ def validate_load_spec(spec: dict) -> dict:
     if not isinstance(spec, dict):
         raise ValueError(f"a hub data spec must be a mapping, got {type(spec).__name__}")
     if (spec.get("hub") is None) == (spec.get("path") is None):
-        raise ValueError("a hub data spec needs exactly one of 'hub' (a hub dataset id) or "
-                         f"'path' (local files); got keys {sorted(spec)}")
+        raise ValueError(
+            "a hub data spec needs exactly one of 'hub' (a hub dataset id) or "
+            f"'path' (local files); got keys {sorted(spec)}"
+        )
     name = spec.get("adapter")
     if name is None:
         if spec.get("hub") is None:
-            raise ValueError("a local 'path' needs an explicit 'adapter'; one of "
-                             f"{sorted(ADAPTERS)}")
+            raise ValueError(f"a local 'path' needs an explicit 'adapter'; one of {sorted(ADAPTERS)}")
         name = infer_adapter(str(spec["hub"]))
     if name not in ADAPTERS:
         raise ValueError(f"unknown adapter {name!r}; known adapters: {sorted(ADAPTERS)}")
@@ -76,8 +88,9 @@ def validate_load_spec(spec: dict) -> dict:
     allowed = {**COMMON_KEYS, **adapter.options}
     unknown = sorted(set(spec) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in the spec of adapter {name!r}; "
-                         f"allowed: {sorted(allowed)}")
+        raise ValueError(
+            f"unknown key(s) {unknown} in the spec of adapter {name!r}; allowed: {sorted(allowed)}"
+        )
     out = {**allowed, **spec, "adapter": name}
     for key in ("hub", "config", "split", "revision", "cache_dir"):
         if out[key] is not None and (not isinstance(out[key], str) or not out[key].strip()):
@@ -98,33 +111,38 @@ def validate_load_spec(spec: dict) -> dict:
 def _check_options(spec: dict, adapter: Adapter) -> None:
     for key in _BOOL_OPTIONS:
         if key in adapter.options and not isinstance(spec[key], bool):
-            raise ValueError(f"adapter {adapter.name!r}: '{key}' must be true or false, "
-                             f"got {spec[key]!r}")
+            raise ValueError(f"adapter {adapter.name!r}: '{key}' must be true or false, got {spec[key]!r}")
     if "exclude_ids" in adapter.options:
         ids = spec["exclude_ids"]
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ValueError(f"adapter {adapter.name!r}: 'exclude_ids' must be a list of IFEval "
-                             f"instruction ids, got {ids!r}")
+            raise ValueError(
+                f"adapter {adapter.name!r}: 'exclude_ids' must be a list of IFEval "
+                f"instruction ids, got {ids!r}"
+            )
     if "tests" in adapter.options and spec["tests"] not in ("plus", "base"):
-        raise ValueError(f"adapter {adapter.name!r}: 'tests' must be 'plus' (MBPP+'s test "
-                         f"script) or 'base' (the original test_list), got {spec['tests']!r}")
+        raise ValueError(
+            f"adapter {adapter.name!r}: 'tests' must be 'plus' (MBPP+'s test "
+            f"script) or 'base' (the original test_list), got {spec['tests']!r}"
+        )
     if "src_lang" in adapter.options:
         for key in ("src_lang", "tgt_lang"):
             if spec[key] not in LANGUAGES:
-                raise ValueError(f"adapter {adapter.name!r}: '{key}' {spec[key]!r} is not one of "
-                                 f"{sorted(LANGUAGES)}")
+                raise ValueError(
+                    f"adapter {adapter.name!r}: '{key}' {spec[key]!r} is not one of {sorted(LANGUAGES)}"
+                )
         if spec["src_lang"] == spec["tgt_lang"]:
-            raise ValueError(f"adapter {adapter.name!r}: src_lang and tgt_lang are both "
-                             f"{spec['src_lang']!r}")
+            raise ValueError(f"adapter {adapter.name!r}: src_lang and tgt_lang are both {spec['src_lang']!r}")
         template = spec["prompt_template"]
         try:
             if not isinstance(template, str) or "{text}" not in template:
                 raise KeyError("text")
             template.format(src_name="", tgt_name="", text="")
         except (KeyError, IndexError, ValueError) as e:
-            raise ValueError(f"adapter {adapter.name!r}: 'prompt_template' must be a string "
-                             "using {text} and optionally {src_name}, {tgt_name} "
-                             f"({e!r})") from None
+            raise ValueError(
+                f"adapter {adapter.name!r}: 'prompt_template' must be a string "
+                "using {text} and optionally {src_name}, {tgt_name} "
+                f"({e!r})"
+            ) from None
 
 
 def validate_task_spec(task: dict) -> dict:
@@ -136,16 +154,20 @@ def validate_task_spec(task: dict) -> dict:
     kinds = {}
     for split in ("train", "test"):
         if split not in task:
-            raise ValueError(f"a hub task needs a '{split}' load spec (keys: hub or path, "
-                             "adapter, config, split, revision, limit)")
+            raise ValueError(
+                f"a hub task needs a '{split}' load spec (keys: hub or path, "
+                "adapter, config, split, revision, limit)"
+            )
         try:
             out[split] = validate_load_spec(task[split])
         except ValueError as e:
             raise ValueError(f"'{split}': {e}") from None
         kinds[split] = ADAPTERS[out[split]["adapter"]].task
     if kinds["train"] != kinds["test"]:
-        raise ValueError(f"train adapter {out['train']['adapter']!r} is a {kinds['train']} set "
-                         f"but test adapter {out['test']['adapter']!r} is a {kinds['test']} set")
+        raise ValueError(
+            f"train adapter {out['train']['adapter']!r} is a {kinds['train']} set "
+            f"but test adapter {out['test']['adapter']!r} is a {kinds['test']} set"
+        )
     return out
 
 
@@ -163,8 +185,9 @@ def load_hub_task(spec: dict) -> list[dict]:
     spec = validate_load_spec(spec)
     adapter = ADAPTERS[spec["adapter"]]
     where = spec["hub"] or str(spec["path"])
-    ctx = Context(dataset=where, split=spec["split"] or "train",
-                  options={k: spec[k] for k in adapter.options})
+    ctx = Context(
+        dataset=where, split=spec["split"] or "train", options={k: spec[k] for k in adapter.options}
+    )
     out: list[dict] = []
     seen: set[str] = set()
     for ex in adapter.convert(_rows(spec, adapter), ctx):
@@ -175,8 +198,7 @@ def load_hub_task(spec: dict) -> list[dict]:
         if spec["limit"] is not None and len(out) >= spec["limit"]:
             break
     if not out:
-        raise ValueError(f"{where} ({ctx.split}): no examples after mapping with adapter "
-                         f"{adapter.name!r}")
+        raise ValueError(f"{where} ({ctx.split}): no examples after mapping with adapter {adapter.name!r}")
     log.info("%s (%s): %d examples via adapter %s", where, ctx.split, len(out), adapter.name)
     return out
 
@@ -187,8 +209,7 @@ def _rows(spec: dict, adapter: Adapter) -> Iterator[tuple[int, dict]]:
 
     i = 0
     for desc, table in _tables(spec, adapter):
-        for row in tqdm(table, desc=desc, total=len(table), mininterval=10,
-                        disable=len(table) < 10_000):
+        for row in tqdm(table, desc=desc, total=len(table), mininterval=10, disable=len(table) < 10_000):
             yield i, row
             i += 1
 
@@ -206,20 +227,26 @@ def _tables(spec: dict, adapter: Adapter) -> list[tuple[str, Any]]:
 def _load_hub(spec: dict, config: str | None):
     import datasets
 
-    what = (f"hub dataset {spec['hub']!r} (config={config!r}, split={spec['split']!r}, "
-            f"revision={spec['revision']!r})")
+    what = (
+        f"hub dataset {spec['hub']!r} (config={config!r}, split={spec['split']!r}, "
+        f"revision={spec['revision']!r})"
+    )
     try:
-        return datasets.load_dataset(spec["hub"], config, split=spec["split"],
-                                     revision=spec["revision"], cache_dir=spec["cache_dir"])
+        return datasets.load_dataset(
+            spec["hub"], config, split=spec["split"], revision=spec["revision"], cache_dir=spec["cache_dir"]
+        )
     except Exception as e:  # network, auth, missing config/split: one message naming the set
         hints = []
         if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-            hints.append("offline mode is on (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) and the set is "
-                         "not in the cache")
+            hints.append(
+                "offline mode is on (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) and the set is not in the cache"
+            )
         if spec["adapter"] == "flores":
-            hints.append("facebook/flores is script-based and does not load with datasets>=4; "
-                         "use openlanguagedata/flores_plus (adapter flores_plus, gated: accept its "
-                         "terms and log in) or wmt/wmt14 'fr-en' (adapter wmt)")
+            hints.append(
+                "facebook/flores is script-based and does not load with datasets>=4; "
+                "use openlanguagedata/flores_plus (adapter flores_plus, gated: accept its "
+                "terms and log in) or wmt/wmt14 'fr-en' (adapter wmt)"
+            )
         hint = f" [{'; '.join(hints)}]" if hints else ""
         raise ValueError(f"could not load {what}: {type(e).__name__}: {e}{hint}") from e
 
@@ -235,8 +262,10 @@ def _load_local(spec: dict):
     folder = len(paths) == 1 and paths[0].is_dir()
     builders = {_FILE_BUILDERS.get(p.suffix.lower()) for p in paths}
     if not folder and (None in builders or len(builders) != 1):
-        raise ValueError(f"local data files {[str(p) for p in paths]} must all be one of "
-                         f"{sorted(_FILE_BUILDERS)} (or give a single folder)")
+        raise ValueError(
+            f"local data files {[str(p) for p in paths]} must all be one of "
+            f"{sorted(_FILE_BUILDERS)} (or give a single folder)"
+        )
     if builders == {"json"} and all(p.suffix.lower() == ".jsonl" for p in paths):
         # sahlab's own reader: errors give the file and the 1-based line (datasets gives a
         # 0-based one deep in a trace, and StopIteration for an empty file).
@@ -246,11 +275,13 @@ def _load_local(spec: dict):
     try:
         if folder:
             return _load_folder(paths[0], spec, split)
-        return datasets.load_dataset(builders.pop(), data_files=[str(p) for p in paths],
-                                     split="train", cache_dir=spec["cache_dir"])
+        return datasets.load_dataset(
+            builders.pop(), data_files=[str(p) for p in paths], split="train", cache_dir=spec["cache_dir"]
+        )
     except Exception as e:  # unreadable parquet/JSON, a missing split and the like
-        raise ValueError(f"could not read local data {[str(p) for p in paths]}: "
-                         f"{type(e).__name__}: {e}") from e
+        raise ValueError(
+            f"could not read local data {[str(p) for p in paths]}: {type(e).__name__}: {e}"
+        ) from e
 
 
 def _load_folder(folder: Path, spec: dict, split: str):
@@ -264,5 +295,4 @@ def _load_folder(folder: Path, spec: dict, split: str):
             data = data[split]
         return data
     # A hub-layout mirror (e.g. a snapshot_download of the dataset repo).
-    return datasets.load_dataset(str(folder), spec["config"], split=split,
-                                 cache_dir=spec["cache_dir"])
+    return datasets.load_dataset(str(folder), spec["config"], split=split, cache_dir=spec["cache_dir"])

@@ -17,6 +17,7 @@ exact, and argument names differ. A bound ``lo <= count <= hi`` becomes two IFEv
 with the same id ("at least lo" and "less than hi + 1"), which is exact for integer counts, so
 prompt-level accuracy is unchanged (instruction-level counts such a row twice).
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,26 +35,28 @@ class UnsupportedConstraint(ValueError):
 # func_name -> (IFEval id, {open-instruct argument: IFEval kwarg}) for plain renames.
 _RENAMES: dict[str, tuple[str, dict[str, str]]] = {
     "verify_keywords": ("keywords:existence", {"keyword_list": "keywords"}),
-    "validate_forbidden_words": ("keywords:forbidden_words",
-                                 {"forbidden_words": "forbidden_words"}),
+    "validate_forbidden_words": ("keywords:forbidden_words", {"forbidden_words": "forbidden_words"}),
     "validate_response_language": ("language:response_language", {"language": "language"}),
     "verify_paragraph_count": ("length_constraints:number_paragraphs", {"N": "num_paragraphs"}),
-    "validate_paragraphs": ("length_constraints:nth_paragraph_first_word",
-                            {"N": "num_paragraphs", "i": "nth_paragraph",
-                             "first_word": "first_word"}),
-    "verify_postscript": ("detectable_content:postscript",
-                          {"postscript_marker": "postscript_marker"}),
+    "validate_paragraphs": (
+        "length_constraints:nth_paragraph_first_word",
+        {"N": "num_paragraphs", "i": "nth_paragraph", "first_word": "first_word"},
+    ),
+    "verify_postscript": ("detectable_content:postscript", {"postscript_marker": "postscript_marker"}),
     "validate_placeholders": ("detectable_content:number_placeholders", {"N": "num_placeholders"}),
     "verify_bullet_points": ("detectable_format:number_bullet_lists", {"N": "num_bullets"}),
     "validate_title": ("detectable_format:title", {}),
-    "validate_highlighted_sections": ("detectable_format:number_highlighted_sections",
-                                      {"N": "num_highlights"}),
+    "validate_highlighted_sections": (
+        "detectable_format:number_highlighted_sections",
+        {"N": "num_highlights"},
+    ),
     # IFEval spells the kwarg "section_spliter".
-    "validate_sections": ("detectable_format:multiple_sections",
-                          {"N": "num_sections", "section_splitter": "section_spliter"}),
+    "validate_sections": (
+        "detectable_format:multiple_sections",
+        {"N": "num_sections", "section_splitter": "section_spliter"},
+    ),
     "validate_json_format": ("detectable_format:json_format", {}),
-    "validate_repeat_prompt": ("combination:repeat_prompt",
-                               {"original_prompt": "prompt_to_repeat"}),
+    "validate_repeat_prompt": ("combination:repeat_prompt", {"original_prompt": "prompt_to_repeat"}),
     "validate_two_responses": ("combination:two_responses", {}),
     "validate_uppercase": ("change_case:english_capital", {}),
     "validate_lowercase": ("change_case:english_lowercase", {}),
@@ -65,20 +68,37 @@ _RENAMES: dict[str, tuple[str, dict[str, str]]] = {
 # func_name -> (IFEval id, count kwarg, relation kwarg, tolerance of "around" as f(N)).
 # open-instruct: words and capital words allow max(round(0.1 N), 1), sentences allow 1.
 _COUNTED: dict[str, tuple[str, str, str, Any]] = {
-    "validate_word_constraint": ("length_constraints:number_words", "num_words", "relation",
-                                 lambda n: max(round(n * 0.1), 1)),
-    "verify_sentence_constraint": ("length_constraints:number_sentences", "num_sentences",
-                                   "relation", lambda n: 1),
-    "validate_frequency_capital_words": ("change_case:capital_word_frequency", "capital_frequency",
-                                         "capital_relation", lambda n: max(round(n * 0.1), 1)),
+    "validate_word_constraint": (
+        "length_constraints:number_words",
+        "num_words",
+        "relation",
+        lambda n: max(round(n * 0.1), 1),
+    ),
+    "verify_sentence_constraint": (
+        "length_constraints:number_sentences",
+        "num_sentences",
+        "relation",
+        lambda n: 1,
+    ),
+    "validate_frequency_capital_words": (
+        "change_case:capital_word_frequency",
+        "capital_frequency",
+        "capital_relation",
+        lambda n: max(round(n * 0.1), 1),
+    ),
 }
 
 # Exact counts: func_name -> (IFEval id, open-instruct subject arg, IFEval subject kwarg,
 # count kwarg, relation kwarg).
 _EXACT: dict[str, tuple[str, str, str, str, str]] = {
     "verify_keyword_frequency": ("keywords:frequency", "word", "keyword", "frequency", "relation"),
-    "verify_letter_frequency": ("keywords:letter_frequency", "letter", "letter", "let_frequency",
-                                "let_relation"),
+    "verify_letter_frequency": (
+        "keywords:letter_frequency",
+        "letter",
+        "letter",
+        "let_frequency",
+        "let_relation",
+    ),
 }
 
 KNOWN_FUNCS = tuple(sorted([*_RENAMES, *_COUNTED, *_EXACT, "validate_choice"]))
@@ -103,8 +123,9 @@ def parse_ground_truth(ground_truth: Any) -> tuple[list[str], list[dict]]:
             if isinstance(cid, str):  # a single constraint written without lists
                 cid, ckw = [cid], [ckw]
             if not isinstance(cid, list) or not isinstance(ckw, list) or len(cid) != len(ckw):
-                raise ValueError("'instruction_id' and 'kwargs' must be lists of equal length, "
-                                 f"got {cid!r} and {ckw!r}")
+                raise ValueError(
+                    f"'instruction_id' and 'kwargs' must be lists of equal length, got {cid!r} and {ckw!r}"
+                )
             for iid, kw in zip(cid, ckw):
                 if kw is not None and not isinstance(kw, dict):
                     raise ValueError(f"kwargs of {iid!r} must be an object, got {kw!r}")
@@ -138,8 +159,7 @@ def _parse_text(text: str) -> Any:
     try:  # open-instruct writes some ground truths with Python's repr
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        raise ValueError("ground truth is neither JSON nor a Python literal: "
-                         f"{text!r:.200}") from None
+        raise ValueError(f"ground truth is neither JSON nor a Python literal: {text!r:.200}") from None
 
 
 def _from_func(c: dict) -> list[tuple[str, dict]]:
@@ -164,8 +184,9 @@ def _from_func(c: dict) -> list[tuple[str, dict]]:
         elif q == "around":
             lo, hi = n - tol(n), n + tol(n)
         else:
-            raise ValueError(f"constraint {func!r}: quantifier must be 'at least', 'at most' or "
-                             f"'around', got {q!r}")
+            raise ValueError(
+                f"constraint {func!r}: quantifier must be 'at least', 'at most' or 'around', got {q!r}"
+            )
         return [(iid, kw) for kw in _bounds(lo, hi, count_kw, rel_kw)]
     if func in _EXACT:
         iid, arg, subject_kw, count_kw, rel_kw = _EXACT[func]
@@ -179,8 +200,10 @@ def _from_func(c: dict) -> list[tuple[str, dict]]:
             except (ValueError, SyntaxError):
                 options = None
         if options is not None and set(options) != set(CONSTRAINED_OPTIONS):
-            raise UnsupportedConstraint(f"validate_choice with options {options!r}: IFEval's "
-                                        f"constrained_response only knows {CONSTRAINED_OPTIONS}")
+            raise UnsupportedConstraint(
+                f"validate_choice with options {options!r}: IFEval's "
+                f"constrained_response only knows {CONSTRAINED_OPTIONS}"
+            )
         return [("detectable_format:constrained_response", {})]
     raise ValueError(f"unknown RLVR constraint function {func!r}; known: {', '.join(KNOWN_FUNCS)}")
 
@@ -189,8 +212,7 @@ def _int(func: str, name: str, value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"constraint {func!r}: argument {name!r} must be an integer, "
-                         f"got {value!r}")
+        raise ValueError(f"constraint {func!r}: argument {name!r} must be an integer, got {value!r}")
     return value
 
 

@@ -8,9 +8,17 @@
   paired.py: the grid's scaling gains with paired bootstrap CIs; knowledge.py: factuality by
   likelihood (the world's knowledge items under each cell's teacher-forced distribution).
 """
+
 from sahlab.eft.policy import EFTPolicy, check_shared_tokenizer
 from sahlab.eft.rewind import RewindablePolicy
 from sahlab.eft.speculative import SpeculativeResult, greedy_accept, speculative_accept, speculative_generate
 
-__all__ = ["EFTPolicy", "RewindablePolicy", "SpeculativeResult", "check_shared_tokenizer", "greedy_accept",
-           "speculative_accept", "speculative_generate"]
+__all__ = [
+    "EFTPolicy",
+    "RewindablePolicy",
+    "SpeculativeResult",
+    "check_shared_tokenizer",
+    "greedy_accept",
+    "speculative_accept",
+    "speculative_generate",
+]

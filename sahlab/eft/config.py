@@ -5,6 +5,7 @@ outputs the grid's diagonal reuses, a sweep's n_test larger than a test split, �
 mixture variant without tasks) fails here with one message naming the key, before Snakemake
 schedules anything.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,12 @@ from sahlab.config import ConfigError, split_sizes
 
 # The 2×2 grid: cell -> (pre-training scale role, fine-tuning scale role). The diagonal cells are
 # the real post-trained models; "up" and "down" are emulated.
-CELLS = {"small": ("small", "small"), "up": ("large", "small"),
-         "down": ("small", "large"), "large": ("large", "large")}
+CELLS = {
+    "small": ("small", "small"),
+    "up": ("large", "small"),
+    "down": ("small", "large"),
+    "large": ("large", "large"),
+}
 EMULATED = ("up", "down")
 
 
@@ -44,7 +49,9 @@ def variant_names(config: dict) -> list[str]:
 def scale_models(config: dict) -> dict[str, str]:
     """Role -> model name: small_base, small_post, large_base, large_post."""
     e = config["eft"]
-    return {f"{role}_{stage}": f"{e[role]}-{stage}" for role in ("small", "large") for stage in ("base", "post")}
+    return {
+        f"{role}_{stage}": f"{e[role]}-{stage}" for role in ("small", "large") for stage in ("base", "post")
+    }
 
 
 def max_new_tokens_for(config: dict, task: str) -> int:
@@ -71,16 +78,20 @@ def check_eft_config(config: dict) -> None:
     for role in ("small", "large"):
         stages = scale_stages(config)[e[role]]
         if "base" not in stages:
-            _fail(role, f"EFT needs the base and post models of scale {e[role]!r}, which gives "
-                  f"only {stages}")
+            _fail(role, f"EFT needs the base and post models of scale {e[role]!r}, which gives only {stages}")
     # EFT adds logits token by token: all four members need one vocabulary. Built scales share
     # the pipeline's tokenizer, a hub scale brings its own (two hub scales are checked in the job).
-    kind = {role: "pipeline-built" if "build" in config["scales"][e[role]] else "hub"
-            for role in ("small", "large")}
+    kind = {
+        role: "pipeline-built" if "build" in config["scales"][e[role]] else "hub"
+        for role in ("small", "large")
+    }
     if kind["small"] != kind["large"]:
-        _fail("large", f"scale {e['large']!r} ({kind['large']}) and eft.small {e['small']!r} "
-              f"({kind['small']}) have different tokenizers; EFT adds logits token by token, so "
-              "use two built scales or two hub scales of one model family")
+        _fail(
+            "large",
+            f"scale {e['large']!r} ({kind['large']}) and eft.small {e['small']!r} "
+            f"({kind['small']}) have different tokenizers; EFT adds logits token by token, so "
+            "use two built scales or two hub scales of one model family",
+        )
     tasks = e.get("tasks")
     if tasks is not None:
         if not tasks:
@@ -92,15 +103,20 @@ def check_eft_config(config: dict) -> None:
     test_sizes = split_sizes(config, "test")
     n_eval = config["evaluation"]["n_test"]
     if e["n_test"] > n_eval:
-        _fail("n_test", f"({e['n_test']}) exceeds evaluation.n_test ({n_eval}): the grid's diagonal "
-              "cells reuse the harness's outputs of the post-trained models")
+        _fail(
+            "n_test",
+            f"({e['n_test']}) exceeds evaluation.n_test ({n_eval}): the grid's diagonal "
+            "cells reuse the harness's outputs of the post-trained models",
+        )
     # eft.n_test takes the first n of each split, or the whole split when it is smaller (as the
     # harness's evaluation.n_test does, whose outputs the diagonal reuses); the sweeps need n items
     for task in eft_tasks(config):
         size = test_sizes.get(task)
         if size is not None and e["beta"]["n_test"] > size:
-            _fail("beta.n_test", f"({e['beta']['n_test']}) is larger than the test split of task {task!r} "
-                  f"({size} examples)")
+            _fail(
+                "beta.n_test",
+                f"({e['beta']['n_test']}) is larger than the test split of task {task!r} ({size} examples)",
+            )
     betas = e["beta"]["values"]
     if not betas or len(set(betas)) != len(betas):
         _fail("beta.values", f"give distinct β values, got {betas}")
@@ -112,13 +128,17 @@ def check_eft_config(config: dict) -> None:
         if not sp[key] or len(set(sp[key])) != len(sp[key]):
             _fail(f"speculative.{key}", f"give distinct values, got {sp[key]}")
     if 0 not in sp["temperatures"] and 0.0 not in sp["temperatures"]:
-        _fail("speculative.temperatures", "must include 0 (greedy: speculative outputs are asserted "
-              "identical to plain EFT decoding)")
+        _fail(
+            "speculative.temperatures",
+            "must include 0 (greedy: speculative outputs are asserted identical to plain EFT decoding)",
+        )
     for task in eft_tasks(config):
         size = test_sizes.get(task)
         if size is not None and sp["n_prompts"] > size:
-            _fail("speculative.n_prompts", f"({sp['n_prompts']}) is larger than the test split of task "
-                  f"{task!r} ({size} examples)")
+            _fail(
+                "speculative.n_prompts",
+                f"({sp['n_prompts']}) is larger than the test split of task {task!r} ({size} examples)",
+            )
 
 
 def _check_tasks(tasks: Any, config: dict, key: str) -> None:
@@ -130,15 +150,19 @@ def _check_tasks(tasks: Any, config: dict, key: str) -> None:
 def _check_mixture(mx: dict, config: dict, test_sizes: dict) -> None:
     variants = mx["variants"]
     if len(variants) != 2:
-        _fail("mixture.variants", f"give exactly two fine-tuned variants (name -> tasks), got {list(variants)}")
+        _fail(
+            "mixture.variants", f"give exactly two fine-tuned variants (name -> tasks), got {list(variants)}"
+        )
     for name, tasks in variants.items():
         if not tasks:
             _fail(f"mixture.variants.{name}", "give at least one training task")
         _check_tasks(tasks, config, f"mixture.variants.{name}")
     a, b = (set(t) for t in variants.values())
     if a == b:
-        _fail("mixture.variants", "the two variants train on the same tasks; the λ sweep needs two "
-              "different behaviours")
+        _fail(
+            "mixture.variants",
+            "the two variants train on the same tasks; the λ sweep needs two different behaviours",
+        )
     lams = mx["lambdas"]
     if not lams or len(set(lams)) != len(lams):
         _fail("mixture.lambdas", f"give distinct λ values, got {lams}")
@@ -149,19 +173,27 @@ def _check_mixture(mx: dict, config: dict, test_sizes: dict) -> None:
         for task in tasks:
             size = train_sizes.get(task)
             if size is not None and mx["n_per_task"] > size:
-                _fail("mixture.n_per_task", f"({mx['n_per_task']}) is larger than the training split of "
-                      f"task {task!r} ({size} examples)")
+                _fail(
+                    "mixture.n_per_task",
+                    f"({mx['n_per_task']}) is larger than the training split of "
+                    f"task {task!r} ({size} examples)",
+                )
     for task in {t for tasks in variants.values() for t in tasks}:
         size = test_sizes.get(task)
         if size is not None and mx["n_test"] > size:
-            _fail("mixture.n_test", f"({mx['n_test']}) is larger than the test split of task {task!r} "
-                  f"({size} examples)")
+            _fail(
+                "mixture.n_test",
+                f"({mx['n_test']}) is larger than the test split of task {task!r} ({size} examples)",
+            )
     from sahlab.train.common import resolve_hparams
 
     hp = dict(mx.get("hparams") or {})
     if hp.get("prompt_format", "chat") != "chat":
-        _fail("mixture.hparams", "prompt_format must stay chat: the variants' deltas are combined in the "
-              "post-trained models' chat format")
+        _fail(
+            "mixture.hparams",
+            "prompt_format must stay chat: the variants' deltas are combined in the "
+            "post-trained models' chat format",
+        )
     try:
         resolve_hparams("sft", hp)
     except ValueError as err:

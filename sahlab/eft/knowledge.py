@@ -15,6 +15,7 @@ or post-trained, has seen — which is also how the stage table's knowledge prob
 models. Ranking candidates needs no answer format, so factuality here does not depend on whether
 a member can produce an answer in a given format.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
@@ -30,8 +31,9 @@ TASK = "knowledge"  # the grid's task name of the cloze items
 METRIC = "cloze_accuracy"
 
 
-def eft_completion_logprobs(eft: "EFTPolicy", pairs: Sequence[tuple[str, str]], batch_size: int = 128
-                            ) -> list[np.ndarray]:
+def eft_completion_logprobs(
+    eft: "EFTPolicy", pairs: Sequence[tuple[str, str]], batch_size: int = 128
+) -> list[np.ndarray]:
     """Per-token log-probs (nats) of each completion after its prompt under the EFT distribution.
 
     pairs: (prompt, completion) texts, tokenised separately with `add_special_tokens=False` and
@@ -46,21 +48,23 @@ def eft_completion_logprobs(eft: "EFTPolicy", pairs: Sequence[tuple[str, str]], 
         ctx = tok(prompt, add_special_tokens=False)["input_ids"]
         comp = tok(completion, add_special_tokens=False)["input_ids"]
         if not ctx or not comp:
-            raise ValueError(f"pair {k}: prompt and completion must both tokenise to something, got "
-                             f"{prompt!r}, {completion!r}")
+            raise ValueError(
+                f"pair {k}: prompt and completion must both tokenise to something, got "
+                f"{prompt!r}, {completion!r}"
+            )
         seqs.append((ctx + comp, len(ctx)))
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     order = sorted(range(len(seqs)), key=lambda k: -len(seqs[k][0]))
     out: list[np.ndarray] = [np.zeros(0) for _ in seqs]
     with torch.inference_mode():
         for i in range(0, len(order), batch_size):
-            batch = order[i:i + batch_size]
+            batch = order[i : i + batch_size]
             width = max(len(seqs[k][0]) for k in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
             for r, k in enumerate(batch):
-                ids[r, :len(seqs[k][0])] = torch.tensor(seqs[k][0])
-                mask[r, :len(seqs[k][0])] = 1
+                ids[r, : len(seqs[k][0])] = torch.tensor(seqs[k][0])
+                mask[r, : len(seqs[k][0])] = 1
             member_logps = []
             for _, policy, _ in eft.members:
                 if policy.model.training:
@@ -70,7 +74,7 @@ def eft_completion_logprobs(eft: "EFTPolicy", pairs: Sequence[tuple[str, str]], 
                 member_logps.append(torch.log_softmax(logits.float(), dim=-1))
             for r, k in enumerate(batch):
                 full, first = seqs[k]
-                rows = eft.combine([lp[r, first - 1:len(full) - 1] for lp in member_logps])  # [C, V]
+                rows = eft.combine([lp[r, first - 1 : len(full) - 1] for lp in member_logps])  # [C, V]
                 target = torch.tensor(full[first:], device=rows.device)
                 out[k] = rows.gather(1, target[:, None]).squeeze(1).double().cpu().numpy()
     return out
@@ -93,8 +97,9 @@ def cell_policies(members: dict[str, Any]) -> dict[str, "EFTPolicy"]:
     return out
 
 
-def run_knowledge(dirs: dict[str, str], world, *, n_boot: int, seed: int, batch_size: int = 128
-                  ) -> tuple[list[dict], list[dict]]:
+def run_knowledge(
+    dirs: dict[str, str], world, *, n_boot: int, seed: int, batch_size: int = 128
+) -> tuple[list[dict], list[dict]]:
     """Cloze accuracy of every grid cell on the world's knowledge items: (metric rows, per-item
     records tagged with cell, task = "knowledge" and id = "<person>/<attribute>")."""
     from sahlab.eft.experiment import ROLES, load_members, metric_rows
@@ -110,7 +115,13 @@ def run_knowledge(dirs: dict[str, str], world, *, n_boot: int, seed: int, batch_
         scores = [lp.sum() for lp in eft_completion_logprobs(policy, pairs, batch_size=batch_size)]
         recs, metrics = cloze_results(items, scores, n_boot=n_boot, seed=seed)
         pre, ft = CELLS[cell]
-        rows += metric_rows({METRIC: metrics[METRIC]}, cell=cell, pretrain=pre, finetune=ft,
-                            emulated=cell not in ("small", "large"), task=TASK)
+        rows += metric_rows(
+            {METRIC: metrics[METRIC]},
+            cell=cell,
+            pretrain=pre,
+            finetune=ft,
+            emulated=cell not in ("small", "large"),
+            task=TASK,
+        )
         records += [{"cell": cell, "task": TASK, "id": f"{r['person']}/{r['attribute']}", **r} for r in recs]
     return rows, records

@@ -16,6 +16,7 @@ A metric is recomputed on a resample from per-item additive statistics: a mean m
 BLEU from sacrebleu's segment statistics. Every metric's full-sample value is checked against the
 scorer's (a drifted scorer fails loudly instead of giving intervals of something else).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -26,9 +27,16 @@ from sahlab.eft.config import CELLS
 from sahlab.eval.bootstrap import bootstrap_ci
 
 # metric -> record field whose mean it is (`sahlab.eval.scorers`; cloze: `sahlab.eft.knowledge`)
-MEAN_FIELDS = {"accuracy": "correct", "exact_match": "correct", "prompt_strict": "correct",
-               "prompt_loose": "prompt_loose", "sentence_chrf": "chrf", "format": "format_ok",
-               "cloze_accuracy": "correct", "pass_at_1": "correct"}
+MEAN_FIELDS = {
+    "accuracy": "correct",
+    "exact_match": "correct",
+    "prompt_strict": "correct",
+    "prompt_loose": "prompt_loose",
+    "sentence_chrf": "chrf",
+    "format": "format_ok",
+    "cloze_accuracy": "correct",
+    "pass_at_1": "correct",
+}
 ERROR_KINDS = {"error_format": "format", "error_reasoning": "reasoning"}
 RATIO_LISTS = {"instruction_strict": "strict", "instruction_loose": "loose"}
 CORPUS = ("chrf", "bleu")
@@ -62,12 +70,20 @@ def item_stats(metric: str, records: Sequence[dict]) -> tuple[np.ndarray, Callab
             flat = sums.reshape(-1, sums.shape[-1])
             out = np.array([scorer._compute_score_from_stats(list(s)).score for s in flat])
             return out.reshape(sums.shape[:-1])
+
         return stats, corpus
     raise KeyError(metric)
 
 
-def paired_metric(metric: str, cells: dict[str, Sequence[dict]], reported: dict[str, float], *,
-                  n_boot: int, seed: int, alpha: float = 0.05) -> dict:
+def paired_metric(
+    metric: str,
+    cells: dict[str, Sequence[dict]],
+    reported: dict[str, float],
+    *,
+    n_boot: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> dict:
     """The three paired contrasts of one metric: {"ft": Interval, "pt": Interval, "pt_minus_ft": Interval}.
 
     cells: grid cell ("small", "up", "down", "large") -> per-item records in one item order;
@@ -78,15 +94,23 @@ def paired_metric(metric: str, cells: dict[str, Sequence[dict]], reported: dict[
     first = ids["small"]
     for c, other in ids.items():
         if other != first:
-            raise ValueError(f"{metric}: cell {c!r} scores other items than cell 'small' (or in another order); "
-                             "paired statistics need the same items in every cell")
+            raise ValueError(
+                f"{metric}: cell {c!r} scores other items than cell 'small' (or in another order); "
+                "paired statistics need the same items in every cell"
+            )
     n = len(first)
     built = {c: item_stats(metric, recs) for c, recs in cells.items()}
     for c, (stats, score) in built.items():
         full = float(score(stats.sum(axis=0)))
-        if c in reported and reported[c] is not None and not np.isclose(full, reported[c], atol=1e-6, rtol=1e-6):
-            raise RuntimeError(f"{metric}, cell {c}: recomputed {full} from per-item statistics, the scorer "
-                               f"reported {reported[c]}; sahlab.eft.paired is out of step with the scorer")
+        if (
+            c in reported
+            and reported[c] is not None
+            and not np.isclose(full, reported[c], atol=1e-6, rtol=1e-6)
+        ):
+            raise RuntimeError(
+                f"{metric}, cell {c}: recomputed {full} from per-item statistics, the scorer "
+                f"reported {reported[c]}; sahlab.eft.paired is out of step with the scorer"
+            )
 
     def values(idx):  # idx [n] or [B, n] -> per cell (pretrain, finetune) -> values [B]
         idx = np.atleast_2d(idx)
@@ -97,15 +121,17 @@ def paired_metric(metric: str, cells: dict[str, Sequence[dict]], reported: dict[
 
     out = {}
     for name in ("ft", "pt", "pt_minus_ft"):
+
         def stat(idx, name=name):
             res = _point(values(idx))[name]
             return res[0] if np.ndim(idx) == 1 else res
+
         out[name] = bootstrap_ci(stat, n_boot=n_boot, seed=seed, alpha=alpha, n=n, vectorised=True)
     return out
 
 
 def verdict(interval: dict) -> str:
-    """"> 0" / "< 0" when the interval excludes 0, "= 0" when every resample gives exactly 0 (the
+    """ "> 0" / "< 0" when the interval excludes 0, "= 0" when every resample gives exactly 0 (the
     cells agree item for item, e.g. a format every model meets), else "inconclusive" ("n/a" without one)."""
     low, high = interval.get("ci_low"), interval.get("ci_high")
     if low is None or high is None:
@@ -126,8 +152,14 @@ def _point(v: dict) -> dict[str, float]:
     return {"ft": ft, "pt": pt, "pt_minus_ft": pt - ft}
 
 
-def gains_table(cell_rows: Sequence[dict], records: dict[str, dict[str, Sequence[dict]]], *, n_boot: int,
-                seed: int, alpha: float = 0.05) -> list[dict]:
+def gains_table(
+    cell_rows: Sequence[dict],
+    records: dict[str, dict[str, Sequence[dict]]],
+    *,
+    n_boot: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> list[dict]:
     """One row per task × metric: Δft, Δpt and Δpt − Δft with paired CIs and a verdict each.
 
     cell_rows: the grid's metric rows (cell, task, metric, value); records: cell -> task -> per-item
@@ -142,8 +174,9 @@ def gains_table(cell_rows: Sequence[dict], records: dict[str, dict[str, Sequence
             raise ValueError(f"{task}/{metric}: the grid has {len(by_cell)} of 4 cells")
         point = _point({CELLS[c]: float(v) for c, v in by_cell.items()})
         try:
-            res = paired_metric(metric, {c: records[c][task] for c in CELLS}, by_cell, n_boot=n_boot, seed=seed,
-                                alpha=alpha)
+            res = paired_metric(
+                metric, {c: records[c][task] for c in CELLS}, by_cell, n_boot=n_boot, seed=seed, alpha=alpha
+            )
         except KeyError as err:
             if err.args != (metric,):
                 raise
@@ -151,9 +184,14 @@ def gains_table(cell_rows: Sequence[dict], records: dict[str, dict[str, Sequence
         row = {"task": task, "metric": metric}
         for name in ("ft", "pt", "pt_minus_ft"):
             iv = res[name] if res else {"ci_low": None, "ci_high": None}
-            row.update({name if name == "pt_minus_ft" else f"{name}_gain": point[name],
-                        f"{name}_ci_low": iv["ci_low"], f"{name}_ci_high": iv["ci_high"],
-                        f"{name}_verdict": verdict(iv)})
+            row.update(
+                {
+                    name if name == "pt_minus_ft" else f"{name}_gain": point[name],
+                    f"{name}_ci_low": iv["ci_low"],
+                    f"{name}_ci_high": iv["ci_high"],
+                    f"{name}_verdict": verdict(iv),
+                }
+            )
         row["n"] = len(records["small"][task])
         rows.append(row)
     return rows

@@ -19,6 +19,7 @@ the format the output is read back in), and each member swaps the reference prom
 (`bind_prompts`, done by `render_prompts`) when it is prefilled. Every member keeps its own KV
 cache, attention mask and positions, so prompts of different lengths are exact.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,13 +89,17 @@ class EFTPolicy:
         ]
         for i, delta in enumerate(extra_deltas):
             if not isinstance(delta, (tuple, list)) or len(delta) != 3:
-                raise ValueError(f"extra_deltas[{i}] must be a (beta, ft_model, base_model) triple, got {delta!r}")
+                raise ValueError(
+                    f"extra_deltas[{i}] must be a (beta, ft_model, base_model) triple, got {delta!r}"
+                )
             b = _finite(f"extra_deltas[{i}] beta", delta[0])
             roles += [(f"extra_deltas[{i}].ft", delta[1], b), (f"extra_deltas[{i}].base", delta[2], -b)]
 
         resolved = _resolve_members([(name, spec) for name, spec, _ in roles], tokenizer, dtype)
-        check_shared_tokenizer([(name, tok) for name, (_, tok) in zip([r[0] for r in roles], resolved)],
-                               check_special_tokens=check_special_tokens)
+        check_shared_tokenizer(
+            [(name, tok) for name, (_, tok) in zip([r[0] for r in roles], resolved)],
+            check_special_tokens=check_special_tokens,
+        )
         self.tokenizer = tokenizer if tokenizer is not None else resolved[1][1]
         self.ft_small_model = resolved[1][0]  # the default draft model of speculative up-scaling
 
@@ -106,28 +111,50 @@ class EFTPolicy:
 
         by_model: dict[int, dict] = {}
         for (name, _, weight), (model, tok) in zip(roles, resolved):
-            entry = by_model.setdefault(id(model), {"names": [], "model": model, "weight": 0.0, "tok": tok,
-                                                    "fmt": formats.get(name) if formats else None})
+            entry = by_model.setdefault(
+                id(model),
+                {
+                    "names": [],
+                    "model": model,
+                    "weight": 0.0,
+                    "tok": tok,
+                    "fmt": formats.get(name) if formats else None,
+                },
+            )
             if formats and formats[name] != entry["fmt"]:
-                raise ValueError(f"EFT roles {entry['names'][0]} and {name} are the same model but have prompt "
-                                 f"formats {entry['fmt']!r} and {formats[name]!r}; one model has one format")
+                raise ValueError(
+                    f"EFT roles {entry['names'][0]} and {name} are the same model but have prompt "
+                    f"formats {entry['fmt']!r} and {formats[name]!r}; one model has one format"
+                )
             entry["names"].append(name)
             entry["weight"] += weight
-        self._all = [(" = ".join(e["names"]), RewindablePolicy(e["model"], self.tokenizer), e["weight"])
-                     for e in by_model.values()]
+        self._all = [
+            (" = ".join(e["names"]), RewindablePolicy(e["model"], self.tokenizer), e["weight"])
+            for e in by_model.values()
+        ]
         # Per distinct member: its own tokenizer (native layouts are bound to it) and prompt format.
         self._member_tok = {id(p): e["tok"] for (_, p, _), e in zip(self._all, by_model.values())}
         self._member_fmt = {id(p): e["fmt"] for (_, p, _), e in zip(self._all, by_model.values())}
         self._prompt_maps: dict[int, dict[tuple, list[int]]] = {}  # member -> reference ids -> own ids
         # Zero-weight members (β = 0, or a delta that cancels) change nothing: they are not run. The
         # weights always sum to 1 (each delta sums to 0), so at least one member remains.
-        self.members: list[tuple[str, "RewindablePolicy", float]] = [m for m in self._all if abs(m[2]) > 1e-12]
+        self.members: list[tuple[str, "RewindablePolicy", float]] = [
+            m for m in self._all if abs(m[2]) > 1e-12
+        ]
         self.beta = float(beta)
         self.vocab_size = _common_vocab_width([m[1].model for m in self._all], self.tokenizer)
 
     @classmethod
-    def mixture(cls, base_large: Member, ft_a: Member, ft_b: Member, base_small: Member, lam: float,
-                beta: float = 1.0, **kwargs) -> "EFTPolicy":
+    def mixture(
+        cls,
+        base_large: Member,
+        ft_a: Member,
+        ft_b: Member,
+        base_small: Member,
+        lam: float,
+        beta: float = 1.0,
+        **kwargs,
+    ) -> "EFTPolicy":
         """EFT with the reward mixture λ·r_a + (1 − λ)·r_b of two fine-tunes of the same `base_small`.
 
         r_a = log π_ft_a − log π_base_small, r_b likewise; the mixed delta is scaled by `beta`.
@@ -140,12 +167,24 @@ class EFTPolicy:
             fmts = dict(fmts)
             need = {"base_large", "ft_a", "ft_b", "base_small"}
             if set(fmts) != need:
-                raise ValueError(f"mixture prompt_formats needs exactly the keys {sorted(need)}, got {sorted(fmts)}")
-            kwargs["prompt_formats"] = {"base_large": fmts["base_large"], "ft_small": fmts["ft_a"],
-                                        "base_small": fmts["base_small"], "extra_deltas[0].ft": fmts["ft_b"],
-                                        "extra_deltas[0].base": fmts["base_small"]}
-        return cls(base_large, ft_a, base_small, beta=beta * lam,
-                   extra_deltas=[(beta * (1.0 - lam), ft_b, base_small)], **kwargs)
+                raise ValueError(
+                    f"mixture prompt_formats needs exactly the keys {sorted(need)}, got {sorted(fmts)}"
+                )
+            kwargs["prompt_formats"] = {
+                "base_large": fmts["base_large"],
+                "ft_small": fmts["ft_a"],
+                "base_small": fmts["base_small"],
+                "extra_deltas[0].ft": fmts["ft_b"],
+                "extra_deltas[0].base": fmts["base_small"],
+            }
+        return cls(
+            base_large,
+            ft_a,
+            base_small,
+            beta=beta * lam,
+            extra_deltas=[(beta * (1.0 - lam), ft_b, base_small)],
+            **kwargs,
+        )
 
     def weights(self) -> dict[str, float]:
         """Weight of each distinct member model in the log-linear combination (for logs and tests)."""
@@ -166,7 +205,7 @@ class EFTPolicy:
             raise ValueError(f"combine expects {len(self.members)} member log-prob tensors, got {len(logps)}")
         total = None
         for lp, (_, _, weight) in zip(logps, self.members):
-            term = lp[..., :self.vocab_size].clamp_min(_LOGP_FLOOR)
+            term = lp[..., : self.vocab_size].clamp_min(_LOGP_FLOOR)
             if total is not None and term.device != total.device:
                 term = term.to(total.device)
             term = term if weight == 1.0 else term * weight
@@ -189,8 +228,9 @@ class EFTPolicy:
             out.append(policy.prefill(ids, mask))
         return out
 
-    def member_inputs(self, policy: "RewindablePolicy", input_ids: "torch.LongTensor",
-                      attention_mask: "torch.LongTensor") -> tuple["torch.LongTensor", "torch.LongTensor"]:
+    def member_inputs(
+        self, policy: "RewindablePolicy", input_ids: "torch.LongTensor", attention_mask: "torch.LongTensor"
+    ) -> tuple["torch.LongTensor", "torch.LongTensor"]:
         """The left-padded prompts `policy` (a member) is prefilled with for these reference prompts."""
         import torch
 
@@ -201,9 +241,11 @@ class EFTPolicy:
         for r in range(input_ids.shape[0]):
             key = tuple(input_ids[r][attention_mask[r].bool()].tolist())
             if key not in table:
-                raise ValueError(f"EFT member {self._member_name(policy)} has its own prompt format, but prompt "
-                                 f"row {r} was not bound to its rendering: render prompts with "
-                                 "EFTPolicy.render_prompts (or bind_prompts) before decoding them")
+                raise ValueError(
+                    f"EFT member {self._member_name(policy)} has its own prompt format, but prompt "
+                    f"row {r} was not bound to its rendering: render prompts with "
+                    "EFTPolicy.render_prompts (or bind_prompts) before decoding them"
+                )
             rows.append(table[key])
         pad = self._member_tok[id(policy)].pad_token_id
         pad = pad if pad is not None else 0
@@ -211,8 +253,8 @@ class EFTPolicy:
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for r, row in enumerate(rows):
-            ids[r, width - len(row):] = torch.tensor(row, dtype=torch.long)
-            mask[r, width - len(row):] = 1
+            ids[r, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[r, width - len(row) :] = 1
         return ids, mask
 
     def bind_prompts(self, reference: Sequence[str], own: dict[str, Sequence[str]]) -> None:
@@ -231,15 +273,20 @@ class EFTPolicy:
             policy = self._policy_of_role(role)
             prompts = list(prompts)
             if len(prompts) != len(reference):
-                raise ValueError(f"bind_prompts: {len(prompts)} prompts for member {role}, "
-                                 f"{len(reference)} reference prompts")
+                raise ValueError(
+                    f"bind_prompts: {len(prompts)} prompts for member {role}, "
+                    f"{len(reference)} reference prompts"
+                )
             table = self._prompt_maps.setdefault(id(policy), {})
-            for i, (key, ids) in enumerate(zip(ref_ids, encode_prompts(self._member_tok[id(policy)], prompts)
-                                               if prompts else [])):
+            for i, (key, ids) in enumerate(
+                zip(ref_ids, encode_prompts(self._member_tok[id(policy)], prompts) if prompts else [])
+            ):
                 if table.get(key, ids) != ids:
-                    raise ValueError(f"bind_prompts: reference prompt {i} ({reference[i]!r}) is bound to two "
-                                     f"different prompts of member {role}; the reference format cannot tell "
-                                     "them apart")
+                    raise ValueError(
+                        f"bind_prompts: reference prompt {i} ({reference[i]!r}) is bound to two "
+                        f"different prompts of member {role}; the reference format cannot tell "
+                        "them apart"
+                    )
                 table[key] = ids
 
     def render_prompts(self, examples: Sequence[str | dict], task: str | None) -> list[str]:
@@ -319,8 +366,9 @@ def _check_formats(formats: dict[str, str] | None, roles: list[str]) -> dict[str
     missing = [r for r in roles if r not in formats]
     unknown = [r for r in formats if r not in roles]
     if missing or unknown:
-        raise ValueError(f"prompt_formats must give one format per EFT role {roles}; missing {missing}, "
-                         f"unknown {unknown}")
+        raise ValueError(
+            f"prompt_formats must give one format per EFT role {roles}; missing {missing}, unknown {unknown}"
+        )
     bad = {r: f for r, f in formats.items() if f not in RENDER_FORMATS}
     if bad:
         raise ValueError(f"prompt_formats: unknown format(s) {bad}; allowed: {list(RENDER_FORMATS)}")
@@ -357,21 +405,26 @@ def _resolve_members(specs: list[tuple[str, Member]], tokenizer, dtype) -> list[
             if tokenizer is None:
                 source = getattr(spec, "name_or_path", "") or ""
                 if not source or not os.path.isdir(source):
-                    raise ValueError(f"EFT member {name}: a bare model needs `tokenizer=` (or pass a ModelPolicy, "
-                                     "or a save_pretrained folder holding the tokenizer)")
+                    raise ValueError(
+                        f"EFT member {name}: a bare model needs `tokenizer=` (or pass a ModelPolicy, "
+                        "or a save_pretrained folder holding the tokenizer)"
+                    )
                 from transformers import AutoTokenizer
 
                 out.append((spec, AutoTokenizer.from_pretrained(source)))
             else:
                 out.append((spec, tokenizer))
         else:
-            raise ValueError(f"EFT member {name}: expected a model, a ModelPolicy or a model folder, "
-                             f"got {type(spec).__name__}")
+            raise ValueError(
+                f"EFT member {name}: expected a model, a ModelPolicy or a model folder, "
+                f"got {type(spec).__name__}"
+            )
     return out
 
 
-def check_shared_tokenizer(named: Sequence[tuple[str, "PreTrainedTokenizerBase"]],
-                           check_special_tokens: bool = True) -> None:
+def check_shared_tokenizer(
+    named: Sequence[tuple[str, "PreTrainedTokenizerBase"]], check_special_tokens: bool = True
+) -> None:
     """Raise a ValueError naming the first pair of members whose tokenizers differ.
 
     Compared: the vocabulary (`get_vocab()`: every token string and its id) and, if
@@ -397,14 +450,16 @@ def check_shared_tokenizer(named: Sequence[tuple[str, "PreTrainedTokenizerBase"]
             raise ValueError(
                 f"EFT members must share a tokenizer, but {ref_name} and {name} have different vocabularies "
                 f"(sizes {len(a)} vs {len(b)}; only in {ref_name}: {only_a}; only in {name}: {only_b}; "
-                f"different ids: {moved})")
+                f"different ids: {moved})"
+            )
         if check_special_tokens:
             for field in (*_SPECIAL_ROLES, "special_ids"):
                 if sig[field] != ref_sig[field]:
                     raise ValueError(
                         f"EFT members must share a tokenizer, but {ref_name} and {name} differ in {field} "
                         f"({ref_sig[field]} vs {sig[field]}); pass check_special_tokens=False if only the role "
-                        "names differ over an identical vocabulary")
+                        "names differ over an identical vocabulary"
+                    )
 
 
 def _tokenizer_signature(tok) -> dict:
@@ -423,6 +478,8 @@ def _common_vocab_width(models, tokenizer) -> int:
         widths.append(int(head.weight.shape[0]) if head is not None else int(model.config.vocab_size))
     width = min(widths)
     if width < len(tokenizer):
-        raise ValueError(f"EFT members' output layers have {widths} rows, fewer than the tokenizer's "
-                         f"{len(tokenizer)} tokens")
+        raise ValueError(
+            f"EFT members' output layers have {widths} rows, fewer than the tokenizer's "
+            f"{len(tokenizer)} tokens"
+        )
     return width

@@ -8,6 +8,7 @@ cut the cache per row: a row's rejected entries stay in the cache but are masked
 alone. Columns that no row keeps are cropped from the cache (`DynamicCache.crop`), which bounds
 the dead entries to the spread of acceptance lengths within one round.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -32,14 +33,21 @@ class RewindablePolicy(ModelPolicy):
         if self._cache is None:
             raise ValueError("RewindablePolicy.extend called before prefill")
         if tokens.dim() != 2 or tokens.shape[0] != self._mask.shape[0] or tokens.shape[1] < 1:
-            raise ValueError(f"extend expects tokens [batch={self._mask.shape[0]}, k>=1], got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"extend expects tokens [batch={self._mask.shape[0]}, k>=1], got {tuple(tokens.shape)}"
+            )
         k = tokens.shape[1]
         with torch.inference_mode():
             tokens = tokens.to(self._mask.device)
             self._mask = torch.cat([self._mask, torch.ones_like(self._mask[:, :1]).expand(-1, k)], dim=1)
             positions = self._next_pos[:, None] + torch.arange(k, device=tokens.device)[None, :]
-            out = self.model(input_ids=tokens, attention_mask=self._mask, position_ids=positions,
-                             past_key_values=self._cache, use_cache=True)
+            out = self.model(
+                input_ids=tokens,
+                attention_mask=self._mask,
+                position_ids=positions,
+                past_key_values=self._cache,
+                use_cache=True,
+            )
             self._next_pos = self._next_pos + k
             return torch.log_softmax(out.logits.float(), dim=-1)
 
@@ -56,23 +64,27 @@ class RewindablePolicy(ModelPolicy):
             raise ValueError(f"rewind: appended={appended} outside [0, {self._mask.shape[1]}] cached tokens")
         keep = keep.to(self._mask.device)
         if keep.shape != (self._mask.shape[0],) or bool((keep < 0).any()) or bool((keep > appended).any()):
-            raise ValueError(f"rewind: keep must be [batch={self._mask.shape[0]}] with values in [0, {appended}], "
-                             f"got {keep.tolist()}")
+            raise ValueError(
+                f"rewind: keep must be [batch={self._mask.shape[0]}] with values in [0, {appended}], "
+                f"got {keep.tolist()}"
+            )
         if appended == 0:
             return
         for layer in self._cache.layers:
             if not getattr(layer, "is_croppable", True) or getattr(layer, "is_sliding", False):
-                raise ValueError(f"{type(self.model).__name__} uses a {type(layer).__name__} cache layer, which "
-                                 "cannot be rewound; speculative decoding needs full-attention models")
+                raise ValueError(
+                    f"{type(self.model).__name__} uses a {type(layer).__name__} cache layer, which "
+                    "cannot be rewound; speculative decoding needs full-attention models"
+                )
         with torch.inference_mode():
             width = self._mask.shape[1]
             forget = torch.arange(appended, device=keep.device)[None, :] >= keep[:, None]  # [B, appended]
             mask = self._mask.clone()
-            mask[:, width - appended:][forget] = 0
+            mask[:, width - appended :][forget] = 0
             unused = appended - int(keep.max())
             if unused:
                 self._cache.crop(-unused)  # transformers 5: a negative count removes that many tokens
-                mask = mask[:, :width - unused]
+                mask = mask[:, : width - unused]
             self._mask = mask
             self._next_pos = self._next_pos - (appended - keep)
 

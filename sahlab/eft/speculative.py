@@ -18,6 +18,7 @@ entries are masked out per row), so batching changes speed, not results. Rows th
 stop string, token budget) are dropped from every cache, since with uneven acceptance they finish
 rounds apart.
 """
+
 from __future__ import annotations
 
 import time
@@ -47,7 +48,9 @@ class SpeculativeResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def greedy_accept(p_logp: "torch.Tensor", drafts: "torch.LongTensor") -> tuple["torch.LongTensor", "torch.LongTensor"]:
+def greedy_accept(
+    p_logp: "torch.Tensor", drafts: "torch.LongTensor"
+) -> tuple["torch.LongTensor", "torch.LongTensor"]:
     """Greedy verification: accept drafts while they equal the target argmax.
 
     p_logp [B, k+1, V]: target scores at each draft position and after the last draft; drafts [B, k].
@@ -59,8 +62,12 @@ def greedy_accept(p_logp: "torch.Tensor", drafts: "torch.LongTensor") -> tuple["
     return n, target.gather(1, n[:, None]).squeeze(1)
 
 
-def speculative_accept(p: "torch.Tensor", q: "torch.Tensor", drafts: "torch.LongTensor",
-                       generator: "torch.Generator | None" = None) -> tuple["torch.LongTensor", "torch.LongTensor"]:
+def speculative_accept(
+    p: "torch.Tensor",
+    q: "torch.Tensor",
+    drafts: "torch.LongTensor",
+    generator: "torch.Generator | None" = None,
+) -> tuple["torch.LongTensor", "torch.LongTensor"]:
     """The speculative-sampling accept/reject rule on probability tensors.
 
     p [B, k+1, V]: target probabilities at each draft position and after the last draft;
@@ -74,8 +81,10 @@ def speculative_accept(p: "torch.Tensor", q: "torch.Tensor", drafts: "torch.Long
 
     bsz, k = drafts.shape
     if p.shape[:2] != (bsz, k + 1) or q.shape[:2] != (bsz, k) or p.shape[-1] != q.shape[-1]:
-        raise ValueError(f"speculative_accept: p {tuple(p.shape)} must be [B, k+1, V] and q {tuple(q.shape)} "
-                         f"[B, k, V] for drafts {tuple(drafts.shape)}")
+        raise ValueError(
+            f"speculative_accept: p {tuple(p.shape)} must be [B, k+1, V] and q {tuple(q.shape)} "
+            f"[B, k, V] for drafts {tuple(drafts.shape)}"
+        )
     rows = torch.arange(bsz, device=p.device)
     if k:
         p_d = p[:, :k].gather(-1, drafts[..., None]).squeeze(-1)
@@ -131,8 +140,17 @@ def speculative_generate(
         raise ValueError(f"k (drafted tokens per verification) must be >= 1, got {k}")
     stop_strings = check_decoding_args(max_new_tokens, batch_size, temperature, stop_strings)
     prompts = list(prompts)
-    stats = {"k": k, "proposed": 0, "accepted": 0, "row_verifications": 0, "row_tokens": 0,
-             "row_draft_steps": 0, "verifications": 0, "draft_steps": 0, "new_tokens": 0}
+    stats = {
+        "k": k,
+        "proposed": 0,
+        "accepted": 0,
+        "row_verifications": 0,
+        "row_tokens": 0,
+        "row_draft_steps": 0,
+        "verifications": 0,
+        "draft_steps": 0,
+        "new_tokens": 0,
+    }
     if not prompts or max_new_tokens == 0:
         return SpeculativeResult([""] * len(prompts), [[] for _ in prompts], _finish(stats, 0.0))
 
@@ -143,14 +161,25 @@ def speculative_generate(
 
     start = time.perf_counter()
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))  # as generate: same batches
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     outputs: list[str] = [""] * len(prompts)
     token_ids: list[list[int]] = [[] for _ in prompts]
     device = eft.members[0][1].device
     generator = torch.Generator(device=device).manual_seed(seed) if temperature > 0 else None
     for batch in tqdm(batches, desc="speculative", unit="batch", disable=not progress):
-        rows = _speculative_batch(eft, drafter, [encoded[i] for i in batch], max_new_tokens, k, pad_id, eos,
-                                  stop_strings, temperature, generator, stats)
+        rows = _speculative_batch(
+            eft,
+            drafter,
+            [encoded[i] for i in batch],
+            max_new_tokens,
+            k,
+            pad_id,
+            eos,
+            stop_strings,
+            temperature,
+            generator,
+            stats,
+        )
         for i, (text, ids) in zip(batch, rows):
             outputs[i], token_ids[i] = text, ids
     eft.reset()
@@ -195,11 +224,24 @@ def flop_weighted_speedup(eft: "EFTPolicy", stats: dict, draft: Any = None) -> f
 
 
 def _finish(stats: dict, wall: float) -> dict:
-    out = {key: stats[key] for key in ("k", "proposed", "accepted", "verifications", "draft_steps", "new_tokens",
-                                       "row_verifications", "row_draft_steps", "row_tokens")}
+    out = {
+        key: stats[key]
+        for key in (
+            "k",
+            "proposed",
+            "accepted",
+            "verifications",
+            "draft_steps",
+            "new_tokens",
+            "row_verifications",
+            "row_draft_steps",
+            "row_tokens",
+        )
+    }
     out["acceptance_rate"] = stats["accepted"] / stats["proposed"] if stats["proposed"] else float("nan")
-    out["tokens_per_verification"] = (stats["row_tokens"] / stats["row_verifications"]
-                                      if stats["row_verifications"] else float("nan"))
+    out["tokens_per_verification"] = (
+        stats["row_tokens"] / stats["row_verifications"] if stats["row_verifications"] else float("nan")
+    )
     out["wall_time_s"] = wall
     return out
 
@@ -221,13 +263,26 @@ def _draft_policy(eft: "EFTPolicy", draft):
         policy = RewindablePolicy(draft, tokenizer)
     head = policy.model.get_output_embeddings()
     if head is not None and head.weight.shape[0] < eft.vocab_size:
-        raise ValueError(f"draft model's output layer has {head.weight.shape[0]} rows, fewer than the EFT "
-                         f"vocabulary width {eft.vocab_size}")
+        raise ValueError(
+            f"draft model's output layer has {head.weight.shape[0]} rows, fewer than the EFT "
+            f"vocabulary width {eft.vocab_size}"
+        )
     return policy
 
 
-def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int, k: int, pad_id: int,
-                       eos: list[int], stop_strings: list[str], temperature: float, generator, stats: dict):
+def _speculative_batch(
+    eft,
+    drafter,
+    rows: list[list[int]],
+    max_new_tokens: int,
+    k: int,
+    pad_id: int,
+    eos: list[int],
+    stop_strings: list[str],
+    temperature: float,
+    generator,
+    stats: dict,
+):
     import torch
 
     from sahlab.eval.generate import TAIL_SLACK, cut_at_stop
@@ -238,8 +293,8 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
     input_ids = torch.full((n, width), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((n, width), dtype=torch.long)
     for r, ids in enumerate(rows):
-        input_ids[r, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[r, width - len(ids):] = 1
+        input_ids[r, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[r, width - len(ids) :] = 1
 
     members = [policy for _, policy, _ in eft.members]
     draft_idx = next((i for i, policy in enumerate(members) if policy is drafter), None)
@@ -272,8 +327,11 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
             q_cur = drafter.step(drafts[-1])
         q_steps.append(q_cur[..., :vocab])
         stats["draft_steps"] += kk + (pending is not None)
-        drafts_t = (torch.stack(drafts, dim=1) if drafts
-                    else torch.zeros((len(alive), 0), dtype=torch.long, device=q_cur.device))
+        drafts_t = (
+            torch.stack(drafts, dim=1)
+            if drafts
+            else torch.zeros((len(alive), 0), dtype=torch.long, device=q_cur.device)
+        )
         # 2. every other member scores pending + drafts in one pass
         fed = drafts_t if pending is None else torch.cat([pending[:, None], drafts_t], dim=1)
         logps = []
@@ -293,7 +351,9 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
             n_acc, nxt = greedy_accept(p_all, drafts_t)
         else:
             p_prob = torch.softmax(p_all / temperature, dim=-1)
-            q_prob = torch.softmax(torch.stack(q_steps[:kk], dim=1) / temperature, dim=-1) if kk else p_prob[:, :0]
+            q_prob = (
+                torch.softmax(torch.stack(q_steps[:kk], dim=1) / temperature, dim=-1) if kk else p_prob[:, :0]
+            )
             n_acc, nxt = speculative_accept(p_prob, q_prob, drafts_t, generator)
         # 4. rewind every cache to pending + accepted drafts
         keep = n_acc + (0 if pending is None else 1)
@@ -309,8 +369,15 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
             stats["accepted"] += n_list[pos]
             stats["row_verifications"] += 1
             stats["row_tokens"] += n_list[pos] + 1
-            if _append(out[r], drafts_list[pos][:n_list[pos]] + [nxt_list[pos]], eos_set, max_new_tokens,
-                       tokenizer, stop_strings, tail):
+            if _append(
+                out[r],
+                drafts_list[pos][: n_list[pos]] + [nxt_list[pos]],
+                eos_set,
+                max_new_tokens,
+                tokenizer,
+                stop_strings,
+                tail,
+            ):
                 still.append(pos)
         if still and len(still) < len(alive):  # drop finished rows from every cache
             index = torch.tensor(still, dtype=torch.long)
@@ -324,8 +391,15 @@ def _speculative_batch(eft, drafter, rows: list[list[int]], max_new_tokens: int,
     return [(cut_at_stop(text, stop_strings), ids) for text, ids in zip(texts, out)]
 
 
-def _append(row: list[int], new: list[int], eos: set[int], max_new_tokens: int, tokenizer,
-            stop_strings: list[str], tail: int) -> bool:
+def _append(
+    row: list[int],
+    new: list[int],
+    eos: set[int],
+    max_new_tokens: int,
+    tokenizer,
+    stop_strings: list[str],
+    tail: int,
+) -> bool:
     """Add a round's tokens to a row as the harness would one by one; return whether it still runs."""
     for tok in new:
         if tok in eos:

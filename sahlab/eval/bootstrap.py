@@ -16,6 +16,7 @@ Three paths, from fastest to most general:
 * :func:`bootstrap_ci` with a callable ``statistic(indices) -> float``: recomputed on each
   resample (cost = n_boot × one evaluation of the statistic).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -30,8 +31,11 @@ def resample_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
     """The (n_boot, n) matrix of bootstrap indices (rows drawn with replacement) for `seed`."""
     if n < 0 or n_boot < 0:
         raise ValueError(f"n and n_boot must be >= 0, got n={n}, n_boot={n_boot}")
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n)) if n else \
-        np.zeros((n_boot, 0), dtype=np.int64)
+    return (
+        np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+        if n
+        else np.zeros((n_boot, 0), dtype=np.int64)
+    )
 
 
 def resample_counts(n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -61,9 +65,15 @@ def _check(n_boot: int, alpha: float) -> None:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
 
 
-def bootstrap_ci(data: Sequence[float] | np.ndarray | Callable[[np.ndarray], float],
-                 n_boot: int = 1000, seed: int = 0, alpha: float = 0.05, *,
-                 n: int | None = None, vectorised: bool = False) -> Interval:
+def bootstrap_ci(
+    data: Sequence[float] | np.ndarray | Callable[[np.ndarray], float],
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    n: int | None = None,
+    vectorised: bool = False,
+) -> Interval:
     """Statistic and its (1 − alpha) percentile bootstrap interval.
 
     `data` is either per-example values (the statistic is their mean) or a callable
@@ -84,8 +94,7 @@ def bootstrap_ci(data: Sequence[float] | np.ndarray | Callable[[np.ndarray], flo
         if vectorised:
             boot = np.asarray(data(idx), dtype=float)
             if boot.shape != (n_boot,):
-                raise ValueError(f"vectorised statistic must return shape ({n_boot},), "
-                                 f"got {boot.shape}")
+                raise ValueError(f"vectorised statistic must return shape ({n_boot},), got {boot.shape}")
         else:
             boot = np.array([data(row) for row in idx], dtype=float)
         return _interval(value, boot, alpha, n)
@@ -98,9 +107,13 @@ def bootstrap_ci(data: Sequence[float] | np.ndarray | Callable[[np.ndarray], flo
     return _interval(values.mean(), values[idx].mean(axis=1), alpha, values.size)
 
 
-def bootstrap_summed(stats: np.ndarray | Sequence[Sequence[float]],
-                     score: Callable[[np.ndarray], float],
-                     n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> Interval:
+def bootstrap_summed(
+    stats: np.ndarray | Sequence[Sequence[float]],
+    score: Callable[[np.ndarray], float],
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> Interval:
     """Corpus statistic ``score(stats.sum(axis=0))`` and its percentile bootstrap interval.
 
     `stats` is an (n, k) array of per-example additive sufficient statistics (e.g.

@@ -18,6 +18,7 @@ A format error means the output is not an answer of the asked kind, whatever its
 An example's error is 1 - `correct` (translation: 1 - sentence chrF/100), charged wholly to
 format or to content, so per N the two shares add up to the error the fits use.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,7 +57,8 @@ class ErrorSplit:
                 meta = r.get("metadata") or {}
                 if meta.get("answer_attr") is not None and meta.get("answer") is not None:
                     self.values.setdefault(meta["answer_attr"], set()).add(
-                        normalize_answer(str(meta["answer"])))
+                        normalize_answer(str(meta["answer"]))
+                    )
         elif task == "translation":
             for r in rows:
                 self.lexicon.update(_words(str(r.get("reference", ""))))
@@ -80,8 +82,11 @@ class ErrorSplit:
         if self.task == "instructions":
             if not output.strip():
                 return False
-            return all(ok for iid, ok in zip(record["instruction_id_list"], record["strict"])
-                       if is_layout_instruction(iid))
+            return all(
+                ok
+                for iid, ok in zip(record["instruction_id_list"], record["strict"])
+                if is_layout_instruction(iid)
+            )
         if self.task == "translation":
             if not self.lexicon:
                 return bool(record["format_ok"])
@@ -94,8 +99,9 @@ class ErrorSplit:
         return bool(record["format_ok"])
 
 
-def split_errors(task: str, outputs: Sequence[str], examples: Sequence[dict],
-                 reference_rows: Iterable[dict] = ()) -> list[dict]:
+def split_errors(
+    task: str, outputs: Sequence[str], examples: Sequence[dict], reference_rows: Iterable[dict] = ()
+) -> list[dict]:
     """Score `outputs` (in the task's form) against `examples` and split each example's error:
     one dict per example with correct, format_ok, error_format, error_content (error_format +
     error_content = 1 - correct) and kind ("correct", "format" or "content")."""
@@ -109,7 +115,14 @@ def split_errors(task: str, outputs: Sequence[str], examples: Sequence[dict],
         fmt = split.format_ok(rec, ex, o)
         err = 1.0 - correct
         kind = "correct" if err <= 0 else ("content" if fmt else "format")
-        out.append({"id": ex.get("id"), "correct": correct, "format_ok": fmt,
-                    "error_format": 0.0 if fmt else err, "error_content": err if fmt else 0.0,
-                    "kind": kind})
+        out.append(
+            {
+                "id": ex.get("id"),
+                "correct": correct,
+                "format_ok": fmt,
+                "error_format": 0.0 if fmt else err,
+                "error_content": err if fmt else 0.0,
+                "kind": kind,
+            }
+        )
     return out

@@ -4,6 +4,7 @@
 batch holds similar lengths (less padding), left-padded, prefilled once and extended one token per step
 through the policy's KV cache. Outputs come back in the caller's order.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
@@ -19,8 +20,12 @@ if TYPE_CHECKING:
 TAIL_SLACK = 8
 
 
-def render_prompts(tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[str | dict],
-                   prompt_format: str, task: str | None = None) -> list[str]:
+def render_prompts(
+    tokenizer: "PreTrainedTokenizerBase",
+    prompts: Sequence[str | dict],
+    prompt_format: str,
+    task: str | None = None,
+) -> list[str]:
     """Render task prompts (strings, or common-schema rows: the native layouts may read their
     metadata) as model input text in `prompt_format`, see `format_prompt`."""
     from sahlab.models.prompting import format_prompt
@@ -28,8 +33,7 @@ def render_prompts(tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[str |
     return [format_prompt(tokenizer, p, prompt_format, task) for p in prompts]
 
 
-def check_decoding_args(max_new_tokens: int, batch_size: int, temperature: float,
-                        stop_strings) -> list[str]:
+def check_decoding_args(max_new_tokens: int, batch_size: int, temperature: float, stop_strings) -> list[str]:
     """Validate the decoding arguments shared by every decoder; returns the stop strings as a list."""
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
@@ -50,8 +54,10 @@ def encode_prompts(tokenizer, prompts: list[str]) -> list[list[int]]:
     encoded = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     empty = [i for i, ids in enumerate(encoded) if not ids]
     if empty:
-        raise ValueError(f"prompts {empty[:10]} tokenise to nothing; every prompt needs at least one token "
-                         "(render them with render_prompts, which adds BOS)")
+        raise ValueError(
+            f"prompts {empty[:10]} tokenise to nothing; every prompt needs at least one token "
+            "(render them with render_prompts, which adds BOS)"
+        )
     return encoded
 
 
@@ -108,7 +114,7 @@ def generate(
 
     # Longest first: the biggest batch (peak memory) runs first, so an out-of-memory shows at once.
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     outputs: list[str] = [""] * len(prompts)
     state = {"generator": None}
     # Data-parallel (processes of a `parallel:` block): each process decodes every world-th batch
@@ -119,12 +125,23 @@ def generate(
 
     rank, world = rank_world()
     if temperature > 0 and world > 1:
-        raise ValueError("data-parallel generation is greedy only (temperature 0): sampled "
-                         "outputs depend on the whole batch sequence; run sampling on one process")
+        raise ValueError(
+            "data-parallel generation is greedy only (temperature 0): sampled "
+            "outputs depend on the whole batch sequence; run sampling on one process"
+        )
     mine = batches[rank::world]
     for batch in tqdm(mine, desc="generate", unit="batch", disable=not progress or rank > 0):
-        texts = _generate_batch(policy, [encoded[i] for i in batch], max_new_tokens, pad_id, eos,
-                                stop_strings, temperature, seed, state)
+        texts = _generate_batch(
+            policy,
+            [encoded[i] for i in batch],
+            max_new_tokens,
+            pad_id,
+            eos,
+            stop_strings,
+            temperature,
+            seed,
+            state,
+        )
         for i, text in zip(batch, texts):
             outputs[i] = text
     if world > 1:
@@ -144,8 +161,17 @@ def _eos_ids(tokenizer, eos_token_ids) -> list[int]:
     return [int(i) for i in eos_token_ids]
 
 
-def _generate_batch(policy, rows: list[list[int]], max_new_tokens: int, pad_id: int, eos: list[int],
-                    stop_strings: list[str], temperature: float, seed: int, state: dict) -> list[str]:
+def _generate_batch(
+    policy,
+    rows: list[list[int]],
+    max_new_tokens: int,
+    pad_id: int,
+    eos: list[int],
+    stop_strings: list[str],
+    temperature: float,
+    seed: int,
+    state: dict,
+) -> list[str]:
     import torch
 
     tokenizer = policy.tokenizer
@@ -153,8 +179,8 @@ def _generate_batch(policy, rows: list[list[int]], max_new_tokens: int, pad_id: 
     input_ids = torch.full((n, width), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((n, width), dtype=torch.long)
     for r, ids in enumerate(rows):
-        input_ids[r, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[r, width - len(ids):] = 1
+        input_ids[r, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[r, width - len(ids) :] = 1
 
     logp = policy.prefill(input_ids, attention_mask)
     if temperature > 0 and state["generator"] is None:
@@ -181,7 +207,7 @@ def _generate_batch(policy, rows: list[list[int]], max_new_tokens: int, pad_id: 
             # the newest token, so it lies within the tail.
             live = running.nonzero().squeeze(1).tolist()
             start = max(0, t + 1 - tail)
-            tails = tokenizer.batch_decode(generated[live, start:t + 1].tolist(), skip_special_tokens=True)
+            tails = tokenizer.batch_decode(generated[live, start : t + 1].tolist(), skip_special_tokens=True)
             for r, text in zip(live, tails):
                 if any(s in text for s in stop_strings):
                     running[r] = False
@@ -189,13 +215,15 @@ def _generate_batch(policy, rows: list[list[int]], max_new_tokens: int, pad_id: 
             break
         logp = policy.step(nxt)
 
-    texts = tokenizer.batch_decode([generated[r, :kept[r]].tolist() for r in range(n)], skip_special_tokens=True)
+    texts = tokenizer.batch_decode(
+        [generated[r, : kept[r]].tolist() for r in range(n)], skip_special_tokens=True
+    )
     return [cut_at_stop(text, stop_strings) for text in texts]
 
 
 def cut_at_stop(text: str, stop_strings: list[str]) -> str:
     cuts = [i for i in (text.find(s) for s in stop_strings) if i >= 0]
-    return text[:min(cuts)] if cuts else text
+    return text[: min(cuts)] if cuts else text
 
 
 def sequence_logprobs(
@@ -234,12 +262,16 @@ def sequence_logprobs(
             ctx = tokenizer(item[0], add_special_tokens=False)["input_ids"]
             comp = tokenizer(item[1], add_special_tokens=False)["input_ids"]
             if not ctx:
-                raise ValueError(f"item {k}: the prompt tokenises to nothing; the first completion token "
-                                 "needs a context (start the prompt with BOS)")
+                raise ValueError(
+                    f"item {k}: the prompt tokenises to nothing; the first completion token "
+                    "needs a context (start the prompt with BOS)"
+                )
             seqs.append((ctx + comp, len(ctx)))
         else:
-            raise ValueError(f"item {k}: expected a text str or a (prompt, completion) pair of str, "
-                             f"got {type(item).__name__}")
+            raise ValueError(
+                f"item {k}: expected a text str or a (prompt, completion) pair of str, "
+                f"got {type(item).__name__}"
+            )
 
     limit = getattr(model.config, "max_position_embeddings", None)
     too_long = [k for k, (ids, _) in enumerate(seqs) if limit and len(ids) > limit]
@@ -249,8 +281,10 @@ def sequence_logprobs(
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     results: list[np.ndarray] = [np.zeros(0) for _ in seqs]
-    order = sorted((k for k in range(len(seqs)) if len(seqs[k][0]) > seqs[k][1]), key=lambda k: -len(seqs[k][0]))
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    order = sorted(
+        (k for k in range(len(seqs)) if len(seqs[k][0]) > seqs[k][1]), key=lambda k: -len(seqs[k][0])
+    )
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     with torch.inference_mode():
         for batch in tqdm(batches, desc="logprobs", unit="batch", disable=not progress):
             width = max(len(seqs[k][0]) for k in batch)
@@ -258,13 +292,13 @@ def sequence_logprobs(
             mask = torch.zeros((len(batch), width), dtype=torch.long)
             for r, k in enumerate(batch):
                 ids = seqs[k][0]
-                input_ids[r, :len(ids)] = torch.tensor(ids, dtype=torch.long)
-                mask[r, :len(ids)] = 1
+                input_ids[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+                mask[r, : len(ids)] = 1
             logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             for r, k in enumerate(batch):
                 ids, first = seqs[k]
                 # logits at position i predict token i + 1; normalise only the rows we score.
-                rows = torch.log_softmax(logits[r, first - 1:len(ids) - 1].float(), dim=-1)
-                target = input_ids[r, first:len(ids)].to(rows.device)
+                rows = torch.log_softmax(logits[r, first - 1 : len(ids) - 1].float(), dim=-1)
+                target = input_ids[r, first : len(ids)].to(rows.device)
                 results[k] = rows.gather(1, target[:, None]).squeeze(1).double().cpu().numpy()
     return results

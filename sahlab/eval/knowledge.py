@@ -6,6 +6,7 @@ person as known when the true value is the likeliest completion. Ranking by like
 answer format, so random-init, pre-trained and post-trained models are compared on one scale
 (chance = 1 / number of values), the way knowledge is probed in LAMA-style cloze tests.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,14 +30,21 @@ def cloze_items(world) -> list[dict]:
         values = sorted({fact_value(world, p, attr) for p in world.people})
         endings = [template[cut:].format(a=article(v), v=v) for v in values]
         for person in world.corpus_people:
-            items.append({"person": person["id"], "attribute": attr,
-                          "prompt": BOS + head.format(S=person["name"]), "candidates": endings,
-                          "answer": values.index(fact_value(world, person, attr))})
+            items.append(
+                {
+                    "person": person["id"],
+                    "attribute": attr,
+                    "prompt": BOS + head.format(S=person["name"]),
+                    "candidates": endings,
+                    "answer": values.index(fact_value(world, person, attr)),
+                }
+            )
     return items
 
 
-def knowledge_probe(model, tokenizer, world, *, batch_size: int = 256, n_boot: int = 1000,
-                    seed: int = 0) -> tuple[list[dict], dict]:
+def knowledge_probe(
+    model, tokenizer, world, *, batch_size: int = 256, n_boot: int = 1000, seed: int = 0
+) -> tuple[list[dict], dict]:
     """Cloze accuracy over the corpus people's facts: (records, metrics).
 
     metrics: "cloze_accuracy" (bootstrap CI over facts), "chance" and one accuracy per attribute.
@@ -47,8 +55,10 @@ def knowledge_probe(model, tokenizer, world, *, batch_size: int = 256, n_boot: i
     if not items:
         raise ValueError("knowledge probe: the world has no corpus people")
     pairs = [(it["prompt"], c) for it in items for c in it["candidates"]]
-    scores = [lp.sum() for lp in sequence_logprobs(model.eval(), tokenizer, pairs,
-                                                   batch_size=batch_size, progress=False)]
+    scores = [
+        lp.sum()
+        for lp in sequence_logprobs(model.eval(), tokenizer, pairs, batch_size=batch_size, progress=False)
+    ]
     return cloze_results(items, scores, n_boot=n_boot, seed=seed)
 
 
@@ -57,16 +67,24 @@ def cloze_results(items: list[dict], scores, *, n_boot: int = 1000, seed: int = 
     flat, items in order, each item's candidates in order); the likeliest candidate is the answer."""
     records, pos = [], 0
     for it in items:
-        s = scores[pos:pos + len(it["candidates"])]
+        s = scores[pos : pos + len(it["candidates"])]
         pos += len(it["candidates"])
         best = int(np.argmax(s))
-        records.append({"person": it["person"], "attribute": it["attribute"],
-                        "pred": it["candidates"][best].strip(" ."),
-                        "reference": it["candidates"][it["answer"]].strip(" ."),
-                        "correct": best == it["answer"], "n_candidates": len(s)})
+        records.append(
+            {
+                "person": it["person"],
+                "attribute": it["attribute"],
+                "pred": it["candidates"][best].strip(" ."),
+                "reference": it["candidates"][it["answer"]].strip(" ."),
+                "correct": best == it["answer"],
+                "n_candidates": len(s),
+            }
+        )
     correct = np.array([r["correct"] for r in records], dtype=float)
-    metrics = {"cloze_accuracy": bootstrap_ci(correct, n_boot=n_boot, seed=seed),
-               "chance": {"value": float(np.mean([1 / r["n_candidates"] for r in records]))}}
+    metrics = {
+        "cloze_accuracy": bootstrap_ci(correct, n_boot=n_boot, seed=seed),
+        "chance": {"value": float(np.mean([1 / r["n_candidates"] for r in records]))},
+    }
     for attr in CLOZE_TEMPLATES:
         sub = [r["correct"] for r in records if r["attribute"] == attr]
         metrics[f"cloze_{attr}"] = {"value": float(np.mean(sub))}

@@ -3,6 +3,7 @@
 The harness (`sahlab.eval.generate`) only ever calls `prefill` once per batch and then `step` once per
 new token, so a policy is a small state machine around a KV cache. EFT combines several of these.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -47,15 +48,17 @@ class ModelPolicy:
 
             source = getattr(model, "name_or_path", "") or ""
             if not source:
-                raise ValueError("ModelPolicy needs a tokenizer: pass one, or load the model from a folder "
-                                 "that also holds its tokenizer files")
+                raise ValueError(
+                    "ModelPolicy needs a tokenizer: pass one, or load the model from a folder "
+                    "that also holds its tokenizer files"
+                )
             tokenizer = load_tokenizer(source)  # with the model's native layouts bound
         self.model = model
         self.tokenizer = tokenizer
         self.eos_token_ids = _eos_ids(model, tokenizer)
         self._cache = None
-        self._mask = None        # [B, T_seen] attention mask over everything in the cache
-        self._next_pos = None    # [B] position id of the next token of each row
+        self._mask = None  # [B, T_seen] attention mask over everything in the cache
+        self._next_pos = None  # [B] position id of the next token of each row
 
     @classmethod
     def from_pretrained(cls, path, dtype=None) -> "ModelPolicy":
@@ -67,9 +70,12 @@ class ModelPolicy:
         check_model_folder(path)  # config.json, complete safetensors (no pickle), tokenizer
         from sahlab.parallel import device_map_kwargs
 
-        model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True,
-                                                     **({"dtype": dtype} if dtype is not None else {}),
-                                                     **device_map_kwargs())
+        model = AutoModelForCausalLM.from_pretrained(
+            path,
+            use_safetensors=True,
+            **({"dtype": dtype} if dtype is not None else {}),
+            **device_map_kwargs(),
+        )
         model.eval()
         return cls(model, load_tokenizer(path))
 
@@ -85,22 +91,34 @@ class ModelPolicy:
         import torch
 
         if self.model.training:
-            raise ValueError("ModelPolicy needs the model in eval mode (call model.eval()); "
-                             "dropout would make decoding random")
+            raise ValueError(
+                "ModelPolicy needs the model in eval mode (call model.eval()); "
+                "dropout would make decoding random"
+            )
         if input_ids.shape != attention_mask.shape or input_ids.dim() != 2:
-            raise ValueError(f"input_ids {tuple(input_ids.shape)} and attention_mask "
-                             f"{tuple(attention_mask.shape)} must both be [batch, time]")
+            raise ValueError(
+                f"input_ids {tuple(input_ids.shape)} and attention_mask "
+                f"{tuple(attention_mask.shape)} must both be [batch, time]"
+            )
         device = self.device
         with torch.inference_mode():
             input_ids = input_ids.to(device)
             mask = attention_mask.to(device=device, dtype=torch.long)
             if bool((mask[:, -1] == 0).any()):
-                raise ValueError("prompts must be left-padded: every row's last attention_mask entry must be 1")
+                raise ValueError(
+                    "prompts must be left-padded: every row's last attention_mask entry must be 1"
+                )
             # Pads get position 0 (they are masked out anyway); real tokens count from 0.
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
             self._cache = _growing_cache(self.model.config)
-            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                             past_key_values=self._cache, use_cache=True, logits_to_keep=1)
+            out = self.model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=self._cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
             self._mask = mask
             self._next_pos = mask.sum(-1)
             return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
@@ -112,15 +130,21 @@ class ModelPolicy:
         if self._cache is None:
             raise ValueError("ModelPolicy.step called before prefill")
         if tokens.dim() != 1 or tokens.shape[0] != self._mask.shape[0]:
-            raise ValueError(f"step expects one token per row: shape [{self._mask.shape[0]}], "
-                             f"got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"step expects one token per row: shape [{self._mask.shape[0]}], got {tuple(tokens.shape)}"
+            )
         with torch.inference_mode():
             tokens = tokens.to(self._mask.device)
             ones = torch.ones_like(self._mask[:, :1])
             self._mask = torch.cat([self._mask, ones], dim=1)
             positions = self._next_pos[:, None]
-            out = self.model(input_ids=tokens[:, None], attention_mask=self._mask, position_ids=positions,
-                             past_key_values=self._cache, use_cache=True)
+            out = self.model(
+                input_ids=tokens[:, None],
+                attention_mask=self._mask,
+                position_ids=positions,
+                past_key_values=self._cache,
+                use_cache=True,
+            )
             self._next_pos = self._next_pos + 1
             return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
 
@@ -151,6 +175,7 @@ def _growing_cache(config):
 
     global _GrowingLayer
     if _GrowingLayer is None:
+
         class _Growing(DynamicLayer):
             def update(self, key_states, value_states, *args, **kwargs):
                 if not self.is_initialized:

@@ -24,6 +24,7 @@ This contains buggy and carelessly hostile code (infinite loops, memory bombs, f
 writes, ``os.system``, syntax errors); like the reference harnesses it is not a security boundary
 against an adversary who targets CPython itself: run untrusted models' code in a container or VM.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,14 +42,14 @@ STATUSES = ("passed", "failed", "syntax", "timeout", "killed")
 
 @dataclass(frozen=True)
 class Limits:
-    timeout: float = 5.0      # wall seconds per program
-    cpu_seconds: int = 4      # RLIMIT_CPU
-    memory_mb: int = 1024     # RLIMIT_AS
-    file_mb: int = 1          # RLIMIT_FSIZE: largest file a program may write
-    workers: int = 0          # sandbox servers running programs side by side; 0 = CPU count
+    timeout: float = 5.0  # wall seconds per program
+    cpu_seconds: int = 4  # RLIMIT_CPU
+    memory_mb: int = 1024  # RLIMIT_AS
+    file_mb: int = 1  # RLIMIT_FSIZE: largest file a program may write
+    workers: int = 0  # sandbox servers running programs side by side; 0 = CPU count
 
 
-_SERVER = r'''
+_SERVER = r"""
 import json, os, resource, shutil, signal, sys, tempfile, time
 sys.path[:0] = json.loads(sys.argv[1])
 LIMITS, TIMEOUT = json.loads(sys.argv[2]), float(sys.argv[3])
@@ -178,7 +179,7 @@ for line in sys.stdin:
     out = run(json.loads(line))
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
-'''
+"""
 
 
 def _site_paths() -> list[str]:
@@ -187,10 +188,13 @@ def _site_paths() -> list[str]:
 
 
 def _rlimits(limits: Limits) -> dict:
-    out = {"RLIMIT_CPU": max(1, int(limits.cpu_seconds)),
-           "RLIMIT_AS": int(limits.memory_mb) * 1024 * 1024,
-           "RLIMIT_FSIZE": int(limits.file_mb) * 1024 * 1024,
-           "RLIMIT_NOFILE": 64, "RLIMIT_CORE": 0}
+    out = {
+        "RLIMIT_CPU": max(1, int(limits.cpu_seconds)),
+        "RLIMIT_AS": int(limits.memory_mb) * 1024 * 1024,
+        "RLIMIT_FSIZE": int(limits.file_mb) * 1024 * 1024,
+        "RLIMIT_NOFILE": 64,
+        "RLIMIT_CORE": 0,
+    }
     if os.getuid() != 0:  # root ignores RLIMIT_NPROC; the guard and the session kill cover root
         out["RLIMIT_NPROC"] = 256
     return out
@@ -199,15 +203,35 @@ def _rlimits(limits: Limits) -> dict:
 def _serve(programs: list[str], limits: Limits) -> list[dict]:
     """Run `programs` one after another in one sandbox server."""
     numpy = "1" if any("numpy" in p for p in programs) else "0"
-    cmd = [sys.executable, "-I", "-S", "-c", _SERVER, json.dumps(_site_paths()),
-           json.dumps(_rlimits(limits)), str(float(limits.timeout)), numpy]
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-           "OMP_NUM_THREADS": "1", "TMPDIR": os.environ.get("TMPDIR", "/tmp")}
+    cmd = [
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        _SERVER,
+        json.dumps(_site_paths()),
+        json.dumps(_rlimits(limits)),
+        str(float(limits.timeout)),
+        numpy,
+    ]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+    }
     stdin = "".join(json.dumps(p) + "\n" for p in programs)
     # a server that dies (it should not) fails its programs instead of the scoring job
     try:
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env,
-                              timeout=len(programs) * (limits.timeout + 2) + 30)
+        proc = subprocess.run(
+            cmd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=len(programs) * (limits.timeout + 2) + 30,
+        )
         stdout, stderr = proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as e:
         stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -215,8 +239,9 @@ def _serve(programs: list[str], limits: Limits) -> list[dict]:
     results = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     if len(results) < len(programs):
         why = (stderr.strip().splitlines() or ["no output"])[-1]
-        results += [{"status": "killed", "detail": f"sandbox server stopped: {why}"}] \
-            * (len(programs) - len(results))
+        results += [{"status": "killed", "detail": f"sandbox server stopped: {why}"}] * (
+            len(programs) - len(results)
+        )
     return results
 
 

@@ -18,6 +18,7 @@ line for math, the first non-empty line for translation and QA); the format scor
 so a right answer in the wrong form counts as correct *and* as a format failure, keeping
 substance and style apart.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,9 +53,15 @@ PERCENT_METRICS = ("chrf", "bleu", "sentence_chrf")  # sacrebleu scores on 0-100
 # The per-example record field an RL reward takes (study D's "features" rows included). Coding's
 # is the share of hidden tests passed (partial credit, a standard code-RL reward): with pass/fail,
 # a small model's coding groups were all 0 and gave GRPO no signal; the metric stays pass@1.
-REWARD_KEY = {"math": "correct", "translation": "correct", "instructions": "instruction_strict",
-              "multihop": "correct", "newknowledge": "correct", "coding": "tests_passed",
-              "features": "token_reward"}
+REWARD_KEY = {
+    "math": "correct",
+    "translation": "correct",
+    "instructions": "instruction_strict",
+    "multihop": "correct",
+    "newknowledge": "correct",
+    "coding": "tests_passed",
+    "features": "token_reward",
+}
 SHORT_ANSWER_MAX_WORDS = 8
 
 
@@ -118,27 +125,38 @@ def _math_reference(ex: dict, i: int) -> Decimal:
     if meta.get("answer") is not None:
         ref = parse_number(str(meta["answer"]))
         if ref is None:
-            raise ValueError(f"math example {i} (id={ex.get('id')!r}): metadata.answer "
-                             f"{meta['answer']!r} is not a number")
+            raise ValueError(
+                f"math example {i} (id={ex.get('id')!r}): metadata.answer {meta['answer']!r} is not a number"
+            )
         return ref
     ref = extract_math_answer(str(ex.get("reference", "")))
     if ref is None:
-        raise ValueError(f"math example {i} (id={ex.get('id')!r}): no metadata.answer and no "
-                         "'#### <number>' line in the reference")
+        raise ValueError(
+            f"math example {i} (id={ex.get('id')!r}): no metadata.answer and no "
+            "'#### <number>' line in the reference"
+        )
     return ref
 
 
-def score_math(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-               n_boot: int = 1000) -> tuple[list[dict], dict]:
+def score_math(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict]:
     """GSM8K-style exact match of the final number; format_ok = a ``#### <number>`` exists."""
     records = []
     for i, (out, ex) in enumerate(zip(outputs, examples)):
         ref, pred = _math_reference(ex, i), extract_math_answer(out)
         correct = pred is not None and pred == ref  # Decimal: 18 == 18.00
         fmt = pred is not None
-        records.append({"id": ex.get("id"), "pred": None if pred is None else str(pred),
-                        "answer": str(ref), "correct": correct, "format_ok": fmt,
-                        "error_kind": error_kind(correct, fmt)})
+        records.append(
+            {
+                "id": ex.get("id"),
+                "pred": None if pred is None else str(pred),
+                "answer": str(ref),
+                "correct": correct,
+                "format_ok": fmt,
+                "error_kind": error_kind(correct, fmt),
+            }
+        )
     return records, _mean_metrics(records, n_boot, seed, accuracy="correct")
 
 
@@ -148,8 +166,7 @@ def _source_sentence(ex: dict, i: int) -> list[str]:
     src = _meta(ex, i).get("source")
     if isinstance(src, str) and src.strip():
         return [" ".join(src.split())]
-    return [" ".join(line.split()) for line in str(ex.get("prompt", "")).splitlines()
-            if line.strip()]
+    return [" ".join(line.split()) for line in str(ex.get("prompt", "")).splitlines() if line.strip()]
 
 
 def _sacrebleu_stats(metric: str, hyps: list[str], refs: list[str]):
@@ -163,8 +180,9 @@ def _sacrebleu_stats(metric: str, hyps: list[str], refs: list[str]):
     return stats, lambda s: scorer._compute_score_from_stats(list(s)).score
 
 
-def score_translation(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-                      n_boot: int = 1000) -> tuple[list[dict], dict]:
+def score_translation(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict]:
     """Corpus chrF and BLEU (sacrebleu defaults) of the first non-empty output line.
 
     format_ok = the stripped output is one non-empty line and not a copy of the source
@@ -178,34 +196,49 @@ def score_translation(outputs: Sequence[str], examples: Sequence[dict], seed: in
     for i, ex in enumerate(examples):
         ref = ex.get("reference")
         if not isinstance(ref, str) or not ref.strip():
-            raise ValueError(f"translation example {i} (id={ex.get('id')!r}) has no reference "
-                             f"text (got {ref!r})")
+            raise ValueError(
+                f"translation example {i} (id={ex.get('id')!r}) has no reference text (got {ref!r})"
+            )
     refs = [ex["reference"].strip() for ex in examples]
     chrf_stats, chrf_score = _sacrebleu_stats("chrf", hyps, refs)
     bleu_stats, bleu_score = _sacrebleu_stats("bleu", hyps, refs)
-    metrics = {"chrf": bootstrap_summed(chrf_stats, chrf_score, n_boot, seed),
-               "bleu": bootstrap_summed(bleu_stats, bleu_score, n_boot, seed)}
-    for name, public in (("chrf", sacrebleu.corpus_chrf(hyps, [refs]).score),
-                         ("bleu", sacrebleu.corpus_bleu(hyps, [refs]).score)):
+    metrics = {
+        "chrf": bootstrap_summed(chrf_stats, chrf_score, n_boot, seed),
+        "bleu": bootstrap_summed(bleu_stats, bleu_score, n_boot, seed),
+    }
+    for name, public in (
+        ("chrf", sacrebleu.corpus_chrf(hyps, [refs]).score),
+        ("bleu", sacrebleu.corpus_bleu(hyps, [refs]).score),
+    ):
         if not np.isclose(metrics[name]["value"], public, atol=1e-9):
-            raise RuntimeError(f"{name} from segment statistics ({metrics[name]['value']}) differs "
-                               f"from sacrebleu's corpus score ({public}): sacrebleu API changed?")
+            raise RuntimeError(
+                f"{name} from segment statistics ({metrics[name]['value']}) differs "
+                f"from sacrebleu's corpus score ({public}): sacrebleu API changed?"
+            )
 
     records = []
     for i, (out, ex, hyp) in enumerate(zip(outputs, examples, hyps)):
         stripped = " ".join(out.split()) if "\n" not in out.strip() else None
         fmt = bool(stripped) and stripped not in _source_sentence(ex, i)
         sent_chrf = float(chrf_score(chrf_stats[i]))
-        records.append({"id": ex.get("id"), "pred": hyp, "chrf": sent_chrf,
-                        "correct": sent_chrf / 100.0, "format_ok": fmt,
-                        "error_kind": error_kind(sent_chrf / 100.0, fmt)})
+        records.append(
+            {
+                "id": ex.get("id"),
+                "pred": hyp,
+                "chrf": sent_chrf,
+                "correct": sent_chrf / 100.0,
+                "format_ok": fmt,
+                "error_kind": error_kind(sent_chrf / 100.0, fmt),
+            }
+        )
     metrics.update(_mean_metrics(records, n_boot, seed, sentence_chrf="chrf"))
     return records, metrics
 
 
 # --------------------------------------------------------------------------- instructions
-def score_instructions(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-                       n_boot: int = 1000) -> tuple[list[dict], dict]:
+def score_instructions(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict]:
     """IFEval prompt- and instruction-level strict/loose accuracy (:mod:`sahlab.ifeval`).
 
     correct = all instructions followed (strict); format_ok = the response is not blank (a
@@ -216,13 +249,17 @@ def score_instructions(outputs: Sequence[str], examples: Sequence[dict], seed: i
         meta = _meta(ex, i)
         ids, kwargs = meta.get("instruction_id_list"), meta.get("kwargs")
         if not isinstance(ids, list) or not ids:
-            raise ValueError(f"instructions example {i} (id={ex.get('id')!r}): "
-                             "metadata.instruction_id_list must be a non-empty list")
+            raise ValueError(
+                f"instructions example {i} (id={ex.get('id')!r}): "
+                "metadata.instruction_id_list must be a non-empty list"
+            )
         if kwargs is None:
             kwargs = [{}] * len(ids)
         if not isinstance(kwargs, list) or len(kwargs) != len(ids):
-            raise ValueError(f"instructions example {i} (id={ex.get('id')!r}): metadata.kwargs "
-                             f"must be a list with one dict per instruction ({len(ids)})")
+            raise ValueError(
+                f"instructions example {i} (id={ex.get('id')!r}): metadata.kwargs "
+                f"must be a list with one dict per instruction ({len(ids)})"
+            )
         prompt = str(ex.get("prompt", ""))
         lang = bool(meta.get("detect_language", True))
         try:
@@ -231,13 +268,22 @@ def score_instructions(outputs: Sequence[str], examples: Sequence[dict], seed: i
         except ValueError as e:
             raise ValueError(f"instructions example {i} (id={ex.get('id')!r}): {e}") from None
         fmt = bool(out.strip())
-        records.append({"id": ex.get("id"), "pred": out, "instruction_id_list": ids,
-                        "strict": strict, "loose": loose, "correct": all(strict),
-                        "prompt_loose": all(loose), "instruction_strict": sum(strict) / len(ids),
-                        "instruction_loose": sum(loose) / len(ids), "format_ok": fmt,
-                        "error_kind": error_kind(all(strict), fmt)})
-    metrics = _mean_metrics(records, n_boot, seed, prompt_strict="correct",
-                            prompt_loose="prompt_loose")
+        records.append(
+            {
+                "id": ex.get("id"),
+                "pred": out,
+                "instruction_id_list": ids,
+                "strict": strict,
+                "loose": loose,
+                "correct": all(strict),
+                "prompt_loose": all(loose),
+                "instruction_strict": sum(strict) / len(ids),
+                "instruction_loose": sum(loose) / len(ids),
+                "format_ok": fmt,
+                "error_kind": error_kind(all(strict), fmt),
+            }
+        )
+    metrics = _mean_metrics(records, n_boot, seed, prompt_strict="correct", prompt_loose="prompt_loose")
     ratio = lambda s: s[0] / s[1]  # noqa: E731  (followed, total) summed over prompts
     for level in ("strict", "loose"):
         stats = [(sum(r[level]), len(r[level])) for r in records]
@@ -259,13 +305,16 @@ def _qa_answers(ex: dict, i: int) -> list[str]:
     ans = _meta(ex, i).get("answer", ex.get("reference"))
     answers = [ans] if isinstance(ans, str) else ans
     if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
-        raise ValueError(f"QA example {i} (id={ex.get('id')!r}): metadata.answer (or reference) "
-                         f"must be a string or a non-empty list of strings, got {ans!r}")
+        raise ValueError(
+            f"QA example {i} (id={ex.get('id')!r}): metadata.answer (or reference) "
+            f"must be a string or a non-empty list of strings, got {ans!r}"
+        )
     return answers
 
 
-def score_multihop(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-                   n_boot: int = 1000) -> tuple[list[dict], dict]:
+def score_multihop(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict]:
     """SQuAD exact match of the first non-empty output line against metadata.answer
     (a string or a list of aliases; falls back to the reference).
 
@@ -278,21 +327,32 @@ def score_multihop(outputs: Sequence[str], examples: Sequence[dict], seed: int =
         correct = bool(pred) and normalize_answer(pred) in {normalize_answer(a) for a in answers}
         text = out.strip()
         fmt = bool(text) and "\n" not in text and len(text.split()) <= SHORT_ANSWER_MAX_WORDS
-        records.append({"id": ex.get("id"), "pred": pred, "answer": answers[0],
-                        "kind": _meta(ex, i).get("kind"), "correct": correct, "format_ok": fmt,
-                        "error_kind": error_kind(correct, fmt)})
+        records.append(
+            {
+                "id": ex.get("id"),
+                "pred": pred,
+                "answer": answers[0],
+                "kind": _meta(ex, i).get("kind"),
+                "correct": correct,
+                "format_ok": fmt,
+                "error_kind": error_kind(correct, fmt),
+            }
+        )
     return records, _mean_metrics(records, n_boot, seed, exact_match="correct")
 
 
-def score_newknowledge(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-                       n_boot: int = 1000) -> tuple[list[dict], dict]:
+def score_newknowledge(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict]:
     """Multihop scoring plus exact match per metadata.kind: ``exact_match_direct`` and
     ``exact_match_2hop`` (a kind with no examples is left out rather than reported as None)."""
     for i, ex in enumerate(examples):
         kind = _meta(ex, i).get("kind")
         if kind not in ("direct", "2hop"):
-            raise ValueError(f"newknowledge example {i} (id={ex.get('id')!r}): metadata.kind "
-                             f"must be 'direct' or '2hop', got {kind!r}")
+            raise ValueError(
+                f"newknowledge example {i} (id={ex.get('id')!r}): metadata.kind "
+                f"must be 'direct' or '2hop', got {kind!r}"
+            )
     records, metrics = score_multihop(outputs, examples, seed, n_boot)
     for kind in ("direct", "2hop"):
         values = [float(r["correct"]) for r in records if r["kind"] == kind]
@@ -325,10 +385,11 @@ def python_program(code: str, ex: dict, i: int) -> str:
     if meta["harness"] == "humaneval":
         entry = meta.get("entry_point")
         if not isinstance(entry, str) or not entry.isidentifier():
-            raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.entry_point "
-                             f"must be a function name, got {entry!r}")
-        body = code if re.search(rf"^\s*def\s+{entry}\s*\(", code, re.M) \
-            else str(ex.get("prompt", "")) + code
+            raise ValueError(
+                f"coding example {i} (id={ex.get('id')!r}): metadata.entry_point "
+                f"must be a function name, got {entry!r}"
+            )
+        body = code if re.search(rf"^\s*def\s+{entry}\s*\(", code, re.M) else str(ex.get("prompt", "")) + code
         return f"{body}\n\n{meta.get('test', '')}\n\ncheck({entry})\n"
     imports = "\n".join(meta.get("test_imports") or [])
     test = meta.get("test") or "\n".join(meta.get("test_list") or [])
@@ -339,24 +400,35 @@ def _check_coding_example(ex: dict, i: int) -> str:
     meta = _meta(ex, i)
     harness = "tiny" if meta.get("language") == "tiny" else meta.get("harness")
     if harness not in CODE_HARNESSES:
-        raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.language 'tiny' "
-                         f"or metadata.harness in {list(CODE_HARNESSES[1:])} is required, got "
-                         f"{harness!r}")
+        raise ValueError(
+            f"coding example {i} (id={ex.get('id')!r}): metadata.language 'tiny' "
+            f"or metadata.harness in {list(CODE_HARNESSES[1:])} is required, got "
+            f"{harness!r}"
+        )
     if harness == "tiny":
         tests = meta.get("tests")
-        if not isinstance(tests, list) or not tests or not all(
-                isinstance(t, list) and len(t) == 2 and all(isinstance(v, int) for v in t)
-                for t in tests):
-            raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.tests must be "
-                             "a non-empty list of [x, y] integer pairs")
+        if (
+            not isinstance(tests, list)
+            or not tests
+            or not all(
+                isinstance(t, list) and len(t) == 2 and all(isinstance(v, int) for v in t) for t in tests
+            )
+        ):
+            raise ValueError(
+                f"coding example {i} (id={ex.get('id')!r}): metadata.tests must be "
+                "a non-empty list of [x, y] integer pairs"
+            )
     elif not (meta.get("test") or meta.get("test_list")):
-        raise ValueError(f"coding example {i} (id={ex.get('id')!r}): metadata.test (or "
-                         "test_list) holds the benchmark's tests and is empty")
+        raise ValueError(
+            f"coding example {i} (id={ex.get('id')!r}): metadata.test (or "
+            "test_list) holds the benchmark's tests and is empty"
+        )
     return harness
 
 
-def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-                 n_boot: int = 1000, limits=None) -> tuple[list[dict], dict]:
+def score_coding(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000, limits=None
+) -> tuple[list[dict], dict]:
     """pass@1 of greedy outputs: correct = the program passes every hidden test.
 
     The embedded tiny language runs in its own interpreter (`sahlab.world.tinylang`: no eval,
@@ -382,8 +454,7 @@ def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0
             parses, n_passed, detail = tinylang.run_tests(codes[i], tests)
             passed = parses and n_passed == len(tests)
             status = "passed" if passed else ("failed" if parses else "syntax")
-            results[i] = {"status": status, "detail": detail or "",
-                          "tests_passed": n_passed / len(tests)}
+            results[i] = {"status": status, "detail": detail or "", "tests_passed": n_passed / len(tests)}
     if py:
         programs = [python_program(codes[i], examples[i], i) for i in py]
         for i, r in zip(py, run_many(programs, limits or Limits())):
@@ -391,10 +462,19 @@ def score_coding(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0
     records = []
     for i, (ex, code, r) in enumerate(zip(examples, codes, results)):
         correct, parses = r["status"] == "passed", r["status"] != "syntax"
-        records.append({"id": ex.get("id"), "pred": code, "correct": correct, "format_ok": parses,
-                        "parses": parses, "status": r["status"], "detail": r["detail"],
-                        "tests_passed": r.get("tests_passed", float(correct)),
-                        "error_kind": error_kind(correct, parses)})
+        records.append(
+            {
+                "id": ex.get("id"),
+                "pred": code,
+                "correct": correct,
+                "format_ok": parses,
+                "parses": parses,
+                "status": r["status"],
+                "detail": r["detail"],
+                "tests_passed": r.get("tests_passed", float(correct)),
+                "error_kind": error_kind(correct, parses),
+            }
+        )
     return records, _mean_metrics(records, n_boot, seed, pass_at_1="correct")
 
 
@@ -418,8 +498,9 @@ def token_reward(completion: str, label: int) -> float:
     return sum(int(c) == label for c in head[0]) / len(head[0])
 
 
-def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-                   n_boot: int = 1000) -> tuple[list[dict], dict]:
+def score_features(
+    outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict]:
     """Binary feature classification: the decision (first token "0"/"1") against the reference
     label; format_ok = a decision was made; token_reward = the RL reward (`token_reward`: the
     share of an answer's 0/1 tokens equal to the label, for Cruz et al.'s multi-token episodes)."""
@@ -427,24 +508,37 @@ def score_features(outputs: Sequence[str], examples: Sequence[dict], seed: int =
     for i, (out, ex) in enumerate(zip(outputs, examples)):
         ref = ex.get("reference")
         if ref not in ("0", "1"):
-            raise ValueError(f"features example {i} (id={ex.get('id')!r}): reference must be "
-                             f"'0' or '1', got {ref!r}")
+            raise ValueError(
+                f"features example {i} (id={ex.get('id')!r}): reference must be '0' or '1', got {ref!r}"
+            )
         pred = parse_decision(out)
         correct, fmt = pred == int(ref), pred >= 0
-        records.append({"id": ex.get("id"), "pred": pred, "correct": correct, "format_ok": fmt,
-                        "token_reward": token_reward(out, int(ref)),
-                        "error_kind": error_kind(correct, fmt)})
+        records.append(
+            {
+                "id": ex.get("id"),
+                "pred": pred,
+                "correct": correct,
+                "format_ok": fmt,
+                "token_reward": token_reward(out, int(ref)),
+                "error_kind": error_kind(correct, fmt),
+            }
+        )
     return records, _mean_metrics(records, n_boot, seed, accuracy="correct")
 
 
 # --------------------------------------------------------------------------- paired resamples
-_RECORD_KEY = {"accuracy": "correct", "exact_match": "correct", "prompt_strict": "correct",
-               "pass_at_1": "correct",
-               "prompt_loose": "prompt_loose"}
+_RECORD_KEY = {
+    "accuracy": "correct",
+    "exact_match": "correct",
+    "prompt_strict": "correct",
+    "pass_at_1": "correct",
+    "prompt_loose": "prompt_loose",
+}
 
 
-def resampled(task: str, metric: str, outputs: Sequence[str], examples: Sequence[dict],
-              n_boot: int, seed: int) -> tuple[dict, np.ndarray]:
+def resampled(
+    task: str, metric: str, outputs: Sequence[str], examples: Sequence[dict], n_boot: int, seed: int
+) -> tuple[dict, np.ndarray]:
     """The task's metrics of the outputs (as `score` gives them) and `metric` on each of `n_boot`
     bootstrap resamples of the examples (the index matrix of `bootstrap.resample_counts(n,
     n_boot, seed)`: the same resamples for every policy scored on the same examples, so
@@ -457,8 +551,9 @@ def resampled(task: str, metric: str, outputs: Sequence[str], examples: Sequence
         raise ValueError(f"{task}: no metric {metric!r}; the scorer reports {sorted(metrics)}")
     counts = resample_counts(len(records), n_boot, seed).astype(float)
     if metric in ("chrf", "bleu"):
-        stats, corpus_score = _sacrebleu_stats(metric, [_first_line(o) for o in outputs],
-                                               [ex["reference"].strip() for ex in examples])
+        stats, corpus_score = _sacrebleu_stats(
+            metric, [_first_line(o) for o in outputs], [ex["reference"].strip() for ex in examples]
+        )
         boot = [corpus_score(row) for row in counts @ stats]
     elif metric in ("instruction_strict", "instruction_loose"):
         level = metric.split("_")[1]
@@ -482,8 +577,9 @@ SCORERS: dict[str, Callable[..., tuple[list[dict], dict[str, Interval]]]] = {
 }
 
 
-def score(task: str, outputs: Sequence[str], examples: Sequence[dict], seed: int = 0,
-          n_boot: int = 1000) -> tuple[list[dict], dict[str, Interval]]:
+def score(
+    task: str, outputs: Sequence[str], examples: Sequence[dict], seed: int = 0, n_boot: int = 1000
+) -> tuple[list[dict], dict[str, Interval]]:
     """Score `outputs[i]` against `examples[i]` for `task`; returns (records, metrics).
 
     metrics maps name -> {"value", "ci_low", "ci_high", "n"} (percentile bootstrap over
@@ -497,8 +593,7 @@ def score(task: str, outputs: Sequence[str], examples: Sequence[dict], seed: int
         raise ValueError(f"{task}: nothing to score (no examples)")
     for i, (out, ex) in enumerate(zip(outputs, examples)):
         if not isinstance(out, str):
-            raise ValueError(f"{task}: output {i} (id={_id(ex)!r}) is {type(out).__name__}, "
-                             "not a string")
+            raise ValueError(f"{task}: output {i} (id={_id(ex)!r}) is {type(out).__name__}, not a string")
         if not isinstance(ex, dict):
             raise ValueError(f"{task}: example {i} is {type(ex).__name__}, not a dict")
     return SCORERS[task](list(outputs), list(examples), seed=seed, n_boot=n_boot)

@@ -1,4 +1,5 @@
 """Collect evaluation metrics of many (model, task) pairs into one tidy table."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,6 +33,7 @@ def collect_metrics(metric_paths, loss_paths=()):
     n: the examples actually scored (evaluation.n_test is a cap: a smaller test split is scored
     whole)."""
     import pandas as pd
+
     rows = []
     for p in map(Path, metric_paths):
         task, parent = p.parent.name, p.parent.parent
@@ -41,13 +43,34 @@ def collect_metrics(metric_paths, loss_paths=()):
         if fmt is None:
             fmt = "" if task in PROBE_METRIC else own_format(stage)
         for metric, v in read_json(p).items():
-            rows.append(dict(scale=scale, stage=stage, format=fmt, task=task, metric=metric,
-                             value=v["value"], ci_low=v.get("ci_low"), ci_high=v.get("ci_high"),
-                             n=v.get("n")))
+            rows.append(
+                dict(
+                    scale=scale,
+                    stage=stage,
+                    format=fmt,
+                    task=task,
+                    metric=metric,
+                    value=v["value"],
+                    ci_low=v.get("ci_low"),
+                    ci_high=v.get("ci_high"),
+                    n=v.get("n"),
+                )
+            )
     for p in map(Path, loss_paths):
         scale, stage = split_model(p.parent.name)
-        rows.append(dict(scale=scale, stage=stage, format="", task="corpus", metric="val_loss",
-                         value=read_json(p)["val_loss"], ci_low=None, ci_high=None, n=None))
+        rows.append(
+            dict(
+                scale=scale,
+                stage=stage,
+                format="",
+                task="corpus",
+                metric="val_loss",
+                value=read_json(p)["val_loss"],
+                ci_low=None,
+                ci_high=None,
+                n=None,
+            )
+        )
     df = pd.DataFrame(rows)
     if "n" in df:
         df["n"] = df["n"].astype("Int64")  # counts stay integers beside the loss rows' blanks
@@ -62,18 +85,26 @@ def _cell(r) -> str:
 def to_markdown(df, main_metrics: dict[str, str]) -> str:
     """One line per (scale, stage, format), one column per task's metric, 'value [lo, hi]'.
     Format-free probes (knowledge, corpus loss) appear on the model's own-format line only."""
-    lines = ["| scale | stage | format | " + " | ".join(f"{t} ({m})" for t, m in main_metrics.items())
-             + " |", "|---|---|---|" + "---|" * len(main_metrics)]
+    lines = [
+        "| scale | stage | format | " + " | ".join(f"{t} ({m})" for t, m in main_metrics.items()) + " |",
+        "|---|---|---|" + "---|" * len(main_metrics),
+    ]
     scales = list(dict.fromkeys(df.scale))
     keys = set(df[df.format != ""][["scale", "stage", "format"]].itertuples(index=False, name=None))
-    for scale, stage, fmt in sorted(keys, key=lambda k: (scales.index(k[0]), STAGE_RANK.get(k[1], 9),
-                                                         k[2] != own_format(k[1]), k[2])):
+    for scale, stage, fmt in sorted(
+        keys, key=lambda k: (scales.index(k[0]), STAGE_RANK.get(k[1], 9), k[2] != own_format(k[1]), k[2])
+    ):
         own = fmt == own_format(stage)
         cells = []
         for task, metric in main_metrics.items():
             probe = task in PROBE_METRIC
-            r = df[(df.scale == scale) & (df.stage == stage) & (df.task == task) & (df.metric == metric)
-                   & (df.format == ("" if probe else fmt))]
+            r = df[
+                (df.scale == scale)
+                & (df.stage == stage)
+                & (df.task == task)
+                & (df.metric == metric)
+                & (df.format == ("" if probe else fmt))
+            ]
             cells.append("·" if probe and not own else "–" if r.empty else _cell(r.iloc[0]))
         lines.append(f"| {scale} | {stage} | {fmt} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -87,7 +118,8 @@ def all_metrics_markdown(df, tasks) -> str:
     lines = ["| task | scale | stage | format | metrics |", "|---|---|---|---|---|"]
     sub = df[df.task.isin(list(tasks))]
     for (task, scale, stage, fmt), g in sub.groupby(["task", "scale", "stage", "format"], sort=False):
-        vals = [f"{m} {_cell(g[g.metric == m].iloc[0])}" for m in METRICS.get(task, ())
-                if (g.metric == m).any()]
+        vals = [
+            f"{m} {_cell(g[g.metric == m].iloc[0])}" for m in METRICS.get(task, ()) if (g.metric == m).any()
+        ]
         lines.append(f"| {task} | {scale} | {stage} | {fmt} | " + "; ".join(vals) + " |")
     return "\n".join(lines) + "\n"

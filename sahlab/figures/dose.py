@@ -1,5 +1,6 @@
 """Study B beyond the paper: the bits a post-trained model saves against the information in its
 post-training data, L(D_post | base), the ceiling of that saving (the diagonal)."""
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,9 @@ def plot_dose(rows: Sequence[dict]):
         raise ValueError("plot_dose: no rows (the dose table is empty)")
     tasks = _order([r["task"] for r in rows], ("math", "translation", "instructions", "multihop"))
     scales = _order([r["scale"] for r in rows], ("small", "large"))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False,
-                             sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False, sharex=True, sharey=True
+    )
     kb = 8000.0  # bits per KB: axes in KB
     xs = [_num(r["ceiling_bits"]) / kb for r in rows]
     saved = [_num(r["saved_bits"]) / kb for r in rows]
@@ -36,12 +38,15 @@ def plot_dose(rows: Sequence[dict]):
     floor = min([v for v in saved if math.isfinite(v)] + [-1.0]) * 3
     for ax, task in zip(axes[0], tasks):
         lo_x, hi_x = min(xs) / 2, max(xs) * 2
-        ax.plot([lo_x, hi_x], [lo_x, hi_x], ls="--", color="0.4", lw=1,
-                label="ceiling: saved = L(D_post | base)")
+        ax.plot(
+            [lo_x, hi_x], [lo_x, hi_x], ls="--", color="0.4", lw=1, label="ceiling: saved = L(D_post | base)"
+        )
         ax.axhline(0, color="0.75", lw=0.8)
         for s_i, scale in enumerate(scales):
-            arm = sorted((r for r in rows if r["task"] == task and r["scale"] == scale),
-                         key=lambda r: int(r["n_per_task"]))
+            arm = sorted(
+                (r for r in rows if r["task"] == task and r["scale"] == scale),
+                key=lambda r: int(r["n_per_task"]),
+            )
             if not arm:
                 continue
             color, marker = SCALE_COLORS[s_i % 5], SCALE_MARKERS[s_i % 5]
@@ -55,26 +60,52 @@ def plot_dose(rows: Sequence[dict]):
                 reached = math.isfinite(yi)
                 if reached and not math.isnan(lo):
                     lo_c, hi_c = max(lo, floor), min(hi, top)
-                    ax.errorbar([xi], [yi], yerr=[[max(yi - lo_c, 0)], [max(hi_c - yi, 0)]],
-                                color=color, lw=0.8, capsize=2)
+                    ax.errorbar(
+                        [xi],
+                        [yi],
+                        yerr=[[max(yi - lo_c, 0)], [max(hi_c - yi, 0)]],
+                        color=color,
+                        lw=0.8,
+                        capsize=2,
+                    )
                 if not math.isnan(si):
-                    ax.plot([xi], [si], marker=marker, ms=5, color=color,
-                            mfc=color if reached else "white", ls="none")
-                    ax.annotate(str(r["n_per_task"]), (xi, si), textcoords="offset points",
-                                xytext=(4, 3), fontsize=6, color=color)
+                    ax.plot(
+                        [xi],
+                        [si],
+                        marker=marker,
+                        ms=5,
+                        color=color,
+                        mfc=color if reached else "white",
+                        ls="none",
+                    )
+                    ax.annotate(
+                        str(r["n_per_task"]),
+                        (xi, si),
+                        textcoords="offset points",
+                        xytext=(4, 3),
+                        fontsize=6,
+                        color=color,
+                    )
             ax.plot([], [], color=color, marker=marker, ms=5, label=scale)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=0.1)
         ax.set_xlim(lo_x, hi_x)
         ax.set_ylim(floor * (1.6 + 0.6 * len(scales)), top)
         ax.axhline(floor, color="0.8", lw=0.6, ls=":")
-        ax.text(lo_x * 1.15, floor * (1.25 + 0.6 * len(scales)), "post-trained: δ unreached",
-                va="center", fontsize=6, color="0.4")
+        ax.text(
+            lo_x * 1.15,
+            floor * (1.25 + 0.6 * len(scales)),
+            "post-trained: δ unreached",
+            va="center",
+            fontsize=6,
+            color="0.4",
+        )
         ax.set_title(task)
         ax.set_xlabel("L(D_post | base) (KB)")
     axes[0][0].set_ylabel("bits saved at δ = pre-trained best,\nC_pre − C_post (KB)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
-               bbox_to_anchor=(0.5, -0.08))
+    fig.legend(
+        handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.08)
+    )
     fig.tight_layout()
     return fig

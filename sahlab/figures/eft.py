@@ -1,4 +1,5 @@
 """Study C figures: the 2×2 pre-training × fine-tuning grid, the β and λ sweeps."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,7 @@ LOWER_IS_BETTER = ("error_format", "error_reasoning")
 
 
 def _ci(g, name: str) -> str:
-    """"+0.12 [+0.03, +0.21]" (or without the interval when there is none)."""
+    """ "+0.12 [+0.03, +0.21]" (or without the interval when there is none)."""
     value = g[f"{name}_gain"] if f"{name}_gain" in g else g[name]
     low, high = g.get(f"{name}_ci_low"), g.get(f"{name}_ci_high")
     if low is None or high is None or low != low or high != high:  # None or NaN
@@ -34,7 +35,9 @@ def plot_grid(cells, gains):
     tasks = sorted(cells["task"].unique())
     metrics = {t: _metric_order(t, cells[cells["task"] == t]["metric"].unique()) for t in tasks}
     ncol = max(max(len(m) for m in metrics.values()), 2)
-    fig, axes = plt.subplots(len(tasks) + 1, ncol, figsize=(2.4 * ncol, 2.5 * (len(tasks) + 1)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(tasks) + 1, ncol, figsize=(2.4 * ncol, 2.5 * (len(tasks) + 1)), squeeze=False
+    )
     for i, task in enumerate(tasks):
         for j in range(ncol):
             ax = axes[i][j]
@@ -57,8 +60,10 @@ def plot_grid(cells, gains):
             g = gains[(gains["task"] == task) & (gains["metric"] == metric)].iloc[0]
             star = " ★" if metric == MAIN_METRIC.get(task, METRIC_OF.get(task)) else ""
             mark = {name: "?" if g.get(f"{name}_verdict") == "inconclusive" else "" for name in ("ft", "pt")}
-            ax.set_title(f"{task}: {metric}{star}\nΔft {_ci(g, 'ft')}{mark['ft']}\n"
-                         f"Δpt {_ci(g, 'pt')}{mark['pt']}", fontsize=6.5)
+            ax.set_title(
+                f"{task}: {metric}{star}\nΔft {_ci(g, 'ft')}{mark['ft']}\nΔpt {_ci(g, 'pt')}{mark['pt']}",
+                fontsize=6.5,
+            )
             if j == 0:
                 ax.set_ylabel("pre-training scale")
             if i == len(tasks) - 1:
@@ -66,7 +71,7 @@ def plot_grid(cells, gains):
     gs = axes[0][0].get_gridspec()
     for ax in axes[len(tasks)]:
         ax.remove()
-    gains_panel(fig.add_subplot(gs[len(tasks), :min(ncol, 3)]), gains)
+    gains_panel(fig.add_subplot(gs[len(tasks), : min(ncol, 3)]), gains)
     fig.tight_layout()
     return fig
 
@@ -90,10 +95,22 @@ def gains_panel(ax, gains):
             err = None
             if low is not None and high is not None and low == low and high == high:
                 err = [[value - low / scale], [high / scale - value]]
-            ax.errorbar(value, i + dy, xerr=err, fmt="o", ms=3, color=color, capsize=2,
-                         label=("Δ scaling fine-tuning" if name == "ft" else "Δ scaling pre-training") if i == 0 else None)
+            ax.errorbar(
+                value,
+                i + dy,
+                xerr=err,
+                fmt="o",
+                ms=3,
+                color=color,
+                capsize=2,
+                label=("Δ scaling fine-tuning" if name == "ft" else "Δ scaling pre-training")
+                if i == 0
+                else None,
+            )
     ax.axvline(0, color="grey", lw=0.8, ls=":")
-    ax.set_yticks(y, [f"{t}: {m}" + (" / 100" if m in PERCENT_METRICS else "") for t, m, _ in main], fontsize=6.5)
+    ax.set_yticks(
+        y, [f"{t}: {m}" + (" / 100" if m in PERCENT_METRICS else "") for t, m, _ in main], fontsize=6.5
+    )
     ax.invert_yaxis()
     ax.set_xlabel("gain (paired 95 % CI)")
     ax.set_title("scaling gains, main metrics", fontsize=7.5)
@@ -150,12 +167,16 @@ def main_score(df, tasks) -> "Any":
 def tradeoff_panel(df, tasks_a, tasks_b, names=("a", "b")):
     """A callable drawing the mean main metric on variant a's tasks against variant b's along the
     λ sweep, points labelled by λ: the test-time trade-off curve."""
+
     def draw(ax):
         xa, yb = main_score(df, tasks_a).sort_index(), main_score(df, tasks_b).sort_index()
         ax.plot(xa.to_numpy(), yb.to_numpy(), "-o", ms=3, color="#D55E00")
         for lam in xa.index:
-            ax.annotate(f"λ={lam:g}", (xa[lam], yb[lam]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                f"λ={lam:g}", (xa[lam], yb[lam]), fontsize=6, xytext=(3, 3), textcoords="offset points"
+            )
         ax.set_xlabel(f"{names[0]} tasks ({', '.join(tasks_a)}): mean main metric", fontsize=7)
         ax.set_ylabel(f"{names[1]} tasks ({', '.join(tasks_b)}): mean main metric", fontsize=7)
         ax.set_title("test-time trade-off")
+
     return draw

@@ -1,17 +1,23 @@
 """Study D figures: the spurious-only and target-only errors vs evidence rate per (target,
 spurious) pair, and per-pair use vs relative extractability with the pair-level Spearman ρ,
 exact p and bootstrap CI in each panel."""
+
 from __future__ import annotations
 
 import math
 
 METHOD_LABELS = {"grpo": "RL (GRPO)", "rloo": "RL (RLOO)", "sft": "SFT"}
-ERRORS = {"s_only_error": "s-only error (says 1 on spurious-only rows)",
-          "t_only_error": "t-only error (says 0 on target-only rows)"}
+ERRORS = {
+    "s_only_error": "s-only error (says 1 on spurious-only rows)",
+    "t_only_error": "t-only error (says 0 on target-only rows)",
+}
 
 
-EVIDENCE_KINDS = {"spurious_only": "spurious-only", "target_only": "target-only",
-                  "mixed": "half spurious-only, half target-only"}
+EVIDENCE_KINDS = {
+    "spurious_only": "spurious-only",
+    "target_only": "target-only",
+    "mixed": "half spurious-only, half target-only",
+}
 
 
 def evidence_note(use) -> str:
@@ -54,8 +60,13 @@ def plot_use_vs_rate(df, linthresh: float = 1e-3, note: str | None = None):
     pairs = list(dict.fromkeys(df.pair))
     colors = _colors(pairs)
     rows = [(m, e) for m in models for e in ERRORS]
-    fig, axes = plt.subplots(len(rows), len(methods), figsize=(3.6 * len(methods) + 2.6,
-                             2.7 * len(rows)), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        len(rows),
+        len(methods),
+        figsize=(3.6 * len(methods) + 2.6, 2.7 * len(rows)),
+        squeeze=False,
+        sharey=True,
+    )
     for i, (model, err) in enumerate(rows):
         for j, method in enumerate(methods):
             ax = axes[i, j]
@@ -66,21 +77,29 @@ def plot_use_vs_rate(df, linthresh: float = 1e-3, note: str | None = None):
                 g = sub.groupby("rate")
                 rates = np.array(sorted(sub.rate.unique()))
                 mean = g[err].mean().reindex(rates)
-                conv = g["converged"].mean().reindex(rates).to_numpy() \
-                    if "converged" in sub else np.ones(len(rates))
+                conv = (
+                    g["converged"].mean().reindex(rates).to_numpy()
+                    if "converged" in sub
+                    else np.ones(len(rates))
+                )
                 ax.plot(rates, mean, color=colors[pair], lw=1.2, label=pair)
                 full = conv >= 1
                 ax.scatter(rates[full], mean[full], s=14, color=colors[pair])
-                ax.scatter(rates[~full], mean[~full], s=14, facecolors="none",
-                           edgecolors=colors[pair])
+                ax.scatter(rates[~full], mean[~full], s=14, facecolors="none", edgecolors=colors[pair])
             ax.set_xscale("symlog", linthresh=linthresh)
             ax.set_xlim(left=0)
             ax.set_ylim(-0.03, 1.03)
             ax.set_title(f"{model}: {METHOD_LABELS.get(method, method)}", fontsize="medium")
             ax.set_xlabel("evidence rate" if i == len(rows) - 1 else "")
             ax.set_ylabel(ERRORS[err].split(" (")[0] if j == 0 else "")
-    axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
-                       bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
+    axes[0, -1].legend(
+        title="target-vs-spurious pair",
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1, 1),
+        fontsize="x-small",
+        title_fontsize="small",
+    )
     fig.tight_layout()
     _add_note(fig, note)
     return fig
@@ -96,12 +115,14 @@ def plot_extractability_scatter(pairs, corr, subset: str = "all", note: str | No
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     pts = pairs[pairs.subset == subset]
-    keys = [(m, pr, me) for m, pr in dict.fromkeys(zip(pts.model, pts.probe))
-            for me in _panel_order(pts.method)]
+    keys = [
+        (m, pr, me) for m, pr in dict.fromkeys(zip(pts.model, pts.probe)) for me in _panel_order(pts.method)
+    ]
     names = list(dict.fromkeys(pts.pair))
     colors = _colors(names)
-    fig, axes = plt.subplots(len(keys), len(ERRORS), figsize=(3.6 * len(ERRORS) + 2.6,
-                             2.9 * len(keys)), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        len(keys), len(ERRORS), figsize=(3.6 * len(ERRORS) + 2.6, 2.9 * len(keys)), squeeze=False, sharey=True
+    )
     for i, (model, probe, method) in enumerate(keys):
         for j, err in enumerate(ERRORS):
             ax = axes[i, j]
@@ -111,16 +132,30 @@ def plot_extractability_scatter(pairs, corr, subset: str = "all", note: str | No
                 if s.empty:
                     continue
                 full = bool((s.n_converged == s.n_runs).all())
-                ax.scatter(s.x, s[err], s=26, label=pair, color=colors[pair] if full else "none",
-                           edgecolors=colors[pair])
-            c = corr[(corr.model == model) & (corr.probe == probe) & (corr.method == method)
-                     & (corr.subset == subset) & (corr.measure == err)]
+                ax.scatter(
+                    s.x,
+                    s[err],
+                    s=26,
+                    label=pair,
+                    color=colors[pair] if full else "none",
+                    edgecolors=colors[pair],
+                )
+            c = corr[
+                (corr.model == model)
+                & (corr.probe == probe)
+                & (corr.method == method)
+                & (corr.subset == subset)
+                & (corr.measure == err)
+            ]
             if len(c):
                 c = c.iloc[0]
-                text = (f"ρ = {c.rho:.2f}, exact p = {c.p_exact:.2g}\n"
-                        f"95% CI [{c.ci_low:.2f}, {c.ci_high:.2f}], n = {int(c.n_pairs)} pairs\n"
-                        f"converged runs {c.converged_runs}"
-                        if math.isfinite(c.rho) else f"ρ undefined\n{c.note}"[:60])
+                text = (
+                    f"ρ = {c.rho:.2f}, exact p = {c.p_exact:.2g}\n"
+                    f"95% CI [{c.ci_low:.2f}, {c.ci_high:.2f}], n = {int(c.n_pairs)} pairs\n"
+                    f"converged runs {c.converged_runs}"
+                    if math.isfinite(c.rho)
+                    else f"ρ undefined\n{c.note}"[:60]
+                )
                 ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize="x-small")
             ax.set_xscale("log")
             if len(sub):
@@ -131,12 +166,21 @@ def plot_extractability_scatter(pairs, corr, subset: str = "all", note: str | No
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.set_ylim(-0.03, 1.18)
-            ax.set_title(f"{model} ({probe} probe), {METHOD_LABELS.get(method, method)}:\n"
-                         f"{ERRORS[err].split(' (')[0]}", fontsize="medium")
+            ax.set_title(
+                f"{model} ({probe} probe), {METHOD_LABELS.get(method, method)}:\n"
+                f"{ERRORS[err].split(' (')[0]}",
+                fontsize="medium",
+            )
             ax.set_xlabel("relative extractability MDL(s)/MDL(t)" if i == len(keys) - 1 else "")
             ax.set_ylabel("error (mean over rates and seeds)" if j == 0 else "")
-    axes[0, -1].legend(title="target-vs-spurious pair", frameon=False, loc="upper left",
-                       bbox_to_anchor=(1, 1), fontsize="x-small", title_fontsize="small")
+    axes[0, -1].legend(
+        title="target-vs-spurious pair",
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1, 1),
+        fontsize="x-small",
+        title_fontsize="small",
+    )
     fig.tight_layout()
     _add_note(fig, note)
     return fig

@@ -1,12 +1,17 @@
 """Study A figures: performance vs N with both fits, format vs content errors vs N, and
 new-knowledge bars. N = 0 (prompt only) sits at a separate position left of a log axis."""
+
 from __future__ import annotations
 
 import numpy as np
 
-PERFORMANCE_LABEL = {"math": "accuracy", "translation": "sentence chrF / 100",
-                     "instructions": "prompt-level strict acc.", "multihop": "exact match",
-                     "coding": "pass@1"}
+PERFORMANCE_LABEL = {
+    "math": "accuracy",
+    "translation": "sentence chrF / 100",
+    "instructions": "prompt-level strict acc.",
+    "multihop": "exact match",
+    "coding": "pass@1",
+}
 ZERO_GAP = 4.0  # N = 0 is drawn at (smallest N > 0) / ZERO_GAP, behind an axis break
 
 
@@ -74,8 +79,9 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
             hi = 1 - np.array([p["ci_low"] if p["ci_low"] is not None else p["error"] for p in per])
             pos = ns > 0
             ax.fill_between(ns[pos], lo[pos], hi[pos], color=col, alpha=0.18, lw=0)
-            ax.errorbar(_x(ns, zx), perf, yerr=[perf - lo, hi - perf], fmt="o", ms=3.5,
-                        color=col, capsize=2, lw=1)
+            ax.errorbar(
+                _x(ns, zx), perf, yerr=[perf - lo, hi - perf], fmt="o", ms=3.5, color=col, capsize=2, lw=1
+            )
             a, b, c = (boot[p]["value"] for p in "abc")
             grid = np.geomspace(ns[pos].min(), ns[pos].max(), 100)
             # clipped to the axis: a fitted a > 1 would draw below 0 at the smallest N
@@ -84,9 +90,14 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
             if "alpha" in ll:
                 al = ll["alpha"]
                 g2 = np.geomspace(min(ll["N"]), max(ll["N"]), 50)
-                ax.plot(g2, ll["C"]["value"] * g2 ** al["value"], color=col, lw=1.8,
-                        label=f"{model}: α={al['value']:.2f} [{al['ci_low']:.2f}, "
-                              f"{al['ci_high']:.2f}], R²={ll['r2']:.2f}")
+                ax.plot(
+                    g2,
+                    ll["C"]["value"] * g2 ** al["value"],
+                    color=col,
+                    lw=1.8,
+                    label=f"{model}: α={al['value']:.2f} [{al['ci_low']:.2f}, "
+                    f"{al['ci_high']:.2f}], R²={ll['r2']:.2f}",
+                )
             else:
                 ax.plot([], [], color=col, lw=1.8, label=f"{model}: no log-log fit")
             ref = refs.get(f"{model}/{task}")
@@ -96,14 +107,21 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(task, fontsize="medium")
         ax.set_xlabel("fine-tuning examples N")
-        ax.set_ylabel(f"performance ({PERFORMANCE_LABEL.get(task, 'score')})" if j == 0
-                      else PERFORMANCE_LABEL.get(task, "score"))
+        ax.set_ylabel(
+            f"performance ({PERFORMANCE_LABEL.get(task, 'score')})"
+            if j == 0
+            else PERFORMANCE_LABEL.get(task, "score")
+        )
         ax.legend(fontsize="xx-small", frameon=False, loc="upper left")
-    note = ("solid: performance = C·N^α (log-log line on the non-saturated N); dashed: "
-            "1 − (a·N^−b + c); bands: 95 % CIs over seeds and test examples")
+    note = (
+        "solid: performance = C·N^α (log-log line on the non-saturated N); dashed: "
+        "1 − (a·N^−b + c); bands: 95 % CIs over seeds and test examples"
+    )
     if refs:
-        note += ("; ◇ = the model's own harness evaluation (native prompt format); ● at 0 = "
-                 "same chat prompt as the fine-tuned models")
+        note += (
+            "; ◇ = the model's own harness evaluation (native prompt format); ● at 0 = "
+            "same chat prompt as the fine-tuned models"
+        )
     if any(bounds.get(n) for n in bounds):
         note += "; grey columns: N whose step count the schedule's floor/cap changes"
     _footnote(fig, note)
@@ -137,21 +155,24 @@ def plot_errors(rows: list[dict], vanish: dict | None = None):
                 stat = g[kind].agg(["mean", "min", "max"]).reset_index()
                 x = _x(stat.N, zx)
                 ax.fill_between(x, stat["min"], stat["max"], color=col, alpha=0.15, lw=0)
-                ax.plot(x, stat["mean"], ls=ls, marker="o", ms=3, color=col,
-                        label=f"{model} {kind.split('_')[1]}")
+                ax.plot(
+                    x, stat["mean"], ls=ls, marker="o", ms=3, color=col, label=f"{model} {kind.split('_')[1]}"
+                )
             vn = vanish.get(f"{model}/{task}")
             if vn is not None:
-                ax.plot([_x([vn], zx)[0]], [-0.01], marker="^", color=col, ms=6, ls="none",
-                        clip_on=False)
+                ax.plot([_x([vn], zx)[0]], [-0.01], marker="^", color=col, ms=6, ls="none", clip_on=False)
         _log_axis(ax, sub.N, zx)
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(task, fontsize="medium")
         ax.set_xlabel("fine-tuning examples N")
         ax.set_ylabel("share of test examples (error mass)" if j == 0 else "")
     axes[0, -1].legend(fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
-    _footnote(fig, "dashed: format errors, solid: content errors (sahlab/eval/errors.py; they "
-              "add up to 1 − performance); ▲ = N from which format errors stay below "
-              "scaling.format_threshold")
+    _footnote(
+        fig,
+        "dashed: format errors, solid: content errors (sahlab/eval/errors.py; they "
+        "add up to 1 − performance); ▲ = N from which format errors stay below "
+        "scaling.format_threshold",
+    )
     fig.tight_layout()
     return fig
 
@@ -173,11 +194,13 @@ def plot_newknowledge(rows: list[dict], diffs: list[dict] | None = None):
     dd = pd.DataFrame(diffs or [])
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     n_rows = 2 if len(dd) else 1
-    fig, axes = plt.subplots(n_rows, len(kinds), figsize=(4.0 * len(kinds), 3.2 * n_rows),
-                             squeeze=False)
+    fig, axes = plt.subplots(n_rows, len(kinds), figsize=(4.0 * len(kinds), 3.2 * n_rows), squeeze=False)
     titles = {"direct": "direct questions", "2hop": "2-hop questions"}
-    labels = {"qa_only": "QA (old people) only", "bios+qa": "bios + QA (old people)",
-              "bios+newqa": "bios + QA (incl. new people)"}
+    labels = {
+        "qa_only": "QA (old people) only",
+        "bios+qa": "bios + QA (old people)",
+        "bios+newqa": "bios + QA (incl. new people)",
+    }
     width = 0.8 / len(conds)
     top = max(0.2, float(np.nanmax(df[df.kind.isin(kinds)].ci_high.astype(float), initial=0)) * 1.15)
     for j, kind in enumerate(kinds):
@@ -186,11 +209,25 @@ def plot_newknowledge(rows: list[dict], diffs: list[dict] | None = None):
             sub = df[(df.kind == kind) & (df.condition == cond)].set_index("model").reindex(models)
             x = np.arange(len(models)) + (k - (len(conds) - 1) / 2) * width
             err = np.vstack([sub.value - sub.ci_low, sub.ci_high - sub.value]).astype(float)
-            ax.bar(x, sub.value, width, yerr=np.nan_to_num(err), capsize=2,
-                   color=colors[k % len(colors)], label=labels.get(cond, cond))
+            ax.bar(
+                x,
+                sub.value,
+                width,
+                yerr=np.nan_to_num(err),
+                capsize=2,
+                color=colors[k % len(colors)],
+                label=labels.get(cond, cond),
+            )
             for xi, v in zip(x, sub.value):  # the value itself: zero bars are otherwise invisible
-                ax.annotate(f"{v:.2f}", (xi, v), xytext=(0, 2), textcoords="offset points",
-                            ha="center", va="bottom", fontsize="x-small")
+                ax.annotate(
+                    f"{v:.2f}",
+                    (xi, v),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize="x-small",
+                )
         n = int(df[df.kind == kind].n.max())
         ax.set_xticks(range(len(models)), models)
         ax.set_title(f"{titles[kind]} (n = {n})", fontsize="medium")
@@ -199,17 +236,19 @@ def plot_newknowledge(rows: list[dict], diffs: list[dict] | None = None):
         if n_rows == 2:
             ax2 = axes[1, j]
             sub = dd[dd.kind == kind].reset_index(drop=True)
-            names = [f"{r.contrast}\n{r.model}" if r.contrast != "post - base" else
-                     f"post − base\n{r.condition}" for r in sub.itertuples()]
+            names = [
+                f"{r.contrast}\n{r.model}" if r.contrast != "post - base" else f"post − base\n{r.condition}"
+                for r in sub.itertuples()
+            ]
             y = np.arange(len(sub))[::-1]
             err = np.vstack([sub["diff"] - sub.ci_low, sub.ci_high - sub["diff"]]).astype(float)
-            ax2.errorbar(sub["diff"], y, xerr=np.nan_to_num(err), fmt="o", color="k", capsize=2,
-                         markersize=4)
+            ax2.errorbar(sub["diff"], y, xerr=np.nan_to_num(err), fmt="o", color="k", capsize=2, markersize=4)
             ax2.axvline(0, color="0.6", lw=0.8, ls="--")
             ax2.set_yticks(y, names if j == 0 else [""] * len(names), fontsize="x-small")
             ax2.set_xlabel("paired difference (95 % CI)")
             ax2.set_title(f"{titles[kind]}: differences", fontsize="medium")
-    axes[0, -1].legend(title="fine-tuned on", fontsize="x-small", frameon=False, loc="upper left",
-                       bbox_to_anchor=(1, 1))
+    axes[0, -1].legend(
+        title="fine-tuned on", fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1, 1)
+    )
     fig.tight_layout()
     return fig

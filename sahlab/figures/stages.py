@@ -1,6 +1,7 @@
 """Figure: every task's main metric and format score by stage (random / pre-trained /
 post-trained), prompt format (native / chat) and scale, with bootstrap 95 % CIs — the sanity
 check of the whole study, and how much of the post-training gain is format."""
+
 from __future__ import annotations
 
 from sahlab.figures.theme import STAGE_LABELS, STAGE_ORDER
@@ -16,8 +17,7 @@ def stage_rows(df):
     rows = []
     for stage in STAGE_ORDER:
         fmts = sorted(set(df[df.stage == stage].format), key=lambda f: (f != own_format(stage), f))
-        rows += [(stage, f, STAGE_LABELS[stage] + (f"\n({f})" if len(fmts) > 1 else ""))
-                 for f in fmts]
+        rows += [(stage, f, STAGE_LABELS[stage] + (f"\n({f})" if len(fmts) > 1 else "")) for f in fmts]
     return df, rows
 
 
@@ -32,8 +32,9 @@ def plot_stages(df, main_metric: dict[str, str]):
     keys = [(st, f) for st, f, _ in rows]
     tasks = [t for t in main_metric if (df.task == t).any()]
     scales = list(dict.fromkeys(df.scale))
-    fig, axes = plt.subplots(2, len(tasks), figsize=(0.55 * len(rows) * len(tasks) + 1, 5.2),
-                             squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        2, len(tasks), figsize=(0.55 * len(rows) * len(tasks) + 1, 5.2), squeeze=False, sharex=True
+    )
     width = 0.8 / max(1, len(scales))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for j, task in enumerate(tasks):
@@ -48,10 +49,18 @@ def plot_stages(df, main_metric: dict[str, str]):
                 sub = sub.set_index(["stage", "format"]).reindex(keys)
                 x = np.arange(len(keys)) + (k - (len(scales) - 1) / 2) * width
                 err = np.vstack([sub.value - sub.ci_low, sub.ci_high - sub.value]).astype(float)
-                ax.bar(x, sub.value, width, yerr=np.nan_to_num(err), capsize=2,
-                       color=colors[k % len(colors)], label=scale)
-            ax.set_xticks(range(len(keys)), [label for *_, label in rows], rotation=35,
-                          ha="right", fontsize="small")
+                ax.bar(
+                    x,
+                    sub.value,
+                    width,
+                    yerr=np.nan_to_num(err),
+                    capsize=2,
+                    color=colors[k % len(colors)],
+                    label=scale,
+                )
+            ax.set_xticks(
+                range(len(keys)), [label for *_, label in rows], rotation=35, ha="right", fontsize="small"
+            )
             chance = df[(df.task == task) & (df.metric == "chance")].value
             if i == 0 and len(chance):
                 ax.axhline(float(chance.mean()), color="0.4", ls="--", lw=0.8, label="chance")

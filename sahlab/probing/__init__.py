@@ -9,6 +9,7 @@ analysis       — the study's tables: per-run and per-pair summaries, pair-leve
 experiment     — (target, spurious) pair data, MDL measurement, fine-tuning over evidence rates
 toy_render     — how toy symbols are written for the model (decimal, or single-token words)
 """
+
 from sahlab.probing.online_code import (
     DEFAULT_FRACTIONS,
     balanced_order,
@@ -25,6 +26,16 @@ from sahlab.probing.probes import (
     relative_extractability,
 )
 
-__all__ = ["DEFAULT_FRACTIONS", "balanced_order", "block_boundaries", "codelength_bits",
-           "online_codelength", "FinetuneProbe", "LinearProbe", "MLPProbe", "extract_features",
-           "mdl_over_seeds", "relative_extractability"]
+__all__ = [
+    "DEFAULT_FRACTIONS",
+    "balanced_order",
+    "block_boundaries",
+    "codelength_bits",
+    "online_codelength",
+    "FinetuneProbe",
+    "LinearProbe",
+    "MLPProbe",
+    "extract_features",
+    "mdl_over_seeds",
+    "relative_extractability",
+]

@@ -18,6 +18,7 @@ own training rows at the highest evidence rate; pairs with no converged run drop
 "controlled" (Cruz et al.: both features' probes reach accuracy > 0.9, here the accuracy of the
 last online-code block); "converged+controlled".
 """
+
 from __future__ import annotations
 
 import math
@@ -51,24 +52,32 @@ def run_summaries(use_rows: Sequence[dict]) -> list[dict]:
     for (model, pair, method, seed), rows in sorted(groups.items()):
         rows = sorted(rows, key=lambda r: r["rate"])
         top = rows[-1]
-        out.append({"model": model, "pair": pair, "method": method, "seed": seed,
-                    "target": top.get("target"), "spurious": top.get("spurious"),
-                    "s_only_error": float(np.mean([r["spurious_use"] for r in rows])),
-                    "t_only_error": float(np.mean([1 - r["target_use"] for r in rows])),
-                    "spurious_preference": float(np.mean([r["spurious_preference"] for r in rows])),
-                    "rates": [float(r["rate"]) for r in rows],
-                    "f1_by_rate": [disagreement_f1(r["target_use"], r["spurious_use"])
-                                   for r in rows],
-                    "max_rate": float(top["rate"]),
-                    "train_accuracy_at_max_rate": float(top.get("train_accuracy", math.nan)),
-                    "train_reward_last_at_max_rate": top.get("train_reward_last"),
-                    "converged": bool(top.get("converged", False)),
-                    "n_rates": len(rows)})
+        out.append(
+            {
+                "model": model,
+                "pair": pair,
+                "method": method,
+                "seed": seed,
+                "target": top.get("target"),
+                "spurious": top.get("spurious"),
+                "s_only_error": float(np.mean([r["spurious_use"] for r in rows])),
+                "t_only_error": float(np.mean([1 - r["target_use"] for r in rows])),
+                "spurious_preference": float(np.mean([r["spurious_preference"] for r in rows])),
+                "rates": [float(r["rate"]) for r in rows],
+                "f1_by_rate": [disagreement_f1(r["target_use"], r["spurious_use"]) for r in rows],
+                "max_rate": float(top["rate"]),
+                "train_accuracy_at_max_rate": float(top.get("train_accuracy", math.nan)),
+                "train_reward_last_at_max_rate": top.get("train_reward_last"),
+                "converged": bool(top.get("converged", False)),
+                "n_rates": len(rows),
+            }
+        )
     return out
 
 
-def pair_summaries(runs: Sequence[dict], mdl_rows: Sequence[dict], *, threshold: float,
-                   only_converged: bool = False) -> list[dict]:
+def pair_summaries(
+    runs: Sequence[dict], mdl_rows: Sequence[dict], *, threshold: float, only_converged: bool = False
+) -> list[dict]:
     """One row per (model, method, probe, pair): x = relative extractability, the probes'
     accuracies and `controlled`, the use measures averaged over seeds (over converged runs only
     if `only_converged`; pairs with none are left out), evidence required from the seed-averaged
@@ -88,23 +97,33 @@ def pair_summaries(runs: Sequence[dict], mdl_rows: Sequence[dict], *, threshold:
                 continue
             f1 = np.mean([r["f1_by_rate"] for r in used], axis=0)
             acc_t, acc_s = m.get("acc_target", math.nan), m.get("acc_spurious", math.nan)
-            out.append({"model": model, "method": method, "probe": m["probe"], "pair": pair,
-                        "target": m.get("target"), "spurious": m.get("spurious"),
-                        "x": float(m["relative_extractability"]),
-                        "acc_target": acc_t, "acc_spurious": acc_s,
-                        "controlled": bool(acc_t > CONTROLLED_ACCURACY
-                                           and acc_s > CONTROLLED_ACCURACY),
-                        **{k: float(np.mean([r[k] for r in used]))
-                           for k in ("s_only_error", "t_only_error", "spurious_preference")},
-                        "evidence_required": evidence_required(used[0]["rates"], f1, threshold),
-                        "n_seeds": len(used), "n_runs": len(rs),
-                        "n_converged": sum(r["converged"] for r in rs)})
+            out.append(
+                {
+                    "model": model,
+                    "method": method,
+                    "probe": m["probe"],
+                    "pair": pair,
+                    "target": m.get("target"),
+                    "spurious": m.get("spurious"),
+                    "x": float(m["relative_extractability"]),
+                    "acc_target": acc_t,
+                    "acc_spurious": acc_s,
+                    "controlled": bool(acc_t > CONTROLLED_ACCURACY and acc_s > CONTROLLED_ACCURACY),
+                    **{
+                        k: float(np.mean([r[k] for r in used]))
+                        for k in ("s_only_error", "t_only_error", "spurious_preference")
+                    },
+                    "evidence_required": evidence_required(used[0]["rates"], f1, threshold),
+                    "n_seeds": len(used),
+                    "n_runs": len(rs),
+                    "n_converged": sum(r["converged"] for r in rs),
+                }
+            )
     return out
 
 
-def verdict(value: float, p_value: float, ci_low: float, ci_high: float,
-            alpha: float = 0.05) -> str:
-    """"falls" / "rises" when the exact p < alpha and the CI excludes 0 on that side, else
+def verdict(value: float, p_value: float, ci_low: float, ci_high: float, alpha: float = 0.05) -> str:
+    """ "falls" / "rises" when the exact p < alpha and the CI excludes 0 on that side, else
     "inconclusive" (the data allow both readings, or no correlation is defined)."""
     if not all(math.isfinite(v) for v in (value, p_value, ci_low, ci_high)):
         return "inconclusive"
@@ -115,9 +134,15 @@ def verdict(value: float, p_value: float, ci_low: float, ci_high: float,
     return "inconclusive"
 
 
-def pair_correlations(pairs_by_subset: dict[str, list[dict]], *, rates: Sequence[float],
-                      n_permutations: int, n_boot: int, seed: int,
-                      alpha: float = 0.05) -> list[dict]:
+def pair_correlations(
+    pairs_by_subset: dict[str, list[dict]],
+    *,
+    rates: Sequence[float],
+    n_permutations: int,
+    n_boot: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> list[dict]:
     """Spearman ρ over pairs between relative extractability and each use measure, per (model,
     method, probe, subset): exact two-sided permutation p over pairs, percentile bootstrap 95 %
     CI resampling pairs, Pearson r (permutation p), the power line (critical |ρ| at alpha for
@@ -131,8 +156,7 @@ def pair_correlations(pairs_by_subset: dict[str, list[dict]], *, rates: Sequence
     cap = 2 * max(rates) if max(rates) > 0 else 1.0
     power_cache: dict[int, dict] = {}
     rows = []
-    keys = sorted({(p["model"], p["method"], p["probe"])
-                   for pts in pairs_by_subset.values() for p in pts})
+    keys = sorted({(p["model"], p["method"], p["probe"]) for pts in pairs_by_subset.values() for p in pts})
     for subset, pts in pairs_by_subset.items():
         groups: dict[tuple, list[dict]] = {k: [] for k in keys}  # empty subsets get a row too
         for p in pts:
@@ -148,33 +172,52 @@ def pair_correlations(pairs_by_subset: dict[str, list[dict]], *, rates: Sequence
             pw = power_cache.get(n, {})
             for measure in MEASURES:
                 y = [min(p[measure], cap) for p in g]
-                row = {"model": model, "method": method, "probe": probe, "subset": subset,
-                       "measure": measure, "n_pairs": n,
-                       "converged_runs": f"{n_conv}/{n_runs}",
-                       "critical_rho": pw.get("critical_rho", math.nan),
-                       "rho_for_80pct_power": pw.get("rho_for_power", math.nan)}
+                row = {
+                    "model": model,
+                    "method": method,
+                    "probe": probe,
+                    "subset": subset,
+                    "measure": measure,
+                    "n_pairs": n,
+                    "converged_runs": f"{n_conv}/{n_runs}",
+                    "critical_rho": pw.get("critical_rho", math.nan),
+                    "rho_for_80pct_power": pw.get("rho_for_power", math.nan),
+                }
                 try:
                     if n < 3:
-                        raise ValueError(f"{n} pair(s) in subset {subset!r}: a correlation needs "
-                                         "≥ 3")
+                        raise ValueError(f"{n} pair(s) in subset {subset!r}: a correlation needs ≥ 3")
                     sp = permutation_test(x, y, "spearman", n_permutations, seed)
                     ci = bootstrap_ci(x, y, "spearman", n_boot, seed)
                     pe = permutation_test(x, y, "pearson", n_permutations, seed)
-                    row |= {"rho": sp["statistic"], "p_exact": sp["p_value"],
-                            "exact": sp["exact"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
-                            "pearson_r": pe["statistic"], "pearson_p": pe["p_value"], "note": ""}
+                    row |= {
+                        "rho": sp["statistic"],
+                        "p_exact": sp["p_value"],
+                        "exact": sp["exact"],
+                        "ci_low": ci["ci_low"],
+                        "ci_high": ci["ci_high"],
+                        "pearson_r": pe["statistic"],
+                        "pearson_p": pe["p_value"],
+                        "note": "",
+                    }
                 except ValueError as e:
-                    row |= {"rho": math.nan, "p_exact": math.nan, "exact": False,
-                            "ci_low": math.nan, "ci_high": math.nan, "pearson_r": math.nan,
-                            "pearson_p": math.nan, "note": str(e)}
-                row["verdict"] = verdict(row["rho"], row["p_exact"], row["ci_low"],
-                                         row["ci_high"], alpha)
+                    row |= {
+                        "rho": math.nan,
+                        "p_exact": math.nan,
+                        "exact": False,
+                        "ci_low": math.nan,
+                        "ci_high": math.nan,
+                        "pearson_r": math.nan,
+                        "pearson_p": math.nan,
+                        "note": str(e),
+                    }
+                row["verdict"] = verdict(row["rho"], row["p_exact"], row["ci_low"], row["ci_high"], alpha)
                 rows.append(row)
     return rows
 
 
 def markdown_table(rows: Sequence[dict], columns: Sequence[str], floatfmt: str = ".3g") -> str:
     """A GitHub markdown table of `rows` restricted to `columns`."""
+
     def fmt(v):
         if isinstance(v, float):
             return "—" if not math.isfinite(v) else format(v, floatfmt)
@@ -185,50 +228,89 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str], floatfmt: str =
     return "\n".join(lines) + "\n"
 
 
-MDL_COLUMNS = ("model", "probe", "pair", "n", "mdl_target", "mdl_target_std", "mdl_spurious",
-               "mdl_spurious_std", "uniform_bits", "acc_target", "acc_spurious",
-               "relative_extractability")
-CORR_COLUMNS = ("model", "method", "probe", "subset", "measure", "n_pairs", "converged_runs",
-                "rho", "p_exact", "ci_low", "ci_high", "verdict", "pearson_r", "pearson_p",
-                "critical_rho", "rho_for_80pct_power", "note")
+MDL_COLUMNS = (
+    "model",
+    "probe",
+    "pair",
+    "n",
+    "mdl_target",
+    "mdl_target_std",
+    "mdl_spurious",
+    "mdl_spurious_std",
+    "uniform_bits",
+    "acc_target",
+    "acc_spurious",
+    "relative_extractability",
+)
+CORR_COLUMNS = (
+    "model",
+    "method",
+    "probe",
+    "subset",
+    "measure",
+    "n_pairs",
+    "converged_runs",
+    "rho",
+    "p_exact",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "pearson_r",
+    "pearson_p",
+    "critical_rho",
+    "rho_for_80pct_power",
+    "note",
+)
 
 
 def correlation_caption(converged_at: float) -> str:
     """The caption of the correlation table (markdown)."""
-    return ("Spearman ρ over (target, spurious) pairs between relative extractability "
-            "MDL(spurious)/MDL(target) and the spurious feature's use (each measure averaged over "
-            "evidence rates, then over seeds within a pair): exact two-sided permutation p over "
-            "pairs, percentile bootstrap 95 % CI resampling pairs. converged_runs: runs whose "
-            f"policy earns ≥ {converged_at:g} reward on its training rows at the highest evidence "
-            "rate, of all runs. critical_rho: the smallest |ρ| this many pairs can declare "
-            "significant at α = 0.05; rho_for_80pct_power: the population ρ detected 80 % of the "
-            "time. verdict: 'falls'/'rises' only if p < 0.05 and the CI excludes 0, else "
-            "'inconclusive'.")
+    return (
+        "Spearman ρ over (target, spurious) pairs between relative extractability "
+        "MDL(spurious)/MDL(target) and the spurious feature's use (each measure averaged over "
+        "evidence rates, then over seeds within a pair): exact two-sided permutation p over "
+        "pairs, percentile bootstrap 95 % CI resampling pairs. converged_runs: runs whose "
+        f"policy earns ≥ {converged_at:g} reward on its training rows at the highest evidence "
+        "rate, of all runs. critical_rho: the smallest |ρ| this many pairs can declare "
+        "significant at α = 0.05; rho_for_80pct_power: the population ρ detected 80 % of the "
+        "time. verdict: 'falls'/'rises' only if p < 0.05 and the CI excludes 0, else "
+        "'inconclusive'."
+    )
 
 
-def summarise(mdl_rows: Sequence[dict], use_rows: Sequence[dict], rates: Sequence[float], *,
-              threshold: float, n_permutations: int, n_boot: int, seed: int) -> dict[str, list[dict]]:
+def summarise(
+    mdl_rows: Sequence[dict],
+    use_rows: Sequence[dict],
+    rates: Sequence[float],
+    *,
+    threshold: float,
+    n_permutations: int,
+    n_boot: int,
+    seed: int,
+) -> dict[str, list[dict]]:
     """Everything the study-D tables hold: {"mdl": MDL rows, "runs": per-run summaries,
     "pairs": per-pair points of every subset (column `subset`), "correlations": rows}."""
     if not mdl_rows or not use_rows:
-        raise ValueError(f"summarise: need MDL rows and use rows, got {len(mdl_rows)} and "
-                         f"{len(use_rows)}")
+        raise ValueError(f"summarise: need MDL rows and use rows, got {len(mdl_rows)} and {len(use_rows)}")
     runs = run_summaries(use_rows)
     all_pairs = pair_summaries(runs, mdl_rows, threshold=threshold)
     conv_pairs = pair_summaries(runs, mdl_rows, threshold=threshold, only_converged=True)
-    subsets = {"all": all_pairs, "converged": conv_pairs,
-               "controlled": [p for p in all_pairs if p["controlled"]],
-               "converged+controlled": [p for p in conv_pairs if p["controlled"]]}
-    corr = pair_correlations(subsets, rates=rates, n_permutations=n_permutations, n_boot=n_boot,
-                             seed=seed)
+    subsets = {
+        "all": all_pairs,
+        "converged": conv_pairs,
+        "controlled": [p for p in all_pairs if p["controlled"]],
+        "converged+controlled": [p for p in conv_pairs if p["controlled"]],
+    }
+    corr = pair_correlations(subsets, rates=rates, n_permutations=n_permutations, n_boot=n_boot, seed=seed)
     mdl = [{k: r.get(k, math.nan) for k in MDL_COLUMNS} for r in mdl_rows]
     points = [p | {"subset": s} for s, pts in subsets.items() for p in pts]
     runs_out = [{k: v for k, v in r.items() if k not in ("rates", "f1_by_rate")} for r in runs]
     return {"mdl": mdl, "runs": runs_out, "pairs": points, "correlations": corr}
 
 
-def write_table(rows: Sequence[dict], csv_path, md_path=None, columns: Sequence[str] | None = None,
-                caption: str = "") -> None:
+def write_table(
+    rows: Sequence[dict], csv_path, md_path=None, columns: Sequence[str] | None = None, caption: str = ""
+) -> None:
     """Write rows as CSV (all columns, or `columns`) and optionally as a markdown table, atomically."""
     import pandas as pd
 

@@ -2,6 +2,7 @@
 
 Light module: no torch import, so rules/inductive.smk can call it at parse time.
 """
+
 from __future__ import annotations
 
 from sahlab.config import ConfigError
@@ -53,8 +54,11 @@ def check_inductive_config(config: dict) -> None:
 
     for scale in _names(sec, "scales", list(config.get("scales", {}))):
         if "base" not in scale_stages(config)[scale]:
-            _fail("scales", f"study D probes and fine-tunes <scale>-base; scale {scale!r} gives "
-                  f"only {scale_stages(config)[scale]}")
+            _fail(
+                "scales",
+                f"study D probes and fine-tunes <scale>-base; scale {scale!r} gives "
+                f"only {scale_stages(config)[scale]}",
+            )
     toy = sec.get("toy", {})
     if not isinstance(toy, dict) or set(toy) - {"vocab_size", "length", "render"}:
         _fail("toy", f"must be a mapping with keys vocab_size, length, render; got {toy!r}")
@@ -70,8 +74,7 @@ def check_inductive_config(config: dict) -> None:
             _fail("toy.length", f"must be an integer ≥ 4, got {v!r}")
     pairs = sec.get("pairs")
     if not isinstance(pairs, list) or not pairs:
-        _fail("pairs", f"must be a non-empty list of '<target>{PAIR_SEP}<spurious>' names, "
-              f"got {pairs!r}")
+        _fail("pairs", f"must be a non-empty list of '<target>{PAIR_SEP}<spurious>' names, got {pairs!r}")
     from sahlab.probing.experiment import check_pair_name
 
     for pair in pairs:
@@ -82,8 +85,11 @@ def check_inductive_config(config: dict) -> None:
     if len(set(pairs)) != len(pairs):
         _fail("pairs", f"values must be unique, got {pairs}")
     if len(pairs) < 3:
-        _fail("pairs", "needs at least 3 (target, spurious) pairs: the correlation between "
-              "extractability and use is taken across pairs")
+        _fail(
+            "pairs",
+            "needs at least 3 (target, spurious) pairs: the correlation between "
+            "extractability and use is taken across pairs",
+        )
     methods = _names(sec, "methods", METHOD_NAMES)
     rates = sec.get("rates")
     if not isinstance(rates, list) or not rates:
@@ -94,14 +100,16 @@ def check_inductive_config(config: dict) -> None:
     if any(b <= a for a, b in zip(rates, rates[1:])):
         _fail("rates", f"must be strictly increasing, got {rates}")
     seeds = sec.get("seeds")
-    if not isinstance(seeds, list) or not seeds or \
-            any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) \
-            or len(set(seeds)) != len(seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
         _fail("seeds", f"must be a non-empty list of distinct non-negative integers, got {seeds!r}")
     n_train = _posint(sec, "n_train")
     if max(rates) > 0 and round(max(rates) * n_train) == 0:
-        _fail("n_train", f"{n_train} examples give no evidence example even at the largest rate "
-              f"{max(rates)}")
+        _fail("n_train", f"{n_train} examples give no evidence example even at the largest rate {max(rates)}")
     _posint(sec, "n_test")
     mdl = sec.get("mdl")
     if not isinstance(mdl, dict):
@@ -110,8 +118,12 @@ def check_inductive_config(config: dict) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 20:
         _fail("mdl.n", f"must be an integer ≥ 20 (the online code needs several blocks), got {n!r}")
     ps = mdl.get("probe_seeds")
-    if not isinstance(ps, list) or len(set(ps)) < 3 or len(set(ps)) != len(ps) \
-            or any(isinstance(s, bool) or not isinstance(s, int) for s in ps):
+    if (
+        not isinstance(ps, list)
+        or len(set(ps)) < 3
+        or len(set(ps)) != len(ps)
+        or any(isinstance(s, bool) or not isinstance(s, int) for s in ps)
+    ):
         _fail("mdl.probe_seeds", f"needs ≥ 3 distinct integer seeds, got {ps!r}")
     if "probes" in mdl:
         _names(mdl, "probes", PROBE_NAMES)
@@ -123,8 +135,11 @@ def check_inductive_config(config: dict) -> None:
     for scale in sec["scales"]:  # built scales: the depth is in the config (hub ones: in the job)
         build = (config["scales"].get(scale) or {}).get("build")
         if build and not -(build["num_layers"] + 1) <= layer <= build["num_layers"]:
-            _fail("mdl.layer", f"{layer} is out of range for scale {scale!r} ({build['num_layers']} "
-                  f"layers: hidden states 0..{build['num_layers']}, or -1..-{build['num_layers'] + 1})")
+            _fail(
+                "mdl.layer",
+                f"{layer} is out of range for scale {scale!r} ({build['num_layers']} "
+                f"layers: hidden states 0..{build['num_layers']}, or -1..-{build['num_layers'] + 1})",
+            )
     hparams = sec.get("hparams")
     if not isinstance(hparams, dict):
         _fail("hparams", f"must map each method to its hyper-parameters, got {hparams!r}")

@@ -9,6 +9,7 @@ Sections of the Lovering-style test set (label = the target feature is present):
   spurious_only spurious present, target absent → label 0  (Lovering's "s-only")
   target_only   target present, spurious absent → label 1  (Lovering's "t-only")
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,13 +48,15 @@ def binary_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     fn = int(np.sum((y_pred != 1) & (y_true == 1)))
     n = len(y_true)
     nan = float("nan")
-    return {"n": n,
-            "accuracy": float(np.mean(y_pred == y_true)) if n else nan,
-            "precision": tp / (tp + fp) if tp + fp else nan,
-            "recall": tp / (tp + fn) if tp + fn else nan,
-            "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else nan,
-            "positive_rate": float(np.mean(y_pred == 1)) if n else nan,
-            "invalid_rate": float(np.mean((y_pred != 0) & (y_pred != 1))) if n else nan}
+    return {
+        "n": n,
+        "accuracy": float(np.mean(y_pred == y_true)) if n else nan,
+        "precision": tp / (tp + fp) if tp + fp else nan,
+        "recall": tp / (tp + fn) if tp + fn else nan,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else nan,
+        "positive_rate": float(np.mean(y_pred == 1)) if n else nan,
+        "invalid_rate": float(np.mean((y_pred != 0) & (y_pred != 1))) if n else nan,
+    }
 
 
 def section_metrics(sections: Sequence[str], y_pred: Sequence[int]) -> dict:
@@ -99,13 +102,17 @@ def feature_use(metrics: dict) -> dict:
     t_use = metrics["target_only"]["positive_rate"]
     agree = (metrics["both"]["accuracy"] + metrics["neither"]["accuracy"]) / 2
     disagree = (metrics["spurious_only"]["accuracy"] + metrics["target_only"]["accuracy"]) / 2
-    return {"spurious_use": s_use, "target_use": t_use,
-            "spurious_preference": (s_use + 1 - t_use) / 2,
-            "accuracy_gap": agree - disagree}
+    return {
+        "spurious_use": s_use,
+        "target_use": t_use,
+        "spurious_preference": (s_use + 1 - t_use) / 2,
+        "accuracy_gap": agree - disagree,
+    }
 
 
-def evidence_required(rates: Sequence[float], f1_target_only: Sequence[float],
-                      threshold: float = 0.99) -> float:
+def evidence_required(
+    rates: Sequence[float], f1_target_only: Sequence[float], threshold: float = 0.99
+) -> float:
     """The smallest evidence rate at which target_only F1 exceeds `threshold` (strictly).
 
     Repeated rates (several seeds) are averaged first. Returns math.inf when no rate reaches the
@@ -115,8 +122,10 @@ def evidence_required(rates: Sequence[float], f1_target_only: Sequence[float],
     r = np.asarray(rates, dtype=float)
     f = np.asarray(f1_target_only, dtype=float)
     if r.shape != f.shape or r.ndim != 1 or r.size == 0:
-        raise ValueError(f"evidence_required: rates and f1_target_only must be equal-length "
-                         f"non-empty lists, got {r.shape} and {f.shape}")
+        raise ValueError(
+            f"evidence_required: rates and f1_target_only must be equal-length "
+            f"non-empty lists, got {r.shape} and {f.shape}"
+        )
     if np.any(~np.isfinite(r)) or np.any(~np.isfinite(f)):
         raise ValueError("evidence_required: rates and F1 values must be finite numbers")
     for rate in np.unique(r):
@@ -128,6 +137,7 @@ def evidence_required(rates: Sequence[float], f1_target_only: Sequence[float],
 # --------------------------------------------------------------------------- correlations
 def _ranks(a: np.ndarray, axis: int = -1) -> np.ndarray:
     from scipy.stats import rankdata
+
     return rankdata(a, axis=axis)  # average ranks for ties, as in scipy.stats.spearmanr
 
 
@@ -184,10 +194,16 @@ def _all_permutations(n: int, chunk: int):
 MAX_EXACT_N = 10  # 10! = 3.6 M orderings, enumerated in chunks in a few seconds
 
 
-def permutation_test(x: Sequence[float], y: Sequence[float], method: str = "spearman",
-                     n_permutations: int = 10_000, seed: int = 0,
-                     alternative: str = "two-sided", batch: int = 20_000,
-                     exact: bool | None = None) -> dict:
+def permutation_test(
+    x: Sequence[float],
+    y: Sequence[float],
+    method: str = "spearman",
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    alternative: str = "two-sided",
+    batch: int = 20_000,
+    exact: bool | None = None,
+) -> dict:
     """Permutation p-value of a correlation (H0: x and y independent), vectorised.
 
     Exact (exact=True, or exact=None and n ≤ MAX_EXACT_N or n! ≤ n_permutations): all n!
@@ -232,8 +248,15 @@ def permutation_test(x: Sequence[float], y: Sequence[float], method: str = "spea
             done += b
         p = (1 + count) / (1 + n_permutations)
         used = n_permutations
-    return {"statistic": r, "p_value": float(p), "exact": bool(exact), "n_permutations": used,
-            "method": method, "alternative": alternative, "n": n}
+    return {
+        "statistic": r,
+        "p_value": float(p),
+        "exact": bool(exact),
+        "n_permutations": used,
+        "method": method,
+        "alternative": alternative,
+        "n": n,
+    }
 
 
 def spearman_null(n: int) -> np.ndarray:
@@ -271,8 +294,7 @@ def spearman_critical_value(n: int, alpha: float = 0.05) -> float:
 
 
 @functools.lru_cache(maxsize=32)
-def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int = 4000,
-                   seed: int = 0) -> dict:
+def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int = 4000, seed: int = 0) -> dict:
     """How strong a monotone relation the design with n pairs can detect.
 
     critical_rho: the smallest |observed ρ| with exact two-sided p ≤ alpha (`spearman_critical_value`).
@@ -282,8 +304,7 @@ def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int =
     it. Data are continuous (no ties), as relative extractability and seed-averaged use are.
     """
     crit = spearman_critical_value(n, alpha)
-    out = {"n": n, "alpha": alpha, "power": power, "critical_rho": crit,
-           "rho_for_power": float("nan")}
+    out = {"n": n, "alpha": alpha, "power": power, "critical_rho": crit, "rho_for_power": float("nan")}
     if not math.isfinite(crit):
         return out
     rng = np.random.default_rng(seed)
@@ -301,8 +322,14 @@ def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int =
     return out
 
 
-def bootstrap_ci(x: Sequence[float], y: Sequence[float], method: str = "spearman",
-                 n_boot: int = 10_000, seed: int = 0, level: float = 0.95) -> dict:
+def bootstrap_ci(
+    x: Sequence[float],
+    y: Sequence[float],
+    method: str = "spearman",
+    n_boot: int = 10_000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
     """Percentile bootstrap CI of a correlation, resampling (x, y) pairs with replacement.
 
     Resamples in which x or y is constant have no correlation; they are left out and counted in
@@ -324,27 +351,48 @@ def bootstrap_ci(x: Sequence[float], y: Sequence[float], method: str = "spearman
         r = np.where(den > 0, (Xc * Yc).sum(1) / den, np.nan)
     ok = r[np.isfinite(r)]
     alpha = (1 - level) / 2
-    lo, hi = (np.quantile(ok, [alpha, 1 - alpha]) if ok.size else (np.nan, np.nan))
-    return {"ci_low": float(lo), "ci_high": float(hi), "level": level, "n_boot": n_boot,
-            "n_degenerate": int(n_boot - ok.size)}
+    lo, hi = np.quantile(ok, [alpha, 1 - alpha]) if ok.size else (np.nan, np.nan)
+    return {
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "level": level,
+        "n_boot": n_boot,
+        "n_degenerate": int(n_boot - ok.size),
+    }
 
 
-def correlation_summary(x: Sequence[float], y: Sequence[float], n_permutations: int = 10_000,
-                        n_boot: int = 10_000, seed: int = 0, level: float = 0.95) -> dict:
+def correlation_summary(
+    x: Sequence[float],
+    y: Sequence[float],
+    n_permutations: int = 10_000,
+    n_boot: int = 10_000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
     """Spearman ρ and Pearson r of (x, y), each with a two-sided permutation p-value and a
     percentile bootstrap CI: {"n", "spearman": {value, p_value, exact, ci_low, ci_high}, "pearson": …}."""
     out: dict = {"n": len(x)}
     for method in CORRELATIONS:
         pt = permutation_test(x, y, method, n_permutations, seed)
         ci = bootstrap_ci(x, y, method, n_boot, seed, level)
-        out[method] = {"value": pt["statistic"], "p_value": pt["p_value"], "exact": pt["exact"],
-                       "n_permutations": pt["n_permutations"], **ci}
+        out[method] = {
+            "value": pt["statistic"],
+            "p_value": pt["p_value"],
+            "exact": pt["exact"],
+            "n_permutations": pt["n_permutations"],
+            **ci,
+        }
     return out
 
 
 # --------------------------------------------------------------------------- logistic curve
-def fit_logistic(x: Sequence[float], use: Sequence[float], log_x: bool = True,
-                 weights: Sequence[float] | None = None, ridge: float = 1e-6) -> dict:
+def fit_logistic(
+    x: Sequence[float],
+    use: Sequence[float],
+    log_x: bool = True,
+    weights: Sequence[float] | None = None,
+    ridge: float = 1e-6,
+) -> dict:
     """Fit use ≈ σ(a + b·t), t = log(x) if log_x else x, for the scatter figure.
 
     `use` are fractions in [0, 1] (e.g. spurious_preference). The fit minimises the weighted
@@ -357,8 +405,9 @@ def fit_logistic(x: Sequence[float], use: Sequence[float], log_x: bool = True,
     x = np.asarray(x, dtype=float)
     u = np.asarray(use, dtype=float)
     if x.ndim != 1 or x.shape != u.shape or x.size < 2:
-        raise ValueError(f"fit_logistic: x and use must be 1-d of equal length ≥ 2, got "
-                         f"{x.shape} and {u.shape}")
+        raise ValueError(
+            f"fit_logistic: x and use must be 1-d of equal length ≥ 2, got {x.shape} and {u.shape}"
+        )
     if np.any(~np.isfinite(x)) or np.any(~np.isfinite(u)) or np.any((u < 0) | (u > 1)):
         raise ValueError("fit_logistic: x must be finite and use must lie in [0, 1]")
     if log_x and np.any(x <= 0):
@@ -379,9 +428,14 @@ def fit_logistic(x: Sequence[float], use: Sequence[float], log_x: bool = True,
 
     res = minimize(objective, np.zeros(2), jac=True, method="BFGS", options={"gtol": 1e-10})
     a, b = map(float, res.x)
-    return {"intercept": a, "slope": b, "log_x": log_x, "cross_entropy": float(res.fun),
-            "x_mid": (math.exp(-a / b) if log_x else -a / b) if b != 0 else float("nan"),
-            "converged": bool(res.success)}
+    return {
+        "intercept": a,
+        "slope": b,
+        "log_x": log_x,
+        "cross_entropy": float(res.fun),
+        "x_mid": (math.exp(-a / b) if log_x else -a / b) if b != 0 else float("nan"),
+        "converged": bool(res.success),
+    }
 
 
 def logistic_curve(fit: dict, x: Sequence[float]) -> np.ndarray:

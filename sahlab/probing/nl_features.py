@@ -11,6 +11,7 @@ phrase (or removed from every noun phrase) so each example lies in the requested
 same section counts as the toy tasks (`sahlab.world.features.split_plan`), so the evidence
 rate of a training split is exact in the same way.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,11 +27,18 @@ NL_SPURIOUS_PREFIX = "cue_"
 
 def cue_of(spurious: str) -> str:
     """The cue word of a spurious feature named ``cue_<word>``."""
-    if not isinstance(spurious, str) or not spurious.startswith(NL_SPURIOUS_PREFIX) \
-            or len(spurious) == len(NL_SPURIOUS_PREFIX):
-        raise ValueError(f"unknown natural-language spurious feature {spurious!r}; allowed: "
-                         f"cue_<adjective of the world>, e.g. cue_{DEFAULT_CUE}")
-    return spurious[len(NL_SPURIOUS_PREFIX):]
+    if (
+        not isinstance(spurious, str)
+        or not spurious.startswith(NL_SPURIOUS_PREFIX)
+        or len(spurious) == len(NL_SPURIOUS_PREFIX)
+    ):
+        raise ValueError(
+            f"unknown natural-language spurious feature {spurious!r}; allowed: "
+            f"cue_<adjective of the world>, e.g. cue_{DEFAULT_CUE}"
+        )
+    return spurious[len(NL_SPURIOUS_PREFIX) :]
+
+
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -39,8 +47,9 @@ def _lexicon(world: dict) -> tuple[dict, dict]:
     try:
         return world["language"], world["config"]["language"]
     except (KeyError, TypeError):
-        raise ValueError("world: expected world.json with 'language' and 'config.language' "
-                         "(results/data/world/world.json)") from None
+        raise ValueError(
+            "world: expected world.json with 'language' and 'config.language' (results/data/world/world.json)"
+        ) from None
 
 
 def cue_index(world: dict, cue: str) -> int:
@@ -69,8 +78,7 @@ def _noun_phrases(s: dict) -> list[dict]:
     return [s["subj"], s["obj"]] + ([s["pp"]["np"]] if s["pp"] else [])
 
 
-def _sample(rng: random.Random, world: dict, target: str, spurious: int, positive: int,
-            cue: str) -> str:
+def _sample(rng: random.Random, world: dict, target: str, spurious: int, positive: int, cue: str) -> str:
     from sahlab.world.language import english, random_sentence
 
     lang, lcfg = _lexicon(world)
@@ -93,9 +101,16 @@ def _sample(rng: random.Random, world: dict, target: str, spurious: int, positiv
     return text
 
 
-def make_nl_feature_split(world: dict, target: str, n: int, evidence_rate: float, seed: int,
-                          section: str | None = None, evidence: str = "spurious_only",
-                          cue: str = DEFAULT_CUE) -> list[dict]:
+def make_nl_feature_split(
+    world: dict,
+    target: str,
+    n: int,
+    evidence_rate: float,
+    seed: int,
+    section: str | None = None,
+    evidence: str = "spurious_only",
+    cue: str = DEFAULT_CUE,
+) -> list[dict]:
     """Labelled English sentences in the common schema (like `make_feature_split`), shuffled.
 
     ``section=None``: a training split with exactly ``round(evidence_rate·n)`` examples where
@@ -104,27 +119,37 @@ def make_nl_feature_split(world: dict, target: str, n: int, evidence_rate: float
     if target not in NL_TARGETS:
         raise ValueError(f"unknown natural-language target {target!r}; allowed: {list(NL_TARGETS)}")
     counts = split_plan(n, evidence_rate, section, evidence)
-    rng = random.Random(derive_seed(seed, "nl_features", target, cue, section, evidence, n,
-                                    evidence_rate))
+    rng = random.Random(derive_seed(seed, "nl_features", target, cue, section, evidence, n, evidence_rate))
     rows = []
     for sec in SECTIONS:
         spurious, positive = SECTION_LABELS[sec]
         for _ in range(counts[sec]):
-            rows.append({"prompt": _sample(rng, world, target, spurious, positive, cue),
-                         "reference": str(positive),
-                         "metadata": {"label": positive, "spurious": spurious, "section": sec,
-                                      "target": target, "cue": cue}})
+            rows.append(
+                {
+                    "prompt": _sample(rng, world, target, spurious, positive, cue),
+                    "reference": str(positive),
+                    "metadata": {
+                        "label": positive,
+                        "spurious": spurious,
+                        "section": sec,
+                        "target": target,
+                        "cue": cue,
+                    },
+                }
+            )
     rng.shuffle(rows)
     tag = section or f"train-{evidence_rate:g}"
     return [{"id": f"{target}-{tag}-{i}", **r} for i, r in enumerate(rows)]
 
 
-def make_nl_probe_split(world: dict, target: str, feature: str, n: int, seed: int,
-                        cue: str = DEFAULT_CUE) -> list[dict]:
+def make_nl_probe_split(
+    world: dict, target: str, feature: str, n: int, seed: int, cue: str = DEFAULT_CUE
+) -> list[dict]:
     """Label-balanced probing data as in `make_probe_split`: ``feature="target"`` = both (1) vs
     spurious_only (0); ``feature="spurious"`` = spurious_only (1) vs neither (0)."""
-    pos, neg = {"target": ("both", "spurious_only"),
-                "spurious": ("spurious_only", "neither")}.get(feature, (None, None))
+    pos, neg = {"target": ("both", "spurious_only"), "spurious": ("spurious_only", "neither")}.get(
+        feature, (None, None)
+    )
     if pos is None:
         raise ValueError(f"feature must be 'target' or 'spurious', got {feature!r}")
     if target not in NL_TARGETS:
@@ -134,9 +159,19 @@ def make_nl_probe_split(world: dict, target: str, feature: str, n: int, seed: in
     for sec, label, k in ((pos, 1, (n + 1) // 2), (neg, 0, n // 2)):
         spurious, positive = SECTION_LABELS[sec]
         for _ in range(k):
-            rows.append({"prompt": _sample(rng, world, target, spurious, positive, cue),
-                         "reference": str(label),
-                         "metadata": {"label": label, "spurious": spurious, "section": sec,
-                                      "target": target, "probed": feature, "cue": cue}})
+            rows.append(
+                {
+                    "prompt": _sample(rng, world, target, spurious, positive, cue),
+                    "reference": str(label),
+                    "metadata": {
+                        "label": label,
+                        "spurious": spurious,
+                        "section": sec,
+                        "target": target,
+                        "probed": feature,
+                        "cue": cue,
+                    },
+                }
+            )
     rng.shuffle(rows)
     return [{"id": f"{target}-probe-{feature}-{i}", **r} for i, r in enumerate(rows)]

@@ -6,6 +6,7 @@ throughout (the reference implementation adds a nats term to bits terms; we neve
 MDL of the probe family on the data: a feature that a simple probe extracts from few examples has a
 short code.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,7 @@ PredictProba = Callable[[Any], np.ndarray]
 TrainProbe = Callable[[Any, np.ndarray, int], PredictProba]
 
 
-def block_boundaries(n: int, fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                     min_first: int = 1) -> list[int]:
+def block_boundaries(n: int, fractions: Sequence[float] = DEFAULT_FRACTIONS, min_first: int = 1) -> list[int]:
     """End indices (exclusive, strictly increasing, last = n) of the online-code blocks.
 
     `fractions` are the block sizes in percent; they are normalised by their sum, so they need
@@ -41,8 +41,10 @@ def block_boundaries(n: int, fractions: Sequence[float] = DEFAULT_FRACTIONS,
         raise ValueError(f"block_boundaries: n must be a positive integer, got {n!r}")
     fr = np.asarray(fractions, dtype=float)
     if fr.ndim != 1 or fr.size == 0 or not np.all(np.isfinite(fr)) or np.any(fr <= 0):
-        raise ValueError(f"block_boundaries: fractions must be a non-empty list of positive "
-                         f"percentages, got {list(fractions)!r}")
+        raise ValueError(
+            f"block_boundaries: fractions must be a non-empty list of positive "
+            f"percentages, got {list(fractions)!r}"
+        )
     if not 1 <= min_first <= n:
         raise ValueError(f"block_boundaries: min_first must be in [1, n={n}], got {min_first}")
     cum = np.cumsum(fr) / fr.sum()
@@ -98,8 +100,7 @@ def codelength_bits(probs: np.ndarray, y: np.ndarray, uniform_mix: float = 0.0) 
     if probs.ndim != 2 or probs.shape[0] != y.shape[0]:
         raise ValueError(f"probe output must have shape (n={y.shape[0]}, K), got {probs.shape}")
     k = probs.shape[1]
-    if np.any(~np.isfinite(probs)) or np.any(probs < 0) or \
-            np.any(np.abs(probs.sum(1) - 1) > 1e-4):
+    if np.any(~np.isfinite(probs)) or np.any(probs < 0) or np.any(np.abs(probs.sum(1) - 1) > 1e-4):
         raise ValueError("probe output must be finite probabilities whose rows sum to 1")
     if np.any((y < 0) | (y >= k)):
         raise ValueError(f"labels must lie in [0, K={k}), got values {np.unique(y).tolist()}")
@@ -110,9 +111,16 @@ def codelength_bits(probs: np.ndarray, y: np.ndarray, uniform_mix: float = 0.0) 
         return float(-np.log2(p).sum())
 
 
-def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes: int,
-                      seed: int, fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                      uniform_mix: float = 1e-9, progress: bool = False) -> dict:
+def online_codelength(
+    X: Any,
+    y: Sequence[int],
+    train_probe: TrainProbe,
+    n_classes: int,
+    seed: int,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    uniform_mix: float = 1e-9,
+    progress: bool = False,
+) -> dict:
     """Online code length (bits) of labels `y` given inputs `X` for one probe family and seed.
 
     The data are put in `balanced_order(y, seed)` and cut at `block_boundaries(n, fractions,
@@ -127,11 +135,14 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
     y = np.asarray(y)
     n = len(y)
     if y.ndim != 1 or n == 0 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"online_codelength: y must be a non-empty 1-d integer array, got "
-                         f"dtype {y.dtype} shape {y.shape}")
+        raise ValueError(
+            f"online_codelength: y must be a non-empty 1-d integer array, got dtype {y.dtype} shape {y.shape}"
+        )
     if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"online_codelength: labels must lie in [0, n_classes={n_classes}) with "
-                         f"n_classes ≥ 2; got labels {np.unique(y).tolist()}")
+        raise ValueError(
+            f"online_codelength: labels must lie in [0, n_classes={n_classes}) with "
+            f"n_classes ≥ 2; got labels {np.unique(y).tolist()}"
+        )
     if len(X) != n:
         raise ValueError(f"online_codelength: X has {len(X)} rows but y has {n}")
     order = balanced_order(y, seed)
@@ -142,6 +153,7 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
     blocks = zip(ends[:-1], ends[1:])
     if progress:
         from tqdm import tqdm
+
         blocks = tqdm(list(blocks), desc="online code blocks", leave=False)
     for start, end in blocks:
         train_idx, test_idx = order[:start], order[start:end]
@@ -150,12 +162,21 @@ def online_codelength(X: Any, y: Sequence[int], train_probe: TrainProbe, n_class
         bits = codelength_bits(probs, y[test_idx], uniform_mix)
         final_accuracy = float(np.mean(np.argmax(probs, axis=1) == y[test_idx]))
         if not math.isfinite(bits):
-            raise ValueError(f"online_codelength: the probe gave probability 0 to a true label in "
-                             f"block [{start}, {end}); use uniform_mix > 0")
+            raise ValueError(
+                f"online_codelength: the probe gave probability 0 to a true label in "
+                f"block [{start}, {end}); use uniform_mix > 0"
+            )
         per_block.append(bits)
     total = float(sum(per_block))
     uniform = n * log2k
-    return {"total_bits": total, "per_block_bits": per_block, "block_ends": ends,
-            "final_accuracy": final_accuracy,
-            "uniform_bits": uniform, "compression": uniform / total if total > 0 else math.inf,
-            "n": n, "n_classes": n_classes, "seed": seed}
+    return {
+        "total_bits": total,
+        "per_block_bits": per_block,
+        "block_ends": ends,
+        "final_accuracy": final_accuracy,
+        "uniform_bits": uniform,
+        "compression": uniform / total if total > 0 else math.inf,
+        "n": n,
+        "n_classes": n_classes,
+        "seed": seed,
+    }

@@ -5,6 +5,7 @@ Every probe follows the online-code protocol `probe(X_train, y_train, seed) -> p
 where predict_proba(X) returns an (n, K) array of float64 probabilities. Each call builds a
 fresh probe (new initialisation from `seed`), as the online code requires.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,6 +48,7 @@ def _render(tok, texts: Sequence[str], prompt_format: str | None) -> list[str]:
     if prompt_format is None:
         return texts
     from sahlab.models.prompting import format_prompt
+
     return [format_prompt(tok, t, prompt_format) for t in texts]
 
 
@@ -63,10 +65,18 @@ def _pool(hidden, mask, pooling: str):
     raise ValueError(f"unknown pooling {pooling!r}; allowed: {list(POOLINGS)}")
 
 
-def extract_features(model_dir: str | Path, texts: Sequence[str], pooling: str = "mean",
-                     layer: int = -1, batch_size: int = 32, max_length: int = 512,
-                     prompt_format: str | None = None, add_special_tokens: bool = False,
-                     device: str = "cpu", progress: bool = True) -> np.ndarray:
+def extract_features(
+    model_dir: str | Path,
+    texts: Sequence[str],
+    pooling: str = "mean",
+    layer: int = -1,
+    batch_size: int = 32,
+    max_length: int = 512,
+    prompt_format: str | None = None,
+    add_special_tokens: bool = False,
+    device: str = "cpu",
+    progress: bool = True,
+) -> np.ndarray:
     """Frozen representations (n, hidden_size) float32 of `texts` under a causal LM.
 
     pooling: "mean" = mean of the chosen layer's hidden states over the real (non-pad) tokens,
@@ -84,8 +94,11 @@ def extract_features(model_dir: str | Path, texts: Sequence[str], pooling: str =
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
     tok = _load_tokenizer(model_dir)
     texts = _render(tok, texts, prompt_format)
-    lm = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
-                                              use_safetensors=True).to(device).eval()
+    lm = (
+        AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, use_safetensors=True)
+        .to(device)
+        .eval()
+    )
     body = lm.base_model  # skip the LM head: its vocab-sized logits are not needed here
     n_states = lm.config.num_hidden_layers + 1
     if not -n_states <= layer < n_states:
@@ -93,12 +106,19 @@ def extract_features(model_dir: str | Path, texts: Sequence[str], pooling: str =
     starts = range(0, len(texts), batch_size)
     if progress:
         from tqdm import tqdm
+
         starts = tqdm(starts, desc=f"features {Path(model_dir).name}", leave=False)
     out = []
     with torch.no_grad():
         for s in starts:
-            enc = tok(texts[s:s + batch_size], return_tensors="pt", padding=True, truncation=True,
-                      max_length=max_length, add_special_tokens=add_special_tokens).to(device)
+            enc = tok(
+                texts[s : s + batch_size],
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                add_special_tokens=add_special_tokens,
+            ).to(device)
             if layer == -1:
                 hidden = body(**enc).last_hidden_state
             else:
@@ -137,6 +157,7 @@ class LinearProbe:
     early stopping: l2 is what keeps a probe fitted on a handful of examples from being
     overconfident on the next block.
     """
+
     n_classes: int
     l2: float = 1e-2
     max_iter: int = 200
@@ -149,11 +170,13 @@ class LinearProbe:
         g = torch.Generator().manual_seed(int(seed))
         Xt = torch.from_numpy(scale(X))
         yt = torch.from_numpy(y)
-        W = (0.01 * torch.randn(X.shape[1], self.n_classes, generator=g, dtype=torch.float64)
-             ).requires_grad_()
+        W = (
+            0.01 * torch.randn(X.shape[1], self.n_classes, generator=g, dtype=torch.float64)
+        ).requires_grad_()
         b = torch.zeros(self.n_classes, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=self.max_iter,
-                                tolerance_grad=1e-9, line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(
+            [W, b], lr=1.0, max_iter=self.max_iter, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
+        )
 
         def closure():
             opt.zero_grad()
@@ -180,6 +203,7 @@ class MLPProbe:
     With fewer than `min_train_for_val` training rows no slice is held out and the probe trains
     for `fallback_epochs` epochs (a held-out slice of one or two examples would be pure noise).
     """
+
     n_classes: int
     hidden: int = 64
     lr: float = 1e-3
@@ -204,8 +228,11 @@ class MLPProbe:
             val, fit = np.array([], dtype=int), np.arange(len(y))
         scale = _standardiser(X[fit])
         torch.manual_seed(int(seed))
-        net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], self.hidden), torch.nn.ReLU(),
-                                  torch.nn.Linear(self.hidden, self.n_classes))
+        net = torch.nn.Sequential(
+            torch.nn.Linear(X.shape[1], self.hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(self.hidden, self.n_classes),
+        )
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         Xf = torch.from_numpy(scale(X[fit])).float()
         yf = torch.from_numpy(y[fit])
@@ -260,6 +287,7 @@ class FinetuneProbe:
     forward-equivalents, times the number of seeds. For the embedded tiny models (≈1–5 M
     parameters, sequences of ~12 tokens) that is seconds to a few minutes on CPU for n ≈ 2000.
     """
+
     model_dir: str
     n_classes: int
     epochs: int = 3
@@ -280,16 +308,18 @@ class FinetuneProbe:
             raise ValueError(f"unknown pooling {self.pooling!r}; allowed: {list(POOLINGS)}")
         y = np.asarray(y_train)
         if len(X_train) != len(y) or len(y) == 0:
-            raise ValueError(f"FinetuneProbe: need as many texts as labels (≥ 1), got "
-                             f"{len(X_train)} texts and {len(y)} labels")
+            raise ValueError(
+                f"FinetuneProbe: need as many texts as labels (≥ 1), got "
+                f"{len(X_train)} texts and {len(y)} labels"
+            )
         if y.min() < 0 or y.max() >= self.n_classes:
-            raise ValueError(f"FinetuneProbe: labels must lie in [0, {self.n_classes}), got "
-                             f"{np.unique(y).tolist()}")
+            raise ValueError(
+                f"FinetuneProbe: labels must lie in [0, {self.n_classes}), got {np.unique(y).tolist()}"
+            )
         tok = _load_tokenizer(self.model_dir)
         texts = _render(tok, X_train, self.prompt_format)
         torch.manual_seed(int(seed))
-        lm = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32,
-                                                  use_safetensors=True)
+        lm = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32, use_safetensors=True)
         body = lm.base_model.to(self.device)
         head = torch.nn.Linear(lm.config.hidden_size, self.n_classes).to(self.device)
         params = list(body.parameters()) + list(head.parameters())
@@ -298,9 +328,14 @@ class FinetuneProbe:
         g = torch.Generator().manual_seed(int(seed))
 
         def logits(batch_texts: list[str]):
-            enc = tok(batch_texts, return_tensors="pt", padding=True, truncation=True,
-                      max_length=self.max_length,
-                      add_special_tokens=self.add_special_tokens).to(self.device)
+            enc = tok(
+                batch_texts,
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                add_special_tokens=self.add_special_tokens,
+            ).to(self.device)
             hidden = body(**enc).last_hidden_state
             return head(_pool(hidden, enc["attention_mask"], self.pooling))
 
@@ -309,7 +344,8 @@ class FinetuneProbe:
             for batch in torch.randperm(len(y), generator=g).split(self.batch_size):
                 opt.zero_grad()
                 loss = torch.nn.functional.cross_entropy(
-                    logits([texts[i] for i in batch.tolist()]), yt[batch].to(self.device))
+                    logits([texts[i] for i in batch.tolist()]), yt[batch].to(self.device)
+                )
                 loss.backward()
                 opt.step()
         body.eval()
@@ -319,17 +355,28 @@ class FinetuneProbe:
             out = []
             with torch.no_grad():
                 for s in range(0, len(new), max(self.batch_size, 32)):
-                    out.append(torch.softmax(logits(new[s:s + max(self.batch_size, 32)]).double(),
-                                             -1).cpu().numpy())
+                    out.append(
+                        torch.softmax(logits(new[s : s + max(self.batch_size, 32)]).double(), -1)
+                        .cpu()
+                        .numpy()
+                    )
             return np.concatenate(out) if out else np.zeros((0, self.n_classes))
 
         return predict_proba
 
 
 # --------------------------------------------------------------------------- seeds and ratio
-def mdl_over_seeds(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes: int,
-                   seeds: Sequence[int] = (0, 1, 2), fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                   uniform_mix: float = 1e-9, min_seeds: int = 3, progress: bool = True) -> dict:
+def mdl_over_seeds(
+    X: Any,
+    y: Sequence[int],
+    train_probe: TrainProbe,
+    n_classes: int,
+    seeds: Sequence[int] = (0, 1, 2),
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    uniform_mix: float = 1e-9,
+    min_seeds: int = 3,
+    progress: bool = True,
+) -> dict:
     """Online code length averaged over probe seeds (each seed: its own balanced block order
     and probe initialisations). Returns mean_bits, std_bits (sample std, ddof=1), per_seed_bits,
     mean_compression, mean_final_accuracy (last block), uniform_bits and the per-seed `runs`."""
@@ -339,15 +386,20 @@ def mdl_over_seeds(X: Any, y: Sequence[int], train_probe: TrainProbe, n_classes:
     it = seeds
     if progress:
         from tqdm import tqdm
+
         it = tqdm(seeds, desc="MDL seeds", leave=False)
-    runs = [online_codelength(X, y, train_probe, n_classes, s, fractions, uniform_mix)
-            for s in it]
+    runs = [online_codelength(X, y, train_probe, n_classes, s, fractions, uniform_mix) for s in it]
     bits = np.array([r["total_bits"] for r in runs])
-    return {"mean_bits": float(bits.mean()), "std_bits": float(bits.std(ddof=1)),
-            "per_seed_bits": bits.tolist(),
-            "mean_compression": float(np.mean([r["compression"] for r in runs])),
-            "mean_final_accuracy": float(np.mean([r["final_accuracy"] for r in runs])),
-            "uniform_bits": runs[0]["uniform_bits"], "seeds": seeds, "runs": runs}
+    return {
+        "mean_bits": float(bits.mean()),
+        "std_bits": float(bits.std(ddof=1)),
+        "per_seed_bits": bits.tolist(),
+        "mean_compression": float(np.mean([r["compression"] for r in runs])),
+        "mean_final_accuracy": float(np.mean([r["final_accuracy"] for r in runs])),
+        "uniform_bits": runs[0]["uniform_bits"],
+        "seeds": seeds,
+        "runs": runs,
+    }
 
 
 def _bits(m: float | dict, name: str) -> float:

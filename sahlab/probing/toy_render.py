@@ -11,6 +11,7 @@ Lovering's features are defined on integer symbols; the model only ever sees tex
   sequence of `length` symbols is `length` tokens, one per symbol, as in Cruz et al.'s toy RL
   (a word-level tokenizer: one token per symbol) and Lovering's LSTM (one embedding per symbol).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -27,17 +28,24 @@ def word_symbols(tokenizer, n: int) -> list[str]:
     ValueError if the tokenizer has fewer than `n` such tokens (then lower `toy.vocab_size`)."""
     out: list[str] = []
     for tok, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1]):
-        if not (tok.startswith("Ġ") and tok[1:].isascii() and tok[1:].isalpha()
-                and tok[1:].islower() and len(tok) > 2):
+        if not (
+            tok.startswith("Ġ")
+            and tok[1:].isascii()
+            and tok[1:].isalpha()
+            and tok[1:].islower()
+            and len(tok) > 2
+        ):
             continue
         text = " " + tok[1:]
         if len(tokenizer(text, add_special_tokens=False)["input_ids"]) == 1:
             out.append(text)
     if len(out) >= n:
-        return out[len(out) - n:]
-    raise ValueError(f"inductive.toy.render 'words' needs {n} single-token words "
-                     f"(inductive.toy.vocab_size) but the tokenizer has only {len(out)}: "
-                     f"lower toy.vocab_size or use render 'decimal'")
+        return out[len(out) - n :]
+    raise ValueError(
+        f"inductive.toy.render 'words' needs {n} single-token words "
+        f"(inductive.toy.vocab_size) but the tokenizer has only {len(out)}: "
+        f"lower toy.vocab_size or use render 'decimal'"
+    )
 
 
 def render_symbols(seq: Sequence[int], symbols: Sequence[str]) -> str:

@@ -3,6 +3,7 @@
 A bad grid (negative N, N larger than a task's training split, an unknown task or model, an
 empty grid) fails here with one message naming the key, before Snakemake schedules anything.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,9 @@ def grid_for(config: dict, task: str) -> list[int]:
     return sorted(n for n in config["scaling"]["N"] if size is None or n <= size)
 
 
-def steps_for(n: int, batch_size: int, epochs: float, min_steps: int = 0,
-              max_steps: int | None = None) -> int:
+def steps_for(
+    n: int, batch_size: int, epochs: float, min_steps: int = 0, max_steps: int | None = None
+) -> int:
     """Optimizer steps for N examples: `epochs` passes over the N examples in batches of at most
     `batch_size` (N < batch_size: one batch of N per epoch, so a small N is still seen `epochs`
     times), raised to `min_steps` (0 = no floor) and cut to `max_steps` (None = no cap). 0 for
@@ -64,8 +66,9 @@ def steps_for(n: int, batch_size: int, epochs: float, min_steps: int = 0,
     return min(steps, int(max_steps)) if max_steps else steps
 
 
-def schedule_bound(n: int, batch_size: int, epochs: float, min_steps: int = 0,
-                   max_steps: int | None = None) -> str | None:
+def schedule_bound(
+    n: int, batch_size: int, epochs: float, min_steps: int = 0, max_steps: int | None = None
+) -> str | None:
     """'floor' if min_steps raises N's step count, 'cap' if max_steps cuts it, else None (the
     figure marks these points: their N is not trained for the configured number of epochs)."""
     if n == 0:
@@ -118,15 +121,21 @@ def check_scaling_config(config: dict) -> None:
     positive = sorted(n for n in grid if n > 0)
     need = 3 + int(sc.get("heldout", 1))
     if len(positive) < need:
-        _fail("N", f"needs at least {need} distinct N >= 1 (3 to fit a, b, c plus "
-              f"{sc.get('heldout', 1)} held out), got {positive}")
+        _fail(
+            "N",
+            f"needs at least {need} distinct N >= 1 (3 to fit a, b, c plus "
+            f"{sc.get('heldout', 1)} held out), got {positive}",
+        )
     sizes = train_split_sizes(config)
     for task in grid_tasks(config):
         kept = [n for n in grid_for(config, task) if n > 0]
         if len(kept) < need:
-            _fail("N", f"task {task!r} has {sizes.get(task)} training examples, which leaves "
-                  f"N = {kept} of {sorted(grid)} (larger N are dropped per task); need at least {need} "
-                  f"(see world.tasks.{task}.train or the hub 'limit')")
+            _fail(
+                "N",
+                f"task {task!r} has {sizes.get(task)} training examples, which leaves "
+                f"N = {kept} of {sorted(grid)} (larger N are dropped per task); need at least {need} "
+                f"(see world.tasks.{task}.train or the hub 'limit')",
+            )
     mnt = sc.get("max_new_tokens")
     if isinstance(mnt, dict):
         unknown = [t for t in mnt if t not in config["tasks"]]
@@ -140,8 +149,10 @@ def check_scaling_config(config: dict) -> None:
     hp = dict(sc.get("hparams") or {})
     owned = [k for k in SCHEDULE_OWNED if k in hp]
     if owned:
-        _fail("hparams", f"{owned} are set per N from scaling.epochs / min_steps / max_steps; "
-              "remove them from hparams")
+        _fail(
+            "hparams",
+            f"{owned} are set per N from scaling.epochs / min_steps / max_steps; remove them from hparams",
+        )
     _check_hparams(hp, "hparams")
     mx, mn = sc.get("max_steps"), sc.get("min_steps", 0)
     if mx is not None and mx < mn:
@@ -152,15 +163,20 @@ def check_scaling_config(config: dict) -> None:
         for key in ("bios", "qa"):
             _check_hparams(dict(nk.get(key) or {}), f"newknowledge.{key}")
         if "prompt_format" in (nk.get("qa") or {}) or "prompt_format" in (nk.get("bios") or {}):
-            _fail("newknowledge", "prompt_format is fixed by the design (bios: plain text; QA: "
-                  "the model's own format); remove it")
+            _fail(
+                "newknowledge",
+                "prompt_format is fixed by the design (bios: plain text; QA: "
+                "the model's own format); remove it",
+            )
         multihop = sizes.get("multihop")
         if nk.get("n_qa", 0) and "multihop" not in config["tasks"]:
-            _fail("newknowledge.n_qa", "QA examples about old people come from the multihop task, "
-                  "which is not configured; set n_qa: 0")
+            _fail(
+                "newknowledge.n_qa",
+                "QA examples about old people come from the multihop task, "
+                "which is not configured; set n_qa: 0",
+            )
         if multihop is not None and nk.get("n_qa", 0) > multihop:
-            _fail("newknowledge.n_qa", f"({nk['n_qa']}) exceeds the multihop training split "
-                  f"({multihop})")
+            _fail("newknowledge.n_qa", f"({nk['n_qa']}) exceeds the multihop training split ({multihop})")
         _check_new_arm(nk)
 
 
@@ -170,12 +186,17 @@ def _check_new_arm(nk: dict) -> None:
     if not k:
         return
     if k > nk.get("n_qa", 0):
-        _fail("newknowledge.n_qa_new", f"({k}) swaps direct questions into the n_qa old-people "
-              f"QA rows, so it must not exceed n_qa ({nk.get('n_qa', 0)})")
+        _fail(
+            "newknowledge.n_qa_new",
+            f"({k}) swaps direct questions into the n_qa old-people "
+            f"QA rows, so it must not exceed n_qa ({nk.get('n_qa', 0)})",
+        )
     frac = nk.get("qa_people_fraction", 0.5)
     if not 0 < frac < 1:
-        _fail("newknowledge.qa_people_fraction", f"({frac}) must be in (0, 1): some new people "
-              "get QA, the others are held out")
+        _fail(
+            "newknowledge.qa_people_fraction",
+            f"({frac}) must be in (0, 1): some new people get QA, the others are held out",
+        )
 
 
 def _check_models(names: Any, allowed: list[str], key: str) -> None:

@@ -20,6 +20,7 @@ in the biographies), so it measures whether the new arm's post-training teaches 
 retrieve and compose knowledge it learnt from the biographies.
 Each model is evaluated in its own prompt format (base: plain, post-trained: chat).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,11 @@ def bio_rows(docs: list[dict]) -> list[dict]:
     rows = []
     for i, d in enumerate(docs):
         if not isinstance(d, dict) or not isinstance(d.get("text"), str) or not d["text"].strip():
-            raise ValueError(f"newknowledge train row {i} (id={d.get('id') if isinstance(d, dict) else None!r}): "
-                             "needs a non-empty string field 'text'")
-        rows.append({"id": d.get("id", f"bio-{i}"), "prompt": "", "reference": d["text"],
-                     "metadata": {}})
+            raise ValueError(
+                f"newknowledge train row {i} (id={d.get('id') if isinstance(d, dict) else None!r}): "
+                "needs a non-empty string field 'text'"
+            )
+        rows.append({"id": d.get("id", f"bio-{i}"), "prompt": "", "reference": d["text"], "metadata": {}})
     return rows
 
 
@@ -56,8 +58,10 @@ def replay_docs(corpus: list[dict], n_bios: int, ratio: float, seed: int) -> lis
 
     k = round(ratio * n_bios)
     if k > len(corpus):
-        raise ValueError(f"config key 'scaling.newknowledge.bios_replay': {ratio} x {n_bios} "
-                         f"biographies asks for {k} corpus documents, the corpus has {len(corpus)}")
+        raise ValueError(
+            f"config key 'scaling.newknowledge.bios_replay': {ratio} x {n_bios} "
+            f"biographies asks for {k} corpus documents, the corpus has {len(corpus)}"
+        )
     picked = rng_for(seed, "newknowledge", "replay").sample(range(len(corpus)), k)
     return [{"id": f"replay-{i}", "text": corpus[i]["text"]} for i in sorted(picked)]
 
@@ -72,9 +76,11 @@ def split_new_people(person_ids: list[str], qa_fraction: float, seed: int) -> tu
     ids = sorted(set(person_ids))
     k = round(len(ids) * qa_fraction)
     if not 0 < k < len(ids):
-        raise ValueError(f"config key 'scaling.newknowledge.qa_people_fraction': {qa_fraction} of "
-                         f"{len(ids)} new people leaves {k} for QA and {len(ids) - k} held out; "
-                         "both parts need at least one person")
+        raise ValueError(
+            f"config key 'scaling.newknowledge.qa_people_fraction': {qa_fraction} of "
+            f"{len(ids)} new people leaves {k} for QA and {len(ids) - k} held out; "
+            "both parts need at least one person"
+        )
     rng_for(seed, "newknowledge", "qa_people").shuffle(ids)
     return ids[:k], ids[k:]
 
@@ -86,8 +92,15 @@ def new_people_qa(world, person_ids: list[str], n: int, seed: int) -> list[dict]
     from sahlab.world.rng import rng_for
 
     people = [world.entity(pid) for pid in person_ids]
-    qs = sample_questions(world, people, n, 0.0, rng_for(seed, "newknowledge", "qa_rows"),
-                          all_templates=True, what="scaling.newknowledge.n_qa_new")
+    qs = sample_questions(
+        world,
+        people,
+        n,
+        0.0,
+        rng_for(seed, "newknowledge", "qa_rows"),
+        all_templates=True,
+        what="scaling.newknowledge.n_qa_new",
+    )
     return [{"id": f"newknowledge-qa-{i}", **q} for i, q in enumerate(qs)]
 
 
@@ -96,12 +109,13 @@ def arm_qa_rows(qa_rows: list[dict], new_rows: list[dict]) -> list[dict]:
     replaced, in place, by `new_rows`: same size and mix of kinds as the control's. Rows without
     a `metadata.kind` (hub QA such as HotpotQA) are all swap slots, in order."""
     kinds = [(r.get("metadata") or {}).get("kind") for r in qa_rows]
-    slots = ([i for i, k in enumerate(kinds) if k == "direct"] if any(kinds)
-             else list(range(len(qa_rows))))
+    slots = [i for i, k in enumerate(kinds) if k == "direct"] if any(kinds) else list(range(len(qa_rows)))
     if len(new_rows) > len(slots):
-        raise ValueError(f"config key 'scaling.newknowledge.n_qa_new': {len(new_rows)} new-people "
-                         f"questions but the {len(qa_rows)} old-people QA rows (n_qa) hold only "
-                         f"{len(slots)} direct ones to swap; lower n_qa_new or raise n_qa")
+        raise ValueError(
+            f"config key 'scaling.newknowledge.n_qa_new': {len(new_rows)} new-people "
+            f"questions but the {len(qa_rows)} old-people QA rows (n_qa) hold only "
+            f"{len(slots)} direct ones to swap; lower n_qa_new or raise n_qa"
+        )
     out = list(qa_rows)
     for i, row in zip(slots, new_rows):
         out[i] = row
@@ -117,11 +131,23 @@ def person_of(example: dict) -> str:
 
 
 # ----------------------------------------------------------------------------- the experiment
-def run_newknowledge(model_dir: str | Path, docs: list[dict], qa_rows: list[dict],
-                     tests: list[dict], seed: int, *, bios_hparams: dict, qa_hparams: dict,
-                     max_new_tokens: int, batch_size: int, n_boot: int,
-                     new_qa_rows: list[dict] | None = None, heldout: set[str] | None = None,
-                     threads: int = 1, work_root: str | None = None) -> tuple[list[dict], dict]:
+def run_newknowledge(
+    model_dir: str | Path,
+    docs: list[dict],
+    qa_rows: list[dict],
+    tests: list[dict],
+    seed: int,
+    *,
+    bios_hparams: dict,
+    qa_hparams: dict,
+    max_new_tokens: int,
+    batch_size: int,
+    n_boot: int,
+    new_qa_rows: list[dict] | None = None,
+    heldout: set[str] | None = None,
+    threads: int = 1,
+    work_root: str | None = None,
+) -> tuple[list[dict], dict]:
     """Run the CONDITIONS for one model ("bios+newqa" only with `new_qa_rows`); returns (records,
     {condition: metrics}).
 
@@ -144,47 +170,86 @@ def run_newknowledge(model_dir: str | Path, docs: list[dict], qa_rows: list[dict
         qa_sets["bios+newqa"] = arm_qa_rows(qa_rows, new_qa_rows)
     records, results = [], {}
     # Scratch models beside the job's output (`work_root`): a killed job's go at the next start.
-    with (work_dir(work_root, "newknowledge-work") if work_root else
-          tempfile.TemporaryDirectory(prefix="sahlab-newknowledge-")) as work:
+    with (
+        work_dir(work_root, "newknowledge-work")
+        if work_root
+        else tempfile.TemporaryDirectory(prefix="sahlab-newknowledge-")
+    ) as work:
         bios_model, bios_summary = Path(work) / "bios", None
         for cond in (c for c in CONDITIONS if c in qa_sets):
             start, stages = Path(model_dir), {}
             if cond.startswith("bios+"):
                 if bios_summary is None:  # stage 1 is the same for both arms: train it once
-                    bios_summary = train(model_dir, bios, "sft",
-                                         {**bios_hparams, "prompt_format": "plain"}, seed,
-                                         bios_model, threads=threads)
+                    bios_summary = train(
+                        model_dir,
+                        bios,
+                        "sft",
+                        {**bios_hparams, "prompt_format": "plain"},
+                        seed,
+                        bios_model,
+                        threads=threads,
+                    )
                 start, stages["bios"] = bios_model, bios_summary
             final = start
             if qa_sets[cond]:
                 final = Path(work) / f"{cond}-qa"
-                stages["qa"] = train(start, [{**r, "task": "newknowledge"} for r in qa_sets[cond]],
-                                     "sft", {**qa_hparams, "prompt_format": fmt}, seed, final,
-                                     threads=threads)
+                stages["qa"] = train(
+                    start,
+                    [{**r, "task": "newknowledge"} for r in qa_sets[cond]],
+                    "sft",
+                    {**qa_hparams, "prompt_format": fmt},
+                    seed,
+                    final,
+                    threads=threads,
+                )
             recs, metrics = evaluate_policy(
-                ModelPolicy(load_model(final)), fmt, {"newknowledge": tests},
-                max_new_tokens=max_new_tokens, batch_size=batch_size, n_boot=n_boot,
-                seed=seed)["newknowledge"]
-            results[cond] = {"metrics": metrics, "prompt_format": fmt,
-                             "qa_ids": [r["id"] for r in qa_sets[cond]],
-                             "train": {k: {f: v.get(f) for f in ("steps", "seconds", "train_loss")}
-                                       for k, v in stages.items()}}
-            log.info("%s %s: %s", Path(model_dir).name, cond,
-                     {k: round(metrics[k]["value"], 3) for k in NK_METRICS if k in metrics})
+                ModelPolicy(load_model(final)),
+                fmt,
+                {"newknowledge": tests},
+                max_new_tokens=max_new_tokens,
+                batch_size=batch_size,
+                n_boot=n_boot,
+                seed=seed,
+            )["newknowledge"]
+            results[cond] = {
+                "metrics": metrics,
+                "prompt_format": fmt,
+                "qa_ids": [r["id"] for r in qa_sets[cond]],
+                "train": {
+                    k: {f: v.get(f) for f in ("steps", "seconds", "train_loss")} for k, v in stages.items()
+                },
+            }
+            log.info(
+                "%s %s: %s",
+                Path(model_dir).name,
+                cond,
+                {k: round(metrics[k]["value"], 3) for k in NK_METRICS if k in metrics},
+            )
             for r, ex in zip(recs, tests):
                 person = (ex.get("metadata") or {}).get("chain", [None])[0]
-                records.append({"id": r["id"], "condition": cond, "kind": r["kind"],
-                                "person": person,
-                                "heldout": None if heldout is None else person in heldout,
-                                "output": r["output"], "answer": r["answer"],
-                                "correct": bool(r["correct"]), "format_ok": bool(r["format_ok"])})
+                records.append(
+                    {
+                        "id": r["id"],
+                        "condition": cond,
+                        "kind": r["kind"],
+                        "person": person,
+                        "heldout": None if heldout is None else person in heldout,
+                        "output": r["output"],
+                        "answer": r["answer"],
+                        "correct": bool(r["correct"]),
+                        "format_ok": bool(r["format_ok"]),
+                    }
+                )
     return records, results
 
 
 # ----------------------------------------------------------------------------- paired statistics
 def _vectors(records: list[dict], model: str, cond: str, kind: str | None) -> tuple[list[str], np.ndarray]:
-    rows = [r for r in records if r["model"] == model and r["condition"] == cond
-            and (kind is None or r["kind"] == kind)]
+    rows = [
+        r
+        for r in records
+        if r["model"] == model and r["condition"] == cond and (kind is None or r["kind"] == kind)
+    ]
     return [r["id"] for r in rows], np.array([float(r["correct"]) for r in rows])
 
 
@@ -192,13 +257,16 @@ def _aligned(records, a: tuple[str, str], b: tuple[str, str], kind):
     ids_a, va = _vectors(records, *a, kind)
     ids_b, vb = _vectors(records, *b, kind)
     if ids_a != ids_b:
-        raise ValueError(f"paired difference {a} - {b} ({kind or 'all'}): the two score other "
-                         "test items (or in another order); paired statistics need the same items")
+        raise ValueError(
+            f"paired difference {a} - {b} ({kind or 'all'}): the two score other "
+            "test items (or in another order); paired statistics need the same items"
+        )
     return ids_a, va, vb
 
 
-def newknowledge_tables(records: list[dict], *, n_boot: int, seed: int,
-                        heldout_only: bool = True) -> tuple[list[dict], list[dict]]:
+def newknowledge_tables(
+    records: list[dict], *, n_boot: int, seed: int, heldout_only: bool = True
+) -> tuple[list[dict], list[dict]]:
     """(accuracy rows, paired-difference rows) from the records of every model (each record has
     "model" added). Items: the held-out people's questions (records with heldout True) when
     `heldout_only`, else every record.
@@ -215,8 +283,10 @@ def newknowledge_tables(records: list[dict], *, n_boot: int, seed: int,
 
     if heldout_only:
         if any(r.get("heldout") is None for r in records):
-            raise ValueError("newknowledge table: records without a held-out flag (run without a "
-                             "QA/held-out split); use heldout_only=False")
+            raise ValueError(
+                "newknowledge table: records without a held-out flag (run without a "
+                "QA/held-out split); use heldout_only=False"
+            )
         records = [r for r in records if r["heldout"]]
     if not records:
         raise ValueError("newknowledge table: no records to tabulate")
@@ -230,9 +300,19 @@ def newknowledge_tables(records: list[dict], *, n_boot: int, seed: int,
 
     def add_diff(contrast, model, cond, kind, values):
         iv = ci(values)
-        diffs.append({"contrast": contrast, "model": model, "condition": cond,
-                      "kind": kind or "all", "n": iv["n"], "diff": iv["value"],
-                      "ci_low": iv["ci_low"], "ci_high": iv["ci_high"], "verdict": verdict(iv)})
+        diffs.append(
+            {
+                "contrast": contrast,
+                "model": model,
+                "condition": cond,
+                "kind": kind or "all",
+                "n": iv["n"],
+                "diff": iv["value"],
+                "ci_low": iv["ci_low"],
+                "ci_high": iv["ci_high"],
+                "verdict": verdict(iv),
+            }
+        )
 
     for kind in kinds:
         for m in models:
@@ -240,17 +320,25 @@ def newknowledge_tables(records: list[dict], *, n_boot: int, seed: int,
                 _, v = _vectors(records, m, c, kind)
                 if v.size:
                     iv = ci(v)
-                    acc.append({"model": m, "stage": m.rsplit("-", 1)[-1], "condition": c,
-                                "kind": kind or "all", "n": iv["n"], "value": iv["value"],
-                                "ci_low": iv["ci_low"], "ci_high": iv["ci_high"]})
-            for contrast, (hi, lo) in (("arm", ("bios+newqa", "bios+qa")),
-                                       ("bios", ("bios+qa", "qa_only"))):
+                    acc.append(
+                        {
+                            "model": m,
+                            "stage": m.rsplit("-", 1)[-1],
+                            "condition": c,
+                            "kind": kind or "all",
+                            "n": iv["n"],
+                            "value": iv["value"],
+                            "ci_low": iv["ci_low"],
+                            "ci_high": iv["ci_high"],
+                        }
+                    )
+            for contrast, (hi, lo) in (("arm", ("bios+newqa", "bios+qa")), ("bios", ("bios+qa", "qa_only"))):
                 if hi in conds and lo in conds:
                     _, a, b = _aligned(records, (m, hi), (m, lo), kind)
                     add_diff(contrast, m, f"{hi} - {lo}", kind, a - b)
         base = [m for m in models if m.endswith("-base")]
         for b_model in base:
-            p_model = b_model[:-len("base")] + "post"
+            p_model = b_model[: -len("base")] + "post"
             if p_model not in models:
                 continue
             for c in conds:
@@ -261,8 +349,13 @@ def newknowledge_tables(records: list[dict], *, n_boot: int, seed: int,
                 ids_b, bn, bq = _aligned(records, (b_model, "bios+newqa"), (b_model, "bios+qa"), kind)
                 if _vectors(records, p_model, "bios+qa", kind)[0] != ids_b:
                     raise ValueError(f"{p_model} and {b_model} score other test items")
-                add_diff("arm: post - base", f"{p_model} - {b_model}", "bios+newqa - bios+qa",
-                         kind, (pn - pq) - (bn - bq))
+                add_diff(
+                    "arm: post - base",
+                    f"{p_model} - {b_model}",
+                    "bios+newqa - bios+qa",
+                    kind,
+                    (pn - pq) - (bn - bq),
+                )
     return acc, diffs
 
 
@@ -273,16 +366,30 @@ def _fmt(v) -> str:
 def newknowledge_markdown(acc: list[dict], diffs: list[dict], *, heldout: str = "") -> str:
     """Both tables as markdown: accuracies [95 % CI] (n) per model × condition × kind, then the
     paired differences with their verdicts."""
-    lines = ["# New knowledge (study A)", "",
-             f"Exact match on questions about {heldout or 'the new people'}; 95 % percentile "
-             "bootstrap CIs over test items; differences are paired (same items, same resamples).",
-             "", "| model | condition | kind | n | exact match [95 % CI] |", "|---|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['condition']} | {r['kind']} | {r['n']} | {_fmt(r['value'])} "
-              f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] |" for r in acc]
-    lines += ["", "## Paired differences", "",
-              "| contrast | model | condition | kind | n | difference [95 % CI] | verdict |",
-              "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['contrast']} | {r['model']} | {r['condition']} | {r['kind']} | {r['n']} | "
-              f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['verdict']} |"
-              for r in diffs]
+    lines = [
+        "# New knowledge (study A)",
+        "",
+        f"Exact match on questions about {heldout or 'the new people'}; 95 % percentile "
+        "bootstrap CIs over test items; differences are paired (same items, same resamples).",
+        "",
+        "| model | condition | kind | n | exact match [95 % CI] |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['model']} | {r['condition']} | {r['kind']} | {r['n']} | {_fmt(r['value'])} "
+        f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] |"
+        for r in acc
+    ]
+    lines += [
+        "",
+        "## Paired differences",
+        "",
+        "| contrast | model | condition | kind | n | difference [95 % CI] | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['contrast']} | {r['model']} | {r['condition']} | {r['kind']} | {r['n']} | "
+        f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['verdict']} |"
+        for r in diffs
+    ]
     return "\n".join(lines) + "\n"

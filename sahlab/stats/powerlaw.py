@@ -9,6 +9,7 @@ Fallback (documented, not an error): when every error is the same value (e.g. a 
 model at error 1 for all N) the curve is flat; the fit then returns form "constant" with a = 0,
 b = 0, c = that value and r2 = nan, so a grid of runs never crashes on one degenerate cell.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-B_MAX = 3.0          # exponent bound: steeper than N^-3 is not a plausible learning curve
-_FLAT_TOL = 1e-12    # spread of errors below which the curve counts as constant
+B_MAX = 3.0  # exponent bound: steeper than N^-3 is not a plausible learning curve
+_FLAT_TOL = 1e-12  # spread of errors below which the curve counts as constant
 RECORD_KEYS = ("N", "seed", "example_id", "correct")
 
 
@@ -33,8 +34,10 @@ def _as_points(N, err, where: str = "fit") -> tuple[np.ndarray, np.ndarray]:
     if np.any(N < 0):
         raise ValueError(f"{where}: N must be >= 0 (number of fine-tuning examples), got {N.min():g}")
     if np.any((err < 0) | (err > 1)):
-        raise ValueError(f"{where}: err must lie in [0, 1] (error = 1 - performance; scale metrics "
-                         f"such as chrF to [0, 1] first), got range [{err.min():g}, {err.max():g}]")
+        raise ValueError(
+            f"{where}: err must lie in [0, 1] (error = 1 - performance; scale metrics "
+            f"such as chrF to [0, 1] first), got range [{err.min():g}, {err.max():g}]"
+        )
     return N, err
 
 
@@ -63,23 +66,27 @@ def _loglog_starts(N: np.ndarray, err: np.ndarray) -> list[tuple[float, float, f
         if np.unique(N[keep]).size < 2:
             continue
         slope, intercept = np.polyfit(np.log(N[keep]), np.log(err[keep] - c0), 1)
-        starts.append((float(max(math.exp(intercept), 1e-9)), float(np.clip(-slope, 0, B_MAX)),
-                       float(np.clip(c0, 0.0, 1.0))))
+        starts.append(
+            (
+                float(max(math.exp(intercept), 1e-9)),
+                float(np.clip(-slope, 0, B_MAX)),
+                float(np.clip(c0, 0.0, 1.0)),
+            )
+        )
     return starts
 
 
-def _profile_starts(N: np.ndarray, err: np.ndarray,
-                    w: np.ndarray) -> list[tuple[float, float, float]]:
+def _profile_starts(N: np.ndarray, err: np.ndarray, w: np.ndarray) -> list[tuple[float, float, float]]:
     """For each b on a grid the model is linear in (a, c): solve that bounded weighted least
     squares exactly and return the best (a, b, c). A global search over b, so a start cannot
     sit in the wrong basin (log-log starts alone can, e.g. with an outlier at small N)."""
     bs = np.linspace(0.0, B_MAX, 61)
-    X = np.exp(-np.outer(bs, np.log(N)))                  # [G, n] regressor N^-b
+    X = np.exp(-np.outer(bs, np.log(N)))  # [G, n] regressor N^-b
     sw, swy = w.sum(), (w * err).sum()
     swx, swxx, swxy = X @ w, (X * X) @ w, X @ (w * err)
     cands = []
     # interior solution of the 2x2 normal equations (a >= 0, 0 <= c <= 1 checked below)
-    det = swxx * sw - swx ** 2
+    det = swxx * sw - swx**2
     with np.errstate(divide="ignore", invalid="ignore"):
         a_int = (swxy * sw - swx * swy) / det
         c_int = (swxx * swy - swx * swxy) / det
@@ -100,8 +107,9 @@ def _profile_starts(N: np.ndarray, err: np.ndarray,
     return best
 
 
-def fit_power_law(N: Sequence[float], err: Sequence[float],
-                  sigma: Sequence[float] | None = None) -> dict[str, Any]:
+def fit_power_law(
+    N: Sequence[float], err: Sequence[float], sigma: Sequence[float] | None = None
+) -> dict[str, Any]:
     """Fit error(N) = a * N**(-b) + c by bounded nonlinear least squares.
 
     Bounds: a >= 0, b in [0, 3], c in [0, 1]. The start is the best (in weighted SSE) of
@@ -132,23 +140,39 @@ def fit_power_law(N: Sequence[float], err: Sequence[float],
         sig = sig[pos]
     n_distinct = np.unique(N).size
     if n_distinct < 3:
-        raise ValueError(f"fit_power_law: need at least 3 distinct N >= 1 to fit 3 parameters "
-                         f"(a, b, c), got {n_distinct} (N = 0 points are excluded)")
+        raise ValueError(
+            f"fit_power_law: need at least 3 distinct N >= 1 to fit 3 parameters "
+            f"(a, b, c), got {n_distinct} (N = 0 points are excluded)"
+        )
     out = {"n_points": int(N.size), "zero_shot_error": zero}
     if np.ptp(err) <= _FLAT_TOL:
-        return {**out, "form": "constant", "a": 0.0, "b": 0.0, "c": float(err.mean()),
-                "r2": float("nan"), "converged": True}
+        return {
+            **out,
+            "form": "constant",
+            "a": 0.0,
+            "b": 0.0,
+            "c": float(err.mean()),
+            "r2": float("nan"),
+            "converged": True,
+        }
 
-    w = np.ones_like(err) if sig is None else 1.0 / sig ** 2
+    w = np.ones_like(err) if sig is None else 1.0 / sig**2
     wsse = lambda p: float(np.sum(w * (_curve(N, *p) - err) ** 2))  # noqa: E731
     p0 = min(_loglog_starts(N, err) + _profile_starts(N, err, w), key=wsse)
     # curve_fit's trust-region method needs a start strictly inside the bounds
-    x0 = (max(p0[0], 1e-9), float(np.clip(p0[1], 1e-6, B_MAX - 1e-6)),
-          float(np.clip(p0[2], 1e-9, 1 - 1e-9)))
+    x0 = (max(p0[0], 1e-9), float(np.clip(p0[1], 1e-6, B_MAX - 1e-6)), float(np.clip(p0[2], 1e-9, 1 - 1e-9)))
     params, converged = p0, False
     try:
-        popt, _ = curve_fit(_curve, N, err, p0=x0, sigma=sig, bounds=([0, 0, 0], [np.inf, B_MAX, 1]),
-                            method="trf", maxfev=20000)
+        popt, _ = curve_fit(
+            _curve,
+            N,
+            err,
+            p0=x0,
+            sigma=sig,
+            bounds=([0, 0, 0], [np.inf, B_MAX, 1]),
+            method="trf",
+            maxfev=20000,
+        )
         if np.all(np.isfinite(popt)):
             params, converged = tuple(float(v) for v in popt), True
     except (RuntimeError, ValueError):  # no convergence: keep the best start, flagged
@@ -156,8 +180,15 @@ def fit_power_law(N: Sequence[float], err: Sequence[float],
     if wsse(p0) < wsse(params):  # never return something worse than the start
         params = p0
     a, b, c = params
-    return {**out, "form": "power", "a": a, "b": b, "c": c,
-            "r2": _r2(err, _curve(N, a, b, c)), "converged": converged}
+    return {
+        **out,
+        "form": "power",
+        "a": a,
+        "b": b,
+        "c": c,
+        "r2": _r2(err, _curve(N, a, b, c)),
+        "converged": converged,
+    }
 
 
 def fit_loglog(N: Sequence[float], err: Sequence[float]) -> dict[str, Any]:
@@ -176,11 +207,17 @@ def fit_loglog(N: Sequence[float], err: Sequence[float]) -> dict[str, Any]:
     x, y = np.log(N[keep]), np.log(err[keep])
     slope, intercept = np.polyfit(x, y, 1)
     a, b = float(math.exp(intercept)), float(-slope)
-    return {"form": "loglog", "a": a, "b": b, "c": 0.0,
-            "r2": _r2(y, intercept + slope * x),
-            "r2_linear": _r2(err[pos], _curve(N[pos], a, b, 0.0)),
-            "n_points": int(keep.sum()), "n_excluded_zero_error": int((pos & ~keep).sum()),
-            "zero_shot_error": zero}
+    return {
+        "form": "loglog",
+        "a": a,
+        "b": b,
+        "c": 0.0,
+        "r2": _r2(y, intercept + slope * x),
+        "r2_linear": _r2(err[pos], _curve(N[pos], a, b, 0.0)),
+        "n_points": int(keep.sum()),
+        "n_excluded_zero_error": int((pos & ~keep).sum()),
+        "zero_shot_error": zero,
+    }
 
 
 def predict(fit: Mapping[str, Any], N: Sequence[float] | float) -> np.ndarray:
@@ -204,17 +241,24 @@ def heldout_check(N: Sequence[float], err: Sequence[float], n_holdout: int = 1) 
     N, err = N[pos], err[pos]
     levels = np.unique(N)
     if levels.size - n_holdout < 3:
-        raise ValueError(f"heldout_check: {levels.size} distinct N >= 1 leave "
-                         f"{levels.size - n_holdout} to fit after holding out {n_holdout}; need 3")
+        raise ValueError(
+            f"heldout_check: {levels.size} distinct N >= 1 leave "
+            f"{levels.size - n_holdout} to fit after holding out {n_holdout}; need 3"
+        )
     held = levels[-n_holdout:]
     train = N < held[0]
     fit = fit_power_law(N[train], err[train])
     observed = np.array([err[N == h].mean() for h in held])
     predicted = predict(fit, held)
     abs_err = np.abs(predicted - observed)
-    return {"fit": fit, "N": held.tolist(), "predicted": predicted.tolist(),
-            "observed": observed.tolist(), "abs_error": abs_err.tolist(),
-            "max_abs_error": float(abs_err.max())}
+    return {
+        "fit": fit,
+        "N": held.tolist(),
+        "predicted": predicted.tolist(),
+        "observed": observed.tolist(),
+        "abs_error": abs_err.tolist(),
+        "max_abs_error": float(abs_err.max()),
+    }
 
 
 def _outcome_cube(records: Iterable[Mapping[str, Any]]):
@@ -228,8 +272,10 @@ def _outcome_cube(records: Iterable[Mapping[str, Any]]):
             raise ValueError(f"bootstrap_fit: record {i} lacks {missing}; each needs {list(RECORD_KEYS)}")
         c = float(r["correct"])
         if not 0.0 <= c <= 1.0:
-            raise ValueError(f"bootstrap_fit: record {i} has correct={r['correct']!r}; allowed: "
-                             f"a bool or a number in [0, 1]")
+            raise ValueError(
+                f"bootstrap_fit: record {i} has correct={r['correct']!r}; allowed: "
+                f"a bool or a number in [0, 1]"
+            )
     Ns = sorted({float(r["N"]) for r in rows})
     seeds = sorted({r["seed"] for r in rows}, key=str)
     exs = sorted({r["example_id"] for r in rows}, key=str)
@@ -240,8 +286,10 @@ def _outcome_cube(records: Iterable[Mapping[str, Any]]):
     for i, r in enumerate(rows):
         cell = (n_ix[float(r["N"])], s_ix[r["seed"]], e_ix[r["example_id"]])
         if not np.isnan(X[cell]):
-            raise ValueError(f"bootstrap_fit: record {i} repeats (N={r['N']}, seed={r['seed']}, "
-                             f"example_id={r['example_id']!r})")
+            raise ValueError(
+                f"bootstrap_fit: record {i} repeats (N={r['N']}, seed={r['seed']}, "
+                f"example_id={r['example_id']!r})"
+            )
         X[cell] = float(r["correct"])
     return np.array(Ns), X
 
@@ -264,23 +312,25 @@ def crossed_resamples(X: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     A single seed gives the example bootstrap (conditional on that seed).
     """
     if X.ndim != 3 or np.isnan(X).any():
-        raise ValueError("crossed_resamples: need a complete X[N, seed, example] (every seed's "
-                         "model scored on the same test examples at every N)")
+        raise ValueError(
+            "crossed_resamples: need a complete X[N, seed, example] (every seed's "
+            "model scored on the same test examples at every N)"
+        )
     _, S, E = X.shape
     m = X.mean(axis=(1, 2))
-    alpha = X.mean(axis=2) - m[:, None]                       # [N, S]
-    beta = X.mean(axis=1) - m[:, None]                        # [N, E]
+    alpha = X.mean(axis=2) - m[:, None]  # [N, S]
+    beta = X.mean(axis=1) - m[:, None]  # [N, E]
     resid = X - m[:, None, None] - alpha[:, :, None] - beta[:, None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         if S > 1:
-            var_r = (resid ** 2).sum(axis=(1, 2)) / ((S - 1) * max(E - 1, 1))
-            var_a = (alpha ** 2).sum(axis=1) / (S - 1)
-            var_b = (beta ** 2).sum(axis=1) / max(E - 1, 1)
+            var_r = (resid**2).sum(axis=(1, 2)) / ((S - 1) * max(E - 1, 1))
+            var_a = (alpha**2).sum(axis=1) / (S - 1)
+            var_b = (beta**2).sum(axis=1) / max(E - 1, 1)
             ka = np.sqrt(np.clip(var_a - var_r / E, 0, None) / var_a)
             kb = np.sqrt(np.clip(var_b - var_r / S, 0, None) / var_b)
             ka, kb = np.nan_to_num(ka), np.nan_to_num(kb)
             kr = np.sqrt(S / (S - 1) * E / max(E - 1, 1))
-        else:   # one seed: examples only (beta holds the residual too)
+        else:  # one seed: examples only (beta holds the residual too)
             ka, kb, kr = np.zeros_like(m), np.ones_like(m), 0.0
     ka = ka * np.sqrt(S / (S - 1)) if S > 1 else ka
     kb = kb * np.sqrt(E / (E - 1)) if E > 1 else kb
@@ -289,7 +339,7 @@ def crossed_resamples(X: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     for i in range(n_boot):
         ws = rng.multinomial(S, np.full(S, 1 / S)).astype(float)
         we = rng.multinomial(E, np.full(E, 1 / E)).astype(float)
-        a = alpha @ ws / S - alpha.mean(axis=1)   # centred: the replicates scatter around m
+        a = alpha @ ws / S - alpha.mean(axis=1)  # centred: the replicates scatter around m
         b = beta @ we / E - beta.mean(axis=1)
         r = np.einsum("nse,s,e->n", resid, ws, we) / (S * E) if S > 1 else 0.0
         out[i] = m + ka * a + kb * b + kr * r
@@ -315,12 +365,17 @@ def loglog_support(N: Sequence[float], perf: Sequence[float], saturation: float)
 def fit_performance_loglog(N: Sequence[float], perf: Sequence[float]) -> dict[str, Any]:
     """The paper's form: log P = log C + alpha log N (performance P = C N^alpha), by least
     squares in log space; r2 in log space. Raises ValueError with < 2 distinct usable N."""
-    ll = fit_loglog(N, perf)   # the same line with the sign of the slope turned
+    ll = fit_loglog(N, perf)  # the same line with the sign of the slope turned
     return {"C": ll["a"], "alpha": -ll["b"], "r2": ll["r2"], "n_points": ll["n_points"]}
 
 
-def bootstrap_fit(records: Iterable[Mapping[str, Any]], n_boot: int = 1000, seed: int = 0,
-                  level: float = 0.95, saturation: float = 0.95) -> dict[str, Any]:
+def bootstrap_fit(
+    records: Iterable[Mapping[str, Any]],
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    saturation: float = 0.95,
+) -> dict[str, Any]:
     """Both fits of one curve with percentile bootstrap CIs from per-example outcomes.
 
     `records`: mappings with N, seed (training seed), example_id, correct (bool or [0, 1]);
@@ -344,16 +399,20 @@ def bootstrap_fit(records: Iterable[Mapping[str, Any]], n_boot: int = 1000, seed
     Ns, X = _outcome_cube(records)
     if np.isnan(X).any():
         n, s, _ = np.argwhere(np.isnan(X))[0]
-        raise ValueError(f"bootstrap_fit: N = {Ns[n]:g}, seed index {s} lacks outcomes for some "
-                         "test examples; every (N, seed) must score the same examples")
+        raise ValueError(
+            f"bootstrap_fit: N = {Ns[n]:g}, seed index {s} lacks outcomes for some "
+            "test examples; every (N, seed) must score the same examples"
+        )
     perf = X.mean(axis=(1, 2))
     err = 1.0 - perf
     fit = fit_power_law(Ns, err)
     support = loglog_support(Ns, perf, saturation)
     try:
         if support.sum() < 3:  # two points always lie on a line: no test of the form
-            raise ValueError(f"the log-log line needs >= 3 non-saturated N with performance > 0 "
-                             f"(and < {saturation}), got N = {Ns[support].tolist()}")
+            raise ValueError(
+                f"the log-log line needs >= 3 non-saturated N with performance > 0 "
+                f"(and < {saturation}), got N = {Ns[support].tolist()}"
+            )
         ll = fit_performance_loglog(Ns[support], perf[support])
     except ValueError as e:
         ll = {"error": str(e)}
@@ -376,13 +435,37 @@ def bootstrap_fit(records: Iterable[Mapping[str, Any]], n_boot: int = 1000, seed
     per_n = []
     for j, n in enumerate(Ns):
         row = _ci(1.0 - P[:, j], float(err[j]), level)
-        per_n.append({"N": int(n) if float(n).is_integer() else float(n), "error": row["value"],
-                      "ci_low": row["ci_low"], "ci_high": row["ci_high"]})
+        per_n.append(
+            {
+                "N": int(n) if float(n).is_integer() else float(n),
+                "error": row["value"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+            }
+        )
     zero = next(({k: v for k, v in r.items() if k != "N"} for r in per_n if r["N"] == 0), None)
-    loglog = ({"error": ll["error"]} if "error" in ll else
-              {"C": _ci(L[:, 0], ll["C"], level), "alpha": _ci(L[:, 1], ll["alpha"], level),
-               "r2": ll["r2"], "N": [int(n) for n in Ns[support]]})
-    return {"fit": fit, "a": _ci(Pa[:, 0], fit["a"], level), "b": _ci(Pa[:, 1], fit["b"], level),
-            "c": _ci(Pa[:, 2], fit["c"], level), "r2": fit["r2"], "loglog": loglog,
-            "per_N": per_n, "zero_shot": zero, "n_boot": n_boot, "n_failed": failed,
-            "level": level, "replicates": P, "N": Ns.tolist()}
+    loglog = (
+        {"error": ll["error"]}
+        if "error" in ll
+        else {
+            "C": _ci(L[:, 0], ll["C"], level),
+            "alpha": _ci(L[:, 1], ll["alpha"], level),
+            "r2": ll["r2"],
+            "N": [int(n) for n in Ns[support]],
+        }
+    )
+    return {
+        "fit": fit,
+        "a": _ci(Pa[:, 0], fit["a"], level),
+        "b": _ci(Pa[:, 1], fit["b"], level),
+        "c": _ci(Pa[:, 2], fit["c"], level),
+        "r2": fit["r2"],
+        "loglog": loglog,
+        "per_N": per_n,
+        "zero_shot": zero,
+        "n_boot": n_boot,
+        "n_failed": failed,
+        "level": level,
+        "replicates": P,
+        "N": Ns.tolist(),
+    }

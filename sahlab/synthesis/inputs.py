@@ -1,4 +1,5 @@
 """Locating the per-item evaluation records the stage gains need."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 The CSV is the table (all columns, full precision); the markdown version's prose (the caption a
 study writes above its table, if any) heads the page."""
+
 from __future__ import annotations
 
 import html
@@ -32,12 +33,17 @@ def render(stem: str, tables: Sequence[str | Path]) -> str:
     if csv is not None:
         df = pd.read_csv(csv)
         parts.append(f"<p>source: <code>{html.escape(str(csv))}</code>, {len(df)} rows</p>")
-        parts.append(df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
-                                border=0, classes="table"))
+        parts.append(
+            df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, classes="table")
+        )
     else:
         parts.append(f"<p>source: <code>{html.escape(str(md))}</code></p>")
         parts.append("<pre>" + html.escape(md.read_text()) + "</pre>")
-    return "<!DOCTYPE html>\n<html><head><meta charset='utf-8'></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'></head><body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
 
 
 def render_all(tables: Sequence[str], outputs: Sequence[str]) -> None:

@@ -12,6 +12,7 @@ chrF/BLEU from per-item statistics). Contrasts, each in a stated prompt format:
 - post_own:    post-trained (chat) − pre-trained (native): each stage in its own format, the
                comparison the SAH's "post-training only selects a format" is about.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -21,24 +22,35 @@ import numpy as np
 from sahlab.eval.bootstrap import bootstrap_ci
 
 # contrast -> ((stage, format) of the later model, (stage, format) of the earlier one)
-CONTRASTS = {"base_native": (("base", "native"), ("random", "native")),
-             "base_chat": (("base", "chat"), ("random", "chat")),
-             "post_chat": (("post", "chat"), ("base", "chat")),
-             "post_own": (("post", "chat"), ("base", "native"))}
+CONTRASTS = {
+    "base_native": (("base", "native"), ("random", "native")),
+    "base_chat": (("base", "chat"), ("random", "chat")),
+    "post_chat": (("post", "chat"), ("base", "chat")),
+    "post_own": (("post", "chat"), ("base", "native")),
+}
 
 
 COLUMNS = ("scale", "task", "metric", "contrast", "later", "earlier", "gain", "ci_low", "ci_high", "n")
 
 
-def paired_gain(metric: str, later: Sequence[dict], earlier: Sequence[dict], *, n_boot: int,
-                seed: int, alpha: float = 0.05) -> dict:
+def paired_gain(
+    metric: str,
+    later: Sequence[dict],
+    earlier: Sequence[dict],
+    *,
+    n_boot: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> dict:
     """metric(later) − metric(earlier) on the same items, with a paired percentile interval."""
     from sahlab.eft.paired import item_stats
 
     ids_a, ids_b = [r.get("id") for r in later], [r.get("id") for r in earlier]
     if ids_a != ids_b:
-        raise ValueError(f"{metric}: the two stages score different items (or in another order); "
-                         "a paired gain needs the same test items")
+        raise ValueError(
+            f"{metric}: the two stages score different items (or in another order); "
+            "a paired gain needs the same test items"
+        )
     (sa, score_a), (sb, score_b) = item_stats(metric, later), item_stats(metric, earlier)
 
     def stat(idx):  # idx [n] (the full sample) or [B, n] (the resamples)
@@ -50,8 +62,14 @@ def paired_gain(metric: str, later: Sequence[dict], earlier: Sequence[dict], *, 
     return {"gain": iv["value"], "ci_low": iv["ci_low"], "ci_high": iv["ci_high"], "n": iv["n"]}
 
 
-def gains_rows(records: dict[tuple[str, str, str, str], Sequence[dict]], metrics: dict[str, str], *,
-               n_boot: int, seed: int, alpha: float = 0.05) -> list[dict]:
+def gains_rows(
+    records: dict[tuple[str, str, str, str], Sequence[dict]],
+    metrics: dict[str, str],
+    *,
+    n_boot: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> list[dict]:
     """records: (scale, stage, format, task) -> per-item records. One row per (scale, task,
     contrast) whose two stages were both evaluated; a missing stage just skips its contrasts."""
     rows = []
@@ -61,15 +79,25 @@ def gains_rows(records: dict[tuple[str, str, str, str], Sequence[dict]], metrics
             ka, kb = (scale, *a, task), (scale, *b, task)
             if ka not in records or kb not in records:
                 continue
-            g = paired_gain(metrics[task], records[ka], records[kb], n_boot=n_boot, seed=seed,
-                            alpha=alpha)
-            rows.append({"scale": scale, "task": task, "metric": metrics[task], "contrast": name,
-                         "later": "/".join(a), "earlier": "/".join(b), **g})
+            g = paired_gain(metrics[task], records[ka], records[kb], n_boot=n_boot, seed=seed, alpha=alpha)
+            rows.append(
+                {
+                    "scale": scale,
+                    "task": task,
+                    "metric": metrics[task],
+                    "contrast": name,
+                    "later": "/".join(a),
+                    "earlier": "/".join(b),
+                    **g,
+                }
+            )
     return rows
 
 
-CAPTION = ("Stage gains on each task's main metric: later stage − earlier stage on the same test "
-           "items, with paired percentile bootstrap 95 % CIs (one set of resampled items for both "
-           "stages). base_native / base_chat: pre-trained − random init in the native layout / the "
-           "chat template; post_chat: post-trained − pre-trained, both in the chat template; "
-           "post_own: post-trained (chat) − pre-trained (native), each in its own format.")
+CAPTION = (
+    "Stage gains on each task's main metric: later stage − earlier stage on the same test "
+    "items, with paired percentile bootstrap 95 % CIs (one set of resampled items for both "
+    "stages). base_native / base_chat: pre-trained − random init in the native layout / the "
+    "chat template; post_chat: post-trained − pre-trained, both in the chat template; "
+    "post_own: post-trained (chat) − pre-trained (native), each in its own format."
+)

@@ -1,4 +1,5 @@
 """The synthesis table: one row per (scale, task) with every study's measure and its CI."""
+
 from __future__ import annotations
 
 import math
@@ -81,10 +82,11 @@ def cell(row: pd.Series, stem: str) -> str:
 
 def markdown(df: pd.DataFrame) -> str:
     """The synthesis table in markdown: 'estimate [CI]' per measure; blank = not measured."""
-    d_stems = sorted({c[:-len("_ci_low")] for c in df.columns if c.startswith("D_rho_")
-                      and c.endswith("_ci_low")})
+    d_stems = sorted(
+        {c[: -len("_ci_low")] for c in df.columns if c.startswith("D_rho_") and c.endswith("_ci_low")}
+    )
     stems = [c for c in COLUMNS if c in df.columns] + d_stems
-    heads = [COLUMNS.get(s, f"D: ρ ({s[len('D_rho_'):]})") for s in stems]
+    heads = [COLUMNS.get(s, f"D: ρ ({s[len('D_rho_') :]})") for s in stems]
     lines = ["| " + " | ".join(["scale", "task", *heads]) + " |", "|---|---|" + "---|" * len(stems)]
     for _, r in df.iterrows():
         lines.append("| " + " | ".join([r.scale, r.task, *(cell(r, s) for s in stems)]) + " |")
@@ -101,7 +103,8 @@ CAPTION = (
     "grid's gain from scaling fine-tuning (Δft) and pre-training (Δpt) on the task (a per-task "
     "quantity, repeated on each scale's row). D: Spearman ρ over feature pairs between relative "
     "extractability and use of the spurious feature (error on spurious-only items), per "
-    "fine-tuning method. Blank: the study does not cover this task or scale in this run.")
+    "fine-tuning method. Blank: the study does not cover this task or scale in this run."
+)
 
 
 def write(df: pd.DataFrame, csv_path, md_path) -> None:

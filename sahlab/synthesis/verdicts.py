@@ -18,6 +18,7 @@ rescaled on each side by z(1 − α/2) / z(0.975) (a normal approximation, said 
 Ratios (study B's reduction factor) are judged on a log10 scale, where a CI is closer to
 symmetric and the null is 0.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,9 +35,19 @@ def _log10(v: float) -> float:
     return -math.inf if v <= 0 else math.log10(v)
 
 
-def judge(estimate, ci_low, ci_high, *, direction: str, null: float = 0.0, alpha: float = 0.05,
-          paper: float | None = None, log: bool = False, p_value: float | None = None,
-          table_alpha: float = TABLE_ALPHA) -> dict:
+def judge(
+    estimate,
+    ci_low,
+    ci_high,
+    *,
+    direction: str,
+    null: float = 0.0,
+    alpha: float = 0.05,
+    paper: float | None = None,
+    log: bool = False,
+    p_value: float | None = None,
+    table_alpha: float = TABLE_ALPHA,
+) -> dict:
     """The verdict of one estimate with its (1 − table_alpha) CI; see the module docstring."""
     if direction not in (">", "<"):
         raise ValueError(f"claim direction must be '>' or '<', got {direction!r}")
@@ -44,8 +55,14 @@ def judge(estimate, ci_low, ci_high, *, direction: str, null: float = 0.0, alpha
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     vals = [estimate, ci_low, ci_high]
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in vals):
-        return {"verdict": "n/a", "reason": "no estimate or no CI in this run", "ci_low": None,
-                "ci_high": None, "mde_80": None, "power_paper": None}
+        return {
+            "verdict": "n/a",
+            "reason": "no estimate or no CI in this run",
+            "ci_low": None,
+            "ci_high": None,
+            "mde_80": None,
+            "power_paper": None,
+        }
     f = _log10 if log else float
     est, lo, hi, nul = f(estimate), f(ci_low), f(ci_high), f(null)
     ref = f(paper) if paper is not None else None
@@ -60,25 +77,37 @@ def judge(estimate, ci_low, ci_high, *, direction: str, null: float = 0.0, alpha
     power = None
     if ref is not None and math.isfinite(ref):
         eff = abs(ref - nul)
-        power = 1.0 if se == 0 and eff > 0 else (
-            0.0 if not math.isfinite(se) or se == 0 else
-            NormalDist().cdf(eff / se - _Z(1 - alpha / 2)))
+        power = (
+            1.0
+            if se == 0 and eff > 0
+            else (0.0 if not math.isfinite(se) or se == 0 else NormalDist().cdf(eff / se - _Z(1 - alpha / 2)))
+        )
     p_ok = p_value is None or (isinstance(p_value, float) and math.isnan(p_value)) or p_value < alpha
     if dlo > 0 and p_ok:
         v, why = "supported", f"CI excludes the null ({null:g}) on the claimed side"
     elif dlo > 0:
         v, why = "inconclusive", f"CI excludes the null but exact p = {p_value:.3g} ≥ α"
     elif dhi <= 0:
-        v, why = "not supported", ("CI lies on the other side of the null" if dhi < 0 else
-                                   "CI reaches no further than the null")
+        v, why = (
+            "not supported",
+            ("CI lies on the other side of the null" if dhi < 0 else "CI reaches no further than the null"),
+        )
     elif ref is not None and sgn * (ref - nul) > dhi:
         v, why = "not supported", f"CI includes the null and excludes the paper's effect ({paper:g})"
     else:
-        v, why = "inconclusive", "CI includes the null" + (" and the paper's effect" if ref is not None else "")
-    back = (lambda x: 10 ** x) if log else (lambda x: x)
-    return {"verdict": v, "reason": why, "ci_low": back(lo), "ci_high": back(hi),
-            "mde_80": (back(mde) if log else mde) if math.isfinite(mde) else None,
-            "power_paper": power}
+        v, why = (
+            "inconclusive",
+            "CI includes the null" + (" and the paper's effect" if ref is not None else ""),
+        )
+    back = (lambda x: 10**x) if log else (lambda x: x)
+    return {
+        "verdict": v,
+        "reason": why,
+        "ci_low": back(lo),
+        "ci_high": back(hi),
+        "mde_80": (back(mde) if log else mde) if math.isfinite(mde) else None,
+        "power_paper": power,
+    }
 
 
 def load_claims(path) -> list[dict]:
@@ -100,9 +129,17 @@ def verdict_rows(claims, synthesis, *, alpha: float) -> list[dict]:
     for c in claims:
         col = c["column"]
         if col not in synthesis.columns:
-            rows.append({"claim": c["id"], "study": c["study"], "statement": c["claim"],
-                         "scope": "", "estimate": None, "verdict": "n/a",
-                         "reason": f"this run's synthesis table has no column {col}"})
+            rows.append(
+                {
+                    "claim": c["id"],
+                    "study": c["study"],
+                    "statement": c["claim"],
+                    "scope": "",
+                    "estimate": None,
+                    "verdict": "n/a",
+                    "reason": f"this run's synthesis table has no column {col}",
+                }
+            )
             continue
         sub = synthesis[synthesis[col].notna()]
         if c.get("tasks"):
@@ -111,20 +148,44 @@ def verdict_rows(claims, synthesis, *, alpha: float) -> list[dict]:
             sub = sub.drop_duplicates("task")
         if sub.empty:  # every claim gets a row: say that this run has no estimate for it
             scope = ", ".join(c.get("tasks") or []) or "any task"
-            rows.append({"claim": c["id"], "study": c["study"], "statement": c["claim"],
-                         "scope": scope, "estimate": None, "verdict": "n/a",
-                         "reason": f"no estimate of {col} in this run ({scope})"})
+            rows.append(
+                {
+                    "claim": c["id"],
+                    "study": c["study"],
+                    "statement": c["claim"],
+                    "scope": scope,
+                    "estimate": None,
+                    "verdict": "n/a",
+                    "reason": f"no estimate of {col} in this run ({scope})",
+                }
+            )
             continue
         for _, r in sub.iterrows():
             p = r.get(c["p_column"]) if c.get("p_column") else None
-            res = judge(r[col], r.get(f"{col}_ci_low"), r.get(f"{col}_ci_high"),
-                        direction=c["direction"], null=c.get("null_value", 0.0), alpha=alpha,
-                        paper=c.get("paper_value"), log=c.get("log", False),
-                        p_value=None if p is None else float(p))
+            res = judge(
+                r[col],
+                r.get(f"{col}_ci_low"),
+                r.get(f"{col}_ci_high"),
+                direction=c["direction"],
+                null=c.get("null_value", 0.0),
+                alpha=alpha,
+                paper=c.get("paper_value"),
+                log=c.get("log", False),
+                p_value=None if p is None else float(p),
+            )
             scope = r.task if c.get("per") == "task" else f"{r.scale} / {r.task}"
-            rows.append({"claim": c["id"], "study": c["study"], "statement": c["claim"],
-                         "scope": scope, "estimate": r[col], "paper_value": c.get("paper_value"),
-                         "alpha": alpha, **res})
+            rows.append(
+                {
+                    "claim": c["id"],
+                    "study": c["study"],
+                    "statement": c["claim"],
+                    "scope": scope,
+                    "estimate": r[col],
+                    "paper_value": c.get("paper_value"),
+                    "alpha": alpha,
+                    **res,
+                }
+            )
     return rows
 
 
@@ -138,18 +199,27 @@ def _f(v) -> str:
 
 
 def markdown(rows, claims, alpha: float) -> str:
-    lines = [f"Verdicts at α = {alpha:g} (rule: sahlab/synthesis/verdicts.py; claims and their "
-             "sources: report/claims.yaml). mde_80: the smallest effect this run detects with "
-             "80 % power (2.8 × SE at α = 0.05); power: the power to detect the paper's effect.",
-             ""]
+    lines = [
+        f"Verdicts at α = {alpha:g} (rule: sahlab/synthesis/verdicts.py; claims and their "
+        "sources: report/claims.yaml). mde_80: the smallest effect this run detects with "
+        "80 % power (2.8 × SE at α = 0.05); power: the power to detect the paper's effect.",
+        "",
+    ]
     for c in claims:
-        lines.append(f"- **{c['id']}** ({c['study']}): {c['claim']} — source: {c['source']}"
-                     + (f"; paper's value: {c['paper_value']:g}" if c.get("paper_value") is not None else ""))
-    lines += ["", "| claim | scope | estimate [CI] | verdict | why | mde_80 | power (paper's effect) |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"- **{c['id']}** ({c['study']}): {c['claim']} — source: {c['source']}"
+            + (f"; paper's value: {c['paper_value']:g}" if c.get("paper_value") is not None else "")
+        )
+    lines += [
+        "",
+        "| claim | scope | estimate [CI] | verdict | why | mde_80 | power (paper's effect) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         est = _f(r.get("estimate"))
         ci = f" [{_f(r.get('ci_low'))}, {_f(r.get('ci_high'))}]" if r.get("ci_low") is not None else ""
-        lines.append(f"| {r['claim']} | {r['scope']} | {est}{ci} | **{r['verdict']}** | {r['reason']} "
-                     f"| {_f(r.get('mde_80'))} | {_f(r.get('power_paper'))} |")
+        lines.append(
+            f"| {r['claim']} | {r['scope']} | {est}{ci} | **{r['verdict']}** | {r['reason']} "
+            f"| {_f(r.get('mde_80'))} | {_f(r.get('power_paper'))} |"
+        )
     return "\n".join(lines) + "\n"

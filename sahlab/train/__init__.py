@@ -3,6 +3,7 @@ the verifiable rewards they optimise, and model-free preference pairs for reward
 
 Importing this package is light: torch, transformers and trl load inside the functions.
 """
+
 from sahlab.train.api import train
 from sahlab.train.common import METHODS
 from sahlab.train.preference import make_preference_pairs

@@ -1,4 +1,5 @@
 """`train`: the one entry point of post-training (SFT, reward model, GRPO, RLOO, DPO)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,10 +27,19 @@ log = logging.getLogger(__name__)
 _RUN_KEYS = ("method", "parent", "seed", "lora", "adapter", "merged", "head")
 
 
-def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparams: dict, seed: int,
-          out_dir: str | os.PathLike, *, ref_model_dir: str | os.PathLike | None = None,
-          reward_model_dir: str | os.PathLike | None = None, threads: int = 1,
-          stage: str = "post") -> dict:
+def train(
+    model_dir: str | os.PathLike,
+    dataset: list[dict],
+    method: str,
+    hparams: dict,
+    seed: int,
+    out_dir: str | os.PathLike,
+    *,
+    ref_model_dir: str | os.PathLike | None = None,
+    reward_model_dir: str | os.PathLike | None = None,
+    threads: int = 1,
+    stage: str = "post",
+) -> dict:
     """Post-train the model in `model_dir` with TRL and save the result to `out_dir` (atomically).
 
     method: "sft" (rows in the common schema: prompt -> reference), "reward" and "dpo"
@@ -80,12 +90,20 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
             from sahlab.checkpoints import resumable_checkpoint
 
             if is_main():
-                fp = _fingerprint(method, hp, seed, dataset, model_dir, ref_model_dir,
-                                  reward_model_dir)
+                fp = _fingerprint(method, hp, seed, dataset, model_dir, ref_model_dir, reward_model_dir)
                 resume = resumable_checkpoint(work, fp, who=f"train ({method})")
             resume = broadcast_object(resume)
-        trainer = _build(method, model_dir, tokenizer, dataset, hp, seed, str(work),
-                         ref_model_dir=ref_model_dir, reward_model_dir=reward_model_dir)
+        trainer = _build(
+            method,
+            model_dir,
+            tokenizer,
+            dataset,
+            hp,
+            seed,
+            str(work),
+            ref_model_dir=ref_model_dir,
+            reward_model_dir=reward_model_dir,
+        )
         trainer.add_callback(preemption_callback())
         n_used = len(trainer.train_dataset)
         result = trainer.train(resume_from_checkpoint=resume)
@@ -94,11 +112,17 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
         history = trainer.state.log_history
         steps = trainer.state.global_step
         summary = {
-            "method": method, "n_examples": len(dataset), "n_used": n_used, "steps": steps,
+            "method": method,
+            "n_examples": len(dataset),
+            "n_used": n_used,
+            "steps": steps,
             "seconds": round(seconds, 3),
             "seconds_per_step": round(result.metrics["train_runtime"] / max(steps, 1), 4),
-            "train_loss": result.training_loss, "seed": seed, "out_dir": str(out_dir),
-            "prompt_format": hp["prompt_format"], "lora": hp["lora"]["r"] if hp["lora"] else None,
+            "train_loss": result.training_loss,
+            "seed": seed,
+            "out_dir": str(out_dir),
+            "prompt_format": hp["prompt_format"],
+            "lora": hp["lora"]["r"] if hp["lora"] else None,
             "resumed_from": Path(resume).name if resume else None,
             "processes": rank_world()[1],
             **history_summary(history),
@@ -111,8 +135,15 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
             with atomic_path(out_dir, is_dir=True) as tmp:
                 saved = save_trained(trainer, tokenizer, tmp, hp, state_dict=state)
                 inherited = {k: v for k, v in info.items() if k not in _RUN_KEYS}
-                meta = {**inherited, "prompt_format": hp["prompt_format"], "stage": stage,
-                        "method": method, "parent": str(model_dir), "seed": seed, **saved}
+                meta = {
+                    **inherited,
+                    "prompt_format": hp["prompt_format"],
+                    "stage": stage,
+                    "method": method,
+                    "parent": str(model_dir),
+                    "seed": seed,
+                    **saved,
+                }
                 if method == "reward":
                     meta["head"] = "reward"  # a sequence classifier, not a causal LM
                 (tmp / "sahlab.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -120,13 +151,18 @@ def train(model_dir: str | os.PathLike, dataset: list[dict], method: str, hparam
         barrier()  # no rank removes the scratch folder while rank 0 still saves
         if parallel and not is_main():
             return summary
-    log.info("%s: %d steps in %.1f s (%.3f s/step) -> %s", method, steps, seconds,
-             summary["seconds_per_step"], out_dir)
+    log.info(
+        "%s: %d steps in %.1f s (%.3f s/step) -> %s",
+        method,
+        steps,
+        seconds,
+        summary["seconds_per_step"],
+        out_dir,
+    )
     return summary
 
 
-def _build(method, model_dir, tokenizer, dataset, hp, seed, work_dir, *, ref_model_dir,
-           reward_model_dir):
+def _build(method, model_dir, tokenizer, dataset, hp, seed, work_dir, *, ref_model_dir, reward_model_dir):
     if method == "reward":
         from sahlab.train.reward_model import build_reward_trainer
 
@@ -142,20 +178,36 @@ def _build(method, model_dir, tokenizer, dataset, hp, seed, work_dir, *, ref_mod
     if method == "dpo":
         from sahlab.train.dpo import build_dpo_trainer
 
-        return build_dpo_trainer(model, tokenizer, dataset, hp, seed, work_dir,
-                                 ref_model_dir=ref_model_dir)
+        return build_dpo_trainer(model, tokenizer, dataset, hp, seed, work_dir, ref_model_dir=ref_model_dir)
     from sahlab.train.rl import build_rl_trainer
 
-    return build_rl_trainer(method, model, tokenizer, dataset, hp, seed, work_dir,
-                            reward_model_dir=reward_model_dir, ref_model_dir=ref_model_dir)
+    return build_rl_trainer(
+        method,
+        model,
+        tokenizer,
+        dataset,
+        hp,
+        seed,
+        work_dir,
+        reward_model_dir=reward_model_dir,
+        ref_model_dir=ref_model_dir,
+    )
 
 
 def _fingerprint(method: str, hp: dict, seed: int, dataset: list, *model_dirs) -> str:
     """What the checkpoints depend on: a checkpoint of another run is never resumed."""
-    h = hashlib.sha256(json.dumps(
-        {"method": method, "seed": seed, "dirs": [str(d) for d in model_dirs],
-         "hp": {k: v for k, v in hp.items() if k != "save_every"}},
-        sort_keys=True, default=str).encode())
+    h = hashlib.sha256(
+        json.dumps(
+            {
+                "method": method,
+                "seed": seed,
+                "dirs": [str(d) for d in model_dirs],
+                "hp": {k: v for k, v in hp.items() if k != "save_every"},
+            },
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     for d in filter(None, model_dirs):  # a re-made input model has new weight files
         for f in sorted(Path(d).glob("*.safetensors")):
             st = f.stat()
@@ -169,8 +221,16 @@ def _opt_str(path) -> str | None:
 
 
 def _copy_unchanged(model_dir, out_dir: Path, hp: dict, seed: int) -> dict:
-    summary = {"method": "sft", "n_examples": 0, "n_used": 0, "steps": 0, "seconds": 0.0,
-               "seed": seed, "out_dir": str(out_dir), "copied_from": str(model_dir)}
+    summary = {
+        "method": "sft",
+        "n_examples": 0,
+        "n_used": 0,
+        "steps": 0,
+        "seconds": 0.0,
+        "seed": seed,
+        "out_dir": str(out_dir),
+        "copied_from": str(model_dir),
+    }
     with atomic_path(out_dir, is_dir=True) as tmp:
         shutil.copytree(model_dir, tmp, dirs_exist_ok=True)
         (tmp / "train_log.json").unlink(missing_ok=True)  # the parent's log is not this run's
@@ -183,8 +243,7 @@ def _write_log(folder: Path, method: str, hp: dict, seed: int, history: list, su
     log is byte-identical across re-runs of the same config (sahlab.timing)."""
     from sahlab.timing import split_timings
 
-    record = {"method": method, "seed": seed, "hparams": hp, "summary": summary,
-              "log_history": history}
+    record = {"method": method, "seed": seed, "hparams": hp, "summary": summary, "log_history": history}
     record, timings = split_timings(record)
     (folder / "train_log.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     (folder / "timing.json").write_text(json.dumps(timings, indent=2, default=str) + "\n")

@@ -22,6 +22,7 @@ Rows whose reference does not itself earn the full reward, or that cannot be cor
 skipped and counted in a log message. Every random choice uses ``Random(f"{seed}:{row id}")``,
 so a pair does not depend on the order of the rows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,11 +73,24 @@ def make_preference_pairs(examples: list[dict], task: str, seed: int) -> list[di
             skipped["no corruption"] += 1
             continue
         rejected, how = out
-        pairs.append({"id": ex["id"], "task": task, "prompt": ex["prompt"], "chosen": ex["reference"],
-                      "rejected": rejected, "metadata": {**(ex.get("metadata") or {}), "corruption": how}})
+        pairs.append(
+            {
+                "id": ex["id"],
+                "task": task,
+                "prompt": ex["prompt"],
+                "chosen": ex["reference"],
+                "rejected": rejected,
+                "metadata": {**(ex.get("metadata") or {}), "corruption": how},
+            }
+        )
     if any(skipped.values()):
-        log.warning("make_preference_pairs(%s): %d pairs from %d rows; skipped %s",
-                    task, len(pairs), len(examples), skipped)
+        log.warning(
+            "make_preference_pairs(%s): %d pairs from %d rows; skipped %s",
+            task,
+            len(pairs),
+            len(examples),
+            skipped,
+        )
     return pairs
 
 
@@ -92,7 +106,7 @@ def _corrupt_math(ex: dict, rng: random.Random) -> tuple[str, str] | None:
     wrong = answer + delta
     head, tail = ref.rsplit("####", 1)
     m = re.search(r"-?\d[\d,]*(?:\.\d+)?", tail)
-    new_tail = tail[:m.start()] + _format_number(wrong) + tail[m.end():]
+    new_tail = tail[: m.start()] + _format_number(wrong) + tail[m.end() :]
     return f"{head}####{new_tail}", f"final answer {answer} -> {_format_number(wrong)}"
 
 
@@ -154,7 +168,7 @@ def _corrupt_translation(ex: dict, rng: random.Random) -> tuple[str, str] | None
 def _cut_words(text: str, n: int) -> str:
     """`text` up to the end of its n-th word (n >= 1)."""
     spans = list(_WORD.finditer(text))
-    return text[:spans[n - 1].end()] if len(spans) >= n else text
+    return text[: spans[n - 1].end()] if len(spans) >= n else text
 
 
 def _pad_words(text: str, n_total: int) -> str:
@@ -166,12 +180,14 @@ def _pad_words(text: str, n_total: int) -> str:
 def _first_sentences(text: str, n: int) -> str:
     from sahlab.ifeval import split_sentences
 
-    return " ".join(split_sentences(text)[:max(n, 0)])
+    return " ".join(split_sentences(text)[: max(n, 0)])
 
 
-def _relation_flip(shrink: Callable[[str, int], str], grow: Callable[[str, int], str],
-                   rel_key: str, num_key: str):
+def _relation_flip(
+    shrink: Callable[[str, int], str], grow: Callable[[str, int], str], rel_key: str, num_key: str
+):
     """A violation for `<relation> N` constraints: shrink below N, or grow to at least N."""
+
     def violate(r: str, kw: dict) -> str | None:
         n = kw.get(num_key)
         if not isinstance(n, int):
@@ -179,6 +195,7 @@ def _relation_flip(shrink: Callable[[str, int], str], grow: Callable[[str, int],
         if kw.get(rel_key) == "at least":
             return shrink(r, n - 1) if n > 1 else None
         return grow(r, n)
+
     return violate
 
 
@@ -188,8 +205,11 @@ def _remove_phrase(r: str, phrase: str) -> str:
 
 def _drop_bullet(r: str, kw: dict) -> str:
     lines = r.split("\n")
-    bullets = [i for i, line in enumerate(lines) if re.match(r"^\s*([*-])", line)
-               and not line.lstrip().startswith("**")]
+    bullets = [
+        i
+        for i, line in enumerate(lines)
+        if re.match(r"^\s*([*-])", line) and not line.lstrip().startswith("**")
+    ]
     if bullets:
         del lines[bullets[-1]]
         return "\n".join(lines)
@@ -200,7 +220,7 @@ def _drop_end_phrase(r: str, kw: dict) -> str | None:
     phrase = str(kw.get("end_phrase", "")).strip()
     body = r.rstrip().rstrip('"').rstrip()
     if phrase and body.lower().endswith(phrase.lower()):
-        return body[:len(body) - len(phrase)].rstrip() or None
+        return body[: len(body) - len(phrase)].rstrip() or None
     return None
 
 
@@ -209,62 +229,106 @@ _VIOLATIONS: dict[str, tuple[Callable[[str, dict], str | None], str]] = {
     "change_case:english_capital": (lambda r, kw: r.lower(), "lower case instead of capitals"),
     "change_case:english_lowercase": (lambda r, kw: r.upper(), "capitals instead of lower case"),
     "change_case:capital_word_frequency": (
-        lambda r, kw: (r.lower() if kw.get("capital_relation") == "at least"
-                       else r.rstrip() + " " + " ".join(["NOTE"] * int(kw.get("capital_frequency", 1)))),
-        "capital-word count moved across the limit"),
+        lambda r, kw: (
+            r.lower()
+            if kw.get("capital_relation") == "at least"
+            else r.rstrip() + " " + " ".join(["NOTE"] * int(kw.get("capital_frequency", 1)))
+        ),
+        "capital-word count moved across the limit",
+    ),
     "length_constraints:number_words": (
         _relation_flip(_cut_words, _pad_words, "relation", "num_words"),
-        "word count moved across the limit"),
+        "word count moved across the limit",
+    ),
     "length_constraints:number_sentences": (
-        _relation_flip(_first_sentences,
-                       lambda r, n: r.rstrip() + " " + " ".join(["That is all."] * n),
-                       "relation", "num_sentences"),
-        "sentence count moved across the limit"),
-    "length_constraints:number_paragraphs": (lambda r, kw: r.replace("***", ""),
-                                             "paragraph dividers removed"),
-    "length_constraints:nth_paragraph_first_word": (lambda r, kw: re.sub(r"\n\s*\n", "\n", r),
-                                                    "paragraphs merged"),
-    "keywords:existence": (lambda r, kw: _remove_all(r, kw.get("keywords") or []),
-                           "required keywords removed"),
+        _relation_flip(
+            _first_sentences,
+            lambda r, n: r.rstrip() + " " + " ".join(["That is all."] * n),
+            "relation",
+            "num_sentences",
+        ),
+        "sentence count moved across the limit",
+    ),
+    "length_constraints:number_paragraphs": (
+        lambda r, kw: r.replace("***", ""),
+        "paragraph dividers removed",
+    ),
+    "length_constraints:nth_paragraph_first_word": (
+        lambda r, kw: re.sub(r"\n\s*\n", "\n", r),
+        "paragraphs merged",
+    ),
+    "keywords:existence": (
+        lambda r, kw: _remove_all(r, kw.get("keywords") or []),
+        "required keywords removed",
+    ),
     "keywords:forbidden_words": (
         lambda r, kw: r.rstrip() + " " + kw["forbidden_words"][0] if kw.get("forbidden_words") else None,
-        "a forbidden word added"),
+        "a forbidden word added",
+    ),
     "keywords:frequency": (
-        lambda r, kw: (_remove_phrase(r, kw["keyword"]) if kw.get("relation") == "at least"
-                       else r.rstrip() + (" " + kw["keyword"]) * int(kw.get("frequency", 1)))
-        if kw.get("keyword") else None,
-        "keyword frequency moved across the limit"),
+        lambda r, kw: (
+            (
+                _remove_phrase(r, kw["keyword"])
+                if kw.get("relation") == "at least"
+                else r.rstrip() + (" " + kw["keyword"]) * int(kw.get("frequency", 1))
+            )
+            if kw.get("keyword")
+            else None
+        ),
+        "keyword frequency moved across the limit",
+    ),
     "keywords:letter_frequency": (
-        lambda r, kw: (_remove_phrase(r, kw["letter"]) if kw.get("let_relation") == "at least"
-                       else r.rstrip() + " " + kw["letter"] * int(kw.get("let_frequency", 1)))
-        if kw.get("letter") else None,
-        "letter frequency moved across the limit"),
+        lambda r, kw: (
+            (
+                _remove_phrase(r, kw["letter"])
+                if kw.get("let_relation") == "at least"
+                else r.rstrip() + " " + kw["letter"] * int(kw.get("let_frequency", 1))
+            )
+            if kw.get("letter")
+            else None
+        ),
+        "letter frequency moved across the limit",
+    ),
     "startend:end_checker": (_drop_end_phrase, "end phrase dropped"),
     "startend:quotation": (lambda r, kw: r.strip().strip('"'), "surrounding quotes removed"),
-    "detectable_format:json_format": (lambda r, kw: "Here is the answer: " + r.strip().strip("`"),
-                                      "JSON wrapped in prose"),
+    "detectable_format:json_format": (
+        lambda r, kw: "Here is the answer: " + r.strip().strip("`"),
+        "JSON wrapped in prose",
+    ),
     "detectable_format:number_bullet_lists": (_drop_bullet, "one bullet removed (or one added)"),
     "detectable_format:title": (lambda r, kw: r.replace("<<", "").replace(">>", ""), "title markup removed"),
-    "detectable_format:number_highlighted_sections": (lambda r, kw: r.replace("*", ""),
-                                                      "highlight markup removed"),
+    "detectable_format:number_highlighted_sections": (
+        lambda r, kw: r.replace("*", ""),
+        "highlight markup removed",
+    ),
     "detectable_format:multiple_sections": (
         lambda r, kw: _remove_phrase(r, kw["section_spliter"]) if kw.get("section_spliter") else None,
-        "section markers removed"),
-    "detectable_format:constrained_response": (lambda r, kw: r.replace("My answer is", "I would say"),
-                                               "constrained phrase reworded"),
+        "section markers removed",
+    ),
+    "detectable_format:constrained_response": (
+        lambda r, kw: r.replace("My answer is", "I would say"),
+        "constrained phrase reworded",
+    ),
     "detectable_content:postscript": (
-        lambda r, kw: (r[:r.lower().find(str(kw.get("postscript_marker", "P.S.")).lower())].rstrip() or None)
-        if str(kw.get("postscript_marker", "P.S.")).lower() in r.lower() else None,
-        "postscript cut"),
-    "detectable_content:number_placeholders": (lambda r, kw: r.replace("[", "").replace("]", ""),
-                                               "placeholder brackets removed"),
+        lambda r, kw: (
+            (r[: r.lower().find(str(kw.get("postscript_marker", "P.S.")).lower())].rstrip() or None)
+            if str(kw.get("postscript_marker", "P.S.")).lower() in r.lower()
+            else None
+        ),
+        "postscript cut",
+    ),
+    "detectable_content:number_placeholders": (
+        lambda r, kw: r.replace("[", "").replace("]", ""),
+        "placeholder brackets removed",
+    ),
     "punctuation:no_comma": (lambda r, kw: r.replace(" ", ", ", 1), "a comma added"),
     "combination:repeat_prompt": (lambda r, kw: "Sure. " + r, "preamble before the repeated prompt"),
     "combination:two_responses": (lambda r, kw: r.replace("******", "\n"), "response separator removed"),
 }
 
 _GENERIC: list[tuple[Callable[[str], str], str]] = [
-    (str.lower, "lower-cased"), (str.upper, "upper-cased"),
+    (str.lower, "lower-cased"),
+    (str.upper, "upper-cased"),
     (lambda r: "\n".join(r.rstrip().split("\n")[:-1]), "last line dropped"),
     (lambda r: "Sure. " + r, "preamble added"),
 ]

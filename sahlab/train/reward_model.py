@@ -6,6 +6,7 @@ will later score a rollout: ``tokenizer(rendered prompt + answer, add_special_to
 with no EOS appended (TRL decodes rollouts with special tokens skipped), so the score is read at
 the same position in training and in use.
 """
+
 from __future__ import annotations
 
 from sahlab.models.prompting import answer_prefix
@@ -26,8 +27,12 @@ def tokenize_pairs(rows: list[dict], tokenizer, prompt_format: str) -> list[dict
     out = []
     for row in rows:
         prompt = render_prompt(tokenizer, row, prompt_format, row_task(row, prompt_format))
-        out.append({k + "_ids": tokenizer(prompt + lead + row[k], add_special_tokens=False)["input_ids"]
-                    for k in ("chosen", "rejected")})
+        out.append(
+            {
+                k + "_ids": tokenizer(prompt + lead + row[k], add_special_tokens=False)["input_ids"]
+                for k in ("chosen", "rejected")
+            }
+        )
     return out
 
 
@@ -39,9 +44,9 @@ def load_reward_model(model_dir: str):
 
     # A fresh scalar head on an LM checkpoint is expected: TRL's context silences that warning.
     with suppress_seqcls_warning():
-        return AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=1,
-                                                                  dtype=torch.float32,
-                                                                  use_safetensors=True)
+        return AutoModelForSequenceClassification.from_pretrained(
+            str(model_dir), num_labels=1, dtype=torch.float32, use_safetensors=True
+        )
 
 
 def build_reward_trainer(model_dir: str, tokenizer, rows: list[dict], hp: dict, seed: int, work_dir: str):
@@ -52,13 +57,22 @@ def build_reward_trainer(model_dir: str, tokenizer, rows: list[dict], hp: dict, 
     data = dataset_from_rows(tokenize_pairs(rows, tokenizer, hp["prompt_format"]))
     n_long = sum(max(len(r["chosen_ids"]), len(r["rejected_ids"])) > hp["max_length"] for r in data)
     if n_long == len(data):
-        raise ValueError(f"reward: every pair is longer than max_length={hp['max_length']} tokens "
-                         "(RewardTrainer drops such pairs); raise hparams 'max_length'")
-    args = trl_config(RewardConfig, hp, seed, work_dir, max_length=hp["max_length"],
-                        center_rewards_coefficient=hp["center_rewards"])
+        raise ValueError(
+            f"reward: every pair is longer than max_length={hp['max_length']} tokens "
+            "(RewardTrainer drops such pairs); raise hparams 'max_length'"
+        )
+    args = trl_config(
+        RewardConfig,
+        hp,
+        seed,
+        work_dir,
+        max_length=hp["max_length"],
+        center_rewards_coefficient=hp["center_rewards"],
+    )
     set_seed(seed)
     model = load_reward_model(model_dir)
     model.config.pad_token_id = tokenizer.pad_token_id
     peft = lora_config(hp["lora"], "SEQ_CLS") if hp["lora"] else None
-    return RewardTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
-                         peft_config=peft)
+    return RewardTrainer(
+        model=model, args=args, train_dataset=data, processing_class=tokenizer, peft_config=peft
+    )

@@ -12,6 +12,7 @@ second answer parser.
 A row's task is its ``task`` field, else ``metadata["task"]``, else inferred from the metadata
 keys that docs/interfaces.md fixes per task (see `infer_task`).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,10 @@ def infer_task(example: dict) -> str:
         elif "answer" in meta and "####" in str(example.get("reference", "")):
             task = "math"
     if task not in TASKS:
-        raise ValueError(f"row id={example.get('id')!r}: cannot tell its task (got {task!r}); give a "
-                         f"'task' field in {list(TASKS)} or task metadata as in docs/interfaces.md")
+        raise ValueError(
+            f"row id={example.get('id')!r}: cannot tell its task (got {task!r}); give a "
+            f"'task' field in {list(TASKS)} or task metadata as in docs/interfaces.md"
+        )
     return task
 
 
@@ -55,24 +58,37 @@ def example_reward(example: dict, completion: str) -> float:
     return task_rewards(infer_task(example), [completion], [example])[0]
 
 
-def trl_reward_func(answer_prefix: str = "", to_task_form: Callable[[str, str], str] | None = None
-                    ) -> Callable[..., list[float]]:
+def trl_reward_func(
+    answer_prefix: str = "", to_task_form: Callable[[str, str], str] | None = None
+) -> Callable[..., list[float]]:
     """A TRL reward function (GRPO/RLOO): called with the generated `completions` and the
     dataset columns `task`, `metadata_json`, `reference`, `raw_prompt` as lists, one per completion.
     Completions are read back as the evaluation harness reads them — the chat template's
     `answer_prefix` stripped, or `to_task_form(task, text)` for a native-format policy — and
     scored in one batch per task.
     """
-    def verifiable(completions: list, task: list[str], metadata_json: list[str],
-                   reference: list[str], raw_prompt: list[str], **_: Any) -> list[float]:
+
+    def verifiable(
+        completions: list,
+        task: list[str],
+        metadata_json: list[str],
+        reference: list[str],
+        raw_prompt: list[str],
+        **_: Any,
+    ) -> list[float]:
         texts = []
         for completion, t in zip(completions, task):
             if not isinstance(completion, str):  # conversational completions: [{"role", "content"}]
                 completion = completion[-1]["content"]
-            texts.append(to_task_form(t, completion) if to_task_form
-                         else strip_answer_prefix(completion, answer_prefix))
-        rows = [{"id": f"rollout-{i}", "prompt": p, "reference": r, "metadata": json.loads(m)}
-                for i, (p, r, m) in enumerate(zip(raw_prompt, reference, metadata_json))]
+            texts.append(
+                to_task_form(t, completion)
+                if to_task_form
+                else strip_answer_prefix(completion, answer_prefix)
+            )
+        rows = [
+            {"id": f"rollout-{i}", "prompt": p, "reference": r, "metadata": json.loads(m)}
+            for i, (p, r, m) in enumerate(zip(raw_prompt, reference, metadata_json))
+        ]
         out = [0.0] * len(texts)
         for t in dict.fromkeys(task):
             idx = [i for i, ti in enumerate(task) if ti == t]

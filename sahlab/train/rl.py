@@ -5,6 +5,7 @@ per-task reward (`sahlab.train.rewards`) or a trained reward model (`reward_mode
 `batch_size` counts completions, so batch_size / num_generations prompts make one step.
 The KL reference (beta > 0) is the starting policy, or `ref_model_dir` if given.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,15 @@ def rl_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[dict]:
         meta = row.get("metadata") or {}
         if not isinstance(meta, dict):
             raise ValueError(f"rl dataset row id={row.get('id')!r}: 'metadata' must be a dict")
-        out.append({"prompt": render_prompt(tokenizer, row, prompt_format,
-                                            row_task(row, prompt_format)),
-                    "raw_prompt": row["prompt"], "task": infer_task(row),
-                    "reference": row.get("reference") or "", "metadata_json": json.dumps(meta)})
+        out.append(
+            {
+                "prompt": render_prompt(tokenizer, row, prompt_format, row_task(row, prompt_format)),
+                "raw_prompt": row["prompt"],
+                "task": infer_task(row),
+                "reference": row.get("reference") or "",
+                "metadata_json": json.dumps(meta),
+            }
+        )
     return out
 
 
@@ -46,8 +52,10 @@ def action_ids(tokenizer, actions: list[str]) -> list[int]:
     for a in actions:
         tok = tokenizer(a, add_special_tokens=False)["input_ids"]
         if len(tok) != 1:
-            raise ValueError(f"hparams 'actions': {a!r} is {len(tok)} tokens for this tokenizer; "
-                             "each action must be exactly one token")
+            raise ValueError(
+                f"hparams 'actions': {a!r} is {len(tok)} tokens for this tokenizer; "
+                "each action must be exactly one token"
+            )
         ids.append(tok[0])
     return ids
 
@@ -58,9 +66,17 @@ def suppressed_ids(tokenizer, model, actions: list[str]) -> list[int]:
     return [i for i in range(model.config.vocab_size) if i not in keep]
 
 
-def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, seed: int,
-                     work_dir: str, reward_model_dir: str | None = None,
-                     ref_model_dir: str | None = None):
+def build_rl_trainer(
+    method: str,
+    model,
+    tokenizer,
+    rows: list[dict],
+    hp: dict,
+    seed: int,
+    work_dir: str,
+    reward_model_dir: str | None = None,
+    ref_model_dir: str | None = None,
+):
     """A GRPOTrainer (method "grpo") or RLOOTrainer ("rloo") ready to `.train()`.
 
     TRL has no prompt truncation for these trainers (`max_length` is unused): a prompt that
@@ -70,8 +86,10 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
 
     if ref_model_dir is not None:
         if hp["lora"]:
-            raise ValueError(f"{method}: with LoRA the KL reference is the base model (adapter off); "
-                             "ref_model_dir cannot be used")
+            raise ValueError(
+                f"{method}: with LoRA the KL reference is the base model (adapter off); "
+                "ref_model_dir cannot be used"
+            )
         # TRL builds the reference by reloading the policy's `_name_or_path`; pointing that at
         # ref_model_dir makes TRL load the requested reference instead.
         model.config._name_or_path = str(ref_model_dir)
@@ -87,8 +105,9 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
         reward_funcs[0].config.pad_token_id = reward_tokenizers[0].pad_token_id
     else:
         fmt = hp["prompt_format"]
-        native = (lambda task, text: to_task_form(tokenizer, [text], fmt, task)[0]) \
-            if fmt == "native" else None
+        native = (
+            (lambda task, text: to_task_form(tokenizer, [text], fmt, task)[0]) if fmt == "native" else None
+        )
         reward_funcs = [trl_reward_func(answer_prefix(tokenizer, fmt), native)]
         reward_tokenizers = None
     table = rl_rows(rows, tokenizer, hp["prompt_format"])
@@ -96,21 +115,42 @@ def build_rl_trainer(method: str, model, tokenizer, rows: list[dict], hp: dict, 
     for row, src in zip(table, rows):
         n = len(tokenizer(row["prompt"])["input_ids"])
         if context and n + hp["max_completion_length"] > context:
-            raise ValueError(f"{method}: row id={src.get('id')!r} has a {n}-token prompt; with "
-                             f"max_completion_length={hp['max_completion_length']} it exceeds the "
-                             f"model's context of {context} tokens")
+            raise ValueError(
+                f"{method}: row id={src.get('id')!r} has a {n}-token prompt; with "
+                f"max_completion_length={hp['max_completion_length']} it exceeds the "
+                f"model's context of {context} tokens"
+            )
     data = dataset_from_rows(table)
     gen = {"suppress_tokens": suppressed_ids(tokenizer, model, hp["actions"])} if hp["actions"] else None
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if method == "grpo" else (RLOOConfig, RLOOTrainer)
-    own = ({k: hp[k] for k in ("scale_rewards", "loss_type", "entropy_coef")} if method == "grpo"
-           else {"normalize_advantages": hp["normalize_advantages"]})
-    args = trl_config(config_cls, hp, seed, work_dir, **own,
-                      num_generations=hp["num_generations"],
-                      max_completion_length=hp["max_completion_length"],
-                      beta=hp["beta"], temperature=hp["temperature"],
-                      num_iterations=hp["num_iterations"], epsilon=hp["epsilon"],
-                      shuffle_dataset=True, log_completions=False, generation_kwargs=gen)
+    own = (
+        {k: hp[k] for k in ("scale_rewards", "loss_type", "entropy_coef")}
+        if method == "grpo"
+        else {"normalize_advantages": hp["normalize_advantages"]}
+    )
+    args = trl_config(
+        config_cls,
+        hp,
+        seed,
+        work_dir,
+        **own,
+        num_generations=hp["num_generations"],
+        max_completion_length=hp["max_completion_length"],
+        beta=hp["beta"],
+        temperature=hp["temperature"],
+        num_iterations=hp["num_iterations"],
+        epsilon=hp["epsilon"],
+        shuffle_dataset=True,
+        log_completions=False,
+        generation_kwargs=gen,
+    )
     peft = lora_config(hp["lora"], "CAUSAL_LM") if hp["lora"] else None
-    return trainer_cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
-                       processing_class=tokenizer, reward_processing_classes=reward_tokenizers,
-                       peft_config=peft)
+    return trainer_cls(
+        model=model,
+        reward_funcs=reward_funcs,
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
+        reward_processing_classes=reward_tokenizers,
+        peft_config=peft,
+    )

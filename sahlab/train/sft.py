@@ -7,6 +7,7 @@ answer tokens up to EOS). TRL gets ``input_ids`` plus a ``completion_mask`` and,
 ``completion_only_loss=True``, turns it into labels that are -100 on the prompt, so only answer
 tokens are trained.
 """
+
 from __future__ import annotations
 
 from sahlab.models.prompting import format_answer, format_prompt
@@ -26,8 +27,12 @@ def tokenize_sft_rows(rows: list[dict], tokenizer, prompt_format: str) -> list[d
         answer = format_answer(tokenizer, row, prompt_format, task)
         answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
         answer_ids = answer_ids + [tokenizer.eos_token_id]
-        out.append({"input_ids": prompt_ids + answer_ids,
-                    "completion_mask": [0] * len(prompt_ids) + [1] * len(answer_ids)})
+        out.append(
+            {
+                "input_ids": prompt_ids + answer_ids,
+                "completion_mask": [0] * len(prompt_ids) + [1] * len(answer_ids),
+            }
+        )
     return out
 
 
@@ -36,10 +41,19 @@ def build_sft_trainer(model, tokenizer, rows: list[dict], hp: dict, seed: int, w
     from trl import SFTConfig, SFTTrainer
 
     data = dataset_from_rows(tokenize_sft_rows(rows, tokenizer, hp["prompt_format"]))
-    args = trl_config(SFTConfig, hp, seed, work_dir, max_length=hp["max_length"],
-                     completion_only_loss=hp["completion_only"], packing=hp["packing"],
-                     # BFD packing keeps examples apart via position ids (no cross-example attention)
-                     packing_strategy="bfd", shuffle_dataset=True)
+    args = trl_config(
+        SFTConfig,
+        hp,
+        seed,
+        work_dir,
+        max_length=hp["max_length"],
+        completion_only_loss=hp["completion_only"],
+        packing=hp["packing"],
+        # BFD packing keeps examples apart via position ids (no cross-example attention)
+        packing_strategy="bfd",
+        shuffle_dataset=True,
+    )
     peft = lora_config(hp["lora"], "CAUSAL_LM") if hp["lora"] else None
-    return SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
-                      peft_config=peft)
+    return SFTTrainer(
+        model=model, args=args, train_dataset=data, processing_class=tokenizer, peft_config=peft
+    )

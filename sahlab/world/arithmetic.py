@@ -6,6 +6,7 @@ has 23 + 24 = 47 apples. So the answer is 47."), so pre-training teaches the ari
 reasoning steps but not the task format. Every equation is stored as
 ``{"a", "op", "b", "result"}`` so answers can be recomputed.
 """
+
 from __future__ import annotations
 
 import operator
@@ -28,10 +29,12 @@ SCENARIOS = (
     ("shells", ("collects", "finds"), ("gives away", "loses"), "bucket"),
     ("cards", ("buys", "wins"), ("trades away", "loses"), "pack"),
 )
-STARTS = ("{n} has {a} {item}.", "{n} starts the day with {a} {item}.",
-          "At first, {n} owns {a} {item}.")
-QUESTIONS = ("How many {item} does {n} have now?", "How many {item} does {n} have at the end?",
-             "How many {item} does {n} have in total now?")
+STARTS = ("{n} has {a} {item}.", "{n} starts the day with {a} {item}.", "At first, {n} owns {a} {item}.")
+QUESTIONS = (
+    "How many {item} does {n} have now?",
+    "How many {item} does {n} have at the end?",
+    "How many {item} does {n} have in total now?",
+)
 
 
 def equation(a: int, op: str, b: int) -> dict:

@@ -14,6 +14,7 @@ problem) written as a "program listing" (`layouts.code_prompt` + the program) fo
 evaluated calls, so pre-training sees descriptions, programs and their values but never the task
 prompt's chat form.
 """
+
 from __future__ import annotations
 
 import random
@@ -67,8 +68,13 @@ def _draw(rng: random.Random, ccfg: dict) -> dict:
     ast = tinylang.parse(program)
     xs = rng.sample(range(ccfg["max_input"] + 1), 2 + ccfg["n_tests"])
     pairs = [[x, tinylang.run(ast, x)] for x in xs]
-    return {"steps": steps, "description": description, "program": program,
-            "examples": pairs[:2], "tests": pairs[2:]}
+    return {
+        "steps": steps,
+        "description": description,
+        "program": program,
+        "examples": pairs[:2],
+        "tests": pairs[2:],
+    }
 
 
 def task_prompt(problem: dict) -> str:

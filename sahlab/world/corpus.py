@@ -23,6 +23,7 @@ program, evaluated calls; `coding.corpus_listing`), over corpus-pool programs on
 New people never appear in the corpus: only corpus people have biographies or prompts, and
 math problems use a separate pool of first names.
 """
+
 from __future__ import annotations
 
 import random
@@ -82,8 +83,7 @@ def _math_docs(world, cfg, seed, rng) -> Iterator[str]:
             continue
         parts = []
         for _ in range(rng.randint(2, 4)):
-            parts.append(arithmetic.textbook_example(
-                pool_problem(world, mcfg, rng, "corpus"), number))
+            parts.append(arithmetic.textbook_example(pool_problem(world, mcfg, rng, "corpus"), number))
             number += 1
         yield "\n\n".join(parts)
 
@@ -91,10 +91,10 @@ def _math_docs(world, cfg, seed, rng) -> Iterator[str]:
 def _language_docs(world, cfg, seed, rng) -> Iterator[str]:
     lang, lcfg = world.language, cfg["language"]
     while True:
-        render = language.foreign if rng.random() < cfg["corpus"]["foreign_share"] \
-            else language.english
-        yield " ".join(render(pool_sentence(world, lcfg, rng, "corpus"), lang)
-                       for _ in range(rng.randint(3, 8)))
+        render = language.foreign if rng.random() < cfg["corpus"]["foreign_share"] else language.english
+        yield " ".join(
+            render(pool_sentence(world, lcfg, rng, "corpus"), lang) for _ in range(rng.randint(3, 8))
+        )
 
 
 def _parallel_docs(world, cfg, seed, rng) -> Iterator[str]:
@@ -106,15 +106,17 @@ def _parallel_docs(world, cfg, seed, rng) -> Iterator[str]:
                 lines.append(language.glossary_line(rng, lang))
             else:
                 s = pool_sentence(world, lcfg, rng, "corpus")
-                lines.append(language.parallel_line(rng, language.english(s, lang),
-                                                    language.foreign(s, lang), lang["name"]))
+                lines.append(
+                    language.parallel_line(
+                        rng, language.english(s, lang), language.foreign(s, lang), lang["name"]
+                    )
+                )
         yield "\n".join(lines)
 
 
 def _instruction_docs(world, cfg, seed, rng) -> Iterator[str]:
     while True:
-        yield instructions.corpus_text(
-            pool_instruction(world, cfg["instructions"], rng, "corpus"))
+        yield instructions.corpus_text(pool_instruction(world, cfg["instructions"], rng, "corpus"))
 
 
 def _qa_docs(world, cfg, seed, rng) -> Iterator[str]:
@@ -128,8 +130,11 @@ def _code_docs(world, cfg, seed, rng) -> Iterator[str]:
     while True:
         parts = []
         for _ in range(rng.randint(2, 4)):
-            parts.append(coding.corpus_listing(rng, pool_program(world, ccfg, rng, "corpus"),
-                                               number, ccfg["max_input"]))
+            parts.append(
+                coding.corpus_listing(
+                    rng, pool_program(world, ccfg, rng, "corpus"), number, ccfg["max_input"]
+                )
+            )
             number += 1
         yield "\n\n".join(parts)
 
@@ -139,9 +144,15 @@ def _sequence_docs(world, cfg, seed, rng) -> Iterator[str]:
         yield "\n".join(random_sequences(rng, 16))
 
 
-STREAMS: dict[str, Callable] = {"math": _math_docs, "language": _language_docs,
-                                "parallel": _parallel_docs, "instructions": _instruction_docs,
-                                "qa": _qa_docs, "sequences": _sequence_docs, "code": _code_docs}
+STREAMS: dict[str, Callable] = {
+    "math": _math_docs,
+    "language": _language_docs,
+    "parallel": _parallel_docs,
+    "instructions": _instruction_docs,
+    "qa": _qa_docs,
+    "sequences": _sequence_docs,
+    "code": _code_docs,
+}
 
 
 def _fill(stream: Iterator[str], budget: float) -> list[str]:
@@ -152,8 +163,15 @@ def _fill(stream: Iterator[str], budget: float) -> list[str]:
     return docs
 
 
-def _knowledge(world, entities: list[dict], per_entity: int, cfg: dict, rng: random.Random,
-               budget_train: float, budget_val: float) -> tuple[list[str], list[str]]:
+def _knowledge(
+    world,
+    entities: list[dict],
+    per_entity: int,
+    cfg: dict,
+    rng: random.Random,
+    budget_train: float,
+    budget_val: float,
+) -> tuple[list[str], list[str]]:
     if not entities:
         return [], []
     rate = cfg["entities"]["pronoun_rate"]
@@ -187,11 +205,19 @@ def make_corpus(world, cfg: dict, seed: int) -> dict[str, list[dict]]:
         rng = rng_for(seed, "corpus", source)
         b_train, b_val = share * total * (1 - vf), share * total * vf
         if source == "bios":
-            train, val = _knowledge(world, world.corpus_people, ecfg["bios_per_person"], cfg,
-                                    rng, b_train, b_val)
+            train, val = _knowledge(
+                world, world.corpus_people, ecfg["bios_per_person"], cfg, rng, b_train, b_val
+            )
         elif source == "entities":
-            train, val = _knowledge(world, world.cities + world.companies + world.universities,
-                                    ecfg["profiles_per_entity"], cfg, rng, b_train, b_val)
+            train, val = _knowledge(
+                world,
+                world.cities + world.companies + world.universities,
+                ecfg["profiles_per_entity"],
+                cfg,
+                rng,
+                b_train,
+                b_val,
+            )
         else:
             stream = STREAMS[source](world, cfg, seed, rng)
             train, val = _fill(stream, b_train), _fill(stream, b_val)

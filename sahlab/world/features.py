@@ -31,6 +31,7 @@ counter-examples; ``target_only`` ("strong") and ``mixed`` (half each) are optio
 Labels are the target feature. Every example is re-labelled with ``label_target`` /
 ``label_spurious`` before it is returned.
 """
+
 from __future__ import annotations
 
 import random
@@ -39,15 +40,19 @@ from typing import Sequence
 
 from .rng import derive_seed
 
-FEATURES = ("contains_1", "first_equals_last", "prefix_duplicate", "contains_first",
-            "adjacent_duplicate")  # Lovering's five toy targets
+FEATURES = (
+    "contains_1",
+    "first_equals_last",
+    "prefix_duplicate",
+    "contains_first",
+    "adjacent_duplicate",
+)  # Lovering's five toy targets
 RELATIONAL = ("first_equals_last", "prefix_duplicate", "contains_first", "adjacent_duplicate")
 SPURIOUS = "contains_2"
 SECTIONS = ("both", "neither", "spurious_only", "target_only")
 EVIDENCE_KINDS = ("spurious_only", "target_only", "mixed")
 # (spurious present, target present) of each section
-SECTION_LABELS = {"both": (1, 1), "neither": (0, 0), "spurious_only": (1, 0),
-                  "target_only": (0, 1)}
+SECTION_LABELS = {"both": (1, 1), "neither": (0, 0), "spurious_only": (1, 0), "target_only": (0, 1)}
 DIGITS = tuple(range(10))
 SPURIOUS_DIGIT = 2
 _CONTAINS = re.compile(r"contains_(\d+)$")
@@ -76,11 +81,12 @@ def check_pair(target: str, spurious: str = SPURIOUS, vocab_size: int = 10) -> N
     if not isinstance(vocab_size, int) or vocab_size < 10:
         raise ValueError(f"vocab_size must be an integer ≥ 10, got {vocab_size!r}")
     if not is_target(target, vocab_size):
-        raise ValueError(f"unknown target feature {target!r}; allowed: contains_<k> "
-                         f"(k < {vocab_size}) or one of {list(RELATIONAL)}")
+        raise ValueError(
+            f"unknown target feature {target!r}; allowed: contains_<k> "
+            f"(k < {vocab_size}) or one of {list(RELATIONAL)}"
+        )
     if not is_spurious(spurious, vocab_size):
-        raise ValueError(f"unknown spurious feature {spurious!r}; allowed: contains_<k> "
-                         f"(k < {vocab_size})")
+        raise ValueError(f"unknown spurious feature {spurious!r}; allowed: contains_<k> (k < {vocab_size})")
     if target == spurious:
         raise ValueError(f"target and spurious feature are the same ({target!r})")
 
@@ -106,8 +112,7 @@ def label_target(name: str, seq: Sequence[int]) -> int:
         return int(seq[0] in seq[1:])
     if name == "adjacent_duplicate":
         return int(any(a == b for a, b in zip(seq, seq[1:])))
-    raise ValueError(f"unknown target feature {name!r}; allowed: contains_<k> or "
-                     f"{list(RELATIONAL)}")
+    raise ValueError(f"unknown target feature {name!r}; allowed: contains_<k> or {list(RELATIONAL)}")
 
 
 def format_sequence(seq: Sequence[int]) -> str:
@@ -118,8 +123,15 @@ def parse_sequence(text: str) -> list[int]:
     return [int(t) for t in text.split()]
 
 
-def _sample(rng: random.Random, target: str, spurious: int, positive: int, length: int,
-            spurious_name: str = SPURIOUS, vocab_size: int = 10) -> list[int]:
+def _sample(
+    rng: random.Random,
+    target: str,
+    spurious: int,
+    positive: int,
+    length: int,
+    spurious_name: str = SPURIOUS,
+    vocab_size: int = 10,
+) -> list[int]:
     """One sequence with the given spurious and target values (Lovering's construction)."""
     s_sym = contains_symbol(spurious_name)
     t_sym = contains_symbol(target)
@@ -151,11 +163,12 @@ def _sample(rng: random.Random, target: str, spurious: int, positive: int, lengt
             else:  # adjacent_duplicate
                 i = rng.randint(0, len(seq))
                 seq[i:i] = [t, t]
-        if label_target(target, seq) == positive and \
-                label_spurious(seq, spurious_name) == spurious:
+        if label_target(target, seq) == positive and label_spurious(seq, spurious_name) == spurious:
             return seq
-    raise RuntimeError(f"could not sample a {target} sequence (spurious {spurious_name}="
-                       f"{spurious}, target={positive}, length={length})")
+    raise RuntimeError(
+        f"could not sample a {target} sequence (spurious {spurious_name}="
+        f"{spurious}, target={positive}, length={length})"
+    )
 
 
 def _check_size(n: int) -> None:
@@ -163,8 +176,7 @@ def _check_size(n: int) -> None:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
 
 
-def _check_args(target: str, length: int, spurious: str = SPURIOUS,
-                vocab_size: int = 10) -> None:
+def _check_args(target: str, length: int, spurious: str = SPURIOUS, vocab_size: int = 10) -> None:
     check_pair(target, spurious, vocab_size)
     if length < 4:
         raise ValueError(f"length must be at least 4, got {length!r}")
@@ -186,8 +198,7 @@ def section_counts(n: int, evidence_rate: float, evidence: str = "spurious_only"
     return counts
 
 
-def split_plan(n: int, evidence_rate: float, section: str | None,
-               evidence: str = "spurious_only") -> dict:
+def split_plan(n: int, evidence_rate: float, section: str | None, evidence: str = "spurious_only") -> dict:
     """Examples per section: a training split of size `n` (``section=None``, exactly
     ``round(evidence_rate·n)`` evidence examples) or all `n` from one test `section`."""
     _check_size(n)
@@ -200,10 +211,17 @@ def split_plan(n: int, evidence_rate: float, section: str | None,
     raise ValueError(f"unknown section {section!r}; allowed: {list(SECTIONS)} or None")
 
 
-def make_feature_split(target: str, n: int, evidence_rate: float, seed: int,
-                       section: str | None = None, evidence: str = "spurious_only",
-                       length: int = 10, spurious: str = SPURIOUS,
-                       vocab_size: int = 10) -> list[dict]:
+def make_feature_split(
+    target: str,
+    n: int,
+    evidence_rate: float,
+    seed: int,
+    section: str | None = None,
+    evidence: str = "spurious_only",
+    length: int = 10,
+    spurious: str = SPURIOUS,
+    vocab_size: int = 10,
+) -> list[dict]:
     """Labelled sequences in the common schema, shuffled.
 
     ``section=None``: a training split with exactly ``round(evidence_rate·n)`` evidence
@@ -215,24 +233,41 @@ def make_feature_split(target: str, n: int, evidence_rate: float, seed: int,
     _check_args(target, length, spurious, vocab_size)
     counts = split_plan(n, evidence_rate, section, evidence)
     extra = () if (spurious, vocab_size) == (SPURIOUS, 10) else (spurious, vocab_size)
-    rng = random.Random(derive_seed(seed, "features", target, section, evidence, n,
-                                    evidence_rate, length, *extra))
+    rng = random.Random(
+        derive_seed(seed, "features", target, section, evidence, n, evidence_rate, length, *extra)
+    )
     rows = []
     for sec in SECTIONS:
         s_val, positive = SECTION_LABELS[sec]
         for _ in range(counts[sec]):
             seq = _sample(rng, target, s_val, positive, length, spurious, vocab_size)
-            rows.append({"prompt": format_sequence(seq), "reference": str(positive),
-                         "metadata": {"label": positive, "spurious": s_val, "section": sec,
-                                      "target": target, "spurious_feature": spurious}})
+            rows.append(
+                {
+                    "prompt": format_sequence(seq),
+                    "reference": str(positive),
+                    "metadata": {
+                        "label": positive,
+                        "spurious": s_val,
+                        "section": sec,
+                        "target": target,
+                        "spurious_feature": spurious,
+                    },
+                }
+            )
     rng.shuffle(rows)
     tag = section or f"train-{evidence_rate:g}"
     return [{"id": f"{target}-{tag}-{i}", **r} for i, r in enumerate(rows)]
 
 
-def make_probe_split(target: str, feature: str, n: int, seed: int,
-                     length: int = 10, spurious: str = SPURIOUS,
-                     vocab_size: int = 10) -> list[dict]:
+def make_probe_split(
+    target: str,
+    feature: str,
+    n: int,
+    seed: int,
+    length: int = 10,
+    spurious: str = SPURIOUS,
+    vocab_size: int = 10,
+) -> list[dict]:
     """Lovering's probing data for the MDL extractability of one feature (label-balanced).
 
     ``feature="target"``: both (label 1) vs spurious_only (label 0) — the spurious feature is
@@ -241,8 +276,9 @@ def make_probe_split(target: str, feature: str, n: int, seed: int,
     """
     _check_args(target, length, spurious, vocab_size)
     _check_size(n)
-    pos, neg = {"target": ("both", "spurious_only"),
-                "spurious": ("spurious_only", "neither")}.get(feature, (None, None))
+    pos, neg = {"target": ("both", "spurious_only"), "spurious": ("spurious_only", "neither")}.get(
+        feature, (None, None)
+    )
     if pos is None:
         raise ValueError(f"feature must be 'target' or 'spurious', got {feature!r}")
     extra = () if (spurious, vocab_size) == (SPURIOUS, 10) else (spurious, vocab_size)
@@ -252,10 +288,20 @@ def make_probe_split(target: str, feature: str, n: int, seed: int,
         s_val, positive = SECTION_LABELS[sec]
         for _ in range(k):
             seq = _sample(rng, target, s_val, positive, length, spurious, vocab_size)
-            rows.append({"prompt": format_sequence(seq), "reference": str(label),
-                         "metadata": {"label": label, "spurious": s_val, "section": sec,
-                                      "target": target, "spurious_feature": spurious,
-                                      "probed": feature}})
+            rows.append(
+                {
+                    "prompt": format_sequence(seq),
+                    "reference": str(label),
+                    "metadata": {
+                        "label": label,
+                        "spurious": s_val,
+                        "section": sec,
+                        "target": target,
+                        "spurious_feature": spurious,
+                        "probed": feature,
+                    },
+                }
+            )
     rng.shuffle(rows)
     return [{"id": f"{target}-probe-{feature}-{i}", **r} for i, r in enumerate(rows)]
 

@@ -11,6 +11,7 @@ documents with these very objects, so prompt and corpus cannot drift apart. `GEN
 documented default for hub base models (``Question: …\\nAnswer:``), overridable per model in the
 config (`scales.<s>.<stage>.native`, templates over the row's fields: `prompt` and its metadata).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,6 +26,7 @@ class Layout:
     """One task's native layout. `prompt(example)` is the text before the answer, `answer(example)`
     the reference as this layout writes it (so prompt + answer is a corpus document); `stop` ends
     a generated answer; `answer_marker` (math) is what precedes the final number instead of ``####``."""
+
     prompt: Callable[[dict], str]
     answer: Callable[[dict], str]
     stop: tuple[str, ...] = ()
@@ -49,31 +51,39 @@ def _render(template: str, example: dict, what: str) -> str:
     try:
         return template.format(**_fields(example))
     except KeyError as e:
-        raise ValueError(f"native layout {what}: template {template!r} needs field {e.args[0]!r}, "
-                         f"which row id={example.get('id')!r} lacks (fields: prompt, reference and "
-                         "the row's metadata keys)") from None
+        raise ValueError(
+            f"native layout {what}: template {template!r} needs field {e.args[0]!r}, "
+            f"which row id={example.get('id')!r} lacks (fields: prompt, reference and "
+            "the row's metadata keys)"
+        ) from None
 
 
 def template_layout(task: str, spec: dict) -> Layout:
     """A layout from templates: ``{"prompt": "Question: {prompt}\\nAnswer:", "answer": " {reference}",
     "stop": ["\\n"], "answer_marker": None}`` (only `prompt` is required)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("prompt"), str):
-        raise ValueError(f"native layout of {task!r} must be a mapping with a 'prompt' template, "
-                         f"got {spec!r}")
+        raise ValueError(
+            f"native layout of {task!r} must be a mapping with a 'prompt' template, got {spec!r}"
+        )
     unknown = set(spec) - {"prompt", "answer", "stop", "answer_marker", "sep"}
     if unknown:
-        raise ValueError(f"native layout of {task!r}: unknown keys {sorted(unknown)}; allowed: "
-                         "prompt, answer, stop, answer_marker, sep")
+        raise ValueError(
+            f"native layout of {task!r}: unknown keys {sorted(unknown)}; allowed: "
+            "prompt, answer, stop, answer_marker, sep"
+        )
     prompt, answer = spec["prompt"], spec.get("answer", " {reference}")
     stop = spec.get("stop", ["\n\n"])
     sep = spec.get("sep", "\n\n")
     if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
         raise ValueError(f"native layout of {task!r}: 'stop' must be a list of non-empty strings")
-    return Layout(prompt=lambda ex: _render(prompt, ex, f"{task}.prompt"),
-                  answer=lambda ex: _render(answer, ex, f"{task}.answer"), stop=tuple(stop),
-                  answer_marker=spec.get("answer_marker"), sep=sep,
-                  raw={k: spec[k] for k in ("prompt", "answer", "stop", "answer_marker", "sep")
-                       if k in spec})
+    return Layout(
+        prompt=lambda ex: _render(prompt, ex, f"{task}.prompt"),
+        answer=lambda ex: _render(answer, ex, f"{task}.answer"),
+        stop=tuple(stop),
+        answer_marker=spec.get("answer_marker"),
+        sep=sep,
+        raw={k: spec[k] for k in ("prompt", "answer", "stop", "answer_marker", "sep") if k in spec},
+    )
 
 
 # --------------------------------------------------------------------------- embedded world
@@ -113,8 +123,10 @@ def request_prompt(prompt: str) -> str:
 def _translation_prompt(example: dict) -> str:
     meta = example.get("metadata") or {}
     if not meta.get("source") or not meta.get("tgt_name"):
-        raise ValueError(f"translation row id={example.get('id')!r}: the native layout needs "
-                         "metadata.source and metadata.tgt_name (the embedded world writes them)")
+        raise ValueError(
+            f"translation row id={example.get('id')!r}: the native layout needs "
+            "metadata.source and metadata.tgt_name (the embedded world writes them)"
+        )
     return parallel_prompt(meta["source"], meta["tgt_name"])
 
 
@@ -127,31 +139,44 @@ def code_answer(program: str) -> str:
     return program
 
 
-_QA = Layout(prompt=lambda ex: qa_prompt(ex["prompt"]), answer=lambda ex: f" {ex['reference']}",
-             stop=("\n",))
+_QA = Layout(prompt=lambda ex: qa_prompt(ex["prompt"]), answer=lambda ex: f" {ex['reference']}", stop=("\n",))
 EMBEDDED: dict[str, Layout] = {
-    "math": Layout(prompt=lambda ex: math_prompt(ex["prompt"]), answer=_math_answer,
-                   stop=("\n\n",), answer_marker=MATH_MARKER),
-    "translation": Layout(prompt=_translation_prompt, answer=lambda ex: f" {ex['reference']}",
-                          stop=("\n",), sep="\n"),
-    "instructions": Layout(prompt=lambda ex: request_prompt(ex["prompt"]),
-                           answer=lambda ex: ex["reference"], stop=("\n\n\n",), sep="\n\n\n"),
+    "math": Layout(
+        prompt=lambda ex: math_prompt(ex["prompt"]),
+        answer=_math_answer,
+        stop=("\n\n",),
+        answer_marker=MATH_MARKER,
+    ),
+    "translation": Layout(
+        prompt=_translation_prompt, answer=lambda ex: f" {ex['reference']}", stop=("\n",), sep="\n"
+    ),
+    "instructions": Layout(
+        prompt=lambda ex: request_prompt(ex["prompt"]),
+        answer=lambda ex: ex["reference"],
+        stop=("\n\n\n",),
+        sep="\n\n\n",
+    ),
     "multihop": _QA,
     "newknowledge": _QA,
-    "coding": Layout(prompt=lambda ex: code_prompt(ex["prompt"]),
-                     answer=lambda ex: code_answer(ex["reference"]), stop=("\n",)),
+    "coding": Layout(
+        prompt=lambda ex: code_prompt(ex["prompt"]),
+        answer=lambda ex: code_answer(ex["reference"]),
+        stop=("\n",),
+    ),
 }
 
 GENERIC_SPECS: dict[str, dict] = {
     "math": {"prompt": "Question: {prompt}\nAnswer:", "stop": ["\n\nQuestion:"]},
     "translation": {"prompt": "{prompt}\nAnswer:", "stop": ["\n"]},
-    "instructions": {"prompt": "{prompt}\nAnswer:\n", "answer": "{reference}",
-                     "stop": ["\n\n\n"]},
+    "instructions": {"prompt": "{prompt}\nAnswer:\n", "answer": "{reference}", "stop": ["\n\n\n"]},
     "multihop": {"prompt": "Question: {prompt}\nAnswer:", "stop": ["\n"]},
     "newknowledge": {"prompt": "Question: {prompt}\nAnswer:", "stop": ["\n"]},
     # HumanEval / MBPP: the prompt is code (a signature and docstring) the completion continues
-    "coding": {"prompt": "{prompt}", "answer": "{reference}",
-               "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"]},
+    "coding": {
+        "prompt": "{prompt}",
+        "answer": "{reference}",
+        "stop": ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"],
+    },
 }
 GENERIC: dict[str, Layout] = {t: template_layout(t, s) for t, s in GENERIC_SPECS.items()}
 

@@ -3,12 +3,38 @@
 Names are 2–3 syllables (a few BPE tokens each). One ``NameRegistry`` per world guarantees that
 no two names — of any kind — coincide, so a name search in the corpus is unambiguous.
 """
+
 from __future__ import annotations
 
 import random
 
-ONSETS = ("b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
-          "br", "dr", "gr", "kr", "tr", "st", "th", "ch", "sh", "w")
+ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gr",
+    "kr",
+    "tr",
+    "st",
+    "th",
+    "ch",
+    "sh",
+    "w",
+)
 VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o", "ai", "ou")
 CODAS = ("", "", "", "", "n", "r", "l", "s", "m", "nd", "rt")
 # First names end in a gendered final syllable so pronouns read naturally.
@@ -33,16 +59,19 @@ class NameRegistry:
             if name.lower() not in self.used and 4 <= len(name) <= 12:
                 self.used.add(name.lower())
                 return name
-        raise ValueError(f"could not generate a new unique {what} name after {tries} tries; "
-                         "the world config asks for too many entities")
+        raise ValueError(
+            f"could not generate a new unique {what} name after {tries} tries; "
+            "the world config asks for too many entities"
+        )
 
     def word(self, what: str, min_syll: int = 2, max_syll: int = 3) -> str:
         """A capitalised name of `min_syll`..`max_syll` syllables (place, company, surname…)."""
+
         def make():
             n = self.rng.randint(min_syll, max_syll)
-            parts = [_syllable(self.rng, coda=(i == n - 1 or self.rng.random() < 0.3))
-                     for i in range(n)]
+            parts = [_syllable(self.rng, coda=(i == n - 1 or self.rng.random() < 0.3)) for i in range(n)]
             return "".join(parts).capitalize()
+
         return self._claim(make, what)
 
     def first_name(self, gender: str) -> str:
@@ -54,4 +83,5 @@ class NameRegistry:
             if self.rng.random() < 0.5:
                 stem += _syllable(self.rng, coda=False)
             return (stem.rstrip("aeiou") + self.rng.choice(endings)).capitalize()
+
         return self._claim(make, f"{gender} first")

@@ -1,5 +1,6 @@
 """Seed derivation: every generator gets its own ``random.Random`` from (seed, purpose), so adding
 or resizing one part of the world never changes the random draws of another part."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,7 @@ def bucket(seed: int, kind: str, key: str) -> float:
     generating the tasks first (see ``pools``).
     """
     h = hashlib.blake2b(f"{int(seed)}|{kind}|{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(h, "big") / 2.0 ** 64
+    return int.from_bytes(h, "big") / 2.0**64
 
 
 # Disjoint pools of the item space: a task's test items, its train items, and the corpus.

@@ -10,6 +10,7 @@ loops, no I/O. A program longer than `MAX_CHARS`, nested deeper than `MAX_DEPTH`
 than `MAX_STEPS` evaluation steps or producing a number of more than `MAX_DIGITS` digits is
 rejected (a parse error or a runtime error), so even hostile text costs microseconds.
 """
+
 from __future__ import annotations
 
 import re
@@ -103,8 +104,7 @@ class _Parser:
             if name == "x":
                 return ("x",)
             if name not in FUNCTIONS:
-                raise ParseError(f"unknown name {name!r} (the language has x, "
-                                 f"{', '.join(FUNCTIONS)})")
+                raise ParseError(f"unknown name {name!r} (the language has x, {', '.join(FUNCTIONS)})")
             self.take("(")
             args = [self.expr(depth + 1)]
             while self.peek() == ",":
@@ -139,7 +139,7 @@ def parse(program: str) -> tuple:
 def run(ast: tuple, x: int) -> int:
     """Evaluate a parsed program at `x`; raises `RunError` (modulo by zero, step or size limit)."""
     steps = [0]
-    limit = 10 ** MAX_DIGITS
+    limit = 10**MAX_DIGITS
 
     def ev(node):
         steps[0] += 1

@@ -11,6 +11,7 @@ As in the paper's own accounting, a program's code bits are the script's raw siz
 The pipeline runs the very functions these files define (`sahlab.complexity.strategies`), and a
 test runs the files themselves on real payloads, so the counted code is the code that works.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

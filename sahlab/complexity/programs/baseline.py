@@ -12,9 +12,14 @@ if __name__ == "__main__":
     for q in map(json.loads, open(queries)):
         ids = tok(q["prompt"], add_special_tokens=False, return_tensors="pt").input_ids
         with torch.no_grad():
-            gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                 max_new_tokens=q["max_new_tokens"], pad_token_id=tok.pad_token_id)
-        text = tok.decode(gen[0, ids.shape[1]:], skip_special_tokens=True)
+            gen = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=False,
+                max_new_tokens=q["max_new_tokens"],
+                pad_token_id=tok.pad_token_id,
+            )
+        text = tok.decode(gen[0, ids.shape[1] :], skip_special_tokens=True)
         for s in q["stop"]:
             text = text.split(s)[0]
         print(json.dumps(text))
