@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,14 +55,71 @@ def pytest_configure(config):
         torch.set_num_threads(1)
 
 
+_STARTED: list[subprocess.Popen] = []  # the background smoke run this process started, if any
+
+
+def pytest_unconfigure(config):
+    for proc in _STARTED:  # a session that ends early (-x, Ctrl-C) leaves no snakemake behind
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+
+
+def _uses_smoke(item) -> bool:
+    return "smoke_run" in item.fixturenames
+
+
 def pytest_collection_modifyitems(config, items):
-    """Groups for `pytest -n 2 --dist loadgroup` (test.sh): every test of the one smoke run (and the
-    SLURM tests, which start daemons on fixed ports) on one worker, so the smoke run happens once;
-    other tests by module, so module fixtures (trained toy models) are built once."""
-    for item in items:
-        smoke = "smoke_run" in item.fixturenames or item.get_closest_marker("slurm") is not None
-        group = "smoke" if smoke else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
+    """The tests that read the smoke run go last (`--dist loadfile` hands out modules in this order),
+    and an xdist worker that collects any of them starts the one shared smoke run in the background
+    at once, so the workers run the other tests while it is built."""
+    items.sort(key=_uses_smoke)  # stable: the order within each part is kept
+    if os.environ.get("PYTEST_XDIST_WORKER") and any(map(_uses_smoke, items)):
+        _SharedSmoke(config).start()
+
+
+class _SharedSmoke:
+    """The smoke run in a folder shared by the xdist workers of one session (the parent of their
+    base temp folders); the first worker to get there starts it, the others find it."""
+
+    ARGS = ("--cores", "2", "--configfile", "config/smoke.yaml")
+
+    def __init__(self, config):
+        self.root = Path(config.option.basetemp).parent / "shared-smoke"
+
+    def start(self) -> None:
+        self.root.mkdir(exist_ok=True)
+        try:
+            os.close(os.open(self.root / "started", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        workdir = self.root / "wf"
+        workdir.mkdir()
+        copy_workflow(workdir)
+        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONHASHSEED="0")
+        script = (
+            f"{' '.join(SNAKEMAKE)} {' '.join(self.ARGS)} > ../stdout 2> ../stderr; "
+            "echo $? > ../rc.tmp && mv ../rc.tmp ../rc"
+        )
+        _STARTED.append(
+            subprocess.Popen(["bash", "-c", script], cwd=workdir, env=env, start_new_session=True)
+        )
+
+    def wait(self, timeout: int = 1800):
+        deadline = time.monotonic() + timeout
+        while not (self.root / "rc").exists():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the shared smoke run did not finish within {timeout} s")
+            time.sleep(2)
+        rc = int((self.root / "rc").read_text())
+        proc = subprocess.CompletedProcess(
+            [*SNAKEMAKE, *self.ARGS],
+            rc,
+            (self.root / "stdout").read_text(),
+            (self.root / "stderr").read_text(),
+        )
+        if rc != 0:
+            raise AssertionError(f"smoke run failed ({rc}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        return self.root / "wf", proc
 
 
 @pytest.fixture
@@ -70,8 +128,11 @@ def workflow_copy(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """The smoke config run end-to-end once per test session (shared by the workflow tests)."""
+def smoke_run(request, tmp_path_factory):
+    """The smoke config run end-to-end once per test session (shared by the workflow tests and,
+    under pytest-xdist, by the workers)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return _SharedSmoke(request.config).wait()
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     proc = run_snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml", timeout=1800)
     return workdir, proc

@@ -333,7 +333,13 @@ StorageLoc=slurm_acct_db
 
     def start(self) -> "SlurmCluster":
         """Write the configs and start every daemon; on failure stop what was started and raise
-        ClusterUnavailable (machine not usable) or ClusterError (with the daemon's log)."""
+        ClusterUnavailable (machine not usable) or ClusterError (with the daemon's log). One
+        cluster at a time per machine (/etc/slurm/slurm.conf is shared): a second one, e.g. from
+        another pytest-xdist worker, waits on a file lock until the first is stopped."""
+        from filelock import FileLock
+
+        self._lock = FileLock(str(Path(tempfile.gettempdir()) / "sahlab-slurm-cluster.lock"))
+        self._lock.acquire(timeout=1800)
         ports = {k: _free_port() for k in ("slurmctld", "slurmd", "slurmdbd", "mysql")}
         self._write_configs(ports)
         try:
@@ -395,6 +401,9 @@ StorageLoc=slurm_acct_db
             )
             shutil.rmtree(self.munge_dir, ignore_errors=True)
             self.munge_dir = None
+        lock = getattr(self, "_lock", None)
+        if lock is not None and lock.is_locked:
+            lock.release()
 
     def sacct(self, *job_ids: str) -> list[dict[str, str]]:
         """One dict per job allocation (no steps): JobID, JobName, Account, Partition, State,
