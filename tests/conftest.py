@@ -55,13 +55,16 @@ def pytest_configure(config):
         torch.set_num_threads(1)
 
 
-_STARTED: list[subprocess.Popen] = []  # the background smoke run this process started, if any
-
-
 def pytest_unconfigure(config):
-    for proc in _STARTED:  # a session that ends early (-x, Ctrl-C) leaves no snakemake behind
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)
+    # the xdist controller, once every worker is done: a session that ended early (-x, Ctrl-C)
+    # leaves no smoke run behind (a worker cannot tell whether another one still needs it)
+    if not os.environ.get("PYTEST_XDIST_WORKER") and getattr(config.option, "numprocesses", None):
+        root = config._tmp_path_factory.getbasetemp() / "shared-smoke"
+        if (root / "pid").exists() and not (root / "rc").exists():
+            try:
+                os.killpg(int((root / "pid").read_text()), 15)
+            except ProcessLookupError:
+                pass
 
 
 def _uses_smoke(item) -> bool:
@@ -100,9 +103,8 @@ class _SharedSmoke:
             f"{' '.join(SNAKEMAKE)} {' '.join(self.ARGS)} > ../stdout 2> ../stderr; "
             "echo $? > ../rc.tmp && mv ../rc.tmp ../rc"
         )
-        _STARTED.append(
-            subprocess.Popen(["bash", "-c", script], cwd=workdir, env=env, start_new_session=True)
-        )
+        proc = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=env, start_new_session=True)
+        (self.root / "pid").write_text(str(proc.pid))
 
     def wait(self, timeout: int = 1800):
         deadline = time.monotonic() + timeout

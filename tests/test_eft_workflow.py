@@ -61,7 +61,7 @@ def test_smoke_run_study_outputs(smoke_run):
     res = workdir / "results"
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     smoke = yaml.safe_load((REPO / "config/smoke.yaml").read_text())["eft"]
-    tasks = list(cfg["tasks"])
+    tasks = list(cfg["tasks"] | (yaml.safe_load((REPO / "config/smoke.yaml").read_text()).get("tasks") or {}))
     for name in ("eft_grid", "eft_beta", "eft_lambda"):
         for ext in ("pdf", "png"):
             assert (res / f"figures/{name}.{ext}").stat().st_size > 1000

@@ -61,7 +61,9 @@ def test_data_figure_plans_no_model(workflow_copy):
             "config/smoke.yaml",
         )
     )
-    n_tasks = len(yaml.safe_load((workflow_copy / "config/config.yaml").read_text())["tasks"])
+    tasks = yaml.safe_load((workflow_copy / "config/config.yaml").read_text())["tasks"]
+    tasks |= yaml.safe_load((workflow_copy / "config/smoke.yaml").read_text()).get("tasks") or {}
+    n_tasks = len(tasks)
     assert jobs == {"world": 1, "corpus": 1, "task_data": n_tasks, "figure_world": 1}
 
 
