@@ -25,16 +25,24 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONHASHSEED="0")
-    proc = subprocess.run(
-        [*SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    if check and proc.returncode != 0:
+def _env() -> dict:
+    return dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONHASHSEED="0")
+
+
+def _check(proc, args) -> None:
+    if proc.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
         )
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600):
+    proc = subprocess.run(
+        [*SNAKEMAKE, *args], cwd=workdir, env=_env(), capture_output=True, text=True, timeout=timeout
+    )
+    if check:
+        _check(proc, args)
     return proc
 
 
@@ -98,12 +106,11 @@ class _SharedSmoke:
         workdir = self.root / "wf"
         workdir.mkdir()
         copy_workflow(workdir)
-        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONHASHSEED="0")
         script = (
             f"{' '.join(SNAKEMAKE)} {' '.join(self.ARGS)} > ../stdout 2> ../stderr; "
             "echo $? > ../rc.tmp && mv ../rc.tmp ../rc"
         )
-        proc = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=env, start_new_session=True)
+        proc = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=_env(), start_new_session=True)
         (self.root / "pid").write_text(str(proc.pid))
 
     def wait(self, timeout: int = 1800):
@@ -112,15 +119,13 @@ class _SharedSmoke:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the shared smoke run did not finish within {timeout} s")
             time.sleep(2)
-        rc = int((self.root / "rc").read_text())
         proc = subprocess.CompletedProcess(
             [*SNAKEMAKE, *self.ARGS],
-            rc,
+            int((self.root / "rc").read_text()),
             (self.root / "stdout").read_text(),
             (self.root / "stderr").read_text(),
         )
-        if rc != 0:
-            raise AssertionError(f"smoke run failed ({rc}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        _check(proc, self.ARGS)
         return self.root / "wf", proc
 
 
@@ -136,5 +141,5 @@ def smoke_run(request, tmp_path_factory):
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return _SharedSmoke(request.config).wait()
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
-    proc = run_snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml", timeout=1800)
+    proc = run_snakemake(workdir, *_SharedSmoke.ARGS, timeout=1800)
     return workdir, proc

@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "icl_k": [1, 2, 4],  # demonstrations per prompt (k = 0 is the baseline, always run)
     "urial": True,  # also URIAL: the task preamble + the same k demonstrations
     "blora": None,  # BLoRA (learned widths and ranks, `sahlab.complexity.blora`): None =
-    # off; a mapping of blora.DEFAULTS keys (missing keys: defaults) = on
+    # off; a mapping of BLORA_DEFAULTS keys (missing keys: defaults) = on
     "lora_ranks": [1, 4],  # one LoRA adapter trained per rank, evaluated at every bit width
     "bits": [16, 8, 4],  # quantisation of LoRA adapters and full fine-tuning deltas
     "n_train": 64,  # training examples (train[:n]) for LoRA and full fine-tuning
@@ -149,15 +149,17 @@ def _int_list(s: dict, key: str, minimum: int) -> list[int]:
 
 
 def _check_blora(b) -> None:
-    """complexity.blora: null/false (off) or a mapping of sahlab.complexity.blora.DEFAULTS keys."""
-    BLORA = BLORA_DEFAULTS
+    """complexity.blora: null/false (off) or a mapping of BLORA_DEFAULTS keys."""
     if b is None or b is False:
         return
     if not isinstance(b, dict):
-        _fail("blora", f"must be null (off), true (defaults) or a mapping of {sorted(BLORA)}, got {b!r}")
-    unknown = sorted(set(b) - set(BLORA))
+        _fail(
+            "blora",
+            f"must be null (off), true (defaults) or a mapping of {sorted(BLORA_DEFAULTS)}, got {b!r}",
+        )
+    unknown = sorted(set(b) - set(BLORA_DEFAULTS))
     if unknown:
-        _fail(f"blora.{unknown[0]}", f"unknown key; allowed: {sorted(BLORA)}")
+        _fail(f"blora.{unknown[0]}", f"unknown key; allowed: {sorted(BLORA_DEFAULTS)}")
     for key in ("r", "epochs", "batch_size", "max_length"):
         v = b[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key == "r" else 1):
