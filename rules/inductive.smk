@@ -1,7 +1,7 @@
 # Study D (Cruz, Pona et al. 2023 after Lovering et al. 2021): is a (target, spurious) feature
 # pair's relative extractability after pre-training (online-code MDL) predictive of the spurious
 # feature's use by a policy fine-tuned with RL (and SFT)? Statistics are over pairs.
-from sahlab.probing.config import check_inductive_config
+from sahlab.inductive.config import check_inductive_config
 
 check_inductive_config(config)
 

@@ -3,9 +3,9 @@ seed, once per evidence rate, and measure per-section metrics, feature use and c
 
 import json
 
+from sahlab.inductive.experiment import finetune_over_rates, nan_to_none
 from sahlab.io import read_json, write_json
 from sahlab.logs import log_to, set_threads
-from sahlab.probing.experiment import finetune_over_rates, nan_to_none
 from sahlab.timing import split_timings
 
 log = log_to(snakemake.log[0])

@@ -2,9 +2,9 @@
 
 import json
 
+from sahlab.inductive.experiment import measure_mdl, nan_to_none
 from sahlab.io import read_json, write_json
 from sahlab.logs import log_to, set_threads
-from sahlab.probing.experiment import measure_mdl, nan_to_none
 from sahlab.timing import split_timings
 
 log = log_to(snakemake.log[0])

@@ -3,9 +3,9 @@ between relative extractability and feature use (CSV + markdown)."""
 
 import pandas as pd
 
+from sahlab.inductive.analysis import CORR_COLUMNS, MDL_COLUMNS, correlation_caption, summarise, write_table
 from sahlab.io import read_json
 from sahlab.logs import log_to
-from sahlab.probing.analysis import CORR_COLUMNS, MDL_COLUMNS, correlation_caption, summarise, write_table
 
 log = log_to(snakemake.log[0])
 p, out = snakemake.params, snakemake.output

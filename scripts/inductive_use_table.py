@@ -1,9 +1,9 @@
 """Rule inductive_use_table: the per-rate feature-use rows of every fine-tuning run in one CSV
 (the training-reward trajectory of RL runs stays in the per-run JSON files)."""
 
+from sahlab.inductive.analysis import write_table
 from sahlab.io import read_json
 from sahlab.logs import log_to
-from sahlab.probing.analysis import write_table
 
 log_to(snakemake.log[0])
 write_table(

@@ -3,9 +3,9 @@
 import pandas as pd
 
 from sahlab.eval.scorers import MAIN_METRIC
+from sahlab.inductive.analysis import markdown_table
 from sahlab.io import atomic_path, read_jsonl
 from sahlab.logs import log_to
-from sahlab.probing.analysis import markdown_table
 from sahlab.synthesis import table, verdicts
 from sahlab.synthesis.inputs import record_key
 from sahlab.synthesis.stage_gains import CAPTION, COLUMNS, gains_rows

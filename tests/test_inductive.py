@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from sahlab.config import ConfigError
-from sahlab.probing import config as ind_config
-from sahlab.probing.analysis import disagreement_f1, run_summaries, summarise
-from sahlab.probing.experiment import (
+from sahlab.inductive import config as ind_config
+from sahlab.inductive.analysis import disagreement_f1, run_summaries, summarise
+from sahlab.inductive.experiment import (
     PAIR_SEP,
     check_pair_name,
     evidence_fraction,
@@ -22,7 +22,7 @@ from sahlab.probing.experiment import (
     probe_split,
     section_test_set,
 )
-from sahlab.probing.nl_features import nl_label_spurious
+from sahlab.inductive.nl_features import nl_label_spurious
 from sahlab.train.rewards import parse_decision, task_rewards, trl_reward_func
 from sahlab.world.features import label_spurious, label_target, parse_sequence
 
@@ -356,7 +356,7 @@ def test_figures_show_rho_ci_and_both_errors():
     import pandas as pd
 
     from sahlab.figures.inductive import evidence_note, plot_extractability_scatter, plot_use_vs_rate
-    from sahlab.probing.features_stats import feature_use
+    from sahlab.inductive.features_stats import feature_use
 
     use = {"f1": 0.9, "f2": 0.6, "f3": 0.3, "f4": 0.1}
     rows = _use_rows(use, seeds=(0, 1))
@@ -415,7 +415,7 @@ def word_tokenizer(tmp_path_factory):
 
 
 def test_word_symbols_are_one_token_each_and_the_features_hold(word_tokenizer):
-    from sahlab.probing.experiment import resolve_toy
+    from sahlab.inductive.experiment import resolve_toy
 
     t = resolve_toy({"vocab_size": 12, "length": 10, "render": "words"}, tokenizer=word_tokenizer)
     syms = t["symbols"]

@@ -87,7 +87,7 @@ def test_a_scale_may_give_only_its_post_trained_model(default_config):
     from sahlab.complexity.config import check_complexity_config
     from sahlab.config import available_models, scale_stages
     from sahlab.eft.config import check_eft_config
-    from sahlab.probing.config import check_inductive_config
+    from sahlab.inductive.config import check_inductive_config
     from sahlab.scaling.config import check_scaling_config
 
     cfg = copy.deepcopy(default_config)

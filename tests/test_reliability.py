@@ -526,7 +526,7 @@ def test_bad_model_folder_is_named_by_every_loader(tmp_path, damage, message, lo
 
         call = lambda: ModelPolicy.from_pretrained(str(folder))  # noqa: E731
     else:
-        from sahlab.probing.probes import extract_features
+        from sahlab.inductive.probes import extract_features
 
         call = lambda: extract_features(str(folder), ["1 2 3"])  # noqa: E731
     with pytest.raises(ValueError, match=message):

@@ -384,7 +384,7 @@ def test_killed_rl_and_reward_runs_resume(base_dir, tmp_path, monkeypatch, metho
 def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
     """With actions ["0", "1"] every sampled completion is a label: a random tiny model, free to
     sample any of its ~360 tokens, would almost never earn the label reward."""
-    from sahlab.probing.experiment import feature_split
+    from sahlab.inductive.experiment import feature_split
     from sahlab.train.rl import action_ids
 
     rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)

@@ -1,4 +1,4 @@
-"""Feature-use statistics of sahlab.probing.features_stats, checked against hand counts and scipy."""
+"""Feature-use statistics of sahlab.inductive.features_stats, checked against hand counts and scipy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from sahlab.probing.features_stats import (
+from sahlab.inductive.features_stats import (
     bootstrap_ci,
     correlation_summary,
     evidence_required,
@@ -184,7 +184,7 @@ def test_fit_logistic_recovers_a_known_curve():
 def test_exact_p_of_a_perfect_monotone_relation_over_n_pairs():
     import math
 
-    from sahlab.probing.features_stats import permutation_test
+    from sahlab.inductive.features_stats import permutation_test
 
     for n in (5, 8, 9):
         x = np.linspace(0.3, 3.0, n)
@@ -197,7 +197,7 @@ def test_exact_p_of_a_perfect_monotone_relation_over_n_pairs():
 def test_exact_test_is_calibrated_on_null_data():
     """With 8 independent pairs the exact test rejects at most alpha of the time (its size is
     ≤ 0.05, and close to it): pseudo-replicating seeds would push this far above 0.05."""
-    from sahlab.probing.features_stats import permutation_test
+    from sahlab.inductive.features_stats import permutation_test
 
     rng = np.random.default_rng(7)
     p = np.array(
@@ -209,7 +209,7 @@ def test_exact_test_is_calibrated_on_null_data():
 
 
 def test_critical_values_match_the_published_spearman_table():
-    from sahlab.probing.features_stats import spearman_critical_value, spearman_power
+    from sahlab.inductive.features_stats import spearman_critical_value, spearman_power
 
     # two-sided alpha = 0.05 (e.g. Zar, Biostatistical Analysis, table B.20)
     assert round(spearman_critical_value(6), 3) == 0.886
@@ -265,7 +265,7 @@ def _mdl(xs: dict, acc=0.95):
 def test_pair_level_correlation_uses_one_point_per_pair():
     import math
 
-    from sahlab.probing.analysis import summarise
+    from sahlab.inductive.analysis import summarise
 
     xs = {f"p{i}": x for i, x in enumerate([0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.0])}
     use = {p: 0.9 - 0.1 * i for i, p in enumerate(xs)}  # falls with x
@@ -284,7 +284,7 @@ def test_pair_level_correlation_uses_one_point_per_pair():
 
 
 def test_converged_and_controlled_subsets():
-    from sahlab.probing.analysis import summarise
+    from sahlab.inductive.analysis import summarise
 
     xs = {f"p{i}": x for i, x in enumerate([0.4, 0.6, 0.8, 1.0, 1.3, 1.7])}
     use = {p: 0.9 - 0.1 * i for i, p in enumerate(xs)}
@@ -326,7 +326,7 @@ def test_converged_and_controlled_subsets():
 
 def test_null_data_give_inconclusive_verdicts_mostly():
     """Independent use and extractability over 8 pairs: 'falls'/'rises' at most about alpha."""
-    from sahlab.probing.analysis import pair_correlations, pair_summaries, run_summaries
+    from sahlab.inductive.analysis import pair_correlations, pair_summaries, run_summaries
 
     rng = np.random.default_rng(3)
     verdicts = []
@@ -342,7 +342,7 @@ def test_null_data_give_inconclusive_verdicts_mostly():
 
 
 def test_too_few_pairs_are_explained():
-    from sahlab.probing.analysis import summarise
+    from sahlab.inductive.analysis import summarise
 
     xs = {"a": 0.5, "b": 1.0}
     out = summarise(

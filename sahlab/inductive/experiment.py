@@ -4,7 +4,7 @@ and fine-tuning (RL or SFT through the shared `sahlab.train.train`) over a grid 
 A task is a (target, spurious) feature pair, named ``<target>-vs-<spurious>``:
 toy pairs over Lovering's symbol sequences (`sahlab.world.features`: targets ``contains_<k>``
 and the relational features, spurious ``contains_<k>``) and natural-language pairs over the
-world's English sentences (`sahlab.probing.nl_features`: targets ``past_tense`` and
+world's English sentences (`sahlab.inductive.nl_features`: targets ``past_tense`` and
 ``plural_subject``, spurious ``cue_<word>``). The RL policy answers with "1"/"0" tokens after the
 plain prompt (one, or Cruz et al.'s 5-token episodes rewarded per token); the decision scored on
 the test sections is whichever of "1" and "0" the model finds likelier as its first token.
@@ -20,15 +20,15 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from sahlab.io import work_dir
-from sahlab.probing.nl_features import (
+from sahlab.inductive.nl_features import (
     NL_SPURIOUS_PREFIX,
     NL_TARGETS,
     cue_of,
     make_nl_feature_split,
     make_nl_probe_split,
 )
-from sahlab.probing.toy_render import RENDERINGS, render_symbols, word_symbols
+from sahlab.inductive.toy_render import RENDERINGS, render_symbols, word_symbols
+from sahlab.io import work_dir
 from sahlab.world.features import (
     SECTIONS,
     check_pair,
@@ -92,7 +92,7 @@ def _need_world(pair: str, world: dict | None, toy: dict | None) -> tuple[str, s
 
 def resolve_toy(toy: dict | None, model_dir: str | None = None, tokenizer=None) -> dict:
     """The toy settings with defaults; for ``render: words`` also ``symbols`` (symbol i's text),
-    read from `tokenizer` or else the tokenizer of `model_dir` (`sahlab.probing.toy_render`)."""
+    read from `tokenizer` or else the tokenizer of `model_dir` (`sahlab.inductive.toy_render`)."""
     t = {**TOY_DEFAULTS, **(toy or {})}
     if t["render"] not in RENDERINGS:
         raise ValueError(f"toy render {t['render']!r} unknown; allowed: {list(RENDERINGS)}")
@@ -202,7 +202,7 @@ def evidence_fraction(rows: Sequence[dict]) -> float:
 # --------------------------------------------------------------------------- probes
 def make_probe(kind: str, model_dir: str, opts: dict):
     """The probe family `kind` ("linear", "mlp" or "finetune") with options from `opts`."""
-    from sahlab.probing.probes import FinetuneProbe, LinearProbe, MLPProbe
+    from sahlab.inductive.probes import FinetuneProbe, LinearProbe, MLPProbe
 
     if kind == "linear":
         return LinearProbe(n_classes=2, l2=float(opts.get("l2", 1e-2)))
@@ -246,7 +246,7 @@ def measure_mdl(
     import numpy as np
     from tqdm import tqdm
 
-    from sahlab.probing.probes import extract_features, mdl_over_seeds, relative_extractability
+    from sahlab.inductive.probes import extract_features, mdl_over_seeds, relative_extractability
 
     opts = probe_opts or {}
     toy = resolve_toy(toy, model_dir)
@@ -370,7 +370,7 @@ def finetune_over_rates(
     the sampled training reward per logging step (`train_reward_trajectory`). `work_root`: the
     job's output path, beside which the fine-tuned models are kept while measured.
     """
-    from sahlab.probing.features_stats import feature_use, section_metrics
+    from sahlab.inductive.features_stats import feature_use, section_metrics
     from sahlab.train import train
 
     if method not in FT_METHODS:

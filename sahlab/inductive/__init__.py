@@ -10,14 +10,14 @@ experiment     — (target, spurious) pair data, MDL measurement, fine-tuning ov
 toy_render     — how toy symbols are written for the model (decimal, or single-token words)
 """
 
-from sahlab.probing.online_code import (
+from sahlab.inductive.online_code import (
     DEFAULT_FRACTIONS,
     balanced_order,
     block_boundaries,
     codelength_bits,
     online_codelength,
 )
-from sahlab.probing.probes import (
+from sahlab.inductive.probes import (
     FinetuneProbe,
     LinearProbe,
     MLPProbe,

@@ -1,4 +1,4 @@
-"""Online code length (bits), block split, probes and LM features of sahlab.probing."""
+"""Online code length (bits), block split, probes and LM features of sahlab.inductive."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from sahlab.probing.online_code import (
+from sahlab.inductive.online_code import (
     DEFAULT_FRACTIONS,
     balanced_order,
     block_boundaries,
     codelength_bits,
     online_codelength,
 )
-from sahlab.probing.probes import (
+from sahlab.inductive.probes import (
     FinetuneProbe,
     LinearProbe,
     MLPProbe,

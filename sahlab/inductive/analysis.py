@@ -82,7 +82,7 @@ def pair_summaries(
     accuracies and `controlled`, the use measures averaged over seeds (over converged runs only
     if `only_converged`; pairs with none are left out), evidence required from the seed-averaged
     disagreement F1 (inf if no rate reaches `threshold`), and n_seeds / n_converged."""
-    from sahlab.probing.features_stats import evidence_required
+    from sahlab.inductive.features_stats import evidence_required
 
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
@@ -151,7 +151,7 @@ def pair_correlations(
     "Evidence required" never reached is capped at 2 × the largest rate (its rank stays last).
     A subset with < 3 pairs, or a constant x or y, gets NaN values and the reason in `note`.
     """
-    from sahlab.probing.features_stats import bootstrap_ci, permutation_test, spearman_power
+    from sahlab.inductive.features_stats import bootstrap_ci, permutation_test, spearman_power
 
     cap = 2 * max(rates) if max(rates) > 0 else 1.0
     power_cache: dict[int, dict] = {}

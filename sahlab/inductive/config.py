@@ -40,7 +40,7 @@ def check_inductive_config(config: dict) -> None:
     """Raise ConfigError naming the key if the study-D grid cannot run (or the section is absent).
 
     Checks: scales exist in `scales`; (target, spurious) pairs are valid and unique (the pair
-    names are parsed by `sahlab.probing.experiment.check_pair_name`, a light import); at least 3
+    names are parsed by `sahlab.inductive.experiment.check_pair_name`, a light import); at least 3
     pairs (a rank correlation over pairs needs them); methods and probes are known and unique;
     evidence rates lie in [0, 1], strictly increasing; ≥ 3 distinct probe seeds (the MDL average
     needs them); fine-tuning seeds distinct; sizes positive; converged_at in (0, 1]; each method's
@@ -75,7 +75,7 @@ def check_inductive_config(config: dict) -> None:
     pairs = sec.get("pairs")
     if not isinstance(pairs, list) or not pairs:
         _fail("pairs", f"must be a non-empty list of '<target>{PAIR_SEP}<spurious>' names, got {pairs!r}")
-    from sahlab.probing.experiment import check_pair_name
+    from sahlab.inductive.experiment import check_pair_name
 
     for pair in pairs:
         try:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sahlab.probing.online_code import DEFAULT_FRACTIONS, TrainProbe, online_codelength
+from sahlab.inductive.online_code import DEFAULT_FRACTIONS, TrainProbe, online_codelength
 
 POOLINGS = ("mean", "last")
 
