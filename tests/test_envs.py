@@ -30,13 +30,15 @@ def norm(name: str) -> str:
 
 
 def lock_pins() -> dict[str, str]:
+    """requirements.lock's pins (uv's hashed format), local build labels dropped (torch 2.13.0+cpu
+    is the public 2.13.0 built for CPU: envs and pyproject.toml pin the public version)."""
     pins = {}
     for line in (REPO / "requirements.lock").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, _, version = line.partition("==")
-            assert version, f"requirements.lock: {line!r} is not pinned with =="
-            pins[norm(name)] = version
+        if not line or line[0] in " #":
+            continue  # hashes, comments
+        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;+]+)(\+\S+)?( \\)?", line)
+        assert m, f"requirements.lock: {line!r} is not pinned with =="
+        pins[norm(m[1])] = m[2]
     return pins
 
 
@@ -246,6 +248,15 @@ def test_lock_parser_catches_a_changed_pin(tmp_path):
     (tmp_path / "figures.yaml").write_text(text)
     _, pip, _ = env_pins(tmp_path / "figures.yaml")
     assert pip["seaborn"] != lock_pins()["seaborn"]
+
+
+def test_lock_has_a_hash_for_every_pin_and_covers_pyproject():
+    # setup.sh installs with pip --require-hashes: a pin without a hash would stop it
+    blocks = re.split(r"\n(?=[A-Za-z])", (REPO / "requirements.lock").read_text())
+    pins = [b for b in blocks if not b.startswith("#")]
+    no_hash = [b.split()[0] for b in pins if not re.search(r"--hash=sha256:[0-9a-f]{64}", b)]
+    assert len(pins) == len(lock_pins()) > 100 and not no_hash, no_hash
+    assert "--require-hashes -r requirements.lock" in (REPO / "setup.sh").read_text()
 
 
 def test_every_rule_runs_in_one_group_env():

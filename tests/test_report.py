@@ -48,9 +48,10 @@ def test_report_needs_pygments_and_docutils():
     import docutils
     import pygments
 
-    lock = (REPO / "requirements.lock").read_text()
-    assert f"Pygments=={pygments.__version__}" in lock
-    assert f"docutils=={docutils.__version__}" in lock
+    from test_envs import lock_pins
+
+    assert lock_pins()["pygments"] == pygments.__version__
+    assert lock_pins()["docutils"] == docutils.__version__
 
 
 def test_every_figure_is_in_the_report_with_its_caption(report):
