@@ -87,13 +87,9 @@ def schema_error(exc: BaseException) -> str:
     )
     if err is None:
         return str(exc)
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-    where = f"config key '{key.lstrip('.')}'" if key else "config"
-    problem = err.message
-    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = sorted(err.schema.get("properties", {}))
-        problem = f"unknown key(s) {sorted(set(err.instance) - set(allowed))}; allowed: {allowed}"
-    return f"{where}: {problem} (see config/schema.yaml)"
+    from sahlab.schema import describe
+
+    return describe(err)
 
 
 def split_sizes(config: dict, split: str) -> dict[str, int | None]:
