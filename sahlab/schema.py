@@ -17,10 +17,12 @@ from typing import Any
 
 import yaml
 
+from sahlab.config import ConfigError
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 
 
-class SchemaError(ValueError):
+class SchemaError(ConfigError):
     """A value the schema rejects; the message names the key path."""
 
 
@@ -37,12 +39,12 @@ def load_schema() -> dict:
 
 
 def subschema(section: str) -> dict:
-    """The schema of a dotted key path (`"complexity"`, `"complexity.blora"`, `"world.corpus"`),
-    following `properties` only; `$defs` references stay resolvable through the root."""
+    """The schema of a dotted key path (`"complexity"`, `"complexity.blora"`, `"parallel.*"`: a
+    block of the `parallel` mapping); `$defs` references stay resolvable through the root."""
     node = _schema()
     for part in section.split(".") if section else []:
-        try:
-            node = node["properties"][part]
+        try:  # "*": the schema of every value of a mapping (additionalProperties)
+            node = node["additionalProperties"] if part == "*" else node["properties"][part]
         except KeyError:
             raise KeyError(f"config/schema.yaml has no key {section!r}") from None
     return node
