@@ -87,6 +87,11 @@ def describe(error, prefix: str = "", label: str = "config key") -> str:
             path, problem = f"{path}.{unknown[0]}".lstrip("."), f"unknown key; allowed: {allowed}"
         elif allowed:
             problem = f"unknown key(s) {unknown}; allowed: {allowed}"
+    elif error.validator in ("minItems", "maxItems"):
+        bound = "at least" if error.validator == "minItems" else "at most"
+        problem = f"{error.instance!r} has {len(error.instance)} item(s); give {bound} {error.validator_value}"
+    elif error.validator == "uniqueItems":
+        problem = f"values must be unique, got {error.instance!r}"
     key = f"{prefix}.{path}" if prefix and path else prefix or path
     where = f"{label} '{key}'" if key else "config"
     return f"{where}: {problem} (see config/schema.yaml)"
