@@ -75,6 +75,14 @@ def key_path(error) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
 
 
+def _split_item(path: str) -> tuple[str, str]:
+    """('a.b', 'item 2: ') for 'a.b[2]': the key is the list, the item goes into the message."""
+    key, bracket, rest = path.rpartition("[")
+    if bracket and rest.endswith("]") and rest[:-1].isdigit():
+        return key, f"item {rest[:-1]}: "
+    return path, ""
+
+
 def describe(error, prefix: str = "", label: str = "config key") -> str:
     """One line for a schema error: the key and the problem (an unknown key is named, with the
     allowed ones)."""
@@ -92,9 +100,10 @@ def describe(error, prefix: str = "", label: str = "config key") -> str:
         problem = f"{error.instance!r} has {len(error.instance)} item(s); give {bound} {error.validator_value}"
     elif error.validator == "uniqueItems":
         problem = f"values must be unique, got {error.instance!r}"
+    path, item = _split_item(path)
     key = f"{prefix}.{path}" if prefix and path else prefix or path
     where = f"{label} '{key}'" if key else "config"
-    return f"{where}: {problem} (see config/schema.yaml)"
+    return f"{where}: {item}{problem} (see config/schema.yaml)"
 
 
 def validate_section(section: str, value: Any, prefix: str | None = None, label: str = "config key") -> Any:

@@ -43,7 +43,7 @@ def test_defaults_validate_and_fill():
         ({"math": {"min_steps": 4, "max_steps": 3}}, "'math.min_steps'"),
         (
             {"instructions": {"instruction_ids": ["punctuation:no_exclamation"]}},
-            r"'instructions.instruction_ids\[0\]'",  # the schema names the item
+            "'instructions.instruction_ids'",
         ),
         ({"language": {"name": "Two Words"}}, "'language.name'"),
         ({"tasks": {"multihop": {"test": 100_000}}}, "'tasks.multihop.test'"),
