@@ -39,10 +39,14 @@ def load_schema() -> dict:
 
 
 def subschema(section: str) -> dict:
-    """The schema of a dotted key path (`"complexity"`, `"complexity.blora"`, `"parallel.*"`: a
-    block of the `parallel` mapping); `$defs` references stay resolvable through the root."""
+    """The schema of a dotted key path (`"complexity"`, `"parallel.*"`: a block of the
+    `parallel` mapping, `"$defs.blora"`); `$defs` references stay resolvable through the root."""
     node = _schema()
-    for part in section.split(".") if section else []:
+    parts = section.split(".") if section else []
+    if parts[:1] == ["$defs"]:  # a shared definition, e.g. "$defs.blora"
+        node, parts = node["$defs"], parts[1:]
+        node, parts = node[parts[0]], parts[1:]
+    for part in parts:
         try:  # "*": the schema of every value of a mapping (additionalProperties)
             node = node["additionalProperties"] if part == "*" else node["properties"][part]
         except KeyError:

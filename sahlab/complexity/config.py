@@ -12,10 +12,10 @@ from typing import Any
 from sahlab.config import ConfigError, split_sizes
 from sahlab.schema import section_defaults, validate_section
 
-# Defaults, types and ranges: config/schema.yaml (`complexity`, BLoRA's in `complexity.blora`:
-# the paper code's defaults except gates_lr); this module keeps the cross-field checks.
+# Defaults, types and ranges: config/schema.yaml (`complexity`; BLoRA's in `$defs.blora`, the
+# paper code's defaults except gates_lr); this module keeps the cross-field checks.
 DEFAULTS: dict[str, Any] = section_defaults("complexity")
-BLORA_DEFAULTS: dict[str, Any] = section_defaults("complexity.blora")
+BLORA_DEFAULTS: dict[str, Any] = section_defaults("$defs.blora")
 # δ on each embedded task's main-metric scale (accuracy / prompt_strict / exact_match in [0, 1],
 # chrF in [0, 100]); used for tasks the config gives no δ for. Kept in Python, not the schema:
 # which tasks get one depends on `tasks` and `complexity.tasks`.
