@@ -17,9 +17,11 @@ from typing import Any
 
 import yaml
 
-from sahlab.config import ConfigError
-
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key (re-exported by sahlab.config)."""
 
 
 class SchemaError(ConfigError):
