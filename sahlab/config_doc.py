@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from sahlab.io import atomic_path
-from sahlab.schema import SCHEMA_PATH, load_schema, subschema
+from sahlab.schema import load_schema, subschema
 
-CONFIG_DIR = SCHEMA_PATH.parent
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"  # the repository's (a dev tool)
 TEMPLATE = CONFIG_DIR / "README.template.md"
 README = CONFIG_DIR / "README.md"
 DEFAULT_CONFIG = CONFIG_DIR / "config.yaml"

@@ -17,7 +17,9 @@ from typing import Any
 
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+# config/schema.yaml, reached through the package's symlink sahlab/schema.yaml so that a wheel
+# (`pip install .`, which copies the file) carries it too.
+SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 
 
 class ConfigError(ValueError):
@@ -31,7 +33,7 @@ class SchemaError(ConfigError):
 @functools.cache
 def _schema() -> dict:
     if not SCHEMA_PATH.is_file():
-        raise FileNotFoundError(f"config schema not found at {SCHEMA_PATH} (sahlab reads it from the repository)")
+        raise FileNotFoundError(f"config schema not found at {SCHEMA_PATH} (a link to config/schema.yaml)")
     return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 

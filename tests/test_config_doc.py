@@ -14,6 +14,7 @@ from sahlab.config import ConfigError, schema_error
 from sahlab.schema import SCHEMA_PATH, SchemaError, load_schema, section_defaults, validate_section
 
 REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "config/schema.yaml"  # what the Snakefile validates against
 
 
 def _default_config() -> dict:
@@ -61,8 +62,10 @@ def test_snakemake_and_sahlab_fill_the_same_defaults():
     """The Snakefile's `validate` and sahlab.schema (used by library code) agree on config.yaml."""
     from snakemake.utils import validate
 
+    assert SCHEMA_PATH.resolve() == SCHEMA.resolve()  # the package's link (a copy in a wheel)
+
     by_snakemake = _default_config()
-    validate(by_snakemake, str(SCHEMA_PATH))
+    validate(by_snakemake, str(SCHEMA))
     assert validate_section("", _default_config()) == by_snakemake
     assert by_snakemake["world"]["entities"]["n_first_names"] == 40  # a nested default filled
     assert by_snakemake["complexity"]["blora"]["scales_lr"] == 0.01  # inside a given mapping
@@ -116,7 +119,7 @@ def test_schema_errors_name_the_key(edit, message):
     cfg = _default_config()
     cfg[section][key] = value
     with pytest.raises(WorkflowError) as e:
-        validate(copy.deepcopy(cfg), str(SCHEMA_PATH))
+        validate(copy.deepcopy(cfg), str(SCHEMA))
     line = schema_error(e.value)
     assert line.startswith(message) and line.endswith("(see config/schema.yaml)") and "\n" not in line
     with pytest.raises(SchemaError) as e2:
