@@ -69,6 +69,11 @@ def test_snakemake_and_sahlab_fill_the_same_defaults():
     assert validate_section("", _default_config()) == by_snakemake
     assert by_snakemake["world"]["entities"]["n_first_names"] == 40  # a nested default filled
     assert by_snakemake["complexity"]["blora"]["scales_lr"] == 0.01  # inside a given mapping
+    # a mapping-or-null key with defaults inside (if/then in the schema): null stays null
+    off = _default_config()
+    off["scaling"]["newknowledge"], off["complexity"]["blora"] = None, None
+    validate(off, str(SCHEMA))
+    assert off["scaling"]["newknowledge"] is None and off["complexity"]["blora"] is None
 
 
 def test_code_names_match_the_schema():
