@@ -58,18 +58,18 @@ def subschema(section: str) -> dict:
     return node
 
 
-def _validator(section: str, fill: bool):
+@functools.cache
+def _validator(section: str):
+    """A validator of `section` that fills defaults (built once per section: it holds no state)."""
     from jsonschema import Draft202012Validator, validators
 
     root = load_schema()
     # the section as its own schema, with the root's $defs so "#/$defs/..." still resolves
     sub = {**copy.deepcopy(subschema(section)), "$defs": root.get("$defs", {})}
-    if not fill:
-        return Draft202012Validator(sub)
     props = Draft202012Validator.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):  # = snakemake.utils.validate
-        if isinstance(instance, dict):
+        if isinstance(instance, dict):  # (snakemake's own also tries None, and fails)
             for key, sch in properties.items():
                 if "default" in sch:
                     instance.setdefault(key, copy.deepcopy(sch["default"]))
@@ -120,7 +120,7 @@ def validate_section(section: str, value: Any, prefix: str | None = None, label:
     from jsonschema.exceptions import best_match
 
     out = copy.deepcopy(value)
-    errors = list(_validator(section, fill=True).iter_errors(out))
+    errors = list(_validator(section).iter_errors(out))
     if errors:
         raise SchemaError(describe(best_match(errors), section if prefix is None else prefix, label))
     return out
@@ -130,6 +130,6 @@ def section_defaults(section: str) -> dict:
     """The defaults of an object section as the schema fills them into `{}` (nested included);
     keys without a default are absent."""
     out: dict = {}
-    for _ in _validator(section, fill=True).iter_errors(out):  # missing required keys: ignored
+    for _ in _validator(section).iter_errors(out):  # missing required keys: ignored
         pass
     return out
