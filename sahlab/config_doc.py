@@ -30,7 +30,9 @@ MAX_CELL = 70  # characters of a default / config.yaml value before it is shorte
 
 def _flow(value: Any) -> str:
     """A value as one line of YAML flow style, shortened past MAX_CELL."""
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True, sort_keys=False).strip()
+    text = yaml.safe_dump(
+        value, default_flow_style=True, width=10**6, allow_unicode=True, sort_keys=False
+    ).strip()
     text = text.removesuffix("\n...").removesuffix("...").strip()
     if len(text) > MAX_CELL:
         text = text[: MAX_CELL - 1].rstrip(", ") + "…"
@@ -119,7 +121,9 @@ def table(path: str, only: list[str] | None = None, noflat: tuple[str, ...] = ()
     root = load_schema()
     node = root if path == "." else subschema(path)
     config_path = [] if path == "." else path.split(".")
-    default_config = None if path.startswith("$defs") or "*" in path else yaml.safe_load(DEFAULT_CONFIG.read_text())
+    default_config = (
+        None if path.startswith("$defs") or "*" in path else yaml.safe_load(DEFAULT_CONFIG.read_text())
+    )
     rows = []
 
     def walk(props: dict, required: list, prefix: list[str]) -> None:

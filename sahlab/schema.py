@@ -105,7 +105,9 @@ def describe(error, prefix: str = "", label: str = "config key") -> str:
             problem = f"unknown key(s) {unknown}; allowed: {allowed}"
     elif error.validator in ("minItems", "maxItems"):
         bound = "at least" if error.validator == "minItems" else "at most"
-        problem = f"{error.instance!r} has {len(error.instance)} item(s); give {bound} {error.validator_value}"
+        problem = (
+            f"{error.instance!r} has {len(error.instance)} item(s); give {bound} {error.validator_value}"
+        )
     elif error.validator == "uniqueItems":
         problem = f"values must be unique, got {error.instance!r}"
     path, item = _split_item(path)

@@ -94,7 +94,10 @@ def test_python_defaults_come_from_the_schema():
     from sahlab.complexity.config import DEFAULTS as COMPLEXITY
     from sahlab.world.config import DEFAULTS as WORLD
 
-    assert WORLD["corpus"]["total_chars"] == 6_000_000 and WORLD["tasks"]["math"] == {"train": 4096, "test": 500}
+    assert WORLD["corpus"]["total_chars"] == 6_000_000 and WORLD["tasks"]["math"] == {
+        "train": 4096,
+        "test": 500,
+    }
     assert COMPLEXITY["zstd_level_delta"] == 9 and "n_select" not in COMPLEXITY  # computed: n_test // 2
     assert BLORA_DEFAULTS == section_defaults("$defs.blora") and BLORA_DEFAULTS["gates_lr"] == 1.0
 
@@ -107,9 +110,15 @@ def test_python_defaults_come_from_the_schema():
         (("complexity", "urial", "yes"), "config key 'complexity.urial': 'yes' is not of type 'boolean'"),
         # out of range
         (("evaluation", "n_boot", 0), "config key 'evaluation.n_boot': 0 is less than the minimum of 1"),
-        (("complexity", "zstd_level", 23), "config key 'complexity.zstd_level': 23 is greater than the maximum of 22"),
+        (
+            ("complexity", "zstd_level", 23),
+            "config key 'complexity.zstd_level': 23 is greater than the maximum of 22",
+        ),
         # an item of a list: the list is the key, the item is said
-        (("scaling", "N", [0, 1, -4, 16, 64]), "config key 'scaling.N': item 2: -4 is less than the minimum of 0"),
+        (
+            ("scaling", "N", [0, 1, -4, 16, 64]),
+            "config key 'scaling.N': item 2: -4 is less than the minimum of 0",
+        ),
         # an unknown key is named, with the allowed ones
         (("evaluation", "n_tset", 5), "config key 'evaluation.n_tset': unknown key; allowed: ['batch_size'"),
     ],
@@ -136,7 +145,9 @@ def test_schema_errors_name_the_key(edit, message):
 def test_world_errors_keep_their_prefix():
     from sahlab.world.config import validate_world_config
 
-    with pytest.raises(ValueError, match=r"^world config key 'entities.pronoun_rate': 1.5 is greater than the maximum of 1"):
+    with pytest.raises(
+        ValueError, match=r"^world config key 'entities.pronoun_rate': 1.5 is greater than the maximum of 1"
+    ):
         validate_world_config({"entities": {"pronoun_rate": 1.5}})
     # types as the schema says: an integer written 4.0e6 is read as int, a rate written 0 as float
     cfg = validate_world_config({"corpus": {"total_chars": 4.0e6}, "multihop": {"corpus_qa_fraction": 0}})

@@ -28,8 +28,8 @@ from sahlab.inductive.nl_features import (
     make_nl_probe_split,
 )
 from sahlab.inductive.toy_render import RENDERINGS, render_symbols, word_symbols
-from sahlab.schema import section_defaults
 from sahlab.io import work_dir
+from sahlab.schema import section_defaults
 from sahlab.world.features import (
     SECTIONS,
     check_pair,

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sahlab.io import atomic_path, write_json
-from sahlab.schema import section_defaults
 from sahlab.models.prompting import PROMPT_FORMATS
+from sahlab.schema import section_defaults
 
 if TYPE_CHECKING:
     from transformers import LlamaConfig, PreTrainedModel, PreTrainedTokenizerBase
