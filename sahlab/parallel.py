@@ -22,16 +22,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
-PRECISIONS = ("no", "bf16", "fp16")
-DEFAULTS: dict[str, Any] = {
-    "processes_per_node": 1,
-    "nodes": 1,
-    "strategy": "ddp",
-    "mixed_precision": "no",
-    "cpu": False,
-    "port": 29500,
-}
+from sahlab.schema import section_defaults, validate_section
+
+# Defaults, types and ranges of a block: config/schema.yaml (`parallel`); here the cross-field rules.
+DEFAULTS: dict[str, Any] = section_defaults("parallel.*")
 # rules that accept a block: the model-building trainers, and the evaluation harness that shards
 # its test sets (`evaluate`'s block also runs `evaluate_format`). The study fine-tunes train
 # hundreds of small runs per job and stay single-process (their `train` calls are preemptible).
@@ -46,21 +40,7 @@ def resolve(block: dict | None, rule: str = "rule") -> dict | None:
     """The checked block with defaults filled in, or None (single process) when absent."""
     if block is None:
         return None
-    if not isinstance(block, dict):
-        raise ValueError(f"parallel.{rule} must be a mapping, got {block!r}")
-    unknown = sorted(set(block) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"parallel.{rule}: unknown key(s) {unknown}; allowed: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **block}
-    for key in ("processes_per_node", "nodes", "port"):
-        if isinstance(p[key], bool) or not isinstance(p[key], int) or p[key] < 1:
-            raise ValueError(f"parallel.{rule}.{key} must be a positive integer, got {p[key]!r}")
-    if p["strategy"] not in STRATEGIES:
-        raise ValueError(f"parallel.{rule}.strategy must be one of {list(STRATEGIES)}, got {p['strategy']!r}")
-    if p["mixed_precision"] not in PRECISIONS:
-        raise ValueError(
-            f"parallel.{rule}.mixed_precision must be one of {list(PRECISIONS)}, got {p['mixed_precision']!r}"
-        )
+    p = validate_section("parallel.*", block, prefix=f"parallel.{rule}")
     if p["cpu"] and p["strategy"] != "ddp":
         raise ValueError(
             f"parallel.{rule}: cpu processes (gloo) support strategy ddp only, got {p['strategy']!r}"

@@ -17,7 +17,6 @@ order, so one pass prices every arm: arm n is the first n rounds.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import tempfile
@@ -28,18 +27,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from sahlab.config import ConfigError
+from sahlab.schema import section_defaults, validate_section
 
 log = logging.getLogger("sahlab.complexity.dose")
 
-# Programs of the arms: those needing no training (LoRA / full fine-tuning would train 2 × 4
-# models per arm and task; the prompt programs are where the post-trained models' complexity lies).
-STRATEGIES = ("baseline", "icl", "online")
-DEFAULTS: dict[str, Any] = {
-    "sizes": [25, 100, 400],  # post-training examples per task of each arm
-    "scales": None,  # scales post-trained in arms; None = every scale post-trained here
-    "tasks": None,  # tasks of the collapse; None = complexity.tasks
-    "strategies": ["baseline", "icl"],  # the arms' programs (baseline always)
-}
+# Defaults, types and ranges: config/schema.yaml (`dose`); the checks here relate it to the rest.
+# The arms' programs (`strategies`) are those needing no training (LoRA / full fine-tuning would
+# train 2 × 4 models per arm and task; the prompt programs are where the post-trained models'
+# complexity lies).
+DEFAULTS: dict[str, Any] = section_defaults("dose")
 
 
 def _fail(key: str, problem: str) -> None:
@@ -54,34 +50,17 @@ def check_dose_config(config: dict) -> dict:
     from sahlab.complexity.config import settings
     from sahlab.config import model_names, scale_stages
 
-    section = config.get("dose")
-    if not isinstance(section, dict):
-        _fail("", f"must be a mapping of {sorted(DEFAULTS)}, got {section!r}")
     if config.get("complexity") is None:
         raise ConfigError(
             "config key 'dose': needs the 'complexity' section (study B): the "
             "collapse is measured against the pre-trained model's programs"
         )
-    unknown = sorted(set(section) - set(DEFAULTS))
-    if unknown:
-        _fail(unknown[0], f"unknown key; allowed: {sorted(DEFAULTS)}")
-    s = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(section)}
+    s = validate_section("dose", config.get("dose"))
     cx = settings(config)
-    sizes = s["sizes"]
-    if (
-        not isinstance(sizes, list)
-        or not sizes
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)
-    ):
-        _fail("sizes", f"must be a non-empty list of positive integers, got {sizes!r}")
-    if len(set(sizes)) != len(sizes):
-        _fail("sizes", f"has duplicates: {sizes}")
-    s["sizes"] = sorted(sizes)
+    s["sizes"] = sorted(s["sizes"])
     posted = [sc for sc in model_names(config)["built_post"] if "base" in scale_stages(config)[sc]]
     if s["scales"] is None:
         s["scales"] = posted
-    if not isinstance(s["scales"], list) or not s["scales"]:
-        _fail("scales", f"must be a non-empty list of scales, allowed: {posted}")
     for sc in s["scales"]:
         if sc not in posted:
             _fail(
@@ -90,18 +69,9 @@ def check_dose_config(config: dict) -> dict:
             )
     if s["tasks"] is None:
         s["tasks"] = list(cx["tasks"])
-    if not isinstance(s["tasks"], list) or not s["tasks"]:
-        _fail("tasks", f"must be a non-empty list of tasks, allowed: {cx['tasks']}")
     for t in s["tasks"]:
         if t not in cx["tasks"]:
             _fail("tasks", f"{t!r} is not one of complexity.tasks {cx['tasks']}")
-    strategies = s["strategies"]
-    if (
-        not isinstance(strategies, list)
-        or "baseline" not in strategies
-        or any(x not in STRATEGIES for x in strategies)
-    ):
-        _fail("strategies", f"must list 'baseline' and any of {list(STRATEGIES)}, got {strategies!r}")
     default = config["posttrain"]["n_per_task"]
     for sc in s["scales"]:
         need = [f"{sc}-base"] + ([f"{sc}-post"] if default in s["sizes"] else [])

@@ -29,6 +29,7 @@ from sahlab.inductive.nl_features import (
 )
 from sahlab.inductive.toy_render import RENDERINGS, render_symbols, word_symbols
 from sahlab.io import work_dir
+from sahlab.schema import section_defaults
 from sahlab.world.features import (
     SECTIONS,
     check_pair,
@@ -43,7 +44,7 @@ PAIR_SEP = "-vs-"
 FT_METHODS = ("grpo", "rloo", "sft")
 PROBES = ("linear", "mlp", "finetune")
 FEATURES_TASK = "features"
-TOY_DEFAULTS = {"vocab_size": 10, "length": 10, "render": "decimal"}
+TOY_DEFAULTS = section_defaults("inductive.toy")  # config/schema.yaml: vocab_size, length, render
 
 
 # --------------------------------------------------------------------------- pairs

