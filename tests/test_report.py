@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -47,7 +47,6 @@ def test_report_needs_pygments_and_docutils():
     # snakemake's HTML report highlights code with pygments and renders captions with docutils
     import docutils
     import pygments
-
     from test_envs import lock_pins
 
     assert lock_pins()["pygments"] == pygments.__version__
