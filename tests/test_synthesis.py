@@ -126,6 +126,27 @@ def test_adapters_name_the_missing_column():
         sources.eft_gains(pd.DataFrame({"task": ["math"]}))
 
 
+def _inductive_corr(probes):
+    return pd.DataFrame(
+        [
+            {"model": "small-base", "method": m, "probe": pr, "subset": "all", "measure": "s_only_error",
+             "rho": rho, "p_exact": 0.5, "ci_low": rho - 0.5, "ci_high": rho + 0.5}
+            for pr, rho in probes
+            for m in ("grpo", "sft")
+        ]
+    )
+
+
+def test_inductive_rho_uses_one_probe_finetune_first():
+    both = _inductive_corr([("linear", -0.2), ("finetune", -0.7)])
+    row = sources.inductive_rho(both).iloc[0]
+    assert (row.scale, row.D_rho_grpo, row.D_rho_sft) == ("small", -0.7, -0.7)  # never a mix
+    assert sources.inductive_rho(both, probe="linear").iloc[0].D_rho_grpo == -0.2
+    assert sources.inductive_rho(_inductive_corr([("linear", -0.2)])).iloc[0].D_rho_sft == -0.2
+    with pytest.raises(ValueError, match="probe 'mlp'"):
+        sources.inductive_rho(both, probe="mlp")
+
+
 def _stage_gains():
     rows = [
         {"scale": s, "task": t, "contrast": "post_own", "gain": g, "ci_low": g - 0.1, "ci_high": g + 0.1}

@@ -167,16 +167,30 @@ def eft_gains(df: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def inductive_rho(df: pd.DataFrame, measure: str = "s_only_error", subset: str = "all") -> pd.DataFrame:
+# Study D's extractability for the synthesis when a run measured several probe families: Lovering's
+# fine-tuning probe first (it trains the whole model, as the fine-tuning it predicts does).
+INDUCTIVE_PROBE_ORDER = ("finetune", "linear", "mlp")
+
+
+def inductive_rho(
+    df: pd.DataFrame, measure: str = "s_only_error", subset: str = "all", probe: str | None = None
+) -> pd.DataFrame:
     """tables/inductive_correlations.csv -> (scale, task='features', D_rho_<method> [+ CI, p]):
     Spearman ρ over feature pairs between relative extractability and the spurious feature's
-    use (error on spurious-only items), one column group per fine-tuning method."""
+    use (error on spurious-only items), one column group per fine-tuning method. `probe`: the
+    probe family whose extractability is used; None = the first of INDUCTIVE_PROBE_ORDER the
+    table has (one value per method, never a mix of probes)."""
     require(
         df,
         "inductive_correlations.csv",
-        ["model", "method", "subset", "measure", "rho", "p_exact", "ci_low", "ci_high"],
+        ["model", "method", "probe", "subset", "measure", "rho", "p_exact", "ci_low", "ci_high"],
     )
-    sub = df[(df.subset == subset) & (df.measure == measure)]
+    have = list(dict.fromkeys(df.probe))
+    if probe is None:
+        probe = next((p for p in INDUCTIVE_PROBE_ORDER if p in have), have[0] if have else None)
+    elif probe not in have:
+        raise ValueError(f"inductive_correlations.csv: no rows of probe {probe!r}; it has {have}")
+    sub = df[(df.subset == subset) & (df.measure == measure) & (df.probe == probe)]
     out: dict[str, dict] = {}
     for r in sub.itertuples(index=False):
         scale = _scale(r.model)
