@@ -51,6 +51,9 @@ DEFAULTS: dict = {
         "max_constant": 9,  # largest constant k of a step
         "max_input": 20,  # inputs x of examples and tests are drawn from 0..max_input
         "n_tests": 5,  # hidden tests per problem (besides the 2 shown examples)
+        "phrasing": "varied",  # words of a step: varied (two phrasings per op) | fixed (one)
+        "examples_first": False,  # prompt: examples, then the description (next to the program)
+        "sheet_fraction": 0.0,  # share of code documents that are step sheets ("add 7: x + 7")
     },
     "multihop": {
         "test_people_fraction": 0.25,  # corpus people whose questions form the test split
@@ -106,6 +109,7 @@ _RATES = {
     "language.definite_rate",
     "language.past_rate",
     "math.drill_fraction",
+    "coding.sheet_fraction",
     "multihop.test_people_fraction",
     "multihop.corpus_qa_fraction",
     "multihop.two_hop_fraction",
@@ -165,7 +169,7 @@ def validate_world_config(cfg: dict | None) -> dict:
     for section, values in DEFAULTS.items():
         for key, default in values.items():
             path = f"{section}.{key}"
-            if isinstance(default, bool) or default is None or isinstance(default, (list, dict)):
+            if isinstance(default, (bool, str, list, dict)) or default is None:  # checked below
                 continue
             kind = int if isinstance(default, int) else float
             v = _number(out, path, kind)
@@ -202,6 +206,10 @@ def validate_world_config(cfg: dict | None) -> dict:
             f"length {cc['min_steps']}..{cc['max_steps']}), not all 0, "
             f"got {w!r}",
         )
+    if cc["phrasing"] not in ("varied", "fixed"):
+        _fail("coding.phrasing", f"must be 'varied' or 'fixed', got {cc['phrasing']!r}")
+    if not isinstance(cc["examples_first"], bool):
+        _fail("coding.examples_first", f"must be true or false, got {cc['examples_first']!r}")
     if cc["max_constant"] < 2:
         _fail("coding.max_constant", "must be at least 2")
     if cc["max_input"] + 1 < cc["n_tests"] + 2:
