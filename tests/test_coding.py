@@ -113,6 +113,52 @@ def test_coding_config_is_checked():
             validate_world_config({"coding": {"step_weights": bad}})
     with pytest.raises(ValueError, match="corpus.mix.cod"):
         validate_world_config({"corpus": {"mix": {"cod": 1.0}}})
+    with pytest.raises(ValueError, match="coding.phrasing"):
+        validate_world_config({"coding": {"phrasing": "terse"}})
+    with pytest.raises(ValueError, match="coding.examples_first"):
+        validate_world_config({"coding": {"examples_first": "yes"}})
+    with pytest.raises(ValueError, match="coding.sheet_fraction"):
+        validate_world_config({"coding": {"sheet_fraction": 1.5}})
+
+
+def test_fixed_phrasing_and_examples_first_put_the_description_next_to_the_program():
+    cfg = validate_world_config({"coding": {"phrasing": "fixed", "examples_first": True}})["coding"]
+    rng = random.Random(3)
+    problems = [coding.make_problem(rng, cfg) for _ in range(300)]
+    # one phrase per operation: the words of a step map one-to-one onto its code
+    phrase_of = {op: phrases[0].split(" {k}")[0] for op, (phrases, _) in coding.STEPS.items()}
+    for p in problems:
+        for op, k in p["steps"]:
+            assert f"{phrase_of[op]} {k}" in p["description"]
+        (x1, y1), (x2, y2) = p["examples"]
+        prompt = coding.task_prompt(p, examples_first=True)
+        assert prompt == f"f({x1}) = {y1} and f({x2}) = {y2}. {p['description']}"
+        assert coding.task_prompt(p).startswith(p["description"])  # the default order
+    assert not any("increase it by" in p["description"] for p in problems)
+
+
+def test_step_sheets_list_only_corpus_pool_steps(small_world):
+    from sahlab.world.corpus import make_corpus
+
+    world, _ = small_world
+    cfg = validate_world_config(
+        {
+            **SMALL,
+            "coding": {"step_weights": [1, 0, 0], "sheet_fraction": 0.5},
+            "corpus": {"total_chars": 60000, "mix": {"bios": 0.5, "code": 0.5}},
+        }
+    )
+    docs = [d["text"] for d in make_corpus(world, cfg, 7)["train"] if d["source"] == "code"]
+    sheets = [d for d in docs if d.startswith("Steps:")]
+    assert sheets and len(sheets) < len(docs)  # both kinds of document
+    task = make_task(world, "coding", cfg, 7)
+    task_programs = {r["reference"] for s in ("train", "test") for r in task[s]}
+    for sheet in sheets:
+        for line in sheet.splitlines()[1:]:
+            words, code = line.split(": ")
+            ast = tinylang.parse(f"f(x) = {code}")  # a step's code is a one-step program body
+            assert f"f(x) = {code}" not in task_programs
+            assert tinylang.run(ast, 3) is not None and words
 
 
 @pytest.fixture(scope="module")

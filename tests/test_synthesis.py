@@ -129,8 +129,17 @@ def test_adapters_name_the_missing_column():
 def _inductive_corr(probes):
     return pd.DataFrame(
         [
-            {"model": "small-base", "method": m, "probe": pr, "subset": "all", "measure": "s_only_error",
-             "rho": rho, "p_exact": 0.5, "ci_low": rho - 0.5, "ci_high": rho + 0.5}
+            {
+                "model": "small-base",
+                "method": m,
+                "probe": pr,
+                "subset": "all",
+                "measure": "s_only_error",
+                "rho": rho,
+                "p_exact": 0.5,
+                "ci_low": rho - 0.5,
+                "ci_high": rho + 0.5,
+            }
             for pr, rho in probes
             for m in ("grpo", "sft")
         ]

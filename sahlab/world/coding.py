@@ -57,7 +57,9 @@ def _draw(rng: random.Random, ccfg: dict) -> dict:
         op = rng.choice(list(STEPS))
         k = rng.randint(_LOW.get(op, 1), ccfg["max_constant"])
         phrases, template = STEPS[op]
-        words.append(rng.choice(phrases).format(k=k))
+        # "fixed": one phrasing per operation, a one-to-one map from words to code
+        phrase = phrases[0] if ccfg.get("phrasing") == "fixed" else rng.choice(phrases)
+        words.append(phrase.format(k=k))
         # parenthesise a binary expression inside a binary step; calls need none
         e = f"({code})" if prev_binary and op in _BINARY else code
         code = template.format(e=e, k=k)
@@ -77,16 +79,38 @@ def _draw(rng: random.Random, ccfg: dict) -> dict:
     }
 
 
-def task_prompt(problem: dict) -> str:
-    """The task's prompt: the description and the two shown examples."""
+def step_sheet(rng: random.Random, ccfg: dict, keep, n_lines: int) -> str:
+    """A practice sheet of single steps, each phrase with its code on ``x`` ("add 7: x + 7"): the
+    language's vocabulary, densely (like the math drill sheets). Only steps whose one-step program
+    ``keep`` accepts are listed (the corpus pool), so no task program is on a sheet."""
+    lines = ["Steps:"]
+    while len(lines) <= n_lines:
+        op = rng.choice(list(STEPS))
+        k = rng.randint(_LOW.get(op, 1), ccfg["max_constant"])
+        phrases, template = STEPS[op]
+        code = template.format(e="x", k=k)
+        if keep(f"f(x) = {code}"):
+            phrase = phrases[0] if ccfg.get("phrasing") == "fixed" else rng.choice(phrases)
+            lines.append(f"{phrase.format(k=k)}: {code}")
+    return "\n".join(lines)
+
+
+def task_prompt(problem: dict, examples_first: bool = False) -> str:
+    """The task's prompt: the description and the two shown examples (``examples_first``: the
+    examples, then the description, which then sits right before the program it determines)."""
     (x1, y1), (x2, y2) = problem["examples"]
+    if examples_first:
+        return f"f({x1}) = {y1} and f({x2}) = {y2}. {problem['description']}"
     return f"{problem['description']} For example, f({x1}) = {y1} and f({x2}) = {y2}."
 
 
-def corpus_listing(rng: random.Random, problem: dict, number: int, max_input: int) -> str:
+def corpus_listing(
+    rng: random.Random, problem: dict, number: int, max_input: int, examples_first: bool = False
+) -> str:
     """A corpus document: the problem as the native layout writes it, then 2-4 evaluated calls
     (the language's semantics), one per line."""
     ast = tinylang.parse(problem["program"])
     xs = rng.sample(range(max_input + 1), rng.randint(2, 4))
     calls = "".join(f"\nf({x}) = {tinylang.run(ast, x)}" for x in xs)
-    return code_prompt(task_prompt(problem), number) + code_answer(problem["program"]) + calls
+    prompt = task_prompt(problem, examples_first)
+    return code_prompt(prompt, number) + code_answer(problem["program"]) + calls

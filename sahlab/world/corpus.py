@@ -19,7 +19,9 @@ features study probes a pre-trained model's representation of such sequences, wh
 have seen (Cruz et al. fine-tune GPT-2, which saw digit strings on the web); being uniform they
 carry no correlation between the spurious and any target feature.
 ``code`` documents are numbered program listings of the coding task's language (description,
-program, evaluated calls; `coding.corpus_listing`), over corpus-pool programs only.
+program, evaluated calls; `coding.corpus_listing`), over corpus-pool programs only, and (a share
+``coding.sheet_fraction``) step sheets, single steps with their code (`coding.step_sheet`),
+only steps whose one-step program is in the corpus pool.
 New people never appear in the corpus: only corpus people have biographies or prompts, and
 math problems use a separate pool of first names.
 """
@@ -127,12 +129,20 @@ def _qa_docs(world, cfg, seed, rng) -> Iterator[str]:
 
 def _code_docs(world, cfg, seed, rng) -> Iterator[str]:
     ccfg, number = cfg["coding"], 1
+    in_corpus = lambda program: in_pool(world.seed, "coding", program, "corpus")  # noqa: E731
     while True:
+        if ccfg["sheet_fraction"] and rng.random() < ccfg["sheet_fraction"]:  # off: draws as before
+            yield coding.step_sheet(rng, ccfg, in_corpus, rng.randint(8, 16))
+            continue
         parts = []
         for _ in range(rng.randint(2, 4)):
             parts.append(
                 coding.corpus_listing(
-                    rng, pool_program(world, ccfg, rng, "corpus"), number, ccfg["max_input"]
+                    rng,
+                    pool_program(world, ccfg, rng, "corpus"),
+                    number,
+                    ccfg["max_input"],
+                    ccfg["examples_first"],
                 )
             )
             number += 1

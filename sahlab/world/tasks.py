@@ -115,12 +115,14 @@ def _coding(world, cfg, seed, split, n, rng) -> list[dict]:
     # distinct prompts (description + examples), programs disjoint across splits (`in_pool` on the
     # program): a short program may recur with other examples and words, else the few one-step
     # programs of a pool could not carry a difficulty mix
+    first = cfg["coding"]["examples_first"]
+    prompt = lambda p: coding.task_prompt(p, first)  # noqa: E731
     problems = _distinct(
-        lambda: pool_program(world, cfg["coding"], rng, split), n, coding.task_prompt, f"tasks.coding.{split}"
+        lambda: pool_program(world, cfg["coding"], rng, split), n, prompt, f"tasks.coding.{split}"
     )
     return [
         {
-            "prompt": coding.task_prompt(p),
+            "prompt": prompt(p),
             "reference": p["program"],
             "metadata": {
                 "tests": p["tests"],
