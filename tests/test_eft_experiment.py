@@ -200,7 +200,7 @@ def test_paired_intervals_resample_the_same_items_in_every_cell():
     import numpy as np
 
     from sahlab.eft.paired import paired_metric
-    from sahlab.eval.bootstrap import resample_indices
+    from sahlab.stats.resampling import resample_indices
 
     rng = np.random.default_rng(1)
     correct = {k: list(rng.integers(0, 2, 30)) for k in CELL_OF}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sahlab.eval.bootstrap import bootstrap_ci
+from sahlab.stats.resampling import bootstrap_ci
 from sahlab.models.prompting import BOS
 from sahlab.world.biographies import TEMPLATES, article, fact_value
 

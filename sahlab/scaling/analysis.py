@@ -123,6 +123,7 @@ def fit_curve(
     performance gained from there to the largest N with its CI. records: N, seed, example_id,
     correct."""
     from sahlab.stats.powerlaw import bootstrap_fit, heldout_check
+    from sahlab.stats.resampling import percentile_interval
 
     boot = bootstrap_fit(records, n_boot=n_boot, seed=seed, saturation=saturation, level=level)
     reps = boot.pop("replicates")
@@ -137,9 +138,7 @@ def fit_curve(
     gain = {"value": None, "ci_low": None, "ci_high": None, "verdict": None}
     if vanish_n is not None and vanish_n < Ns.max():
         i, j = int(np.argmax(Ns == vanish_n)), int(np.argmax(Ns))
-        d = reps[:, j] - reps[:, i]
-        q = 100 * (1 - level) / 2
-        lo, hi = np.percentile(d, [q, 100 - q])
+        lo, hi = percentile_interval(reps[:, j] - reps[:, i], level)
         gain = {
             "value": float(perf[j] - perf[i]),
             "ci_low": float(lo),

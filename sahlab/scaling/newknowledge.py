@@ -279,7 +279,7 @@ def newknowledge_tables(
     (n, n_boot, seed)), so differences are paired.
     """
     from sahlab.eft.paired import verdict
-    from sahlab.eval.bootstrap import bootstrap_ci
+    from sahlab.stats.resampling import bootstrap_ci
 
     if heldout_only:
         if any(r.get("heldout") is None for r in records):
