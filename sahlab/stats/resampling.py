@@ -93,10 +93,10 @@ def bootstrap_replicates(
     per-example data, and several statistics of the same draw, stay paired); its own interval is
     not used (it is NaN when any replicate is; :func:`percentile_interval` drops those).
     """
-    from scipy.stats import DegenerateDataWarning, bootstrap
-
     if n < 2 or n_boot == 0:  # scipy needs two observations; one example resamples to itself
         return np.asarray(statistic(resample_indices(n, n_boot, seed)), dtype=float)
+    from scipy.stats import DegenerateDataWarning, bootstrap
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateDataWarning)  # undefined replicates, see above
         res = bootstrap(
