@@ -85,8 +85,9 @@ def test_undefined_replicates_are_left_out_of_the_interval():
 
 def _corr(x):
     xc = x - x.mean()
-    return lambda Y: ((Y - Y.mean(-1, keepdims=True)) @ xc) / (
-        np.sqrt(((Y - Y.mean(-1, keepdims=True)) ** 2).sum(-1)) * np.sqrt(xc @ xc)
+    return lambda Y: (
+        ((Y - Y.mean(-1, keepdims=True)) @ xc)
+        / (np.sqrt(((Y - Y.mean(-1, keepdims=True)) ** 2).sum(-1)) * np.sqrt(xc @ xc))
     )
 
 
@@ -101,7 +102,9 @@ def test_pairings_test_counts_every_ordering():
     res = pairings_test(y, stat)
     assert res["exact"] and res["n_permutations"] == math.factorial(6)
     assert res["p_value"] == pytest.approx(np.mean(np.abs(null) >= abs(r) - 1e-12))
-    assert pairings_test(y, stat, alternative="greater")["p_value"] == pytest.approx(np.mean(null >= r - 1e-12))
+    assert pairings_test(y, stat, alternative="greater")["p_value"] == pytest.approx(
+        np.mean(null >= r - 1e-12)
+    )
     assert pairings_test(y, stat, alternative="less")["p_value"] == pytest.approx(np.mean(null <= r + 1e-12))
     rand = pairings_test(y, stat, n_permutations=300, seed=1, exact=False)
     assert not rand["exact"] and rand["n_permutations"] == 300
