@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sahlab.models.registry import STAGES  # model names are <scale>-<stage>
 
-EMBEDDED_TASKS = ("math", "translation", "instructions", "multihop", "coding")
 POST_METHODS = ("sft", "grpo", "rloo", "dpo", "reward")
 
 
@@ -213,6 +212,8 @@ def _check_sizes(config):
 
 
 def _check_tasks(config):
+    from sahlab.world.config import TASKS as EMBEDDED_TASKS  # the tasks the synthetic world builds
+
     for task, spec in config["tasks"].items():
         if spec.get("source", "embedded") == "embedded" and task not in EMBEDDED_TASKS:
             _fail(

@@ -39,7 +39,6 @@ MAIN_METRIC = {
     "newknowledge": "exact_match",
     "coding": "pass_at_1",
 }
-TASKS = tuple(MAIN_METRIC)
 # Every metric a task reports (all variants, whatever the main one): studies pick theirs in the config.
 METRICS = {
     "math": ("accuracy",),
