@@ -162,6 +162,17 @@ def _rowwise_pearson(x: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (Yc @ xc) / den, np.nan)
 
 
+def _rows_corr(X: np.ndarray, Y: np.ndarray, method: str) -> np.ndarray:
+    """The correlation of each row of X with the same row of Y (NaN where a row is constant)."""
+    if method == "spearman":
+        X, Y = _ranks(X, axis=-1), _ranks(Y, axis=-1)
+    Xc = X - X.mean(-1, keepdims=True)
+    Yc = Y - Y.mean(-1, keepdims=True)
+    den = np.sqrt((Xc * Xc).sum(-1) * (Yc * Yc).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (Xc * Yc).sum(-1) / den, np.nan)
+
+
 def _corr_inputs(x, y, method: str) -> tuple[np.ndarray, np.ndarray]:
     if method not in CORRELATIONS:
         raise ValueError(f"unknown correlation {method!r}; allowed: {list(CORRELATIONS)}")
@@ -269,9 +280,7 @@ def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int =
     for rs in np.arange(0.05, 1.0, 0.01):
         r = 2 * math.sin(math.pi * rs / 6)  # Pearson r giving population Spearman rs
         x, y = z1, r * z1 + math.sqrt(max(0.0, 1 - r * r)) * z2
-        rx, ry = _ranks(x, axis=1), _ranks(y, axis=1)
-        xc, yc = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
-        rho = (xc * yc).sum(1) / np.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
+        rho = _rows_corr(x, y, "spearman")
         if np.mean(np.abs(rho) >= crit - 1e-12) >= power:
             out["rho_for_power"] = float(round(rs, 2))
             break
@@ -298,17 +307,7 @@ def bootstrap_ci(
         raise ValueError(f"level must be in (0, 1), got {level}")
     x, y = _as_pair(x, y, method)
 
-    def corr(idx: np.ndarray) -> np.ndarray:  # NaN where a resample of x or y is constant
-        X, Y = x[idx], y[idx]
-        if method == "spearman":
-            X, Y = _ranks(X, axis=-1), _ranks(Y, axis=-1)
-        Xc = X - X.mean(-1, keepdims=True)
-        Yc = Y - Y.mean(-1, keepdims=True)
-        den = np.sqrt((Xc * Xc).sum(-1) * (Yc * Yc).sum(-1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, (Xc * Yc).sum(-1) / den, np.nan)
-
-    r = bootstrap_replicates(corr, len(x), n_boot, seed)
+    r = bootstrap_replicates(lambda idx: _rows_corr(x[idx], y[idx], method), len(x), n_boot, seed)
     lo, hi = percentile_interval(r, level) or (np.nan, np.nan)
     ok = r[np.isfinite(r)]
     return {
