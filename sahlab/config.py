@@ -13,8 +13,6 @@ from pathlib import Path
 from sahlab.models.registry import STAGES  # model names are <scale>-<stage>
 from sahlab.schema import ConfigError  # noqa: F401 (the package's config error, imported from here)
 
-EMBEDDED_TASKS = ("math", "translation", "instructions", "multihop", "coding")
-
 
 def _fail(key: str, problem: str) -> None:
     raise ConfigError(f"config key '{key}': {problem}")
@@ -205,6 +203,8 @@ def _check_sizes(config):
 
 
 def _check_tasks(config):
+    from sahlab.world.config import TASKS as EMBEDDED_TASKS  # the tasks the synthetic world builds
+
     for task, spec in config["tasks"].items():
         if spec.get("source", "embedded") == "embedded" and task not in EMBEDDED_TASKS:
             _fail(

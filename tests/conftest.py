@@ -143,3 +143,9 @@ def smoke_run(request, tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     proc = run_snakemake(workdir, *_SharedSmoke.ARGS, timeout=1800)
     return workdir, proc
+
+
+def unpad(md: str) -> str:
+    """A markdown table without tabulate's column padding ("| a   | b |" -> "| a | b |"), so tests
+    can look for a row's cells."""
+    return re.sub(r" +\|", " |", md)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from conftest import unpad
 from sahlab.complexity.dose import arm_ceilings, check_dose_config, dose_markdown, dose_rows, round_robin
 from sahlab.config import ConfigError
 
@@ -108,7 +109,7 @@ def test_dose_rows_saved_bits_against_the_ceiling():
     # resamples: δ_b = 0.5, 0.4, 0.5 -> pre 5000, 5000, 5000; post 100, 100, 700 (the prompt
     # scores 0.3 < 0.5 in the third) -> saved 4900, 4900, 4300
     assert r16["saved_bits_ci_low"] == 4300 and r16["saved_bits_ci_high"] == 4900
-    md = dose_markdown(rows)
+    md = unpad(dose_markdown(rows))
     assert "| small | math (accuracy) | 16 (main post) |" in md and "−∞ (post unreached)" in md
     with pytest.raises(ValueError, match="no ceiling"):
         dose_rows(base, {("small", 8): arms[("small", 4)]}, ceil, ["baseline"])

@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
+from conftest import unpad  # noqa: E402
 from sahlab.complexity import inference, strategies  # noqa: E402
 from sahlab.complexity.compress import compressed_bits  # noqa: E402
 from sahlab.complexity.config import check_complexity_config, settings  # noqa: E402
@@ -705,12 +706,12 @@ def test_complexity_tables(tmp_path):
     )
     rows = read_point_rows(tmp_path / "p.csv")
     assert len(rows) == 7 and rows[0]["stage"] == "random" and rows[0]["bits"] == 100.0
-    md = (tmp_path / "c.md").read_text()
+    md = unpad((tmp_path / "c.md").read_text())
     assert "| small | math (accuracy) | 0.3 |" in md and "800.00×" in md
     # a scale with only a post-trained model: no ratio involving the missing base
     from sahlab.complexity.summary import markdown
 
     post_only = complexity_rows([_result("chat-post", [("baseline", 100, 0.35)])], {"math": [0.3, 0.9]})
-    md = markdown(*post_only)
+    md = unpad(markdown(*post_only))
     assert "| chat | math (accuracy) | 0.3 | – | – | 12 B (baseline 0) | – | – |" in md
     assert "neither reaches" not in md

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import unpad
 from sahlab.config import ConfigError
 from sahlab.eft.config import check_eft_config, max_new_tokens_for, mixture_tasks, scale_models, variant_names
 from sahlab.eft.experiment import (
@@ -190,7 +191,7 @@ def test_grid_gains_average_the_two_scaling_directions():
     assert g.loc["format", "pt_gain"] == pytest.approx(-0.75)
     assert g.loc["format", "pt_verdict"] == "< 0"
     assert (gains["n"] == 10).all()
-    md = markdown(gains[["task", "metric", "ft_gain", "pt_gain"]])
+    md = unpad(markdown(gains[["task", "metric", "ft_gain", "pt_gain"]]))
     assert md.splitlines()[0] == "| task | metric | ft_gain | pt_gain |"
     assert "| math | accuracy | 0.400 | 0.100 |" in md
 
@@ -200,7 +201,7 @@ def test_paired_intervals_resample_the_same_items_in_every_cell():
     import numpy as np
 
     from sahlab.eft.paired import paired_metric
-    from sahlab.eval.bootstrap import resample_indices
+    from sahlab.stats.resampling import resample_indices
 
     rng = np.random.default_rng(1)
     correct = {k: list(rng.integers(0, 2, 30)) for k in CELL_OF}

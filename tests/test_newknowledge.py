@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import unpad
 from sahlab.scaling.newknowledge import (
     CONDITIONS,
     arm_qa_rows,
@@ -145,7 +146,7 @@ def test_tables_give_accuracies_and_paired_differences_on_heldout_items():
     assert contrasts == {"arm", "bios", "post - base", "arm: post - base"}
     pb = [r for r in diffs if r["contrast"] == "post - base" and r["kind"] == "all"]
     assert {r["condition"] for r in pb} == set(CONDITIONS)
-    md = newknowledge_markdown(acc, diffs)
+    md = unpad(newknowledge_markdown(acc, diffs))
     assert md.count("\n| s-base |") == 9 and "| arm | s-base |" in md
 
 

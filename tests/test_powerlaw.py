@@ -180,7 +180,7 @@ def _crossed(rng, S=3, E=200, sd_seed=0.15, grid=(1, 4, 16, 64, 256, 1024), C=0.
 
 
 def test_crossed_resamples_variance_matches_the_sampling_variance():
-    from sahlab.stats.powerlaw import crossed_resamples
+    from sahlab.stats.resampling import crossed_resamples
 
     rng = np.random.default_rng(0)
     # the true sampling variance of the mean at each N, over fresh seeds, examples and outcomes
@@ -204,7 +204,8 @@ def test_crossed_resamples_variance_matches_the_sampling_variance():
 
 
 def test_loglog_ci_covers_the_true_exponent_at_the_nominal_rate():
-    from sahlab.stats.powerlaw import crossed_resamples, fit_performance_loglog
+    from sahlab.stats.powerlaw import fit_performance_loglog
+    from sahlab.stats.resampling import crossed_resamples
 
     rng = np.random.default_rng(1)
     hits, n_sets = 0, 120
@@ -218,7 +219,7 @@ def test_loglog_ci_covers_the_true_exponent_at_the_nominal_rate():
 
 
 def test_one_seed_gives_the_example_bootstrap_and_bad_cubes_fail():
-    from sahlab.stats.powerlaw import crossed_resamples
+    from sahlab.stats.resampling import crossed_resamples
 
     rng = np.random.default_rng(2)
     X = _crossed(rng, S=1)[1]

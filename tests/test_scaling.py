@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import unpad
 from sahlab.config import ConfigError
 from sahlab.scaling import analysis
 from sahlab.scaling.config import (
@@ -182,7 +183,7 @@ def test_fit_table_and_markdown_have_every_parameter_with_ci():
     assert abs(r["heldout_loglog_predicted"] - (1 - r["heldout_observed"])) == pytest.approx(
         r["heldout_loglog_abs_error"]
     )
-    md = analysis.markdown_table(rows)
+    md = unpad(analysis.markdown_table(rows))
     assert md.count("\n| m-base | math |") == 1 and "R²" in md and "| 16 |" in md
 
 

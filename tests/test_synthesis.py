@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import unpad
 from sahlab.synthesis import sources, table
 from sahlab.synthesis.stage_gains import gains_rows, paired_gain
 from sahlab.synthesis.verdicts import judge, load_claims, verdict_rows
@@ -203,7 +204,7 @@ def test_build_leaves_tasks_a_study_does_not_cover_blank():
     assert small_math.C_ft == 0.1  # the task's main metric (accuracy), not the format score
     assert df[(df.scale == "large") & (df.task == "math")].A_alpha.isna().all()  # not covered: blank
     assert df[df.task == "multihop"].C_ft.isna().all()
-    md = table.markdown(df)
+    md = unpad(table.markdown(df))
     assert "| small | math |" in md and "0.3 [0.1, 0.5]" in md
 
 

@@ -592,3 +592,25 @@ def test_rl_loss_options_default_to_trl_and_pass_through():
     )
     assert (hp["scale_rewards"], hp["loss_type"], hp["entropy_coef"]) == ("none", "dapo", 0.01)
     assert resolve_hparams("rloo", {"lr": 1e-3})["normalize_advantages"] is False
+
+
+def test_load_reward_model_checks_the_load_report_itself(tmp_path, capfd):
+    """An LM checkpoint loads as a reward model quietly (new score head, unused LM head); a
+    checkpoint that lacks another weight is an error, not a warning."""
+    from safetensors.torch import load_file, save_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from sahlab.train.reward_model import load_reward_model
+
+    cfg = LlamaConfig(
+        vocab_size=32, hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2
+    )
+    LlamaForCausalLM(cfg).save_pretrained(tmp_path / "lm")
+    capfd.readouterr()
+    assert load_reward_model(tmp_path / "lm").score.weight.shape == (1, 8)
+    assert "LOAD REPORT" not in "".join(capfd.readouterr())
+    weights = load_file(tmp_path / "lm" / "model.safetensors")
+    del weights["model.norm.weight"]
+    save_file(weights, tmp_path / "lm" / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="model.norm.weight"):
+        load_reward_model(tmp_path / "lm")

@@ -317,31 +317,43 @@ def _kb(bits: float) -> str:
 def dose_markdown(rows: Sequence[dict]) -> str:
     """The dose–response table as markdown (bits in KB = 8,000 bits)."""
     from sahlab.complexity.summary import _fmt_ratio
+    from sahlab.mdtable import pipe_table
 
     def ci(lo, hi, fmt):
         return "" if lo is None or (isinstance(lo, float) and math.isnan(lo)) else f" [{fmt(lo)}, {fmt(hi)}]"
 
-    lines = [
-        "| scale | task | post-training n / task | L(D_post \\| base): mixture (task share) | "
-        "δ = pre-trained best | pre-trained bits (program) | post zero-shot | "
-        "post-trained bits [95 % CI] (program) | reduction [95 % CI] | "
-        "bits saved [95 % CI] | saved / ceiling |",
-        "|" + "---|" * 11,
-    ]
+    columns = (
+        "scale",
+        "task",
+        "post-training n / task",
+        "L(D_post \\| base): mixture (task share)",
+        "δ = pre-trained best",
+        "pre-trained bits (program)",
+        "post zero-shot",
+        "post-trained bits [95 % CI] (program)",
+        "reduction [95 % CI]",
+        "bits saved [95 % CI]",
+        "saved / ceiling",
+    )
+    cells = []
     for r in rows:
         frac = r["saved_over_ceiling"]
-        lines.append(
-            f"| {r['scale']} | {r['task']} ({r['metric']}) | {r['n_per_task']}"
-            f"{' (main post)' if r['main_arm'] else ''} | {_kb(r['ceiling_bits'])} "
-            f"({_kb(r['ceiling_task_bits'])}) | {r['delta']:.3g} | {_kb(r['pre_bits'])} "
-            f"({r['pre_program']}) | {r['post_zero_shot']:.3g} | {_kb(r['post_bits'])}"
-            f"{ci(r['post_bits_ci_low'], r['post_bits_ci_high'], _kb)} ({r['post_program']}) | "
-            f"{_fmt_ratio(r['reduction'])}"
-            f"{ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)} | "
-            f"{_kb(r['saved_bits'])}{ci(r['saved_bits_ci_low'], r['saved_bits_ci_high'], _kb)} | "
-            f"{'n/a' if math.isnan(frac) or math.isinf(frac) else f'{frac:.3g}'} |"
+        cells.append(
+            [
+                r["scale"],
+                f"{r['task']} ({r['metric']})",
+                f"{r['n_per_task']}{' (main post)' if r['main_arm'] else ''}",
+                f"{_kb(r['ceiling_bits'])} ({_kb(r['ceiling_task_bits'])})",
+                f"{r['delta']:.3g}",
+                f"{_kb(r['pre_bits'])} ({r['pre_program']})",
+                f"{r['post_zero_shot']:.3g}",
+                f"{_kb(r['post_bits'])}{ci(r['post_bits_ci_low'], r['post_bits_ci_high'], _kb)} ({r['post_program']})",
+                f"{_fmt_ratio(r['reduction'])}{ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)}",
+                f"{_kb(r['saved_bits'])}{ci(r['saved_bits_ci_low'], r['saved_bits_ci_high'], _kb)}",
+                "n/a" if math.isnan(frac) or math.isinf(frac) else f"{frac:.3g}",
+            ]
         )
-    return "\n".join(lines) + "\n"
+    return pipe_table(columns, cells)
 
 
 def write_dose_tables(rows: Sequence[dict], out_csv, out_md) -> None:

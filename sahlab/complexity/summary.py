@@ -18,6 +18,7 @@ from typing import Any
 
 from sahlab.complexity.frontier import best_program_at, bits_ratio, reduction_factor
 from sahlab.io import atomic_path
+from sahlab.mdtable import pipe_table
 
 POINT_COLUMNS = (
     "scale",
@@ -352,10 +353,7 @@ def _fmt_ratio(x: float) -> str:
 
 def markdown(table: Sequence[dict], reductions: Sequence[dict]) -> str:
     """The complexity table and the reduction factors as markdown."""
-    lines = [
-        "| scale | task (metric) | δ | random init | pre-trained | post-trained | pre/post | random/pre |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     cell = {(r["scale"], r["task"], r["delta"], r["stage"]): r for r in table}
     for red in reductions:
         key = (red["scale"], red["task"], red["delta"])
@@ -379,12 +377,20 @@ def markdown(table: Sequence[dict], reductions: Sequence[dict]) -> str:
             else "–"
         )
         random_pre = _fmt_ratio(red["random_over_base"]) if {"random", "base"} <= have else "–"
-        lines.append(
-            f"| {red['scale']} | {red['task']} ({metric}) | {red['delta']:g} | "
-            + " | ".join(parts)
-            + f" | {pre_post} | {random_pre} |"
+        rows.append(
+            [red["scale"], f"{red['task']} ({metric})", f"{red['delta']:g}", *parts, pre_post, random_pre]
         )
-    return "\n".join(lines) + "\n"
+    columns = (
+        "scale",
+        "task (metric)",
+        "δ",
+        "random init",
+        "pre-trained",
+        "post-trained",
+        "pre/post",
+        "random/pre",
+    )
+    return pipe_table(columns, rows)
 
 
 def _ci(lo: float, hi: float, fmt) -> str:
@@ -393,23 +399,31 @@ def _ci(lo: float, hi: float, fmt) -> str:
 
 def headline_markdown(rows: Sequence[dict]) -> str:
     """The paper's headline table: bits to reach δ for the pre- and the post-trained model."""
-    lines = [
-        "| scale | task (metric) | δ | pre-trained: bits [95 % CI] (program; eval perf.) | "
-        "post-trained: bits [95 % CI] (program; eval perf.) | reduction pre/post [95 % CI] |",
-        "|---|---|---|---|---|---|",
-    ]
+    columns = (
+        "scale",
+        "task (metric)",
+        "δ",
+        "pre-trained: bits [95 % CI] (program; eval perf.)",
+        "post-trained: bits [95 % CI] (program; eval perf.)",
+        "reduction pre/post [95 % CI]",
+    )
+    cells = []
     names = {"pre_best": "pre-trained best", "post_zero_shot": "post-trained zero-shot"}
     perf = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
     for r in rows:
-        lines.append(
-            f"| {r['scale']} | {r['task']} ({r['metric']}) | {names[r['target']]} = {r['delta']:.3g} | "
-            f"{_fmt_bits(r['pre_bits'])}{_ci(r['pre_bits_ci_low'], r['pre_bits_ci_high'], _fmt_bits)}"
-            f" ({r['pre_program']}; {perf(r['pre_performance_eval'])}) | "
-            f"{_fmt_bits(r['post_bits'])}{_ci(r['post_bits_ci_low'], r['post_bits_ci_high'], _fmt_bits)}"
-            f" ({r['post_program']}; {perf(r['post_performance_eval'])}) | "
-            f"{_fmt_ratio(r['reduction'])}{_ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)} |"
+        cells.append(
+            [
+                r["scale"],
+                f"{r['task']} ({r['metric']})",
+                f"{names[r['target']]} = {r['delta']:.3g}",
+                f"{_fmt_bits(r['pre_bits'])}{_ci(r['pre_bits_ci_low'], r['pre_bits_ci_high'], _fmt_bits)}"
+                f" ({r['pre_program']}; {perf(r['pre_performance_eval'])})",
+                f"{_fmt_bits(r['post_bits'])}{_ci(r['post_bits_ci_low'], r['post_bits_ci_high'], _fmt_bits)}"
+                f" ({r['post_program']}; {perf(r['post_performance_eval'])})",
+                f"{_fmt_ratio(r['reduction'])}{_ci(r['reduction_ci_low'], r['reduction_ci_high'], _fmt_ratio)}",
+            ]
         )
-    return "\n".join(lines) + "\n"
+    return pipe_table(columns, cells)
 
 
 def _split_sizes(results: Sequence[dict]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 # the paper's URIAL prompts (tvergara/sah, strategies/urial.py): a "# System" line, an
 # "# Instruction" saying what the task asks, then demonstrations
 SYSTEM = "# System\nYou are a helpful, respectful and honest assistant.\n\n# Instruction\n"
-TASKS = {
+INSTRUCTIONS = {
     "math": "Solve the following math problem step by step. Show your reasoning clearly and end "
     "with the final number after ####.",
     "translation": "Translate the English sentence into the constructed language. Give the "
@@ -25,4 +25,4 @@ TASKS = {
 def preamble(task: str) -> str:
     """The URIAL text for `task`, ending in a blank line (the demonstrations follow); a task
     without its own instruction gets a generic one."""
-    return SYSTEM + TASKS.get(task, "Answer the question exactly as asked.") + "\n\n"
+    return SYSTEM + INSTRUCTIONS.get(task, "Answer the question exactly as asked.") + "\n\n"

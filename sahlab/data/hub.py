@@ -171,12 +171,6 @@ def validate_task_spec(task: dict) -> dict:
     return out
 
 
-def task_kind(spec: dict) -> str:
-    """The task kind (math | translation | instructions | multihop | coding) a load spec
-    produces."""
-    return ADAPTERS[validate_load_spec(spec)["adapter"]].task
-
-
 def load_hub_task(spec: dict) -> list[dict]:
     """Load one split described by `spec` and map it to the common example schema.
 

@@ -434,14 +434,12 @@ def gains_markdown(gains) -> str:
 
 
 def markdown(df, floatfmt: str = ".3f") -> str:
-    """A pipe table of a DataFrame (no tabulate dependency)."""
+    """A pipe table of a DataFrame, floats as `floatfmt`."""
+    from sahlab.mdtable import pipe_table
 
     def fmt(x):
         if isinstance(x, float):
             return format(x, floatfmt)
         return str(x)
 
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(fmt(x) for x in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    return pipe_table(list(df.columns), [[fmt(x) for x in row] for row in df.itertuples(index=False)])

@@ -2,7 +2,7 @@
 
 All four cells of the grid score the same test items (the same ids, in the same order), so the
 gains are differences of paired measurements. Each resample draws one set of item indices
-(`sahlab.eval.bootstrap`, the same draws for every cell) and recomputes every cell's metric on it;
+(`sahlab.stats.resampling`, the same draws for every cell) and recomputes every cell's metric on it;
 the gains of that resample are differences of those four values:
 
     Δft = ½[(v(small pt, large ft) − v(small pt, small ft)) + (v(large pt, large ft) − v(large pt, small ft))]
@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sahlab.eft.config import CELLS
-from sahlab.eval.bootstrap import bootstrap_ci
+from sahlab.stats.resampling import bootstrap_ci
 
 # metric -> record field whose mean it is (`sahlab.eval.scorers`; cloze: `sahlab.eft.knowledge`)
 MEAN_FIELDS = {

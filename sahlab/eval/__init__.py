@@ -1,1 +1,1 @@
-"""Evaluation: batched generation, scorers, bootstrap confidence intervals."""
+"""Evaluation: batched generation and scorers (their bootstrap CIs come from `sahlab.stats.resampling`)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sahlab.eval.bootstrap import bootstrap_ci
 from sahlab.models.prompting import BOS
+from sahlab.stats.resampling import bootstrap_ci
 from sahlab.world.biographies import TEMPLATES, article, fact_value
 
 # attribute -> index of the biography template whose sentence ends with the value

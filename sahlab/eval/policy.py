@@ -168,10 +168,12 @@ def _growing_cache(config):
 
     Transformers' DynamicLayer copies the whole cache with `torch.cat` on each new token (about a fifth of
     a batched decoding step on CPU); preallocating with headroom makes appending a slice write.
-    Sliding-window or other special layers keep their own implementation.
+    Sliding-window or other special layers keep their own implementation. Only transformers'
+    public surface is used: `DynamicCache` and its layer class `DynamicLayer` are exported at the
+    package top level (5.23), a cache's `layers` list is public, and `update` is the layer's
+    documented override point (`CacheLayerMixin`); crop/reorder/batch_select stay transformers'.
     """
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
+    from transformers import DynamicCache, DynamicLayer
 
     global _GrowingLayer
     if _GrowingLayer is None:

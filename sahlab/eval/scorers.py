@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from sahlab import ifeval
-from sahlab.eval.bootstrap import Interval, bootstrap_ci, bootstrap_summed
+from sahlab.stats.resampling import Interval, bootstrap_ci, bootstrap_summed
 
 MAIN_METRIC = {
     "math": "accuracy",
@@ -39,7 +39,6 @@ MAIN_METRIC = {
     "newknowledge": "exact_match",
     "coding": "pass_at_1",
 }
-TASKS = tuple(MAIN_METRIC)
 # Every metric a task reports (all variants, whatever the main one): studies pick theirs in the config.
 METRICS = {
     "math": ("accuracy",),
@@ -188,7 +187,7 @@ def score_translation(
     format_ok = the stripped output is one non-empty line and not a copy of the source
     sentence (``metadata.source`` when present, otherwise any line of the prompt).
     CIs resample examples and recompute the corpus score from summed sacrebleu segment
-    statistics (see :func:`sahlab.eval.bootstrap.bootstrap_summed`).
+    statistics (see :func:`sahlab.stats.resampling.bootstrap_summed`).
     """
     import sacrebleu
 
@@ -540,11 +539,11 @@ def resampled(
     task: str, metric: str, outputs: Sequence[str], examples: Sequence[dict], n_boot: int, seed: int
 ) -> tuple[dict, np.ndarray]:
     """The task's metrics of the outputs (as `score` gives them) and `metric` on each of `n_boot`
-    bootstrap resamples of the examples (the index matrix of `bootstrap.resample_counts(n,
+    bootstrap resamples of the examples (the index matrix of `resampling.resample_counts(n,
     n_boot, seed)`: the same resamples for every policy scored on the same examples, so
     statistics across policies — frontiers, complexities, their ratios — can be bootstrapped
     pairwise)."""
-    from sahlab.eval.bootstrap import resample_counts
+    from sahlab.stats.resampling import resample_counts
 
     records, metrics = score(task, outputs, examples, n_boot=0)
     if metric not in metrics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sahlab.io import read_json
+from sahlab.mdtable import pipe_table
 
 # Probes of pipeline-built models beside the tasks' main metrics (rule corpus_probes).
 PROBE_METRIC = {"knowledge": "cloze_accuracy", "corpus": "val_loss"}
@@ -85,10 +86,7 @@ def _cell(r) -> str:
 def to_markdown(df, main_metrics: dict[str, str]) -> str:
     """One line per (scale, stage, format), one column per task's metric, 'value [lo, hi]'.
     Format-free probes (knowledge, corpus loss) appear on the model's own-format line only."""
-    lines = [
-        "| scale | stage | format | " + " | ".join(f"{t} ({m})" for t, m in main_metrics.items()) + " |",
-        "|---|---|---|" + "---|" * len(main_metrics),
-    ]
+    lines = []
     scales = list(dict.fromkeys(df.scale))
     keys = set(df[df.format != ""][["scale", "stage", "format"]].itertuples(index=False, name=None))
     for scale, stage, fmt in sorted(
@@ -106,8 +104,8 @@ def to_markdown(df, main_metrics: dict[str, str]) -> str:
                 & (df.format == ("" if probe else fmt))
             ]
             cells.append("·" if probe and not own else "–" if r.empty else _cell(r.iloc[0]))
-        lines.append(f"| {scale} | {stage} | {fmt} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        lines.append([scale, stage, fmt, *cells])
+    return pipe_table(["scale", "stage", "format", *(f"{t} ({m})" for t, m in main_metrics.items())], lines)
 
 
 def all_metrics_markdown(df, tasks) -> str:
@@ -115,11 +113,11 @@ def all_metrics_markdown(df, tasks) -> str:
     BLEU, …) per (task, scale, stage, format): one line each."""
     from sahlab.eval.scorers import METRICS
 
-    lines = ["| task | scale | stage | format | metrics |", "|---|---|---|---|---|"]
+    lines = []
     sub = df[df.task.isin(list(tasks))]
     for (task, scale, stage, fmt), g in sub.groupby(["task", "scale", "stage", "format"], sort=False):
         vals = [
             f"{m} {_cell(g[g.metric == m].iloc[0])}" for m in METRICS.get(task, ()) if (g.metric == m).any()
         ]
-        lines.append(f"| {task} | {scale} | {stage} | {fmt} | " + "; ".join(vals) + " |")
-    return "\n".join(lines) + "\n"
+        lines.append([task, scale, stage, fmt, "; ".join(vals)])
+    return pipe_table(["task", "scale", "stage", "format", "metrics"], lines)

@@ -223,9 +223,9 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str], floatfmt: str =
             return "—" if not math.isfinite(v) else format(v, floatfmt)
         return str(v)
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    from sahlab.mdtable import pipe_table
+
+    return pipe_table(columns, [[fmt(r.get(c, "")) for c in columns] for r in rows])
 
 
 MDL_COLUMNS = (

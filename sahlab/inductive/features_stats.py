@@ -13,16 +13,16 @@ Sections of the Lovering-style test set (label = the target feature is present):
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from typing import Sequence
 
 import numpy as np
 
+from sahlab.stats.resampling import MAX_EXACT_N, bootstrap_replicates, pairings_test, percentile_interval
+
 SECTIONS = ("both", "neither", "spurious_only", "target_only")
 POSITIVE_SECTIONS = ("both", "target_only")
 CORRELATIONS = ("spearman", "pearson")
-ALTERNATIVES = ("two-sided", "greater", "less")
 
 
 # --------------------------------------------------------------------------- per-section metrics
@@ -162,6 +162,17 @@ def _rowwise_pearson(x: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (Yc @ xc) / den, np.nan)
 
 
+def _rows_corr(X: np.ndarray, Y: np.ndarray, method: str) -> np.ndarray:
+    """The correlation of each row of X with the same row of Y (NaN where a row is constant)."""
+    if method == "spearman":
+        X, Y = _ranks(X, axis=-1), _ranks(Y, axis=-1)
+    Xc = X - X.mean(-1, keepdims=True)
+    Yc = Y - Y.mean(-1, keepdims=True)
+    den = np.sqrt((Xc * Xc).sum(-1) * (Yc * Yc).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (Xc * Yc).sum(-1) / den, np.nan)
+
+
 def _corr_inputs(x, y, method: str) -> tuple[np.ndarray, np.ndarray]:
     if method not in CORRELATIONS:
         raise ValueError(f"unknown correlation {method!r}; allowed: {list(CORRELATIONS)}")
@@ -181,19 +192,6 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(_rowwise_pearson(x, y[None])[0])
 
 
-def _all_permutations(n: int, chunk: int):
-    """Every permutation of range(n), in (≤ chunk, n) integer arrays (lexicographic order)."""
-    it = itertools.permutations(range(n))
-    while True:
-        block = np.array(list(itertools.islice(it, chunk)), dtype=np.int16)
-        if not len(block):
-            return
-        yield block
-
-
-MAX_EXACT_N = 10  # 10! = 3.6 M orderings, enumerated in chunks in a few seconds
-
-
 def permutation_test(
     x: Sequence[float],
     y: Sequence[float],
@@ -201,61 +199,35 @@ def permutation_test(
     n_permutations: int = 10_000,
     seed: int = 0,
     alternative: str = "two-sided",
-    batch: int = 20_000,
+    batch: int | None = None,
     exact: bool | None = None,
 ) -> dict:
-    """Permutation p-value of a correlation (H0: x and y independent), vectorised.
+    """Permutation p-value of a correlation over pairs (H0: x and y independent), by
+    `sahlab.stats.resampling.pairings_test` (scipy's "pairings" permutation test: y is reordered
+    against x).
 
-    Exact (exact=True, or exact=None and n ≤ MAX_EXACT_N or n! ≤ n_permutations): all n!
-    orderings of y are enumerated and p = #{|r_π| ≥ |r|} / n! (the identity is among them).
-    Otherwise `n_permutations` random permutations of y (seeded) give
-    p = (1 + #{|r_π| ≥ |r|}) / (1 + n_permutations), which is never 0 (Phipson & Smyth 2010).
+    Exact (exact=True, or exact=None and n ≤ MAX_EXACT_N): all n! orderings of y, p = #{|r_π| ≥ |r|} / n!.
+    Otherwise `n_permutations` random orderings (seeded), p = (1 + #{|r_π| ≥ |r|}) / (1 + n_permutations).
     alternative: "two-sided" (|r|), "greater" (r_π ≥ r) or "less" (r_π ≤ r).
     """
-    if alternative not in ALTERNATIVES:
-        raise ValueError(f"unknown alternative {alternative!r}; allowed: {list(ALTERNATIVES)}")
-    if n_permutations < 1:
-        raise ValueError(f"n_permutations must be ≥ 1, got {n_permutations}")
     xs, ys = _corr_inputs(x, y, method)
-    n = len(xs)
-    r = float(_rowwise_pearson(xs, ys[None])[0])
-    tol = 1e-12 * max(1.0, abs(r))  # equal statistics must count as "at least as extreme"
-
-    def extreme(rp: np.ndarray) -> int:
-        if alternative == "two-sided":
-            return int(np.sum(np.abs(rp) >= abs(r) - tol))
-        if alternative == "greater":
-            return int(np.sum(rp >= r - tol))
-        return int(np.sum(rp <= r + tol))
-
-    if exact is None:
-        exact = n <= MAX_EXACT_N or math.factorial(n) <= n_permutations
-    if exact:
-        if n > 12:
-            raise ValueError(f"exact permutation test with n = {n}: {n}! orderings are too many")
-        count = 0
-        for perms in _all_permutations(n, max(1, 4_000_000 // n)):
-            count += extreme(_rowwise_pearson(xs, ys[perms]))
-        used = math.factorial(n)
-        p = count / used
-    else:
-        rng = np.random.default_rng(seed)
-        batch = max(1, min(batch, 4_000_000 // n))  # bound the (batch, n) matrix to ~32 MB
-        count, done = 0, 0
-        while done < n_permutations:
-            b = min(batch, n_permutations - done)
-            count += extreme(_rowwise_pearson(xs, rng.permuted(np.tile(ys, (b, 1)), axis=1)))
-            done += b
-        p = (1 + count) / (1 + n_permutations)
-        used = n_permutations
+    res = pairings_test(
+        ys,
+        lambda Y: _rowwise_pearson(xs, Y),  # Spearman: ranks of reordered y = reordered ranks
+        n_permutations,
+        seed,
+        alternative,
+        exact,
+        batch,
+    )
     return {
-        "statistic": r,
-        "p_value": float(p),
-        "exact": bool(exact),
-        "n_permutations": used,
+        "statistic": float(_rowwise_pearson(xs, ys[None])[0]),
+        "p_value": res["p_value"],
+        "exact": res["exact"],
+        "n_permutations": res["n_permutations"],
         "method": method,
         "alternative": alternative,
-        "n": n,
+        "n": len(xs),
     }
 
 
@@ -263,20 +235,15 @@ def spearman_null(n: int) -> np.ndarray:
     """The exact null distribution of Spearman's ρ for n untied points: the sorted distinct
     values ρ can take and their probabilities under independence, as a (k, 2) array.
 
-    ρ = 1 − 6·Σd² / (n(n²−1)) depends on the permutation only through Σd², counted over all n!
-    permutations (n ≤ MAX_EXACT_N)."""
+    ρ = 1 − 6·Σd² / (n(n²−1)) depends on the ordering only through Σd² (an integer, so exact in
+    floating point), taken over all n! orderings of `pairings_test` (n ≤ MAX_EXACT_N)."""
     if not 3 <= n <= MAX_EXACT_N:
         raise ValueError(f"spearman_null: n must be in [3, {MAX_EXACT_N}], got {n}")
-    base = np.arange(n)
-    counts: dict[int, int] = {}
-    for perms in _all_permutations(n, 500_000):
-        d2 = ((perms - base) ** 2).sum(1)
-        vals, c = np.unique(d2, return_counts=True)
-        for v, k in zip(vals.tolist(), c.tolist()):
-            counts[v] = counts.get(v, 0) + k
-    d2 = np.array(sorted(counts))
+    base = np.arange(n, dtype=float)
+    null = pairings_test(base, lambda Y: ((Y - base) ** 2).sum(-1), alternative="greater", exact=True)
+    d2, counts = np.unique(null["null_distribution"], return_counts=True)
     rho = 1 - 6 * d2 / (n * (n * n - 1))
-    prob = np.array([counts[v] for v in d2]) / math.factorial(n)
+    prob = counts / math.factorial(n)
     order = np.argsort(rho)
     return np.column_stack([rho[order], prob[order]])
 
@@ -313,9 +280,7 @@ def spearman_power(n: int, alpha: float = 0.05, power: float = 0.8, n_sim: int =
     for rs in np.arange(0.05, 1.0, 0.01):
         r = 2 * math.sin(math.pi * rs / 6)  # Pearson r giving population Spearman rs
         x, y = z1, r * z1 + math.sqrt(max(0.0, 1 - r * r)) * z2
-        rx, ry = _ranks(x, axis=1), _ranks(y, axis=1)
-        xc, yc = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
-        rho = (xc * yc).sum(1) / np.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
+        rho = _rows_corr(x, y, "spearman")
         if np.mean(np.abs(rho) >= crit - 1e-12) >= power:
             out["rho_for_power"] = float(round(rs, 2))
             break
@@ -330,7 +295,8 @@ def bootstrap_ci(
     seed: int = 0,
     level: float = 0.95,
 ) -> dict:
-    """Percentile bootstrap CI of a correlation, resampling (x, y) pairs with replacement.
+    """Percentile bootstrap CI of a correlation, resampling (x, y) pairs with replacement
+    (`sahlab.stats.resampling.bootstrap_replicates`: scipy's draw of pair indices).
 
     Resamples in which x or y is constant have no correlation; they are left out and counted in
     `n_degenerate` (NaN bounds if every resample is degenerate).
@@ -340,18 +306,10 @@ def bootstrap_ci(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     x, y = _as_pair(x, y, method)
-    idx = np.random.default_rng(seed).integers(0, len(x), size=(n_boot, len(x)))
-    X, Y = x[idx], y[idx]
-    if method == "spearman":
-        X, Y = _ranks(X, axis=1), _ranks(Y, axis=1)
-    Xc = X - X.mean(1, keepdims=True)
-    Yc = Y - Y.mean(1, keepdims=True)
-    den = np.sqrt((Xc * Xc).sum(1) * (Yc * Yc).sum(1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(den > 0, (Xc * Yc).sum(1) / den, np.nan)
+
+    r = bootstrap_replicates(lambda idx: _rows_corr(x[idx], y[idx], method), len(x), n_boot, seed)
+    lo, hi = percentile_interval(r, level) or (np.nan, np.nan)
     ok = r[np.isfinite(r)]
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(ok, [alpha, 1 - alpha]) if ok.size else (np.nan, np.nan)
     return {
         "ci_low": float(lo),
         "ci_high": float(hi),

@@ -123,6 +123,7 @@ def fit_curve(
     performance gained from there to the largest N with its CI. records: N, seed, example_id,
     correct."""
     from sahlab.stats.powerlaw import bootstrap_fit, heldout_check
+    from sahlab.stats.resampling import percentile_interval
 
     boot = bootstrap_fit(records, n_boot=n_boot, seed=seed, saturation=saturation, level=level)
     reps = boot.pop("replicates")
@@ -137,9 +138,7 @@ def fit_curve(
     gain = {"value": None, "ci_low": None, "ci_high": None, "verdict": None}
     if vanish_n is not None and vanish_n < Ns.max():
         i, j = int(np.argmax(Ns == vanish_n)), int(np.argmax(Ns))
-        d = reps[:, j] - reps[:, i]
-        q = 100 * (1 - level) / 2
-        lo, hi = np.percentile(d, [q, 100 - q])
+        lo, hi = percentile_interval(reps[:, j] - reps[:, i], level)
         gain = {
             "value": float(perf[j] - perf[i]),
             "ci_low": float(lo),
@@ -247,12 +246,26 @@ def markdown_table(rows: list[dict]) -> str:
         lo, hi = r[f"{p}_ci_low"], r[f"{p}_ci_high"]
         return f"{num(r[p])} [{num(lo)}, {num(hi)}]" if lo is not None else num(r[p])
 
-    head = (
-        "| model | task | α [95% CI] | R² (log) | fitted N | b [95% CI] | c [95% CI] | R² "
-        "| held-out N | obs. perf | pred. perf (line) | pred. perf (a,b,c) | format errors "
-        "vanish at N | gain after [95% CI] | keeps rising |"
+    from sahlab.mdtable import pipe_table
+
+    columns = (
+        "model",
+        "task",
+        "α [95% CI]",
+        "R² (log)",
+        "fitted N",
+        "b [95% CI]",
+        "c [95% CI]",
+        "R²",
+        "held-out N",
+        "obs. perf",
+        "pred. perf (line)",
+        "pred. perf (a,b,c)",
+        "format errors vanish at N",
+        "gain after [95% CI]",
+        "keeps rising",
     )
-    lines = [head, "|" + "---|" * 15]
+    lines = []
     for r in rows:
         pred_abc = None if r["heldout_predicted"] is None else 1 - r["heldout_predicted"]
         vn = r["format_vanish_N"]
@@ -262,26 +275,36 @@ def markdown_table(rows: list[dict]) -> str:
             else "n/a"
         )
         lines.append(
-            f"| {r['model']} | {r['task']} | {ci(r, 'alpha')} | {num(r['loglog_r2'])} "
-            f"| {r['loglog_N'] or 'n/a'} | {ci(r, 'b')} | {ci(r, 'c')} | {num(r['r2'])} "
-            f"| {r['heldout_N']} | {num(1 - r['heldout_observed'])} "
-            f"| {num(r['heldout_loglog_predicted'])} | {num(pred_abc)} "
-            f"| {'not within the grid' if vn is None else vn} "
-            f"| {gain} "
-            f"| {r['keeps_rising'] or 'n/a'} |"
+            [
+                r["model"],
+                r["task"],
+                ci(r, "alpha"),
+                num(r["loglog_r2"]),
+                r["loglog_N"] or "n/a",
+                ci(r, "b"),
+                ci(r, "c"),
+                num(r["r2"]),
+                r["heldout_N"],
+                num(1 - r["heldout_observed"]),
+                num(r["heldout_loglog_predicted"]),
+                num(pred_abc),
+                "not within the grid" if vn is None else vn,
+                gain,
+                r["keeps_rising"] or "n/a",
+            ]
         )
     note = (
         "\nα: the paper's form, performance = C·N^α fitted as a line in log-log space on the "
         "non-saturated N (performance > 0 and below scaling.saturation; 'fitted N' gives the "
         "range); beside it error(N) = a·N^(−b) + c with error = 1 − performance "
         "(translation: sentence chrF/100). CIs: percentile bootstrap resampling training "
-        "seeds and test examples, each variance counted once (sahlab.stats.powerlaw."
+        "seeds and test examples, each variance counted once (sahlab.stats.resampling."
         "crossed_resamples). Held-out: both forms fitted without the largest N and "
         "predicting it. Format errors vanish at the smallest N from which the format-error "
         "share stays <= scaling.format_threshold (sahlab/eval/errors.py); 'gain after' is "
         "the performance at the largest N minus that at this N.\n"
     )
-    return "\n".join(lines) + "\n" + note
+    return pipe_table(columns, lines) + note
 
 
 def error_split(

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from sahlab.io import work_dir
+from sahlab.mdtable import pipe_table
 
 log = logging.getLogger("sahlab.scaling")
 CONDITIONS = ("qa_only", "bios+qa", "bios+newqa")
@@ -279,7 +280,7 @@ def newknowledge_tables(
     (n, n_boot, seed)), so differences are paired.
     """
     from sahlab.eft.paired import verdict
-    from sahlab.eval.bootstrap import bootstrap_ci
+    from sahlab.stats.resampling import bootstrap_ci
 
     if heldout_only:
         if any(r.get("heldout") is None for r in records):
@@ -372,24 +373,35 @@ def newknowledge_markdown(acc: list[dict], diffs: list[dict], *, heldout: str = 
         f"Exact match on questions about {heldout or 'the new people'}; 95 % percentile "
         "bootstrap CIs over test items; differences are paired (same items, same resamples).",
         "",
-        "| model | condition | kind | n | exact match [95 % CI] |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['model']} | {r['condition']} | {r['kind']} | {r['n']} | {_fmt(r['value'])} "
-        f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] |"
-        for r in acc
-    ]
-    lines += [
-        "",
+        pipe_table(
+            ("model", "condition", "kind", "n", "exact match [95 % CI]"),
+            [
+                [
+                    r["model"],
+                    r["condition"],
+                    r["kind"],
+                    r["n"],
+                    f"{_fmt(r['value'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
+                ]
+                for r in acc
+            ],
+        ),
         "## Paired differences",
         "",
-        "| contrast | model | condition | kind | n | difference [95 % CI] | verdict |",
-        "|---|---|---|---|---|---|---|",
+        pipe_table(
+            ("contrast", "model", "condition", "kind", "n", "difference [95 % CI]", "verdict"),
+            [
+                [
+                    r["contrast"],
+                    r["model"],
+                    r["condition"],
+                    r["kind"],
+                    r["n"],
+                    f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
+                    r["verdict"],
+                ]
+                for r in diffs
+            ],
+        ),
     ]
-    lines += [
-        f"| {r['contrast']} | {r['model']} | {r['condition']} | {r['kind']} | {r['n']} | "
-        f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['verdict']} |"
-        for r in diffs
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)

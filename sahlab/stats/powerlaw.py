@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from sahlab.stats.resampling import crossed_resamples, percentile_interval
+
 B_MAX = 3.0  # exponent bound: steeper than N^-3 is not a plausible learning curve
 _FLAT_TOL = 1e-12  # spread of errors below which the curve counts as constant
 RECORD_KEYS = ("N", "seed", "example_id", "correct")
@@ -294,65 +296,10 @@ def _outcome_cube(records: Iterable[Mapping[str, Any]]):
     return np.array(Ns), X
 
 
-def crossed_resamples(X: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap replicates of the mean outcome per N for outcomes X[N, seed, example] of a
-    crossed design (every seed's model scores the same test examples), counting each source of
-    variance once. Returns an array [n_boot, len(N)].
-
-    Per N, X = m + α_seed + β_example + r (two-way decomposition). Resampling seeds and examples
-    together (product weights) counts the residual r three times: the seed means carry r / n_ex,
-    the example means r / n_seeds, and the resampled cells r itself (Owen 2007, "the pigeonhole
-    bootstrap"); with 0/1 outcomes r dominates and the CIs come out ~1.5x too wide. Here each
-    replicate draws seeds and examples with replacement (the same draws at every N, so the
-    curve's correlation across N is kept) and rebuilds the mean from the seed effects shrunk to
-    the seed variance without the residual's share (σ²_seed = var(α) - var(r)/n_ex), the example
-    effects shrunk likewise (σ²_ex = var(β) - var(r)/n_seeds) and the residual once, each scaled
-    by sqrt(n/(n-1)) so the replicate variance estimates σ²_seed/n_seeds + σ²_ex/n_ex +
-    σ²_r/(n_seeds n_ex) without the bootstrap's (n-1)/n shrinkage (which is 2/3 with 3 seeds).
-    A single seed gives the example bootstrap (conditional on that seed).
-    """
-    if X.ndim != 3 or np.isnan(X).any():
-        raise ValueError(
-            "crossed_resamples: need a complete X[N, seed, example] (every seed's "
-            "model scored on the same test examples at every N)"
-        )
-    _, S, E = X.shape
-    m = X.mean(axis=(1, 2))
-    alpha = X.mean(axis=2) - m[:, None]  # [N, S]
-    beta = X.mean(axis=1) - m[:, None]  # [N, E]
-    resid = X - m[:, None, None] - alpha[:, :, None] - beta[:, None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if S > 1:
-            var_r = (resid**2).sum(axis=(1, 2)) / ((S - 1) * max(E - 1, 1))
-            var_a = (alpha**2).sum(axis=1) / (S - 1)
-            var_b = (beta**2).sum(axis=1) / max(E - 1, 1)
-            ka = np.sqrt(np.clip(var_a - var_r / E, 0, None) / var_a)
-            kb = np.sqrt(np.clip(var_b - var_r / S, 0, None) / var_b)
-            ka, kb = np.nan_to_num(ka), np.nan_to_num(kb)
-            kr = np.sqrt(S / (S - 1) * E / max(E - 1, 1))
-        else:  # one seed: examples only (beta holds the residual too)
-            ka, kb, kr = np.zeros_like(m), np.ones_like(m), 0.0
-    ka = ka * np.sqrt(S / (S - 1)) if S > 1 else ka
-    kb = kb * np.sqrt(E / (E - 1)) if E > 1 else kb
-    rng = np.random.default_rng(seed)
-    out = np.empty((n_boot, m.size))
-    for i in range(n_boot):
-        ws = rng.multinomial(S, np.full(S, 1 / S)).astype(float)
-        we = rng.multinomial(E, np.full(E, 1 / E)).astype(float)
-        a = alpha @ ws / S - alpha.mean(axis=1)  # centred: the replicates scatter around m
-        b = beta @ we / E - beta.mean(axis=1)
-        r = np.einsum("nse,s,e->n", resid, ws, we) / (S * E) if S > 1 else 0.0
-        out[i] = m + ka * a + kb * b + kr * r
-    return out
-
-
 def _ci(values: np.ndarray, point: float | None, level: float) -> dict[str, float | None]:
-    q = (1 - level) / 2
-    values = values[np.isfinite(values)] if values.size else values
-    if values.size == 0:
-        return {"value": point, "ci_low": None, "ci_high": None}
-    lo, hi = np.percentile(values, [100 * q, 100 * (1 - q)])
-    return {"value": point, "ci_low": float(lo), "ci_high": float(hi)}
+    ci = percentile_interval(values, level)
+    lo, hi = (None, None) if ci is None else ci
+    return {"value": point, "ci_low": lo, "ci_high": hi}
 
 
 def loglog_support(N: Sequence[float], perf: Sequence[float], saturation: float) -> np.ndarray:

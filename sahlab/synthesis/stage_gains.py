@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sahlab.eval.bootstrap import bootstrap_ci
+from sahlab.stats.resampling import bootstrap_ci
 
 # contrast -> ((stage, format) of the later model, (stage, format) of the earlier one)
 CONTRASTS = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sahlab.mdtable import pipe_table
 from sahlab.synthesis import sources
 
 # column stem -> header in the markdown table (the csv keeps the stems, with _ci_low/_ci_high)
@@ -87,10 +88,8 @@ def markdown(df: pd.DataFrame) -> str:
     )
     stems = [c for c in COLUMNS if c in df.columns] + d_stems
     heads = [COLUMNS.get(s, f"D: ρ ({s[len('D_rho_') :]})") for s in stems]
-    lines = ["| " + " | ".join(["scale", "task", *heads]) + " |", "|---|---|" + "---|" * len(stems)]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join([r.scale, r.task, *(cell(r, s) for s in stems)]) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [[r.scale, r.task, *(cell(r, s) for s in stems)] for _, r in df.iterrows()]
+    return pipe_table(["scale", "task", *heads], rows)
 
 
 CAPTION = (

@@ -25,6 +25,8 @@ import math
 from pathlib import Path
 from statistics import NormalDist
 
+from sahlab.mdtable import pipe_table
+
 TABLE_ALPHA = 0.05  # every study's tables carry 95 % intervals
 _Z = NormalDist().inv_cdf
 
@@ -210,16 +212,20 @@ def markdown(rows, claims, alpha: float) -> str:
             f"- **{c['id']}** ({c['study']}): {c['claim']} — source: {c['source']}"
             + (f"; paper's value: {c['paper_value']:g}" if c.get("paper_value") is not None else "")
         )
-    lines += [
-        "",
-        "| claim | scope | estimate [CI] | verdict | why | mde_80 | power (paper's effect) |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    cells = []
     for r in rows:
         est = _f(r.get("estimate"))
         ci = f" [{_f(r.get('ci_low'))}, {_f(r.get('ci_high'))}]" if r.get("ci_low") is not None else ""
-        lines.append(
-            f"| {r['claim']} | {r['scope']} | {est}{ci} | **{r['verdict']}** | {r['reason']} "
-            f"| {_f(r.get('mde_80'))} | {_f(r.get('power_paper'))} |"
+        cells.append(
+            [
+                r["claim"],
+                r["scope"],
+                f"{est}{ci}",
+                f"**{r['verdict']}**",
+                r["reason"],
+                _f(r.get("mde_80")),
+                _f(r.get("power_paper")),
+            ]
         )
-    return "\n".join(lines) + "\n"
+    columns = ("claim", "scope", "estimate [CI]", "verdict", "why", "mde_80", "power (paper's effect)")
+    return "\n".join(lines) + "\n\n" + pipe_table(columns, cells)

@@ -34,7 +34,7 @@ from typing import Callable
 from sahlab.eval.scorers import extract_math_answer, normalize_answer
 from sahlab.train.rewards import example_reward
 
-TASKS = ("math", "instructions", "multihop", "translation")  # the tasks pairs can be built for
+PAIR_TASKS = ("math", "instructions", "multihop", "translation")  # the tasks pairs can be built for
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def make_preference_pairs(examples: list[dict], task: str, seed: int) -> list[di
     Returns rows ``{"id", "task", "prompt", "chosen", "rejected", "metadata"}`` where metadata is
     the row's metadata plus ``"corruption"`` (what was done to make `rejected`).
     """
-    if task not in TASKS:
-        raise ValueError(f"make_preference_pairs: unknown task {task!r}; allowed: {list(TASKS)}")
+    if task not in PAIR_TASKS:
+        raise ValueError(f"make_preference_pairs: unknown task {task!r}; allowed: {list(PAIR_TASKS)}")
     for i, ex in enumerate(examples):
         for key in ("id", "prompt", "reference"):
             if not isinstance(ex.get(key), str):

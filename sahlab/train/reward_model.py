@@ -37,16 +37,32 @@ def tokenize_pairs(rows: list[dict], tokenizer, prompt_format: str) -> list[dict
 
 
 def load_reward_model(model_dir: str):
-    """A causal-LM folder (or a saved reward model) as a 1-output sequence classifier."""
+    """A causal-LM folder (or a saved reward model) as a 1-output sequence classifier.
+
+    From an LM checkpoint the scalar head (`score.weight`) is new and the LM head unused, which
+    transformers reports as MISSING/UNEXPECTED keys: that report is silenced (public logging API)
+    and checked here instead, so any other missing or unexpected weight is an error.
+    """
     import torch
     from transformers import AutoModelForSequenceClassification
-    from trl.trainer.reward_trainer import suppress_seqcls_warning
+    from transformers.utils import logging as hf_logging
 
-    # A fresh scalar head on an LM checkpoint is expected: TRL's context silences that warning.
-    with suppress_seqcls_warning():
-        return AutoModelForSequenceClassification.from_pretrained(
-            str(model_dir), num_labels=1, dtype=torch.float32, use_safetensors=True
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            str(model_dir), num_labels=1, dtype=torch.float32, use_safetensors=True, output_loading_info=True
         )
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = sorted(k for k in info["missing_keys"] if k != "score.weight")
+    unexpected = sorted(k for k in info["unexpected_keys"] if not k.startswith("lm_head."))
+    if missing or unexpected or info["mismatched_keys"]:
+        raise ValueError(
+            f"{model_dir}: not a causal LM or reward model of this architecture: missing weights "
+            f"{missing}, unexpected {unexpected}, shape-mismatched {sorted(info['mismatched_keys'])}"
+        )
+    return model
 
 
 def build_reward_trainer(model_dir: str, tokenizer, rows: list[dict], hp: dict, seed: int, work_dir: str):

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 from sahlab.eval.scorers import REWARD_KEY, parse_decision, score  # noqa: F401  (re-exported)
 from sahlab.models.prompting import strip_answer_prefix
 
-TASKS = tuple(REWARD_KEY)
+REWARD_TASKS = tuple(REWARD_KEY)
 
 
 def infer_task(example: dict) -> str:
@@ -39,10 +39,10 @@ def infer_task(example: dict) -> str:
             task = "multihop"
         elif "answer" in meta and "####" in str(example.get("reference", "")):
             task = "math"
-    if task not in TASKS:
+    if task not in REWARD_TASKS:
         raise ValueError(
             f"row id={example.get('id')!r}: cannot tell its task (got {task!r}); give a "
-            f"'task' field in {list(TASKS)} or task metadata as in docs/interfaces.md"
+            f"'task' field in {list(REWARD_TASKS)} or task metadata as in docs/interfaces.md"
         )
     return task
 

@@ -90,8 +90,10 @@ def build_rl_trainer(
                 f"{method}: with LoRA the KL reference is the base model (adapter off); "
                 "ref_model_dir cannot be used"
             )
-        # TRL builds the reference by reloading the policy's `_name_or_path`; pointing that at
-        # ref_model_dir makes TRL load the requested reference instead.
+        # TRL 1.16's GRPOTrainer/RLOOTrainer take no ref_model: they build the reference with
+        # create_model_from_path(get_config_model_id(model.config)), i.e. the policy's
+        # `_name_or_path` (the path `from_pretrained` records). Pointing that at ref_model_dir
+        # makes TRL load the requested reference; there is no public alternative in this version.
         model.config._name_or_path = str(ref_model_dir)
 
     if hp["reward"] == "reward_model":

@@ -1,13 +1,24 @@
-"""Bootstrap CIs: coverage, width vs n, determinism, and the summed-statistics path against a
-slow loop that re-scores each resample with sacrebleu's public API."""
+"""Resampling: bootstrap CIs (coverage, width vs n, determinism, scipy's draws, the summed-statistics
+path against a slow loop that re-scores each resample with sacrebleu's public API) and the pairings
+permutation test against counting every ordering by hand."""
 
+import itertools
+import math
 import time
 
 import numpy as np
 import pytest
 import sacrebleu
+import scipy.stats
 
-from sahlab.eval.bootstrap import bootstrap_ci, bootstrap_summed, resample_counts, resample_indices
+from sahlab.stats.resampling import (
+    bootstrap_ci,
+    bootstrap_summed,
+    pairings_test,
+    percentile_interval,
+    resample_counts,
+    resample_indices,
+)
 
 
 def test_ci_contains_true_mean_of_a_large_sample():
@@ -49,6 +60,57 @@ def test_counts_match_indices():
     assert counts.shape == (40, 30) and (counts.sum(axis=1) == 30).all()
     for row, c in zip(idx, counts):
         assert np.array_equal(np.bincount(row, minlength=30), c)
+
+
+def test_draws_are_scipys_and_the_interval_is_its_percentile_interval():
+    # every path (and resample_counts) shares scipy.stats.bootstrap's draws for (n, n_boot, seed)
+    x = np.random.default_rng(3).random(40)
+    res = scipy.stats.bootstrap(
+        (x,), np.mean, n_resamples=500, method="percentile", rng=np.random.default_rng(11), vectorized=True
+    )
+    assert np.array_equal(res.bootstrap_distribution, x[resample_indices(40, 500, 11)].mean(axis=1))
+    ci = bootstrap_ci(x, 500, seed=11)
+    assert (ci["ci_low"], ci["ci_high"]) == pytest.approx(tuple(res.confidence_interval), rel=1e-12)
+
+
+def test_undefined_replicates_are_left_out_of_the_interval():
+    assert percentile_interval(np.array([np.nan, np.inf, 1.0, 3.0]), 0.5) == (1.5, 2.5)
+    assert percentile_interval(np.array([np.nan])) is None
+    # a ratio that is 0/0 on some resamples of 3 examples: the CI comes from the others
+    num, den = np.array([1.0, 0.0, 2.0]), np.array([1.0, 0.0, 1.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ci = bootstrap_ci(lambda ix: num[ix].sum(-1) / den[ix].sum(-1), 200, seed=0, n=3, vectorised=True)
+    assert ci["value"] == 1.5 and 1.0 <= ci["ci_low"] <= ci["ci_high"] <= 2.0
+
+
+def _corr(x):
+    xc = x - x.mean()
+    return lambda Y: (
+        ((Y - Y.mean(-1, keepdims=True)) @ xc)
+        / (np.sqrt(((Y - Y.mean(-1, keepdims=True)) ** 2).sum(-1)) * np.sqrt(xc @ xc))
+    )
+
+
+def test_pairings_test_counts_every_ordering():
+    # Pearson r over 6 skewed points: its null is asymmetric, so |r_pi| >= |r| differs from
+    # scipy's doubled one-sided p; the two-sided p must be the count of the former over 6!
+    x = np.array([0.1, 0.2, 0.3, 0.5, 1.0, 4.0])
+    y = np.array([0.3, 0.1, 0.2, 0.9, 0.4, 2.5])
+    stat = _corr(x)
+    r = stat(y[None])[0]
+    null = np.array([stat(y[list(p)][None])[0] for p in itertools.permutations(range(6))])
+    res = pairings_test(y, stat)
+    assert res["exact"] and res["n_permutations"] == math.factorial(6)
+    assert res["p_value"] == pytest.approx(np.mean(np.abs(null) >= abs(r) - 1e-12))
+    assert pairings_test(y, stat, alternative="greater")["p_value"] == pytest.approx(
+        np.mean(null >= r - 1e-12)
+    )
+    assert pairings_test(y, stat, alternative="less")["p_value"] == pytest.approx(np.mean(null <= r + 1e-12))
+    rand = pairings_test(y, stat, n_permutations=300, seed=1, exact=False)
+    assert not rand["exact"] and rand["n_permutations"] == 300
+    assert rand["p_value"] == pytest.approx(res["p_value"], abs=0.08)  # Monte-Carlo noise only
+    with pytest.raises(ValueError, match="alternative"):
+        pairings_test(y, stat, alternative="both")
 
 
 def test_callable_paths_agree_with_mean_path():
