@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from conftest import unpad
 from sahlab.models.prompting import (
     BOS,
     bind_layouts,
@@ -181,7 +182,7 @@ def test_stage_table_shows_both_formats(tmp_path):
     df = collect_metrics(paths)
     assert set(zip(df.stage, df.format)) == {("base", "native"), ("base", "chat"), ("post", "chat")}
     md = to_markdown(df, {"multihop": "exact_match"})
-    lines = [ln for ln in md.splitlines() if ln.startswith("| s ")]
+    lines = [ln for ln in unpad(md).splitlines() if ln.startswith("| s ")]
     assert lines == [
         "| s | base | native | 0.300 [0.200, 0.400] |",
         "| s | base | chat | 0.000 [-0.100, 0.100] |",
