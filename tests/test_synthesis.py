@@ -52,6 +52,10 @@ def test_exact_p_value_must_also_be_below_alpha():
     assert judge(-0.8, -0.95, -0.2, direction="<", p_value=0.01)["verdict"] == "supported"
     r = judge(-0.8, -0.95, -0.2, direction="<", p_value=0.08)
     assert r["verdict"] == "inconclusive" and "p =" in r["reason"]
+    # the other side needs the same: ρ = 1 over 3 pairs (bootstrap CI [1, 1], exact p 1/3)
+    r = judge(1.0, 1.0, 1.0, direction="<", p_value=1 / 3)
+    assert r["verdict"] == "inconclusive" and "p =" in r["reason"]
+    assert judge(0.9, 0.5, 0.99, direction="<", p_value=0.01)["verdict"] == "not supported"
 
 
 def test_alpha_rescales_the_95_percent_interval():
@@ -127,14 +131,14 @@ def test_adapters_name_the_missing_column():
         sources.eft_gains(pd.DataFrame({"task": ["math"]}))
 
 
-def _inductive_corr(probes):
+def _inductive_corr(probes, subset="converged"):
     return pd.DataFrame(
         [
             {
                 "model": "small-base",
                 "method": m,
                 "probe": pr,
-                "subset": "all",
+                "subset": subset,
                 "measure": "s_only_error",
                 "rho": rho,
                 "p_exact": 0.5,
@@ -155,6 +159,13 @@ def test_inductive_rho_uses_one_probe_finetune_first():
     assert sources.inductive_rho(_inductive_corr([("linear", -0.2)])).iloc[0].D_rho_sft == -0.2
     with pytest.raises(ValueError, match="probe 'mlp'"):
         sources.inductive_rho(both, probe="mlp")
+
+
+def test_inductive_rho_reads_converged_runs_only():
+    # the claim is about fine-tuned policies: unconverged runs (subset "all") never reach D1
+    table = pd.concat([_inductive_corr([("linear", -0.9)], "all"), _inductive_corr([("linear", 0.1)])])
+    assert sources.inductive_rho(table).iloc[0].D_rho_grpo == 0.1
+    assert sources.inductive_rho(table, subset="all").iloc[0].D_rho_grpo == -0.9
 
 
 def _stage_gains():

@@ -173,13 +173,16 @@ INDUCTIVE_PROBE_ORDER = ("finetune", "linear", "mlp")
 
 
 def inductive_rho(
-    df: pd.DataFrame, measure: str = "s_only_error", subset: str = "all", probe: str | None = None
+    df: pd.DataFrame, measure: str = "s_only_error", subset: str = "converged", probe: str | None = None
 ) -> pd.DataFrame:
     """tables/inductive_correlations.csv -> (scale, task='features', D_rho_<method> [+ CI, p]):
     Spearman ρ over feature pairs between relative extractability and the spurious feature's
-    use (error on spurious-only items), one column group per fine-tuning method. `probe`: the
-    probe family whose extractability is used; None = the first of INDUCTIVE_PROBE_ORDER the
-    table has (one value per method, never a mix of probes)."""
+    use (error on spurious-only items), one column group per fine-tuning method. `subset`:
+    "converged" by default — a run counts only if its policy learnt its training rows (an
+    unconverged policy that gives one answer to everything "uses" the spurious feature without
+    having been fine-tuned to the target; STUDY.md, issue 15). `probe`: the probe family whose
+    extractability is used; None = the first of INDUCTIVE_PROBE_ORDER the table has (one value
+    per method, never a mix of probes)."""
     require(
         df,
         "inductive_correlations.csv",

@@ -89,11 +89,13 @@ def judge(
         v, why = "supported", f"CI excludes the null ({null:g}) on the claimed side"
     elif dlo > 0:
         v, why = "inconclusive", f"CI excludes the null but exact p = {p_value:.3g} ≥ α"
-    elif dhi <= 0:
+    elif dhi <= 0 and p_ok:
         v, why = (
             "not supported",
             ("CI lies on the other side of the null" if dhi < 0 else "CI reaches no further than the null"),
         )
+    elif dhi <= 0:  # e.g. ρ over 3 pairs: a degenerate bootstrap CI, and no p can reach α
+        v, why = "inconclusive", f"CI excludes the claimed side but exact p = {p_value:.3g} ≥ α"
     elif ref is not None and sgn * (ref - nul) > dhi:
         v, why = "not supported", f"CI includes the null and excludes the paper's effect ({paper:g})"
     else:
