@@ -34,7 +34,10 @@ class SchemaError(ConfigError):
 def _schema() -> dict:
     if not SCHEMA_PATH.is_file():
         raise FileNotFoundError(f"config schema not found at {SCHEMA_PATH} (a link to config/schema.yaml)")
-    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    # libyaml's safe loader where PyYAML has it: 8x faster, and every job that imports a config
+    # module parses the schema once
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(SCHEMA_PATH.read_text(encoding="utf-8"), Loader=loader)
 
 
 def load_schema() -> dict:
