@@ -153,17 +153,9 @@ def _as_pair(x, y, who: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _rowwise_pearson(x: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Pearson r of vector x with every row of Y (NaN for constant rows)."""
-    xc = x - x.mean()
-    Yc = Y - Y.mean(axis=-1, keepdims=True)
-    den = np.sqrt((Yc * Yc).sum(-1) * (xc @ xc))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (Yc @ xc) / den, np.nan)
-
-
 def _rows_corr(X: np.ndarray, Y: np.ndarray, method: str) -> np.ndarray:
-    """The correlation of each row of X with the same row of Y (NaN where a row is constant)."""
+    """The correlation of each row of X with the same row of Y (NaN where a row is constant); a
+    1-D X is correlated with every row of Y."""
     if method == "spearman":
         X, Y = _ranks(X, axis=-1), _ranks(Y, axis=-1)
     Xc = X - X.mean(-1, keepdims=True)
@@ -183,13 +175,13 @@ def _corr_inputs(x, y, method: str) -> tuple[np.ndarray, np.ndarray]:
 def pearson(x: Sequence[float], y: Sequence[float]) -> float:
     """Pearson correlation coefficient r."""
     x, y = _corr_inputs(x, y, "pearson")
-    return float(_rowwise_pearson(x, y[None])[0])
+    return float(_rows_corr(x, y, "pearson"))
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman ρ: Pearson r of the average ranks (equals scipy.stats.spearmanr with ties)."""
     x, y = _corr_inputs(x, y, "spearman")
-    return float(_rowwise_pearson(x, y[None])[0])
+    return float(_rows_corr(x, y, "pearson"))
 
 
 def permutation_test(
@@ -213,7 +205,7 @@ def permutation_test(
     xs, ys = _corr_inputs(x, y, method)
     res = pairings_test(
         ys,
-        lambda Y: _rowwise_pearson(xs, Y),  # Spearman: ranks of reordered y = reordered ranks
+        lambda Y: _rows_corr(xs, Y, "pearson"),  # Spearman: ranks of reordered y = reordered ranks
         n_permutations,
         seed,
         alternative,
@@ -221,7 +213,7 @@ def permutation_test(
         batch,
     )
     return {
-        "statistic": float(_rowwise_pearson(xs, ys[None])[0]),
+        "statistic": float(_rows_corr(xs, ys, "pearson")),
         "p_value": res["p_value"],
         "exact": res["exact"],
         "n_permutations": res["n_permutations"],

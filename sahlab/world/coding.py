@@ -57,9 +57,7 @@ def _draw(rng: random.Random, ccfg: dict) -> dict:
         op = rng.choice(list(STEPS))
         k = rng.randint(_LOW.get(op, 1), ccfg["max_constant"])
         phrases, template = STEPS[op]
-        # "fixed": one phrasing per operation, a one-to-one map from words to code
-        phrase = phrases[0] if ccfg.get("phrasing") == "fixed" else rng.choice(phrases)
-        words.append(phrase.format(k=k))
+        words.append(_phrase(rng, ccfg, phrases).format(k=k))
         # parenthesise a binary expression inside a binary step; calls need none
         e = f"({code})" if prev_binary and op in _BINARY else code
         code = template.format(e=e, k=k)
@@ -79,6 +77,12 @@ def _draw(rng: random.Random, ccfg: dict) -> dict:
     }
 
 
+def _phrase(rng: random.Random, ccfg: dict, phrases: tuple[str, ...]) -> str:
+    """The words of a step: one of its phrasings, or with ``phrasing: fixed`` always the first
+    (a one-to-one map from words to code; no draw, so the varied world's draws are unchanged)."""
+    return phrases[0] if ccfg.get("phrasing") == "fixed" else rng.choice(phrases)
+
+
 def step_sheet(rng: random.Random, ccfg: dict, keep, n_lines: int) -> str:
     """A practice sheet of single steps, each phrase with its code on ``x`` ("add 7: x + 7"): the
     language's vocabulary, densely (like the math drill sheets). Only steps whose one-step program
@@ -90,8 +94,7 @@ def step_sheet(rng: random.Random, ccfg: dict, keep, n_lines: int) -> str:
         phrases, template = STEPS[op]
         code = template.format(e="x", k=k)
         if keep(f"f(x) = {code}"):
-            phrase = phrases[0] if ccfg.get("phrasing") == "fixed" else rng.choice(phrases)
-            lines.append(f"{phrase.format(k=k)}: {code}")
+            lines.append(f"{_phrase(rng, ccfg, phrases).format(k=k)}: {code}")
     return "\n".join(lines)
 
 
