@@ -34,6 +34,7 @@ rule inductive_mdl:
         mdl=IND["mdl"],
         toy=IND.get("toy", {}),
         seed=config["seed"],
+        prompt_format=IND["prompt_format"],
     script:
         "../scripts/inductive_mdl.py"
 
@@ -68,6 +69,7 @@ rule inductive_finetune:
         toy=IND.get("toy", {}),
         converged_at=IND.get("converged_at", 0.95),
         evidence=IND.get("evidence", "spurious_only"),
+        prompt_format=IND["prompt_format"],
         data_seed=config["seed"],
     script:
         "../scripts/inductive_finetune.py"

@@ -27,6 +27,7 @@ rows = finetune_over_rates(
     evidence=p.evidence,
     threads=snakemake.threads,
     work_root=snakemake.output[0],
+    prompt_format=snakemake.params.prompt_format,
 )
 # wall-clock fields go to the log, not the metrics file (byte-identical re-runs: sahlab.timing)
 rows, timings = split_timings(rows)

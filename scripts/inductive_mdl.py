@@ -22,6 +22,7 @@ rows = measure_mdl(
     pooling=opts.get("pooling", "last"),
     layer=opts.get("layer", -1),
     toy=snakemake.params.toy,
+    prompt_format=snakemake.params.prompt_format,
 )
 # wall-clock fields go to the log, not the metrics file (byte-identical re-runs: sahlab.timing)
 rows, timings = split_timings(rows)

@@ -269,10 +269,11 @@ def test_bad_inputs_give_clear_errors(model, tok):
     assert generate(policy, [], 3) == []
 
 
-def test_render_prompts_plain_and_chat(tok):
+def test_render_prompts_plain_raw_and_chat(tok):
     from sahlab.models.prompting import CHAT_TEMPLATE
 
     assert render_prompts(tok, ["w1 w2"], "plain") == ["<|bos|>w1 w2\n"]
+    assert render_prompts(tok, ["w1 w2"], "raw") == ["<|bos|>w1 w2"]  # study D: answer after w2
     tok_chat = make_tokenizer()
     tok_chat.chat_template = CHAT_TEMPLATE
     assert render_prompts(tok_chat, ["w1"], "chat") == ["<|bos|><|user|> w1\n<|assistant|>"]

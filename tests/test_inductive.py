@@ -213,6 +213,7 @@ def test_pair_separator_matches_the_library():
         ("toy", {"render": "letters"}, "toy.render"),
         ("converged_at", 1.5, "converged_at"),
         ("evidence", "weak", "evidence"),
+        ("prompt_format", "chat", "prompt_format"),
         ("rates", [0.0, 1.5], "rates"),
         ("rates", [0.5, 0.1], "increasing"),
         ("rates", [], "rates"),
@@ -244,6 +245,10 @@ def test_bad_nested_config_values_are_named():
     cfg = _default_config()
     cfg["inductive"]["hparams"]["grpo"]["batch_size"] = 30  # not a multiple of num_generations=8
     with pytest.raises(ConfigError, match="hparams.grpo"):
+        ind_config.check_inductive_config(cfg)
+    cfg = _default_config()
+    cfg["inductive"]["hparams"]["sft"]["prompt_format"] = "plain"  # one format for policy and probes
+    with pytest.raises(ConfigError, match=r"hparams.sft.prompt_format.*inductive.prompt_format"):
         ind_config.check_inductive_config(cfg)
     with pytest.raises(ConfigError, match="inductive"):
         ind_config.check_inductive_config({"scales": {"small": {}}})
@@ -433,3 +438,14 @@ def test_word_symbols_are_one_token_each_and_the_features_hold(word_tokenizer):
         resolve_toy({"vocab_size": 5000, "render": "words"}, tokenizer=word_tokenizer)
     with pytest.raises(ValueError, match="model_dir"):
         feature_split("contains_1-vs-contains_2", 4, 0.0, seed=0, toy={"render": "words"})
+
+
+def test_unknown_prompt_format_is_named_before_any_model_is_loaded():
+    from sahlab.inductive.experiment import finetune_over_rates, measure_mdl
+
+    with pytest.raises(ValueError, match="prompt_format 'chat'"):
+        measure_mdl("/nonexistent", ["contains_1-vs-contains_2"], 20, [0], 0, prompt_format="chat")
+    with pytest.raises(ValueError, match="prompt_format 'chat'"):
+        finetune_over_rates(
+            "/nonexistent", "contains_1-vs-contains_2", "sft", 0, [0.0], 8, 2, {}, data_seed=0, prompt_format="chat"
+        )

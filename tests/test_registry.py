@@ -198,6 +198,14 @@ def test_local_sources_and_their_input_files(tmp_path):
             validate_model_entry("s-base", {"hub": str(tmp_path / bad)})
 
 
+@pytest.mark.parametrize("fmt", ["plain", "raw"])
+def test_a_model_trained_on_raw_text_is_asked_natively(tmp_path, hub_folder, fmt):
+    out = fetch_hub_model({"hub": str(hub_folder[0])}, tmp_path / "tiny-base")
+    meta = json.loads((out / "sahlab.json").read_text())
+    (out / "sahlab.json").write_text(json.dumps(meta | {"prompt_format": fmt}))  # study D, CPT
+    assert read_model_meta(out)["prompt_format"] == "native"
+
+
 def test_dtype_auto_is_float32_on_cpu(tmp_path, hub_folder):
     out = fetch_hub_model({"hub": str(hub_folder[0])}, tmp_path / "tiny-base")
     assert read_model_meta(out)["dtype"] == "auto"

@@ -381,6 +381,31 @@ def test_killed_rl_and_reward_runs_resume(base_dir, tmp_path, monkeypatch, metho
     assert not (tmp_path / ".m.train-work").exists()
 
 
+def test_rl_stops_once_its_training_reward_reaches_the_level(base_dir, tmp_path):
+    """stop_at_reward ends a run at the first step whose last stop_window logged rewards average
+    at least the level: with a level every reward meets, that is step stop_window."""
+    from sahlab.inductive.experiment import feature_split
+
+    rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
+    hp = {
+        "lr": 1e-3,
+        "max_steps": 20,
+        "batch_size": 8,
+        "num_generations": 4,
+        "max_completion_length": 1,
+        "actions": ["0", "1"],
+        "prompt_format": "raw",
+        "stop_at_reward": 1e-9,
+        "stop_window": 2,
+    }
+    summary = train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")
+    assert summary["steps"] == 2
+    with pytest.raises(ValueError, match="stop_at_reward"):
+        resolve_hparams("grpo", hp | {"stop_at_reward": 1.5})
+    with pytest.raises(ValueError, match="stop_window"):
+        resolve_hparams("rloo", hp | {"stop_window": 0})
+
+
 def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
     """With actions ["0", "1"] every sampled completion is a label: a random tiny model, free to
     sample any of its ~360 tokens, would almost never earn the label reward."""

@@ -65,6 +65,8 @@ def check_inductive_config(config: dict) -> None:
     for m in sec["methods"]:
         if m not in sec["hparams"]:
             _fail(f"hparams.{m}", f"missing: method {m!r} is in inductive.methods")
+        if "prompt_format" in sec["hparams"][m]:
+            _fail(f"hparams.{m}.prompt_format", "not allowed here: set inductive.prompt_format")
         try:
             resolve_hparams(m, sec["hparams"][m])
         except ValueError as e:

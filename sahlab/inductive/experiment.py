@@ -5,9 +5,10 @@ A task is a (target, spurious) feature pair, named ``<target>-vs-<spurious>``:
 toy pairs over Lovering's symbol sequences (`sahlab.world.features`: targets ``contains_<k>``
 and the relational features, spurious ``contains_<k>``) and natural-language pairs over the
 world's English sentences (`sahlab.inductive.nl_features`: targets ``past_tense`` and
-``plural_subject``, spurious ``cue_<word>``). The RL policy answers with "1"/"0" tokens after the
-plain prompt (one, or Cruz et al.'s 5-token episodes rewarded per token); the decision scored on
-the test sections is whichever of "1" and "0" the model finds likelier as its first token.
+``plural_subject``, spurious ``cue_<word>``). The RL policy answers with "1"/"0" tokens right after
+the prompt's last token (`prompt_format` "raw"; one answer, or Cruz et al.'s 5-token episodes
+rewarded per token); the decision scored on the test sections is whichever of "1" and "0" the
+model finds likelier as its first token, and the probes read that same last position.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ FT_METHODS = ("grpo", "rloo", "sft")
 PROBES = ("linear", "mlp", "finetune")
 FEATURES_TASK = "features"
 TOY_DEFAULTS = section_defaults("inductive.toy")  # config/schema.yaml: vocab_size, length, render
+# How a pair's text is shown (`inductive.prompt_format`): "raw" = the answer follows the last
+# token (Cruz et al.'s toy episodes follow the 10 prompt symbols directly); "plain" = a newline
+# first, one more position the decision must be carried to.
+PROMPT_FORMATS = ("raw", "plain")
 
 
 # --------------------------------------------------------------------------- pairs
@@ -201,7 +206,7 @@ def evidence_fraction(rows: Sequence[dict]) -> float:
 
 
 # --------------------------------------------------------------------------- probes
-def make_probe(kind: str, model_dir: str, opts: dict):
+def make_probe(kind: str, model_dir: str, opts: dict, prompt_format: str = "raw"):
     """The probe family `kind` ("linear", "mlp" or "finetune") with options from `opts`."""
     from sahlab.inductive.probes import FinetuneProbe, LinearProbe, MLPProbe
 
@@ -215,7 +220,7 @@ def make_probe(kind: str, model_dir: str, opts: dict):
             n_classes=2,
             epochs=int(opts.get("epochs", 1)),
             lr=float(opts.get("lr", 1e-4)),
-            prompt_format="plain",
+            prompt_format=prompt_format,
         )
     raise ValueError(f"unknown probe {kind!r}; allowed: {list(PROBES)}")
 
@@ -233,14 +238,15 @@ def measure_mdl(
     pooling: str = "last",
     layer: int = -1,
     toy: dict | None = None,
+    prompt_format: str = "raw",
 ) -> list[dict]:
     """Online-code MDL (bits, mean over probe seeds) of the target and the spurious feature of each
     (target, spurious) pair under the model, for each probe family, and their ratio
     relative_extractability = MDL(spurious) / MDL(target) (> 1: the target is easier).
 
-    Linear and MLP probes read frozen representations (`extract_features`, plain prompts,
-    `pooling` "last" = the state the policy decides from, or "mean"); the fine-tuning probe trains
-    the whole model with a linear head on the last token (Lovering's probe). One row per
+    Linear and MLP probes read frozen representations (`extract_features` of the prompts in
+    `prompt_format`, `pooling` "last" = the state the policy decides from, or "mean"); the
+    fine-tuning probe trains the whole model with a linear head on the last token (Lovering's probe). One row per
     (pair, probe), with each probe's accuracy on the last online-code block (trained on the
     first half of the data, tested on the second) for Cruz et al.'s "controlled" subset.
     """
@@ -250,6 +256,7 @@ def measure_mdl(
     from sahlab.inductive.probes import extract_features, mdl_over_seeds, relative_extractability
 
     opts = probe_opts or {}
+    _check_prompt_format(prompt_format)
     toy = resolve_toy(toy, model_dir)
     rows = []
     for pair in tqdm(list(pairs), desc="MDL pairs"):
@@ -271,12 +278,12 @@ def measure_mdl(
                             texts,
                             pooling=pooling,
                             layer=layer,
-                            prompt_format="plain",
+                            prompt_format=prompt_format,
                             progress=False,
                         )
                     X = frozen[f]
                 res[f] = mdl_over_seeds(
-                    X, y, make_probe(probe, model_dir, opts), 2, seeds=probe_seeds, progress=False
+                    X, y, make_probe(probe, model_dir, opts, prompt_format), 2, seeds=probe_seeds, progress=False
                 )
             per_seed = [
                 s / t for s, t in zip(res["spurious"]["per_seed_bits"], res["target"]["per_seed_bits"])
@@ -316,15 +323,22 @@ def measure_mdl(
     return rows
 
 
+def _check_prompt_format(prompt_format: str) -> None:
+    if prompt_format not in PROMPT_FORMATS:
+        raise ValueError(f"inductive prompt_format {prompt_format!r} unknown; allowed: {list(PROMPT_FORMATS)}")
+
+
 # --------------------------------------------------------------------------- fine-tuning
-def predict_decisions(model_dir: str, rows: Sequence[dict], batch_size: int = 64) -> list[int]:
-    """The model's label for each plain prompt: whichever of the one-token answers "1" and "0"
-    it finds more likely (the action space RL fine-tuning samples from, `hparams.actions`)."""
+def predict_decisions(
+    model_dir: str, rows: Sequence[dict], batch_size: int = 64, prompt_format: str = "raw"
+) -> list[int]:
+    """The model's label for each prompt (in `prompt_format`): whichever of the one-token answers
+    "1" and "0" it finds more likely (the action space RL samples from, `hparams.actions`)."""
     from sahlab.eval.generate import render_prompts, sequence_logprobs
     from sahlab.models.registry import load_model, load_tokenizer
 
     model, tokenizer = load_model(model_dir).eval(), load_tokenizer(model_dir)
-    prompts = render_prompts(tokenizer, [r["prompt"] for r in rows], "plain")
+    prompts = render_prompts(tokenizer, [r["prompt"] for r in rows], prompt_format)
     scores = sequence_logprobs(
         model, tokenizer, [(p, a) for p in prompts for a in ("1", "0")], batch_size=batch_size, progress=False
     )
@@ -357,6 +371,7 @@ def finetune_over_rates(
     evidence: str = "spurious_only",
     threads: int = 1,
     work_root: str | None = None,
+    prompt_format: str = "raw",
 ) -> list[dict]:
     """Fine-tune `model_dir` once per evidence rate (each run starts from the same pre-trained
     model) and measure per-section metrics and feature use on one shared test set.
@@ -376,10 +391,11 @@ def finetune_over_rates(
 
     if method not in FT_METHODS:
         raise ValueError(f"unknown fine-tuning method {method!r}; allowed: {list(FT_METHODS)}")
+    _check_prompt_format(prompt_format)
     target, spurious = check_pair_name(pair, toy)
     toy = resolve_toy(toy, model_dir)
     tests = section_test_set(pair, n_test_per_section, data_seed, world=world, toy=toy)
-    hp = {"prompt_format": "plain", **hparams}
+    hp = {**hparams, "prompt_format": prompt_format}
     out = []
     for rate in rates:
         rows = feature_split(pair, n_train, rate, data_seed + seed, world=world, toy=toy, evidence=evidence)
@@ -394,7 +410,7 @@ def finetune_over_rates(
                 model_dir, rows, method, hp, seed, f"{tmp}/model", threads=threads, stage="inductive"
             )
             history = json.loads(Path(f"{tmp}/model/train_log.json").read_text())["log_history"]
-            preds = predict_decisions(f"{tmp}/model", tests + rows)
+            preds = predict_decisions(f"{tmp}/model", tests + rows, prompt_format=prompt_format)
         test_preds, train_preds = preds[: len(tests)], preds[len(tests) :]
         train_acc = sum(p == r["metadata"]["label"] for p, r in zip(train_preds, rows)) / len(rows)
         metrics = section_metrics([r["metadata"]["section"] for r in tests], test_preds)

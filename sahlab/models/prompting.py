@@ -5,7 +5,10 @@ generated answer is read back into the task's form for the task's one extractor 
 * ``chat`` — the tokenizer's chat template (post-trained models; hub instruct models bring theirs);
 * ``native`` — the task's layout in the model's pre-training text (`sahlab.world.layouts`): base and
   random-init models are asked in their own format, never in a template they never saw;
-* ``plain`` — raw text after the document start (study D's sequences, continued pre-training).
+* ``plain`` — raw text after the document start and a newline (continued pre-training);
+* ``raw`` — raw text after the document start, answered right after its last token (study D: the
+  decision follows the last symbol, as in Cruz et al.'s toy episodes, so a probe on the last token
+  reads the position the policy decides from).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 PROMPT_FORMATS = ("chat", "native")  # a model's own format, recorded in sahlab.json
-RENDER_FORMATS = ("chat", "native", "plain")  # plain: raw text, not a task format
+RENDER_FORMATS = ("chat", "native", "plain", "raw")  # plain, raw: text, not a task format
 
 # Special tokens of the pipeline-built tokenizer. <|bos|> starts every document; <|eos|> ends a
 # document (pre-training) or an assistant turn (chat); <|pad|> is only for batching.
@@ -97,7 +100,8 @@ def format_prompt(
 ) -> str:
     """Render one task prompt (a string, or a common-schema row) as the text a model sees before
     it answers: `chat` the tokenizer's chat template; `native` the task's layout in the model's
-    pre-training text (`layouts`, default `default_layouts`); `plain` the raw prompt and a newline.
+    pre-training text (`layouts`, default `default_layouts`); `plain` the raw prompt and a newline;
+    `raw` the raw prompt alone.
     """
     text = _example(prompt).get("prompt", "")
     if prompt_format == "chat":
@@ -113,6 +117,8 @@ def format_prompt(
         return document_start(tokenizer) + _layout(tokenizer, task, layouts).prompt(_example(prompt))
     if prompt_format == "plain":
         return f"{document_start(tokenizer)}{text}\n"
+    if prompt_format == "raw":
+        return f"{document_start(tokenizer)}{text}"
     raise ValueError(f"unknown prompt_format {prompt_format!r}; allowed: {list(RENDER_FORMATS)}")
 
 
@@ -152,12 +158,12 @@ _PROBE = "\x00answer\x00"
 
 def answer_prefix(tokenizer, prompt_format: str) -> str:
     """The text a chat template puts between the generation prompt and the answer's content
-    (" " for the pipeline's template, usually "" for hub templates; "" for `plain`).
+    (" " for the pipeline's template, usually "" for hub templates; "" for `plain` and `raw`).
 
     Training appends answers as prefix + answer to `format_prompt`'s text, and evaluation strips it
     from generated text (`strip_answer_prefix`), so both see exactly what the template renders.
     """
-    if prompt_format in ("plain", "native"):
+    if prompt_format in ("plain", "raw", "native"):
         return ""
     prompt = format_prompt(tokenizer, "q", prompt_format)
     full = tokenizer.apply_chat_template(

@@ -358,8 +358,8 @@ def read_model_meta(path: str | os.PathLike) -> dict:
         meta = {}
     if not isinstance(meta, dict):
         raise ModelFolderError(f"model folder {str(folder)!r}: {META_FILE} must be a JSON object")
-    if meta.get("prompt_format") == "plain":  # sahlab < 0.2 called a base model's format "plain"
-        meta["prompt_format"] = "native"
+    if meta.get("prompt_format") in ("plain", "raw"):  # trained on raw text (study D, continued
+        meta["prompt_format"] = "native"  # pre-training): a base model's own format is native
     if meta.get("prompt_format") is None:
         meta["prompt_format"] = "chat" if _chat_template_present(folder) else "native"
     elif meta["prompt_format"] not in PROMPT_FORMATS:

@@ -41,7 +41,8 @@ METHOD_HPARAMS: dict[str, dict[str, Any]] = {
     # actions: None = free generation; a list of strings, each one token, restricts every sampled
     # token to them (a policy over labels, as a classifier trained by RL)
     # scale_rewards / loss_type / entropy_coef (GRPO) and normalize_advantages (RLOO) are TRL's
-    # own options, passed through with TRL's defaults
+    # own options, passed through with TRL's defaults. stop_at_reward: stop once the mean logged
+    # training reward of the last stop_window logs reaches it (None = run all max_steps)
     "grpo": {
         "num_generations": 4,
         "max_completion_length": 64,
@@ -54,6 +55,8 @@ METHOD_HPARAMS: dict[str, dict[str, Any]] = {
         "scale_rewards": "group",
         "loss_type": "dapo",
         "entropy_coef": 0.0,
+        "stop_at_reward": None,
+        "stop_window": 10,
     },
     "rloo": {
         "num_generations": 4,
@@ -65,6 +68,8 @@ METHOD_HPARAMS: dict[str, dict[str, Any]] = {
         "epsilon": 0.2,
         "actions": None,
         "normalize_advantages": False,
+        "stop_at_reward": None,
+        "stop_window": 10,
     },
     "dpo": {"beta": 0.1, "loss_type": "sigmoid"},
 }
@@ -136,6 +141,11 @@ def resolve_hparams(method: str, hparams: dict | None) -> dict:
                 f"counts completions and must be a multiple of num_generations "
                 f"({hp['num_generations']})"
             )
+        if hp["stop_at_reward"] is not None:
+            r = hp["stop_at_reward"]
+            if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r <= 1:
+                raise ValueError(f"hparams 'stop_at_reward' must be null or a reward in (0, 1], got {r!r}")
+        _positive(hp, "stop_window", int)
         if hp["reward"] not in RL_REWARDS:
             raise ValueError(f"hparams 'reward' must be one of {list(RL_REWARDS)}, got {hp['reward']!r}")
         if method == "grpo":

@@ -156,3 +156,22 @@ def build_rl_trainer(
         reward_processing_classes=reward_tokenizers,
         peft_config=peft,
     )
+
+
+def reward_stop_callback(level: float, window: int):
+    """A TrainerCallback that stops training once the mean of the last `window` logged training
+    rewards is ≥ `level` ("as many steps as convergence needs": easy runs stop early)."""
+    from transformers import TrainerCallback
+
+    class StopAtReward(TrainerCallback):
+        def __init__(self):
+            self.rewards: list[float] = []
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "reward" in logs:
+                self.rewards.append(float(logs["reward"]))
+                last = self.rewards[-window:]
+                if len(last) == window and sum(last) / window >= level:
+                    control.should_training_stop = True
+
+    return StopAtReward()
