@@ -447,5 +447,14 @@ def test_unknown_prompt_format_is_named_before_any_model_is_loaded():
         measure_mdl("/nonexistent", ["contains_1-vs-contains_2"], 20, [0], 0, prompt_format="chat")
     with pytest.raises(ValueError, match="prompt_format 'chat'"):
         finetune_over_rates(
-            "/nonexistent", "contains_1-vs-contains_2", "sft", 0, [0.0], 8, 2, {}, data_seed=0, prompt_format="chat"
+            "/nonexistent",
+            "contains_1-vs-contains_2",
+            "sft",
+            0,
+            [0.0],
+            8,
+            2,
+            {},
+            data_seed=0,
+            prompt_format="chat",
         )

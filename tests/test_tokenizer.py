@@ -100,7 +100,9 @@ def test_chat_template_renders_and_tokenises(tok):
 
 def test_answers_start_with_the_running_text_form_of_their_first_word(tok):
     """The assistant's answer is " word": tokenized as the word is in pre-training sentences."""
-    assert answer_prefix(tok, "chat") == " " and answer_prefix(tok, "plain") == "" == answer_prefix(tok, "raw")
+    assert answer_prefix(tok, "chat") == " " and answer_prefix(tok, "plain") == "" == answer_prefix(
+        tok, "raw"
+    )
     answer = tok.encode(answer_prefix(tok, "chat") + "alice", add_special_tokens=False)
     running = tok.encode("worked with alice", add_special_tokens=False)
     assert running[-len(answer) :] == answer

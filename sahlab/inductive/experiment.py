@@ -283,7 +283,12 @@ def measure_mdl(
                         )
                     X = frozen[f]
                 res[f] = mdl_over_seeds(
-                    X, y, make_probe(probe, model_dir, opts, prompt_format), 2, seeds=probe_seeds, progress=False
+                    X,
+                    y,
+                    make_probe(probe, model_dir, opts, prompt_format),
+                    2,
+                    seeds=probe_seeds,
+                    progress=False,
                 )
             per_seed = [
                 s / t for s, t in zip(res["spurious"]["per_seed_bits"], res["target"]["per_seed_bits"])
@@ -325,7 +330,9 @@ def measure_mdl(
 
 def _check_prompt_format(prompt_format: str) -> None:
     if prompt_format not in PROMPT_FORMATS:
-        raise ValueError(f"inductive prompt_format {prompt_format!r} unknown; allowed: {list(PROMPT_FORMATS)}")
+        raise ValueError(
+            f"inductive prompt_format {prompt_format!r} unknown; allowed: {list(PROMPT_FORMATS)}"
+        )
 
 
 # --------------------------------------------------------------------------- fine-tuning
