@@ -389,7 +389,7 @@ def test_bind_prompts_errors(tok, trio):
             ft_s,
             base_s,
             tokenizer=tok,
-            prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "raw"},
+            prompt_formats={"base_large": "native", "ft_small": "chat", "base_small": "bogus"},
         )
     with pytest.raises(ValueError, match="same model but have prompt formats"):
         EFTPolicy(
