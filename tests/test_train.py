@@ -381,24 +381,27 @@ def test_killed_rl_and_reward_runs_resume(base_dir, tmp_path, monkeypatch, metho
     assert not (tmp_path / ".m.train-work").exists()
 
 
+# a GRPO policy over the labels "0"/"1" on study D's feature rows
+LABEL_POLICY = {
+    "lr": 1e-3,
+    "batch_size": 8,
+    "num_generations": 4,
+    "max_completion_length": 1,
+    "actions": ["0", "1"],
+}
+
+
+def label_rows():
+    from sahlab.inductive.experiment import feature_split
+
+    return feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
+
+
 def test_rl_stops_once_its_training_reward_reaches_the_level(base_dir, tmp_path):
     """stop_at_reward ends a run at the first step whose last stop_window logged rewards average
     at least the level: with a level every reward meets, that is step stop_window."""
-    from sahlab.inductive.experiment import feature_split
-
-    rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
-    hp = {
-        "lr": 1e-3,
-        "max_steps": 20,
-        "batch_size": 8,
-        "num_generations": 4,
-        "max_completion_length": 1,
-        "actions": ["0", "1"],
-        "prompt_format": "raw",
-        "stop_at_reward": 1e-9,
-        "stop_window": 2,
-    }
-    summary = train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")
+    hp = LABEL_POLICY | {"max_steps": 20, "prompt_format": "raw", "stop_at_reward": 1e-9, "stop_window": 2}
+    summary = train(base_dir, label_rows(), "grpo", hp, seed=0, out_dir=tmp_path / "a")
     assert summary["steps"] == 2
     with pytest.raises(ValueError, match="stop_at_reward"):
         resolve_hparams("grpo", hp | {"stop_at_reward": 1.5})
@@ -409,19 +412,10 @@ def test_rl_stops_once_its_training_reward_reaches_the_level(base_dir, tmp_path)
 def test_rl_actions_restrict_sampling_to_the_labels(base_dir, tmp_path):
     """With actions ["0", "1"] every sampled completion is a label: a random tiny model, free to
     sample any of its ~360 tokens, would almost never earn the label reward."""
-    from sahlab.inductive.experiment import feature_split
     from sahlab.train.rl import action_ids
 
-    rows = feature_split("contains_1-vs-contains_2", 16, 0.5, 0)
-    hp = {
-        "lr": 1e-3,
-        "max_steps": 3,
-        "batch_size": 8,
-        "num_generations": 4,
-        "max_completion_length": 1,
-        "actions": ["0", "1"],
-        "prompt_format": "plain",
-    }
+    rows = label_rows()
+    hp = LABEL_POLICY | {"max_steps": 3, "prompt_format": "plain"}
     train(base_dir, rows, "grpo", hp, seed=0, out_dir=tmp_path / "a")
     log = json.loads((tmp_path / "a" / "train_log.json").read_text())["log_history"]
     rewards = [e["rewards/verifiable/mean"] for e in log if "rewards/verifiable/mean" in e]

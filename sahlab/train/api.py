@@ -105,10 +105,6 @@ def train(
             reward_model_dir=reward_model_dir,
         )
         trainer.add_callback(preemption_callback())
-        if hp.get("stop_at_reward") is not None:
-            from sahlab.train.rl import reward_stop_callback
-
-            trainer.add_callback(reward_stop_callback(hp["stop_at_reward"], hp["stop_window"]))
         n_used = len(trainer.train_dataset)
         result = trainer.train(resume_from_checkpoint=resume)
         exit_if_preempted(f"train ({method})", work)

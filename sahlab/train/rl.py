@@ -9,6 +9,7 @@ The KL reference (beta > 0) is the starting policy, or `ref_model_dir` if given.
 from __future__ import annotations
 
 import json
+from collections import deque
 
 from sahlab.models.prompting import answer_prefix, to_task_form
 from sahlab.train.common import (
@@ -155,6 +156,11 @@ def build_rl_trainer(
         processing_class=tokenizer,
         reward_processing_classes=reward_tokenizers,
         peft_config=peft,
+        callbacks=(
+            [reward_stop_callback(hp["stop_at_reward"], hp["stop_window"])]
+            if hp["stop_at_reward"] is not None
+            else None
+        ),
     )
 
 
@@ -165,13 +171,12 @@ def reward_stop_callback(level: float, window: int):
 
     class StopAtReward(TrainerCallback):
         def __init__(self):
-            self.rewards: list[float] = []
+            self.last = deque(maxlen=window)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "reward" in logs:
-                self.rewards.append(float(logs["reward"]))
-                last = self.rewards[-window:]
-                if len(last) == window and sum(last) / window >= level:
+                self.last.append(float(logs["reward"]))
+                if len(self.last) == window and sum(self.last) / window >= level:
                     control.should_training_stop = True
 
     return StopAtReward()
