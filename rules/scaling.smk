@@ -7,6 +7,7 @@ from sahlab.scaling.config import (
     grid_tasks,
     max_new_tokens_for,
     schedule_bounds,
+    schedule_for,
 )
 
 # Bad grid values (negative N, N beyond a training split, unknown task/model) stop here.
@@ -68,9 +69,8 @@ rule scaling_run:
         task=lambda wc: wc.task,
         grid=lambda wc: grid_for(config, wc.task),
         hparams=SC["hparams"],
-        epochs=SC["epochs"],
-        min_steps=SC.get("min_steps", 0),
-        max_steps=SC.get("max_steps"),
+        # scaling.epochs / min_steps / max_steps, or the task's own (scaling.schedule)
+        schedule=lambda wc: schedule_for(config, wc.task),
         n_test=SC["n_test"],
         max_new_tokens=lambda wc: max_new_tokens_for(config, wc.task),
         batch_size=SC.get("batch_size") or config["evaluation"]["batch_size"],
@@ -226,7 +226,7 @@ rule figure_scaling_curves:
         runtime=5,
     params:
         cells=SC_CELLS,
-        # N whose step count the schedule's floor or cap changes (shaded in the figure)
+        # {task: N} whose step count the schedule's floor or cap changes (shaded in the figure)
         bounds=lambda wc: schedule_bounds(config),
         style=config["figures"],
     script:

@@ -16,9 +16,7 @@ records, summary, timing = run_scaling(
     p.grid,
     int(snakemake.wildcards.seed),
     hparams=p.hparams,
-    epochs=p.epochs,
-    min_steps=p.min_steps,
-    max_steps=p.max_steps,
+    **p.schedule,  # epochs, min_steps, max_steps
     max_new_tokens=p.max_new_tokens,
     batch_size=p.batch_size,
     threads=snakemake.threads,

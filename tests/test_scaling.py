@@ -18,6 +18,7 @@ from sahlab.scaling.config import (
     max_new_tokens_for,
     schedule_bound,
     schedule_bounds,
+    schedule_for,
     steps_for,
     train_split_sizes,
 )
@@ -42,8 +43,8 @@ def test_default_config_passes_and_covers_the_required_grid(config):
     assert max(positive) / min(positive) >= 1000  # three decades
     # no step floor; the cap, if any, binds only at the largest N
     bounds = schedule_bounds(config)
-    assert sc["n_test"] >= 200 and "floor" not in bounds.values()
-    assert set(bounds) <= {max(sc["N"])}
+    assert sc["n_test"] >= 200 and all("floor" not in b.values() for b in bounds.values())
+    assert all(set(b) <= {max(sc["N"])} for b in bounds.values())
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,13 @@ def test_default_config_passes_and_covers_the_required_grid(config):
         (lambda s: s["hparams"].update(epochs=3), r"scaling\.hparams.*epochs"),
         (lambda s: s["hparams"].update(lr=-1), r"scaling\.hparams.*lr"),
         (lambda s: s.update(max_new_tokens={"poetry": 3}), r"scaling\.max_new_tokens.*poetry"),
+        (lambda s: s.update(schedule={"poetry": {"epochs": 3}}), r"scaling\.schedule.*poetry.*allowed"),
+        (lambda s: s.update(schedule={"math": {"epochs": 0}}), r"scaling\.schedule\.math\.epochs"),
+        (
+            lambda s: s.update(schedule={"math": {"max_steps": 2, "min_steps": 4}}),
+            r"scaling\.schedule\.math.*below",
+        ),
+        (lambda s: s.update(schedule={"math": {"lr": 1}}), r"scaling\.schedule\.math.*lr"),
         (lambda s: s["newknowledge"].update(models=["small-sft"]), r"scaling\.newknowledge\.models"),
         (lambda s: s["newknowledge"].update(n_qa=10**6), r"scaling\.newknowledge\.n_qa"),
     ],
@@ -106,9 +114,22 @@ def test_steps_for(n, bs, epochs, lo, hi, expected, bound):
 
 
 def test_schedule_bounds_name_the_n_the_floor_or_cap_changes(config):
-    config["scaling"].update(min_steps=4, max_steps=100)
-    # batch 16, 2 epochs: N <= 16 get 2 steps, N = 1024 gets 128
-    assert schedule_bounds(config) == {1: "floor", 4: "floor", 16: "floor", 1024: "cap"}
+    config["scaling"].update(min_steps=4, max_steps=100, schedule={})
+    # batch 16, 2 epochs: N <= 16 get 2 steps, N = 1024 gets 128 (multihop's grid stops at 256)
+    bounds = schedule_bounds(config)
+    assert bounds["math"] == {1: "floor", 4: "floor", 16: "floor", 1024: "cap"}
+    assert bounds["multihop"] == {1: "floor", 4: "floor", 16: "floor"}
+
+
+def test_a_task_schedule_replaces_only_the_keys_it_sets(config):
+    config["scaling"].update(
+        epochs=2, min_steps=0, max_steps=64, schedule={"math": {"epochs": 12, "max_steps": None}}
+    )
+    assert schedule_for(config, "math") == {"epochs": 12, "min_steps": 0, "max_steps": None}
+    assert schedule_for(config, "translation") == {"epochs": 2, "min_steps": 0, "max_steps": 64}
+    bounds = schedule_bounds(config)
+    assert "math" not in bounds and bounds["translation"] == {1024: "cap"}
+    check_scaling_config(config)
 
 
 # ----------------------------------------------------------------------------- fits and errors

@@ -32,6 +32,7 @@ ap.add_argument("seed", type=int)
 ap.add_argument("--N", default=None, help="comma-separated N grid (default: scaling.N)")
 ap.add_argument("--epochs", type=float, default=None, help="default: scaling.epochs")
 ap.add_argument("--max-steps", default=None, help="step cap, 'none' = no cap (default: scaling.max_steps)")
+ap.add_argument("--lr", type=float, default=None, help="default: scaling.hparams.lr")
 ap.add_argument("--tag", default="", help="suffix of the work directory and records file")
 a = ap.parse_args()
 cfg = yaml.safe_load(open(str(ROOT / "config/config.yaml")))
@@ -67,7 +68,7 @@ records, summary, timing = run_scaling(
     test,
     grid,
     a.seed,
-    hparams=SC["hparams"],
+    hparams={**SC["hparams"], **({"lr": a.lr} if a.lr else {})},
     epochs=epochs,
     min_steps=SC["min_steps"],
     max_steps=max_steps,

@@ -47,8 +47,8 @@ def _log_axis(ax, ns, zero_x: float) -> None:
 def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None):
     """fits: analysis.fit_all output. refs: {"<model>/<task>": performance of the model's own
     harness evaluation (its native prompt format)}, drawn as a hollow diamond at N = 0.
-    bounds: {N: "floor" | "cap"} where the training schedule's step floor or cap changes the
-    configured number of epochs; those N get a shaded column and a note.
+    bounds: {task: {N: "floor" | "cap"}} where the task's training schedule's step floor or cap
+    changes its configured number of epochs; those N get a shaded column and a note.
     One panel per task, one colour per model: points = mean performance per N with bootstrap
     95 % CIs (band); solid line = the paper's log-log line P = C N^alpha over the N it was
     fitted on (legend: alpha with CI, R²); dashed = 1 - (a N^-b + c) over every N >= 1."""
@@ -63,7 +63,7 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
         ax = axes[0, j]
         ns_all = [p["N"] for f in fits.values() if f["task"] == task for p in f["bootstrap"]["per_N"]]
         zx = _zero_x(ns_all)
-        for n, kind in bounds.items():
+        for n, kind in bounds.get(task, {}).items():
             if n in ns_all and n > 0:
                 ax.axvspan(n / 1.3, n * 1.3, color="0.85", lw=0, zorder=0)
                 ax.text(n, 0.98, kind, ha="center", va="top", fontsize="xx-small", color="0.4")
@@ -122,7 +122,7 @@ def plot_curves(fits: dict, refs: dict | None = None, bounds: dict | None = None
             "; ◇ = the model's own harness evaluation (native prompt format); ● at 0 = "
             "same chat prompt as the fine-tuned models"
         )
-    if any(bounds.get(n) for n in bounds):
+    if any(bounds.values()):
         note += "; grey columns: N whose step count the schedule's floor/cap changes"
     _footnote(fig, note)
     fig.tight_layout()

@@ -82,18 +82,29 @@ def schedule_bound(
     return None
 
 
-def schedule_bounds(config: dict) -> dict[int, str]:
-    """{N: "floor" | "cap"} for the grid's N whose step count scaling.min_steps / max_steps
-    change (`schedule_bound` at the configured SFT batch size)."""
+def schedule_for(config: dict, task: str) -> dict[str, Any]:
+    """{epochs, min_steps, max_steps} of `task`: scaling.epochs / min_steps / max_steps, with
+    the keys `scaling.schedule.<task>` sets replacing them (a task that needs more optimizer
+    steps than the others, e.g. coding, gets its own schedule without raising everyone's cost)."""
+    sc = config["scaling"]
+    base = {"epochs": sc["epochs"], "min_steps": sc.get("min_steps", 0), "max_steps": sc.get("max_steps")}
+    return {**base, **((sc.get("schedule") or {}).get(task) or {})}
+
+
+def schedule_bounds(config: dict) -> dict[str, dict[int, str]]:
+    """{task: {N: "floor" | "cap"}} for the grid's N whose step count the task's min_steps /
+    max_steps change (`schedule_bound` at the configured SFT batch size)."""
     from sahlab.train.common import resolve_hparams
 
     sc = config["scaling"]
     batch = resolve_hparams("sft", dict(sc.get("hparams") or {}))["batch_size"]
-    out = {}
-    for n in sc["N"]:
-        kind = schedule_bound(n, batch, sc["epochs"], sc.get("min_steps", 0), sc.get("max_steps"))
-        if kind:
-            out[int(n)] = kind
+    out: dict[str, dict[int, str]] = {}
+    for task in grid_tasks(config):
+        sched = schedule_for(config, task)
+        for n in grid_for(config, task):
+            kind = schedule_bound(n, batch, sched["epochs"], sched["min_steps"], sched["max_steps"])
+            if kind:
+                out.setdefault(task, {})[int(n)] = kind
     return out
 
 
@@ -142,9 +153,15 @@ def check_scaling_config(config: dict) -> None:
             f"{owned} are set per N from scaling.epochs / min_steps / max_steps; remove them from hparams",
         )
     _check_hparams(hp, "hparams")
-    mx, mn = sc.get("max_steps"), sc.get("min_steps", 0)
-    if mx is not None and mx < mn:
-        _fail("max_steps", f"({mx}) must not be below min_steps ({mn})")
+    unknown = [t for t in sc.get("schedule") or {} if t not in grid_tasks(config)]
+    if unknown:
+        _fail("schedule", f"unknown task(s) {unknown}; allowed: the grid's tasks {grid_tasks(config)}")
+    for task in grid_tasks(config):
+        sched = schedule_for(config, task)
+        mx, mn = sched["max_steps"], sched["min_steps"]
+        if mx is not None and mx < mn:
+            key = f"schedule.{task}" if task in (sc.get("schedule") or {}) else "max_steps"
+            _fail(key, f"max_steps ({mx}) must not be below min_steps ({mn})")
     nk = sc.get("newknowledge")
     if nk:
         _check_models(nk.get("models"), models, "newknowledge.models")
