@@ -33,6 +33,7 @@ ap.add_argument("--N", default=None, help="comma-separated N grid (default: scal
 ap.add_argument("--epochs", type=float, default=None, help="default: scaling.epochs")
 ap.add_argument("--max-steps", default=None, help="step cap, 'none' = no cap (default: scaling.max_steps)")
 ap.add_argument("--lr", type=float, default=None, help="default: scaling.hparams.lr")
+ap.add_argument("--batch", type=int, default=None, help="default: scaling.hparams.batch_size")
 ap.add_argument("--tag", default="", help="suffix of the work directory and records file")
 a = ap.parse_args()
 cfg = yaml.safe_load(open(str(ROOT / "config/config.yaml")))
@@ -68,7 +69,11 @@ records, summary, timing = run_scaling(
     test,
     grid,
     a.seed,
-    hparams={**SC["hparams"], **({"lr": a.lr} if a.lr else {})},
+    hparams={
+        **SC["hparams"],
+        **({"lr": a.lr} if a.lr else {}),
+        **({"batch_size": a.batch} if a.batch else {}),
+    },
     epochs=epochs,
     min_steps=SC["min_steps"],
     max_steps=max_steps,
