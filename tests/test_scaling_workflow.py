@@ -55,6 +55,11 @@ def test_smoke_run_writes_scaling_outputs(smoke_run):
         for task in tasks:
             summary = (res / f"scaling/{model}/{task}/seed1/summary.json").read_text()
             assert "seconds" not in summary
+            # the task's own schedule (scaling.schedule) reached the job: its cap binds at max N
+            cap = (sc.get("schedule") or {}).get(task, {}).get("max_steps", sc.get("max_steps"))
+            per_n = {p["N"]: p for p in json.loads(summary)["per_N"]}
+            assert cap is not None and per_n[max(sc["N"])]["steps"] == cap
+            assert per_n[max(sc["N"])]["bound"] == "cap"
             timing = json.loads((res / f"benchmarks/scaling_{model}_{task}_seed1_per_N.json").read_text())
             assert [t["N"] for t in timing["per_N"]] == sorted(sc["N"])
     nk = list(csv.DictReader((res / "tables/scaling_newknowledge.csv").open()))
