@@ -243,7 +243,7 @@ def test_bad_nested_config_values_are_named():
     with pytest.raises(ConfigError, match="hparams.grpo.*lr"):
         ind_config.check_inductive_config(cfg)
     cfg = _default_config()
-    cfg["inductive"]["hparams"]["grpo"]["batch_size"] = 30  # not a multiple of num_generations=8
+    cfg["inductive"]["hparams"]["grpo"]["batch_size"] = 30  # not a multiple of num_generations=4
     with pytest.raises(ConfigError, match="hparams.grpo"):
         ind_config.check_inductive_config(cfg)
     cfg = _default_config()
