@@ -7,9 +7,12 @@ JSON line per run:
       Lovering's fine-tuning probe (whole model + linear head on the last token) trained on N
       label-balanced rows of TARGET (spurious contains_2), accuracy on 1 000 held-out rows.
   finetune MODEL METHOD N_TRAIN HPARAMS_JSON RATES PAIR [PAIR ...] [--format raw|plain] [--world W]
+           [--log-dir DIR]
       study D's own fine-tuning (`finetune_over_rates`: sft | grpo | rloo) with those hparams on
       an N_TRAIN-row pool at each rate: training accuracy (convergence), s-only / t-only errors,
-      last logged RL reward. Toy settings are the default's (100 symbols, length 10, words).
+      last logged RL reward, CPU s of each run. Toy settings are the default's (100 symbols,
+      length 10, words). --log-dir DIR keeps each run's trainer log (per step: grad_norm, reward,
+      frac_reward_zero_std, ...) as DIR/<pair>-<method>-rate<r>.json.
 
 Example (the default's SFT, answer right after the last symbol):
   python bench/inductive_side/learnability.py finetune results/models/small-base sft 4096 \
@@ -59,28 +62,44 @@ def probe(a):
 
 
 def finetune(a):
+    import shutil
+    from pathlib import Path
+
+    import sahlab.train
     from sahlab.inductive.experiment import finetune_over_rates
     from sahlab.io import read_json
 
+    tag = {}
+    if a.log_dir:  # finetune_over_rates trains in a temp dir: copy each trainer log out of it
+        Path(a.log_dir).mkdir(parents=True, exist_ok=True)
+        train = sahlab.train.train
+
+        def logged(model_dir, rows, method, hp, seed, out, **kw):
+            summary = train(model_dir, rows, method, hp, seed, out, **kw)
+            shutil.copy(f"{out}/train_log.json", Path(a.log_dir) / f"{tag['name']}.json")
+            return summary
+
+        sahlab.train.train = logged  # finetune_over_rates imports it at call time
     world = read_json(a.world) if a.world else None
     for pair in a.pairs:
-        t0 = time.process_time()
-        rows = finetune_over_rates(
-            a.model,
-            pair,
-            a.method,
-            0,
-            [float(r) for r in a.rates.split(",")],
-            a.n_train,
-            100,
-            json.loads(a.hparams),
-            data_seed=1234,
-            world=world,
-            toy=TOY,
-            evidence="mixed",
-            prompt_format=a.format,
-        )
-        for r in rows:
+        for rate in [float(r) for r in a.rates.split(",")]:  # one run at a time: CPU s per run
+            tag["name"] = f"{pair}-{a.method}-rate{rate:g}"
+            t0 = time.process_time()
+            (r,) = finetune_over_rates(
+                a.model,
+                pair,
+                a.method,
+                0,
+                [rate],
+                a.n_train,
+                100,
+                json.loads(a.hparams),
+                data_seed=1234,
+                world=world,
+                toy=TOY,
+                evidence="mixed",
+                prompt_format=a.format,
+            )
             print(
                 json.dumps(
                     {
@@ -114,5 +133,6 @@ if __name__ == "__main__":
     q.add_argument("hparams"), q.add_argument("rates"), q.add_argument("pairs", nargs="+")
     q.add_argument("--format", default="raw", choices=["raw", "plain"])
     q.add_argument("--world", help="world.json (needed by the natural-language pairs)")
+    q.add_argument("--log-dir", help="keep each run's trainer log (per-step grad_norm, reward, ...) here")
     a = p.parse_args()
     probe(a) if a.cmd == "probe" else finetune(a)
