@@ -11,6 +11,7 @@ import yaml
 from test_workflow import planned_jobs
 
 from conftest import run_snakemake, unpad
+from sahlab.scaling.config import schedule_for
 
 pytestmark = pytest.mark.workflow
 
@@ -56,7 +57,7 @@ def test_smoke_run_writes_scaling_outputs(smoke_run):
             summary = (res / f"scaling/{model}/{task}/seed1/summary.json").read_text()
             assert "seconds" not in summary
             # the task's own schedule (scaling.schedule) reached the job: its cap binds at max N
-            cap = (sc.get("schedule") or {}).get(task, {}).get("max_steps", sc.get("max_steps"))
+            cap = schedule_for({"scaling": sc}, task)["max_steps"]
             per_n = {p["N"]: p for p in json.loads(summary)["per_N"]}
             assert cap is not None and per_n[max(sc["N"])]["steps"] == cap
             assert per_n[max(sc["N"])]["bound"] == "cap"

@@ -153,15 +153,18 @@ def check_scaling_config(config: dict) -> None:
             f"{owned} are set per N from scaling.epochs / min_steps / max_steps; remove them from hparams",
         )
     _check_hparams(hp, "hparams")
-    unknown = [t for t in sc.get("schedule") or {} if t not in grid_tasks(config)]
+    own, grid = sc.get("schedule") or {}, grid_tasks(config)
+    unknown = [t for t in own if t not in grid]
     if unknown:
-        _fail("schedule", f"unknown task(s) {unknown}; allowed: the grid's tasks {grid_tasks(config)}")
-    for task in grid_tasks(config):
+        _fail("schedule", f"unknown task(s) {unknown}; allowed: the grid's tasks {grid}")
+    for task in grid:
         sched = schedule_for(config, task)
         mx, mn = sched["max_steps"], sched["min_steps"]
         if mx is not None and mx < mn:
-            key = f"schedule.{task}" if task in (sc.get("schedule") or {}) else "max_steps"
-            _fail(key, f"max_steps ({mx}) must not be below min_steps ({mn})")
+            _fail(
+                f"schedule.{task}" if task in own else "max_steps",
+                f"max_steps ({mx}) must not be below min_steps ({mn})",
+            )
     nk = sc.get("newknowledge")
     if nk:
         _check_models(nk.get("models"), models, "newknowledge.models")
